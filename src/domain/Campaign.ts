@@ -1,0 +1,105 @@
+/**
+ * Campaigns, the evidence behind them and the assessment labels of Result v1.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/** @category models */
+export const CampaignLevel = Schema.Literals(["family", "variant", "wave"])
+export type CampaignLevel = typeof CampaignLevel.Type
+
+/**
+ * Assessment labels with the earlier engine's cut-offs (0.8 / 0.6 / 0.4 / 0.2).
+ *
+ * @category models
+ */
+export const Assessment = Schema.Literals([
+  "highly_coordinated",
+  "likely_coordinated",
+  "possibly_coordinated",
+  "likely_coincidental",
+  "coincidental"
+])
+export type Assessment = typeof Assessment.Type
+
+/** @category constructors */
+export const assessmentFor = (confidence: number): Assessment =>
+  confidence >= 0.8
+    ? "highly_coordinated"
+    : confidence >= 0.6
+    ? "likely_coordinated"
+    : confidence >= 0.4
+    ? "possibly_coordinated"
+    : confidence >= 0.2
+    ? "likely_coincidental"
+    : "coincidental"
+
+const UnitInterval = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
+
+/**
+ * One statistic with its null model and p-value. `detail` says in words what was measured
+ * against what.
+ *
+ * @category models
+ */
+export const Evidence = Schema.Struct({
+  score: UnitInterval,
+  p_value: UnitInterval,
+  detail: Schema.String
+})
+export interface Evidence extends Schema.Schema.Type<typeof Evidence> {}
+
+/** @category models */
+export const EvidenceKind = Schema.Literals([
+  "temporal_correlation",
+  "behavioral_similarity",
+  "infrastructure_clustering",
+  "geographic_proximity",
+  "payload_similarity"
+])
+export type EvidenceKind = typeof EvidenceKind.Type
+
+/** @category models */
+export const IndicatorType = Schema.Literals([
+  "ip",
+  "ssh_key",
+  "sha256",
+  "url",
+  "domain",
+  "credential",
+  "hassh",
+  "client_version",
+  "command",
+  "user_agent"
+])
+export type IndicatorType = typeof IndicatorType.Type
+
+/** @category models */
+export const Indicator = Schema.Struct({ type: IndicatorType, value: Schema.String })
+export interface Indicator extends Schema.Schema.Type<typeof Indicator> {}
+
+/** @category models */
+export const Campaign = Schema.Struct({
+  id: Schema.String,
+  parent_id: Schema.NullOr(Schema.String),
+  level: CampaignLevel,
+  name: Schema.String,
+  sessions: Schema.Array(Schema.String),
+  source_ips: Schema.Array(Schema.String),
+  first_seen: Schema.String,
+  last_seen: Schema.String,
+  confidence: UnitInterval,
+  confidence_interval: Schema.Tuple([UnitInterval, UnitInterval]),
+  assessment: Assessment,
+  evidence: Schema.Struct({
+    temporal_correlation: Schema.optionalKey(Evidence),
+    behavioral_similarity: Schema.optionalKey(Evidence),
+    infrastructure_clustering: Schema.optionalKey(Evidence),
+    geographic_proximity: Schema.optionalKey(Evidence),
+    payload_similarity: Schema.optionalKey(Evidence)
+  }),
+  indicators: Schema.Array(Indicator),
+  ttps: Schema.Array(Schema.String)
+})
+export interface Campaign extends Schema.Schema.Type<typeof Campaign> {}

@@ -1,0 +1,5 @@
+export * from "./AttackSession.ts"
+export * from "./Campaign.ts"
+export * from "./errors.ts"
+export * from "./Event.ts"
+export * from "./Result.ts"

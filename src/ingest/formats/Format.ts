@@ -1,0 +1,48 @@
+/**
+ * What every input format provides to the ingest loop.
+ */
+import type { HoneypotEvent } from "../../domain/Event.ts"
+import type { InputFormat } from "../../domain/Result.ts"
+
+/**
+ * The outcome of parsing one line: an event, a reject reason (a short snake_case identifier
+ * such as "malformed_json"), or null for a line that carries nothing (blank, comment).
+ */
+export type LineOutcome = HoneypotEvent | string | null
+
+/** Reject reasons shared by every format. */
+export const Reject = {
+  malformedJson: "malformed_json",
+  notAnObject: "not_an_object",
+  missingEventId: "missing_eventid",
+  missingSession: "missing_session",
+  missingField: "missing_field",
+  badTimestamp: "bad_timestamp",
+  badIp: "bad_ip",
+  badPort: "bad_port",
+  fieldTooLarge: "field_too_large",
+  lineTooLong: "line_too_long",
+  truncatedGzip: "truncated_gzip",
+  unparseableLine: "unparseable_line",
+  readError: "read_error"
+} as const
+
+/**
+ * A line-oriented format. `sniff` answers whether one line looks like this format
+ * (used by auto-detection); `parseLine` turns one line into an event or a reject reason.
+ */
+export interface LineFormat {
+  readonly name: InputFormat
+  readonly sniff: (line: string) => boolean
+  readonly parseLine: (line: string) => LineOutcome
+}
+
+/** Ports are integers 0..65535 (cowrie logs port 0 for forwarded channels). */
+export const asPort = (value: unknown): number | undefined | "bad" => {
+  if (value === undefined || value === null || value === "") return undefined
+  const n = typeof value === "string" ? Number(value) : value
+  return typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 65535 ? n : "bad"
+}
+
+/** A string field, or undefined when absent or not a string. */
+export const str = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined)

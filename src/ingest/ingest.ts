@@ -1,0 +1,294 @@
+/**
+ * Ingest: paths in, attack sessions out. Expands directories, detects each file's format,
+ * streams its lines through the format's parser into the session builder, and counts every
+ * rejected line under its reason with the first few locations.
+ *
+ * Plain async TypeScript (the hot loop must not allocate per line beyond parsing); the Effect
+ * boundary is `Ingest.ts`.
+ */
+import { readdir, stat } from "node:fs/promises"
+import { join } from "node:path"
+import type { AttackSession } from "../domain/AttackSession.ts"
+import type { HoneypotEvent } from "../domain/Event.ts"
+import type { InputFile, InputFormat } from "../domain/Result.ts"
+import { detectFormat, SNIFF_LINES } from "./detectFormat.ts"
+import { CowrieFormat } from "./formats/cowrie.ts"
+import { EcsFormat, ecsEventFromDocument, searchResponseHits } from "./formats/ecs.ts"
+import { makeFirewallFormat } from "./formats/firewall.ts"
+import { type LineFormat, type LineOutcome, Reject } from "./formats/Format.ts"
+import { isSessionsBody, parseSessionsBody } from "./formats/sessions.ts"
+import { WebHoneypotFormat } from "./formats/webhoneypot.ts"
+import { openRaw, readLines } from "./readLines.ts"
+import { RejectLog } from "./RejectLog.ts"
+import { DEFAULT_SESSION_GAP_MS, SessionBuilder } from "./SessionBuilder.ts"
+
+export type FormatChoice = "auto" | InputFormat
+
+export interface IngestOptions {
+  readonly format: FormatChoice
+  readonly syslogYear?: number | undefined
+  readonly sessionGapMs?: number | undefined
+  /** Cumulative raw bytes and accepted events, called as reading progresses. */
+  readonly onProgress?: ((bytes: number, events: number) => void) | undefined
+}
+
+export interface SkippedFile {
+  readonly path: string
+  readonly reason: string
+}
+
+export interface IngestReport {
+  readonly files: Array<InputFile>
+  readonly events: number
+  readonly sessions: Array<AttackSession>
+  readonly rejects: RejectLog
+  /** Events whose eventid the engine does not know: kept, counted here by eventid. */
+  readonly unknownEventIds: Record<string, number>
+  readonly skippedFiles: Array<SkippedFile>
+}
+
+/** A path could not be read or understood. The message is one sentence for the user. */
+export class IngestFailure extends Error {
+  constructor(message: string, readonly path: string) {
+    super(message)
+  }
+}
+
+/** Largest single JSON document (request body, `_search` response) read into memory. */
+const MAX_DOCUMENT_CHARS = 512 * 1024 * 1024
+
+const KNOWN_OTHER_IDS = new Set(["cowrie.virustotal.scanfile", "cowrie.virustotal.scanurl"])
+
+interface Target {
+  readonly path: string
+  /** True when the user named it; false when found inside a directory. */
+  readonly explicit: boolean
+}
+
+const expand = async (paths: ReadonlyArray<string>): Promise<Array<Target>> => {
+  const out: Array<Target> = []
+  for (const path of paths) {
+    if (path === "-") {
+      out.push({ path, explicit: true })
+      continue
+    }
+    let info
+    try {
+      info = await stat(path)
+    } catch (error) {
+      const code = (error as { code?: string }).code
+      throw new IngestFailure(
+        code === "ENOENT"
+          ? `Input ${path} does not exist; check the path.`
+          : code === "EACCES"
+          ? `Input ${path} is not readable (permission denied); fix its permissions or run as a user who can read it.`
+          : `Input ${path} cannot be read (${code ?? String(error)}); check the path.`,
+        path
+      )
+    }
+    if (info.isDirectory()) {
+      out.push(...(await walk(path)))
+    } else {
+      out.push({ path, explicit: true })
+    }
+  }
+  return out
+}
+
+const walk = async (dir: string): Promise<Array<Target>> => {
+  let entries
+  try {
+    entries = await readdir(dir, { withFileTypes: true })
+  } catch (error) {
+    throw new IngestFailure(`Directory ${dir} cannot be listed (${(error as { code?: string }).code ?? String(error)}); check its permissions.`, dir)
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const out: Array<Target> = []
+  for (const entry of entries) {
+    if (entry.name.startsWith(".")) continue
+    const full = join(dir, entry.name)
+    if (entry.isDirectory()) out.push(...(await walk(full)))
+    else if (entry.isFile()) out.push({ path: full, explicit: false })
+  }
+  return out
+}
+
+const formatsFor = (options: IngestOptions): Array<LineFormat> => [
+  CowrieFormat,
+  EcsFormat,
+  WebHoneypotFormat,
+  makeFirewallFormat({ syslogYear: options.syslogYear })
+]
+
+/** Reads every path and builds sessions. Throws IngestFailure only for unreadable paths. */
+export const ingest = async (paths: ReadonlyArray<string>, options: IngestOptions): Promise<IngestReport> => {
+  const targets = await expand(paths)
+  const formats = formatsFor(options)
+  const builder = new SessionBuilder(options.sessionGapMs ?? DEFAULT_SESSION_GAP_MS)
+  const rejects = new RejectLog()
+  const unknown = new Map<string, number>()
+  const files: Array<InputFile> = []
+  const skippedFiles: Array<SkippedFile> = []
+  let events = 0
+  let bytesBefore = 0
+
+  const accept = (outcome: LineOutcome, file: string, lineNo: number, text: string): boolean => {
+    if (outcome === null) return false
+    if (typeof outcome === "string") {
+      rejects.add(outcome, file, lineNo, text)
+      return false
+    }
+    if (outcome.kind === "other" && !KNOWN_OTHER_IDS.has(outcome.sourceEventId)) {
+      unknown.set(outcome.sourceEventId, (unknown.get(outcome.sourceEventId) ?? 0) + 1)
+    }
+    builder.add(outcome as HoneypotEvent)
+    events++
+    return true
+  }
+
+  for (const target of targets) {
+    const file = target.path === "-" ? "<stdin>" : target.path
+    const forced = options.format === "auto" ? undefined : options.format
+    let lineFormat: LineFormat | undefined = forced === undefined ? undefined : formats.find((f) => f.name === forced)
+    let documentMode = forced === "sessions"
+    let undecided = forced === undefined
+    let unknownFormat = false
+    const pending: Array<[string, number]> = []
+    const documentParts: Array<string> = []
+    let documentChars = 0
+    let documentTooLarge = false
+    let fileEvents = 0
+
+    const handle = (text: string, lineNo: number): void => {
+      if (documentMode) {
+        if (documentChars + text.length + 1 > MAX_DOCUMENT_CHARS) documentTooLarge = true
+        else {
+          documentParts.push(text)
+          documentChars += text.length + 1
+        }
+        return
+      }
+      if (text.length === 0) return
+      if (accept(lineFormat!.parseLine(text), file, lineNo, text)) fileEvents++
+    }
+
+    const decide = (): void => {
+      undecided = false
+      const nonEmpty = pending.filter(([t]) => t.trim().length > 0).map(([t]) => t)
+      const detection = detectFormat(nonEmpty, formats)
+      if (detection.mode === "lines") lineFormat = detection.format
+      else if (detection.mode === "document") documentMode = true
+      else unknownFormat = true
+      if (!unknownFormat) for (const [t, n] of pending) handle(t, n)
+      pending.length = 0
+    }
+
+    let sniffed = 0
+    const started = performance.now()
+    let lastProgress = started
+    let stats
+    try {
+      stats = await readLines(openRaw(target.path), {
+        line: (text, lineNo) => {
+          if (undecided) {
+            pending.push([text, lineNo])
+            if (text.trim().length > 0) sniffed++
+            if (sniffed >= SNIFF_LINES) decide()
+            return
+          }
+          if (!unknownFormat) handle(text, lineNo)
+        },
+        overlong: (lineNo, prefix) => {
+          if (undecided) decide()
+          if (!unknownFormat) rejects.add(Reject.lineTooLong, file, lineNo, prefix)
+        },
+        progress: options.onProgress === undefined
+          ? undefined
+          : (bytes) => {
+            const now = performance.now()
+            if (now - lastProgress > 100) {
+              lastProgress = now
+              options.onProgress!(bytesBefore + bytes, events)
+            }
+          }
+      })
+    } catch (error) {
+      throw new IngestFailure(
+        `Input ${file} could not be read (${(error as { code?: string }).code ?? (error as Error).message}); check the file.`,
+        target.path
+      )
+    }
+    bytesBefore += stats.bytes
+    if (undecided) decide()
+    if (unknownFormat) {
+      const reason = `no known format recognised in its first ${SNIFF_LINES} lines`
+      if (target.explicit && stats.lines > 0) {
+        throw new IngestFailure(`Cannot tell the format of ${file}: ${reason}; pass --format cowrie|ecs|firewall|webhoneypot|sessions.`, target.path)
+      }
+      if (stats.lines > 0) skippedFiles.push({ path: file, reason })
+      continue
+    }
+    let format: InputFormat = lineFormat?.name ?? forced ?? "cowrie"
+    if (documentMode) {
+      if (documentTooLarge) {
+        rejects.add("document_too_large", file, 1, documentParts[0] ?? "")
+      } else {
+        const parsed = parseDocument(documentParts.join("\n"), formats)
+        format = parsed.format ?? format
+        parsed.outcomes.forEach((outcome, i) => {
+          if (accept(outcome, file, i + 1, `element ${i + 1}`)) fileEvents++
+        })
+        if (parsed.error !== undefined) rejects.add(parsed.error, file, 1, documentParts[0]?.slice(0, 120) ?? "")
+      }
+    }
+    if (stats.truncated) rejects.add(Reject.truncatedGzip, file, stats.lines, "gzip stream ends early; lines before it were kept")
+    files.push({ path: file, format, sha256: stats.sha256, bytes: stats.bytes, lines: stats.lines, events: fileEvents })
+    options.onProgress?.(bytesBefore, events)
+  }
+
+  const unknownEventIds: Record<string, number> = {}
+  for (const key of [...unknown.keys()].sort()) unknownEventIds[key] = unknown.get(key)!
+  return { files, events, sessions: builder.build(), rejects, unknownEventIds, skippedFiles }
+}
+
+interface ParsedDocument {
+  readonly format: InputFormat | undefined
+  readonly outcomes: Array<LineOutcome>
+  readonly error?: string
+}
+
+/** One JSON document: the earlier engine's body, a `_search` response, or an array of events. */
+const parseDocument = (text: string, formats: ReadonlyArray<LineFormat>): ParsedDocument => {
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch {
+    return { format: undefined, outcomes: [], error: Reject.malformedJson }
+  }
+  if (isSessionsBody(doc)) return { format: "sessions", outcomes: parseSessionsBody(doc) }
+  const hits = searchResponseHits(doc)
+  if (hits !== undefined) {
+    return {
+      format: "ecs",
+      outcomes: hits.map((hit) =>
+        hit !== null && typeof hit === "object" && !Array.isArray(hit)
+          ? ecsEventFromDocument(hit as Record<string, unknown>)
+          : Reject.notAnObject
+      )
+    }
+  }
+  if (Array.isArray(doc)) {
+    // An array of events in any line format: each element is judged as if it were a line.
+    const lines = doc.map((element) => JSON.stringify(element) ?? "")
+    const detection = detectFormat(lines.slice(0, SNIFF_LINES), formats)
+    if (detection.mode !== "lines") return { format: undefined, outcomes: [], error: "unknown_document" }
+    return { format: detection.format.name, outcomes: lines.map((l) => detection.format.parseLine(l)) }
+  }
+  if (doc !== null && typeof doc === "object") {
+    // A single pretty-printed event.
+    const line = JSON.stringify(doc)
+    const detection = detectFormat([line], formats)
+    if (detection.mode === "lines") return { format: detection.format.name, outcomes: [detection.format.parseLine(line)] }
+  }
+  return { format: undefined, outcomes: [], error: "unknown_document" }
+}

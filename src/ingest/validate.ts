@@ -1,0 +1,148 @@
+/**
+ * Field validation shared by every input format: timestamps, IP addresses, field sizes.
+ * Written as small hand-rolled checks because they run once per event on the hot path.
+ */
+import { isIPv6 } from "node:net"
+
+/** Largest string field accepted, in UTF-16 code units (64 KiB). */
+export const MAX_FIELD_CHARS = 64 * 1024
+
+/** Timestamps outside [1990, 2100) are impossible for honeypot logs. */
+const MIN_TS = Date.UTC(1990, 0, 1)
+const MAX_TS = Date.UTC(2100, 0, 1)
+
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+const digit = (s: string, i: number): number => {
+  const c = s.charCodeAt(i) - 48
+  return c >= 0 && c <= 9 ? c : -1000
+}
+const two = (s: string, i: number): number => digit(s, i) * 10 + digit(s, i + 1)
+
+/**
+ * Parses an ISO-8601 date-time ("2024-04-01T20:01:05.690463Z", "2024-04-01 20:01:05+02:00",
+ * no zone = UTC) into epoch milliseconds. Returns NaN for anything malformed or impossible
+ * (month 13, February 30, hour 25, year 2300).
+ */
+export const parseIsoTimestamp = (s: string): number => {
+  if (s.length < 19) return Number.NaN
+  const year = digit(s, 0) * 1000 + digit(s, 1) * 100 + two(s, 2)
+  const month = two(s, 5)
+  const day = two(s, 8)
+  const hour = two(s, 11)
+  const minute = two(s, 14)
+  const second = two(s, 17)
+  const sep = s.charCodeAt(10)
+  if (
+    year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 ||
+    minute > 59 || second < 0 || second > 60 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 ||
+    (sep !== 84 && sep !== 32 && sep !== 116) || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58
+  ) return Number.NaN
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
+  if (day > DAYS_IN_MONTH[month - 1]! || (month === 2 && day === 29 && !leap)) return Number.NaN
+  let i = 19
+  let millis = 0
+  if (s.charCodeAt(i) === 46 || s.charCodeAt(i) === 44) {
+    i++
+    let scale = 100
+    const start = i
+    while (i < s.length) {
+      const d = digit(s, i)
+      if (d < 0) break
+      millis += d * scale
+      scale /= 10
+      i++
+    }
+    if (i === start) return Number.NaN
+  }
+  let offsetMinutes = 0
+  if (i < s.length) {
+    const c = s.charCodeAt(i)
+    if (c === 90 || c === 122) {
+      i++
+    } else if (c === 43 || c === 45) {
+      const oh = two(s, i + 1)
+      const hasColon = s.charCodeAt(i + 3) === 58
+      const om = two(s, i + (hasColon ? 4 : 3))
+      if (oh < 0 || oh > 23 || om < 0 || om > 59) return Number.NaN
+      offsetMinutes = (c === 43 ? 1 : -1) * (oh * 60 + om)
+      i += hasColon ? 6 : 5
+    }
+    if (i !== s.length) return Number.NaN
+  }
+  const ts = Date.UTC(year, month - 1, day, hour, minute, second) + Math.floor(millis) - offsetMinutes * 60_000
+  return ts >= MIN_TS && ts < MAX_TS ? ts : Number.NaN
+}
+
+/** Epoch seconds (integer or fractional, as number or string) to milliseconds; NaN when impossible. */
+export const parseEpochSeconds = (value: number | string): number => {
+  const n = typeof value === "number" ? value : /^\d{9,11}(\.\d+)?$/.test(value) ? Number(value) : Number.NaN
+  const ts = Math.round(n * 1000)
+  return ts >= MIN_TS && ts < MAX_TS ? ts : Number.NaN
+}
+
+/** A timestamp in any form the formats use: ISO string, epoch seconds, or epoch milliseconds. */
+export const parseAnyTimestamp = (value: unknown): number => {
+  if (typeof value === "string") {
+    const iso = parseIsoTimestamp(value)
+    return Number.isNaN(iso) ? parseEpochSeconds(value) : iso
+  }
+  if (typeof value === "number" && Number.isFinite(value)) {
+    // Values above 1e11 are epoch milliseconds (1e11 s is the year 5138).
+    return value > 1e11 ? (value >= MIN_TS && value < MAX_TS ? Math.round(value) : Number.NaN) : parseEpochSeconds(value)
+  }
+  return Number.NaN
+}
+
+/** ISO-8601 UTC with millisecond precision, the one time format of every output. */
+export const formatTimestamp = (ts: number): string => new Date(ts).toISOString()
+
+const isIPv4 = (s: string): boolean => {
+  const n = s.length
+  if (n < 7 || n > 15) return false
+  let octets = 0
+  let value = 0
+  let digits = 0
+  for (let i = 0; i <= n; i++) {
+    const c = i === n ? 46 : s.charCodeAt(i)
+    if (c === 46) {
+      if (digits === 0 || value > 255) return false
+      octets++
+      value = 0
+      digits = 0
+    } else {
+      const d = c - 48
+      if (d < 0 || d > 9 || digits === 3) return false
+      // A leading zero ("01") is ambiguous (octal in some parsers): reject it.
+      if (digits === 1 && value === 0) return false
+      value = value * 10 + d
+      digits++
+    }
+  }
+  return octets === 4
+}
+
+/**
+ * Canonical form of an IP address, or undefined when the string is not one.
+ * IPv4 stays dotted; IPv6 is lower-cased; an IPv4-mapped IPv6 address (::ffff:1.2.3.4)
+ * becomes the IPv4 address it carries, so one host has one spelling.
+ */
+export const normaliseIp = (s: string): string | undefined => {
+  if (isIPv4(s)) return s
+  if (s.length > 45 || s.indexOf(":") < 0) return undefined
+  const lower = s.toLowerCase()
+  if (!isIPv6(lower)) return undefined
+  if (lower.startsWith("::ffff:") && isIPv4(lower.slice(7))) return lower.slice(7)
+  return lower
+}
+
+/** True when any string value (at any depth) of a parsed JSON value exceeds MAX_FIELD_CHARS. */
+export const hasOversizedField = (value: unknown): boolean => {
+  if (typeof value === "string") return value.length > MAX_FIELD_CHARS
+  if (value === null || typeof value !== "object") return false
+  if (Array.isArray(value)) return value.some(hasOversizedField)
+  for (const key in value) {
+    if (hasOversizedField((value as Record<string, unknown>)[key])) return true
+  }
+  return false
+}

@@ -1,0 +1,41 @@
+/**
+ * Everything that changes an analysis result. Its canonical JSON digest is the run's
+ * `config_digest`: same input + same config → same result, byte for byte.
+ */
+import { createHash } from "node:crypto"
+import type { FormatChoice } from "../ingest/ingest.ts"
+
+export interface AnalysisConfig {
+  readonly format: FormatChoice
+  readonly seed: number
+  readonly syslogYear: number | null
+  /** Silence that ends a firewall / web honeypot session. */
+  readonly sessionGapMs: number
+  /** Silence that starts a new wave inside a campaign. */
+  readonly waveGapMs: number
+  readonly minSessions: number
+  readonly permutations: number
+  readonly bootstrap: number
+}
+
+export const DEFAULT_CONFIG: AnalysisConfig = {
+  format: "auto",
+  seed: 42,
+  syslogYear: null,
+  sessionGapMs: 30 * 60 * 1000,
+  waveGapMs: 24 * 60 * 60 * 1000,
+  minSessions: 2,
+  permutations: 199,
+  bootstrap: 100
+}
+
+/** JSON with object keys sorted at every depth, so equal values give equal text. */
+export const canonicalJson = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v)
+
+export const sha256Hex = (text: string): string => createHash("sha256").update(text).digest("hex")
+
+export const configDigest = (config: AnalysisConfig): string => sha256Hex(canonicalJson(config))

@@ -1,0 +1,74 @@
+/**
+ * One analysis run as an Effect: read the inputs, analyse the sessions, assemble Result v1.
+ * Failures are typed: InputError (the inputs could not be read) and AnalysisError.
+ */
+import { Clock, Effect } from "effect"
+import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
+import { configDigest, sha256Hex } from "../config/AnalysisConfig.ts"
+import { AnalysisError, InputError } from "../domain/errors.ts"
+import { RESULT_SCHEMA_ID, type Result } from "../domain/Result.ts"
+import { ingest, IngestFailure, type IngestReport } from "../ingest/ingest.ts"
+import { ENGINE_VERSION } from "../version.ts"
+import { analyzeSessions } from "./analyzeSessions.ts"
+
+export interface AnalysisRun {
+  readonly result: Result
+  readonly report: IngestReport
+}
+
+export interface RunOptions {
+  readonly onProgress?: ((bytes: number, events: number) => void) | undefined
+}
+
+/** The digest of the inputs: of their content digests in order, not of their paths. */
+export const inputDigest = (report: IngestReport): string => sha256Hex(report.files.map((f) => f.sha256).join("\n"))
+
+export const runAnalysis = Effect.fn("Analysis.run")(function*(
+  paths: ReadonlyArray<string>,
+  config: AnalysisConfig,
+  options: RunOptions = {}
+) {
+  const startedAt = yield* Clock.currentTimeMillis
+  const report = yield* Effect.tryPromise({
+    try: () =>
+      ingest(paths, {
+        format: config.format,
+        syslogYear: config.syslogYear ?? undefined,
+        sessionGapMs: config.sessionGapMs,
+        onProgress: options.onProgress
+      }),
+    catch: (error) =>
+      error instanceof IngestFailure
+        ? new InputError({ message: error.message, path: error.path })
+        : new AnalysisError({ message: `Reading the input failed unexpectedly: ${String(error)}; please report this with the input that caused it.` })
+  })
+  const analysis = yield* Effect.try({
+    try: () => analyzeSessions(report.sessions, config),
+    catch: (error) => new AnalysisError({ message: `The analysis failed: ${String(error)}; please report this with the input that caused it.` })
+  })
+  const finishedAt = yield* Clock.currentTimeMillis
+  const digest = inputDigest(report)
+  const cfgDigest = configDigest(config)
+  const result: Result = {
+    schema: RESULT_SCHEMA_ID,
+    run: {
+      // Derived, not random: the same run started at the same instant has the same id.
+      id: `run-${sha256Hex(`${digest}\n${cfgDigest}\n${startedAt}`).slice(0, 16)}`,
+      engine_version: ENGINE_VERSION,
+      input_digest: digest,
+      config_digest: cfgDigest,
+      seed: config.seed,
+      started_at: new Date(startedAt).toISOString(),
+      finished_at: new Date(finishedAt).toISOString()
+    },
+    input: {
+      files: report.files,
+      events: report.events,
+      sessions: report.sessions.length,
+      rejected: report.rejects.toRecord()
+    },
+    campaigns: analysis.campaigns,
+    unclustered_sessions: analysis.unclusteredSessions
+  }
+  return { result, report } satisfies AnalysisRun
+})

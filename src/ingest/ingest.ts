@@ -153,7 +153,9 @@ export const ingest = async (paths: ReadonlyArray<string>, options: IngestOption
     let documentMode = forced === "sessions"
     let undecided = forced === undefined
     let unknownFormat = false
-    const pending: Array<[string, number]> = []
+    // Lines read before the format is decided; `overlong` marks a line longer than
+    // MAX_LINE_CHARS (its text is only the prefix), replayed as a line_too_long reject.
+    const pending: Array<[text: string, lineNo: number, overlong: boolean]> = []
     const documentParts: Array<string> = []
     let documentChars = 0
     let documentTooLarge = false
@@ -174,12 +176,17 @@ export const ingest = async (paths: ReadonlyArray<string>, options: IngestOption
 
     const decide = (): void => {
       undecided = false
-      const nonEmpty = pending.filter(([t]) => t.trim().length > 0).map(([t]) => t)
+      const nonEmpty = pending.filter(([t, , overlong]) => !overlong && t.trim().length > 0).map(([t]) => t)
       const detection = detectFormat(nonEmpty, formats)
       if (detection.mode === "lines") lineFormat = detection.format
       else if (detection.mode === "document") documentMode = true
       else unknownFormat = true
-      if (!unknownFormat) for (const [t, n] of pending) handle(t, n)
+      if (!unknownFormat) {
+        for (const [t, n, overlong] of pending) {
+          if (overlong) rejects.add(Reject.lineTooLong, file, n, t)
+          else handle(t, n)
+        }
+      }
       pending.length = 0
     }
 
@@ -191,7 +198,7 @@ export const ingest = async (paths: ReadonlyArray<string>, options: IngestOption
       stats = await readLines(openRaw(target.path), {
         line: (text, lineNo) => {
           if (undecided) {
-            pending.push([text, lineNo])
+            pending.push([text, lineNo, false])
             if (text.trim().length > 0) sniffed++
             if (sniffed >= SNIFF_LINES) decide()
             return
@@ -199,8 +206,11 @@ export const ingest = async (paths: ReadonlyArray<string>, options: IngestOption
           if (!unknownFormat) handle(text, lineNo)
         },
         overlong: (lineNo, prefix) => {
-          if (undecided) decide()
-          if (!unknownFormat) rejects.add(Reject.lineTooLong, file, lineNo, prefix)
+          // Fix: this used to call decide() at once, so an overlong first line left nothing
+          // to sniff and the whole file was skipped or failed as "unknown format". The line
+          // now waits with the others and does not count as a sniffed line.
+          if (undecided) pending.push([prefix, lineNo, true])
+          else if (!unknownFormat) rejects.add(Reject.lineTooLong, file, lineNo, prefix)
         },
         progress: options.onProgress === undefined
           ? undefined

@@ -123,17 +123,71 @@ const isIPv4 = (s: string): boolean => {
 }
 
 /**
+ * The eight 16-bit groups of an IPv6 address that `isIPv6` has accepted (lower case, no zone),
+ * expanding "::" and an embedded dotted IPv4 tail.
+ */
+const ipv6Groups = (addr: string): Array<number> => {
+  let head = addr
+  const tail: Array<number> = []
+  const lastColon = addr.lastIndexOf(":")
+  if (addr.indexOf(".", lastColon) >= 0) {
+    const o = addr.slice(lastColon + 1).split(".").map(Number)
+    tail.push((o[0]! << 8) | o[1]!, (o[2]! << 8) | o[3]!)
+    head = addr.slice(0, lastColon + 1)
+    if (!head.endsWith("::")) head = head.slice(0, -1)
+  }
+  const hextets = (part: string): Array<number> => (part === "" ? [] : part.split(":").map((h) => parseInt(h, 16)))
+  const gap = head.indexOf("::")
+  if (gap < 0) return [...hextets(head), ...tail]
+  const left = hextets(head.slice(0, gap))
+  const right = hextets(head.slice(gap + 2))
+  return [...left, ...new Array<number>(8 - left.length - right.length - tail.length).fill(0), ...right, ...tail]
+}
+
+/** RFC 5952 text of eight groups: no leading zeros, the first longest run (>= 2) of zero groups as "::". */
+const formatIpv6 = (g: ReadonlyArray<number>): string => {
+  let bestStart = -1
+  let bestLen = 1
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++
+      continue
+    }
+    let j = i
+    while (j < 8 && g[j] === 0) j++
+    if (j - i > bestLen) {
+      bestStart = i
+      bestLen = j - i
+    }
+    i = j
+  }
+  const hex = (from: number, to: number): string => g.slice(from, to).map((x) => x.toString(16)).join(":")
+  return bestStart < 0 ? hex(0, 8) : `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`
+}
+
+/**
  * Canonical form of an IP address, or undefined when the string is not one.
- * IPv4 stays dotted; IPv6 is lower-cased; an IPv4-mapped IPv6 address (::ffff:1.2.3.4)
- * becomes the IPv4 address it carries, so one host has one spelling.
+ * IPv4 stays dotted; IPv6 is written in its RFC 5952 form (lower case, no leading zeros,
+ * longest zero run compressed); an IPv4-mapped IPv6 address (::ffff:1.2.3.4, or the same in
+ * hex or uncompressed) becomes the IPv4 address it carries, so one host has one spelling.
+ *
+ * Fix: IPv6 used to be only lower-cased, so the kernel's uncompressed spelling in ip6tables
+ * lines ("SRC=2001:0db8:0000:…:0042") and cowrie's compressed one ("2001:db8::42") gave the
+ * same host two identities (two sessions, two IP indicators).
  */
 export const normaliseIp = (s: string): string | undefined => {
   if (isIPv4(s)) return s
   if (s.length > 45 || s.indexOf(":") < 0) return undefined
   const lower = s.toLowerCase()
   if (!isIPv6(lower)) return undefined
-  if (lower.startsWith("::ffff:") && isIPv4(lower.slice(7))) return lower.slice(7)
-  return lower
+  const zoneAt = lower.indexOf("%")
+  const groups = ipv6Groups(zoneAt < 0 ? lower : lower.slice(0, zoneAt))
+  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
+    const a = groups[6]!
+    const b = groups[7]!
+    return `${a >> 8}.${a & 255}.${b >> 8}.${b & 255}`
+  }
+  return formatIpv6(groups) + (zoneAt < 0 ? "" : lower.slice(zoneAt))
 }
 
 /** True when any string value (at any depth) of a parsed JSON value exceeds MAX_FIELD_CHARS. */

@@ -9,19 +9,24 @@ import { hasOversizedField, MAX_FIELD_CHARS } from "../validate.ts"
 import { cowrieEventFromObject } from "./cowrie.ts"
 import { type LineFormat, type LineOutcome, Reject } from "./Format.ts"
 
-/** Reads `a.b.c` from either a nested object or a flattened key ("a.b.c" or "a.b": {c}). */
+/**
+ * Reads `a.b.c` from either a nested object or a flattened key, in any mix: "a.b.c",
+ * {a: {b: {c}}}, {"a.b": {c}}, {a: {"b.c"}}.
+ *
+ * Fix: the previous loop only tried flattened keys below the first level, so {"a.b": {c}}
+ * (Logstash writes dotted field names literally, next to nested objects) was not found.
+ */
 export const getPath = (doc: Record<string, unknown>, path: string): unknown => {
-  if (path in doc) return doc[path]
-  let node: unknown = doc
-  const parts = path.split(".")
-  for (let i = 0; i < parts.length; i++) {
-    if (node === null || typeof node !== "object") return undefined
-    const rec = node as Record<string, unknown>
-    const rest = parts.slice(i).join(".")
-    if (i > 0 && rest in rec) return rec[rest]
-    node = rec[parts[i]!]
+  if (Object.hasOwn(doc, path)) return doc[path]
+  for (let dot = path.indexOf("."); dot > 0; dot = path.indexOf(".", dot + 1)) {
+    const head = path.slice(0, dot)
+    if (!Object.hasOwn(doc, head)) continue
+    const node = doc[head]
+    if (node === null || typeof node !== "object" || Array.isArray(node)) continue
+    const found = getPath(node as Record<string, unknown>, path.slice(dot + 1))
+    if (found !== undefined) return found
   }
-  return node
+  return undefined
 }
 
 const first = (doc: Record<string, unknown>, ...paths: Array<string>): unknown => {
@@ -53,7 +58,9 @@ export const ecsEventFromDocument = (value: Record<string, unknown>): LineOutcom
     eventid,
     session: first(doc, "event.code", "session"),
     sensor: first(doc, "observer.name", "host.name", "agent.name", "sensor"),
-    src_ip: first(doc, "source.ip", "src_ip"),
+    // DShield-SIEM renames src_ip to source.address; source.ip exists only when its GeoIP
+    // lookup succeeded (fix: the address was lost for documents without it).
+    src_ip: first(doc, "source.ip", "source.address", "src_ip"),
     src_port: first(doc, "source.port", "src_port"),
     dst_ip: first(doc, "destination.ip", "dst_ip", "destination.address"),
     dst_port: first(doc, "destination.port", "dst_port"),
@@ -65,7 +72,8 @@ export const ecsEventFromDocument = (value: Record<string, unknown>): LineOutcom
     shasum: first(doc, "file.hash.sha256", "shasum"),
     destfile: first(doc, "file.path", "destfile"),
     filename: first(doc, "file.name", "filename"),
-    version: first(doc, "ssh.version", "user_agent.original", "version"),
+    // DShield-SIEM renames cowrie's client `version` to process.name (read for client.version only).
+    version: first(doc, "ssh.version", "user_agent.original", "version", "process.name"),
     hassh,
     key: first(doc, "ssh.key", "key"),
     fingerprint: first(doc, "ssh.fingerprint", "fingerprint")

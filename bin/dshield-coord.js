@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// Launcher for `npx dshield-coord`: the engine is TypeScript run by Bun, which npm installs
+// as a dependency. Under Bun this file imports the CLI directly; under Node it starts the
+// bundled Bun binary with the same arguments and hands back its exit code and signals.
+import { spawn } from "node:child_process"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const entry = join(here, "..", "src", "cli", "main.ts")
+
+if (process.versions.bun !== undefined) {
+  const { runCli } = await import(entry)
+  process.exitCode = await runCli(process.argv.slice(2))
+} else {
+  const require = createRequire(import.meta.url)
+  let bun
+  try {
+    bun = join(dirname(require.resolve("bun/package.json")), "bin", process.platform === "win32" ? "bun.exe" : "bun.exe")
+  } catch {
+    process.stderr.write("dshield-coord: the Bun runtime is missing; run `npm install` in the project first.\n")
+    process.exit(2)
+  }
+  const child = spawn(bun, [entry, ...process.argv.slice(2)], { stdio: "inherit" })
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+    process.on(signal, () => child.kill(signal))
+  }
+  child.on("error", (error) => {
+    process.stderr.write(`dshield-coord: could not start Bun (${error.message}); run \`npm install\` again.\n`)
+    process.exit(2)
+  })
+  child.on("exit", (code, signal) => {
+    if (signal !== null) process.kill(process.pid, signal)
+    else process.exit(code ?? 1)
+  })
+}

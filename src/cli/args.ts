@@ -1,0 +1,117 @@
+/**
+ * Command-line parsing: argv in, a typed command out, or a UsageError with one sentence.
+ */
+import { parseArgs } from "node:util"
+import { Effect } from "effect"
+import { UsageError } from "../domain/errors.ts"
+import type { FormatChoice } from "../ingest/ingest.ts"
+
+export type Command =
+  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" }
+  | { readonly _tag: "Version" }
+  | { readonly _tag: "Schema"; readonly out: string | undefined }
+  | {
+    readonly _tag: "Analyze"
+    readonly paths: ReadonlyArray<string>
+    readonly format: FormatChoice
+    readonly out: string | undefined
+    readonly seed: number
+    readonly strict: boolean
+    readonly quiet: boolean
+    readonly limit: number
+    readonly syslogYear: number | null
+  }
+
+const FORMATS: ReadonlyArray<FormatChoice> = ["auto", "cowrie", "ecs", "firewall", "webhoneypot", "sessions"]
+
+const integer = (name: string, value: string | undefined, fallback: number, min: number, max: number): number => {
+  if (value === undefined) return fallback
+  if (!/^-?\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError({ message: `--${name} must be a whole number between ${min} and ${max}, not "${value}".` })
+  }
+  return Number(value)
+}
+
+/** node:util parseArgs errors, shortened to the part a user needs. */
+const describeParseError = (error: unknown): string => {
+  const code = (error as { code?: string }).code
+  const message = error instanceof Error ? error.message : String(error)
+  const option = /'(-[^' ]+)/.exec(message)?.[1]
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option !== undefined) return `Unknown option ${option}`
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option !== undefined) return `Option ${option} needs a value`
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") return `Unexpected argument (${message.replace(/\.$/, "")})`
+  return message.replace(/\.$/, "")
+}
+
+const parse = (argv: ReadonlyArray<string>): Command => {
+  const [command, ...rest] = argv
+  if (command === undefined || command === "-h" || command === "--help" || command === "help") {
+    return { _tag: "Help", text: "main" }
+  }
+  if (command === "--version" || command === "-v") return { _tag: "Version" }
+  try {
+    switch (command) {
+      case "version": {
+        const { values } = parseArgs({ args: [...rest], options: { help: { type: "boolean", short: "h" } }, strict: true })
+        return values.help === true ? { _tag: "Help", text: "version" } : { _tag: "Version" }
+      }
+      case "schema": {
+        const { values } = parseArgs({
+          args: [...rest],
+          options: { help: { type: "boolean", short: "h" }, out: { type: "string" } },
+          strict: true
+        })
+        return values.help === true ? { _tag: "Help", text: "schema" } : { _tag: "Schema", out: values.out }
+      }
+      case "analyze": {
+        const { positionals, values } = parseArgs({
+          args: [...rest],
+          allowPositionals: true,
+          strict: true,
+          options: {
+            help: { type: "boolean", short: "h" },
+            format: { type: "string" },
+            out: { type: "string" },
+            seed: { type: "string" },
+            strict: { type: "boolean" },
+            quiet: { type: "boolean" },
+            limit: { type: "string" },
+            "syslog-year": { type: "string" }
+          }
+        })
+        if (values.help === true) return { _tag: "Help", text: "analyze" }
+        const format = (values.format ?? "auto") as FormatChoice
+        if (!FORMATS.includes(format)) {
+          throw new UsageError({ message: `--format must be one of ${FORMATS.join(", ")}, not "${values.format}".` })
+        }
+        if (positionals.length === 0) {
+          throw new UsageError({ message: "analyze needs at least one input: a file, a directory, or - for stdin." })
+        }
+        const syslogYear = values["syslog-year"] === undefined ? null : integer("syslog-year", values["syslog-year"], 0, 1990, 2099)
+        return {
+          _tag: "Analyze",
+          paths: positionals,
+          format,
+          out: values.out,
+          seed: integer("seed", values.seed, 42, 0, 2 ** 32 - 1),
+          strict: values.strict === true,
+          quiet: values.quiet === true,
+          limit: integer("limit", values.limit, 40, 0, 1_000_000),
+          syslogYear
+        }
+      }
+      default:
+        throw new UsageError({ message: `Unknown command "${command}"; run "dshield-coord --help" for the list of commands.` })
+    }
+  } catch (error) {
+    if (error instanceof UsageError) throw error
+    throw new UsageError({ message: `${describeParseError(error)}; run "dshield-coord ${command} --help" for the options.` })
+  }
+}
+
+/** Parses argv (without the node/bun and script entries). */
+export const parseCommand = (argv: ReadonlyArray<string>): Effect.Effect<Command, UsageError> =>
+  Effect.try({
+    try: () => parse(argv),
+    catch: (error) => (error instanceof UsageError ? error : new UsageError({ message: String(error) }))
+  })

@@ -1,0 +1,100 @@
+/**
+ * `dshield-coord analyze`: read inputs, find campaigns, write Result v1 and show the table.
+ */
+import { writeFile } from "node:fs/promises"
+import { stat } from "node:fs/promises"
+import { Effect, Schema } from "effect"
+import { type AnalysisConfig, DEFAULT_CONFIG } from "../../config/AnalysisConfig.ts"
+import { AnalysisError, InputError } from "../../domain/errors.ts"
+import { Result } from "../../domain/Result.ts"
+import type { IngestReport } from "../../ingest/ingest.ts"
+import { runAnalysis } from "../../workflow/runAnalysis.ts"
+import type { Command } from "../args.ts"
+import { renderCampaignTable } from "../campaignTable.ts"
+import { PROGRESS_MIN_BYTES, ProgressBar } from "../ProgressBar.ts"
+
+type AnalyzeCommand = Extract<Command, { _tag: "Analyze" }>
+
+/** Result v1 as written to disk: two-space JSON with a final newline. */
+export const serializeResult = (result: Result): string => `${JSON.stringify(result, null, 2)}\n`
+
+const totalInputBytes = (paths: ReadonlyArray<string>): Effect.Effect<number | undefined> =>
+  Effect.promise(async () => {
+    let total = 0
+    for (const p of paths) {
+      if (p === "-") return undefined
+      try {
+        const info = await stat(p)
+        if (!info.isFile()) return undefined
+        total += info.size
+      } catch {
+        return undefined
+      }
+    }
+    return total
+  })
+
+const rejectSummary = (report: IngestReport): string => {
+  const lines: Array<string> = []
+  const counts = report.rejects.toRecord()
+  const total = report.rejects.total
+  if (total > 0) {
+    lines.push(
+      `warning: ${total} input line(s) rejected (${Object.entries(counts).map(([r, n]) => `${r} ${n}`).join(", ")}); the lines around them were kept.`
+    )
+    for (const s of report.rejects.samples) lines.push(`  ${s.file}:${s.line}: ${s.reason}: ${s.excerpt}`)
+    if (total > report.rejects.samples.length) lines.push(`  … and ${total - report.rejects.samples.length} more`)
+  }
+  const unknown = Object.entries(report.unknownEventIds)
+  if (unknown.length > 0) {
+    lines.push(`note: events with unknown eventids were kept: ${unknown.map(([id, n]) => `${id} ${n}`).join(", ")}.`)
+  }
+  for (const skipped of report.skippedFiles) lines.push(`warning: skipped ${skipped.path}: ${skipped.reason}.`)
+  return lines.length === 0 ? "" : `${lines.join("\n")}\n`
+}
+
+export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: AnalyzeCommand) {
+  const config: AnalysisConfig = {
+    ...DEFAULT_CONFIG,
+    format: command.format,
+    seed: command.seed,
+    syslogYear: command.syslogYear
+  }
+  const total = yield* totalInputBytes(command.paths)
+  const showProgress = !command.quiet && process.stderr.isTTY === true && (total === undefined || total >= PROGRESS_MIN_BYTES)
+  const bar = showProgress ? new ProgressBar(total) : undefined
+  const { result, report } = yield* runAnalysis(command.paths, config, {
+    onProgress: bar === undefined ? undefined : (bytes, events) => bar.update(bytes, events)
+  }).pipe(Effect.ensuring(Effect.sync(() => bar?.clear())))
+
+  // The contract is checked before anything is written: a result that does not match its
+  // own schema is a bug, reported as an analysis error rather than handed to other tools.
+  yield* Schema.decodeUnknownEffect(Result)(result).pipe(
+    Effect.mapError((issue) => new AnalysisError({ message: `The result does not match Result v1 (${String(issue)}); please report this.` }))
+  )
+
+  const json = serializeResult(result)
+  if (command.out !== undefined && command.out !== "-") {
+    const out = command.out
+    yield* Effect.tryPromise({
+      try: () => writeFile(out, json),
+      catch: (error) =>
+        new InputError({ message: `Cannot write ${out} (${(error as { code?: string }).code ?? String(error)}); choose a writable path for --out.`, path: out })
+    })
+  }
+  if (command.out === "-") yield* Effect.sync(() => process.stdout.write(json))
+
+  if (!command.quiet) {
+    const tableStream = command.out === "-" ? process.stderr : process.stdout
+    yield* Effect.sync(() => {
+      process.stderr.write(rejectSummary(report))
+      tableStream.write(renderCampaignTable(result, command.limit))
+      if (command.out !== undefined && command.out !== "-") process.stderr.write(`Result v1 written to ${command.out}\n`)
+    })
+  }
+  if (command.strict && report.rejects.total > 0) {
+    return yield* new InputError({
+      message: `${report.rejects.total} input line(s) were rejected and --strict was given; fix or remove them, or drop --strict (the result was still written).`
+    })
+  }
+})

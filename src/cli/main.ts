@@ -1,0 +1,47 @@
+/**
+ * The `dshield-coord` entry point: parse the command, run it, map typed failures to exit codes
+ * (0 ok, 1 analysis error, 2 usage or input error) with one sentence on stderr.
+ */
+import { Cause, Effect, Exit } from "effect"
+import { ENGINE_VERSION } from "../version.ts"
+import { parseCommand } from "./args.ts"
+import { analyzeCommand } from "./commands/analyze.ts"
+import { schemaCommand } from "./commands/schema.ts"
+import { ANALYZE_HELP, MAIN_HELP, SCHEMA_HELP, VERSION_HELP } from "./help.ts"
+
+const HELP = { main: MAIN_HELP, analyze: ANALYZE_HELP, schema: SCHEMA_HELP, version: VERSION_HELP } as const
+
+const program = (argv: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const command = yield* parseCommand(argv)
+    switch (command._tag) {
+      case "Help":
+        return yield* Effect.sync(() => process.stdout.write(HELP[command.text]))
+      case "Version":
+        return yield* Effect.sync(() => process.stdout.write(`${ENGINE_VERSION}\n`))
+      case "Schema":
+        return yield* schemaCommand(command.out)
+      case "Analyze":
+        return yield* analyzeCommand(command)
+    }
+  })
+
+/** Runs the CLI and resolves to the process exit code. */
+export const runCli = async (argv: ReadonlyArray<string>): Promise<number> => {
+  const exit = await Effect.runPromiseExit(program(argv))
+  if (Exit.isSuccess(exit)) return 0
+  const error = Cause.findErrorOption(exit.cause)
+  if (error._tag === "Some") {
+    const e = error.value
+    process.stderr.write(`dshield-coord: ${e.message}\n`)
+    return e._tag === "AnalysisError" ? 1 : 2
+  }
+  process.stderr.write(`dshield-coord: unexpected failure; please report it:\n${Cause.pretty(exit.cause)}\n`)
+  return 1
+}
+
+if (import.meta.main) {
+  const code = await runCli(process.argv.slice(2))
+  // Let stdout drain before exiting (large --out - results are written asynchronously).
+  process.exitCode = code
+}

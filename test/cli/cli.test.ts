@@ -1,0 +1,167 @@
+import { describe, expect, test } from "bun:test"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import Ajv2020 from "ajv/dist/2020.js"
+import { gzipSync } from "node:zlib"
+import type { Result } from "../../src/domain/Result.ts"
+import { resultJsonSchema } from "../../src/cli/commands/schema.ts"
+import { HAVE_CORPORA, RADEC, REPO, runCli, withoutRunTimes } from "./helpers.ts"
+
+const tmp = mkdtempSync(join(tmpdir(), "dshield-cli-"))
+
+describe("help and usage", () => {
+  test.each([[[]], [["--help"]], [["analyze", "--help"]], [["schema", "--help"]], [["version", "--help"]]])(
+    "%p prints usage and exits 0",
+    (args) => {
+      const r = runCli(args)
+      expect(r.code).toBe(0)
+      expect(r.stdout).toContain("Usage:")
+    }
+  )
+
+  test("version prints the package version", () => {
+    const pkg = JSON.parse(readFileSync(resolve(REPO, "package.json"), "utf8")) as { version: string }
+    expect(runCli(["version"]).stdout.trim()).toBe(pkg.version)
+  })
+
+  test.each([
+    [["analyze"], /at least one input/],
+    [["analyze", "--bogus", "x"], /Unknown option --bogus/],
+    [["analyze", "--format", "xml", "x"], /--format must be one of/],
+    [["analyze", "--seed=abc", "x"], /--seed must be a whole number/],
+    [["frobnicate"], /Unknown command "frobnicate"/]
+  ])("%p is a usage error: exit 2 with one sentence", (args, message) => {
+    const r = runCli(args)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(message)
+    expect(r.stderr.trim().split("\n")).toHaveLength(1)
+  })
+
+  test("a missing path is exit 2 with one clear sentence", () => {
+    const r = runCli(["analyze", join(tmp, "does-not-exist.json")])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/does not exist; check the path\.\n$/)
+  })
+
+  test("an explicit file of unknown format is exit 2 and names --format", () => {
+    const path = join(tmp, "notes.txt")
+    writeFileSync(path, "just some notes\nnothing to see\n")
+    const r = runCli(["analyze", path])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain("--format")
+  })
+})
+
+const cowrieLine = (session: string, eventid: string, extra: Record<string, unknown>, ts: string): string =>
+  JSON.stringify({ eventid, session, src_ip: "192.0.2.10", sensor: "s1", timestamp: ts, ...extra })
+
+describe("strict mode and rejects", () => {
+  const path = join(tmp, "mixed.json")
+  writeFileSync(
+    path,
+    [
+      cowrieLine("aaaaaaaaaaaa", "cowrie.session.connect", { src_port: 4000, dst_ip: "198.51.100.1", dst_port: 22, protocol: "ssh" }, "2024-04-01T00:00:00Z"),
+      "{not json",
+      cowrieLine("aaaaaaaaaaaa", "cowrie.session.closed", {}, "2024-04-01T00:00:05Z")
+    ].join("\n") + "\n"
+  )
+
+  test("a reject is reported with file:line and the run still succeeds", () => {
+    const r = runCli(["analyze", path])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain(`${path}:2: malformed_json`)
+  })
+
+  test("--strict turns a reject into exit 2 but still writes the result", () => {
+    const out = join(tmp, "strict.json")
+    const r = runCli(["analyze", "--strict", "--quiet", "--out", out, path])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain("--strict")
+    const result = JSON.parse(readFileSync(out, "utf8")) as Result
+    expect(result.input.rejected).toEqual({ malformed_json: 1 })
+    expect(result.input.events).toBe(2)
+    expect(result.input.sessions).toBe(1)
+  })
+
+  test("stdin input, gzip detected by content, JSON to stdout with --out -", () => {
+    const r = runCli(["analyze", "--quiet", "--out", "-", "-"], gzipSync(readFileSync(path)))
+    expect(r.code).toBe(0)
+    const result = JSON.parse(r.stdout) as Result
+    expect(result.input.files[0]!.path).toBe("<stdin>")
+    expect(result.input.events).toBe(2)
+  })
+})
+
+describe.skipIf(!HAVE_CORPORA)("analyze on a real corpus", () => {
+  const outA = join(tmp, "a.json")
+  const outB = join(tmp, "b.json")
+  const first = HAVE_CORPORA ? runCli(["analyze", "--quiet", "--out", outA, RADEC]) : undefined
+  const textA = HAVE_CORPORA ? readFileSync(outA, "utf8") : ""
+  const result = (HAVE_CORPORA ? JSON.parse(textA) : {}) as Result
+
+  test("succeeds and matches the corpus README counts", () => {
+    expect(first!.code).toBe(0)
+    expect(result.input.events).toBe(40333)
+    expect(result.input.sessions).toBe(7700)
+    expect(result.input.rejected).toEqual({})
+  })
+
+  test("validates against docs/result.schema.json (independent validator)", () => {
+    const schema = JSON.parse(readFileSync(resolve(REPO, "docs/result.schema.json"), "utf8")) as object
+    const ajv = new Ajv2020({ strict: false, allErrors: true })
+    const validate = ajv.compile(schema)
+    const ok = validate(result)
+    expect(validate.errors ?? []).toEqual([])
+    expect(ok).toBe(true)
+    // And the validator is not vacuous: a broken result fails.
+    expect(validate({ ...result, campaigns: [{ ...result.campaigns[0], confidence: 1.5 }] })).toBe(false)
+  })
+
+  test("two runs give byte-identical results apart from run id and times", () => {
+    const second = runCli(["analyze", "--quiet", "--out", outB, RADEC])
+    expect(second.code).toBe(0)
+    const textB = readFileSync(outB, "utf8")
+    expect(withoutRunTimes(textB)).toBe(withoutRunTimes(textA))
+    expect(withoutRunTimes(textA)).not.toBe(textA)
+  })
+
+  test("the hierarchy is consistent: children inside parents, one campaign per level per session", () => {
+    const byId = new Map(result.campaigns.map((c) => [c.id, c]))
+    expect(byId.size).toBe(result.campaigns.length)
+    const perLevel = new Map<string, Set<string>>()
+    for (const c of result.campaigns) {
+      if (c.parent_id !== null) {
+        const parent = byId.get(c.parent_id)!
+        expect(parent).toBeDefined()
+        const parentSessions = new Set(parent.sessions)
+        for (const s of c.sessions) expect(parentSessions.has(s)).toBe(true)
+      } else {
+        expect(c.level).toBe("family")
+      }
+      const seen = perLevel.get(c.level) ?? new Set<string>()
+      for (const s of c.sessions) {
+        expect(seen.has(s)).toBe(false)
+        seen.add(s)
+      }
+      perLevel.set(c.level, seen)
+      expect(c.confidence_interval[0]).toBeLessThanOrEqual(c.confidence)
+      expect(c.confidence_interval[1]).toBeGreaterThanOrEqual(c.confidence)
+    }
+    const families = perLevel.get("family")!
+    expect(result.unclustered_sessions).toBe(result.input.sessions - families.size)
+  })
+
+  test("finds the SSH-key campaign that plants one key from many IPs", () => {
+    const keyFamily = result.campaigns.find((c) => c.level === "family" && c.indicators.some((i) => i.type === "ssh_key"))
+    expect(keyFamily).toBeDefined()
+    expect(keyFamily!.sessions.length).toBeGreaterThan(200)
+    expect(keyFamily!.source_ips.length).toBeGreaterThan(50)
+    expect(keyFamily!.ttps).toContain("T1098.004")
+  })
+})
+
+test("docs/result.schema.json is generated from the current domain schema", () => {
+  const committed = JSON.parse(readFileSync(resolve(REPO, "docs/result.schema.json"), "utf8")) as unknown
+  expect(committed).toEqual(resultJsonSchema())
+})

@@ -9,9 +9,9 @@
  * absent, not guessed.
  */
 import type { Evidence, EvidenceKind } from "../domain/Campaign.ts"
-import type { CampaignDraft } from "./exactArtefactCampaigns.ts"
+import type { CampaignDraft } from "./hierarchy.ts"
 import { Prng } from "./Prng.ts"
-import { type Artefact, jaccard, type SessionFeatures } from "./sessionFeatures.ts"
+import { jaccard, type SessionFeatures } from "./sessionFeatures.ts"
 import {
   benjaminiHochberg,
   hypergeometricUpperTail,
@@ -91,7 +91,7 @@ const meanPairJaccard = (members: ArrayLike<number>, f: SessionFeatures, prng: P
   if ((n * (n - 1)) / 2 <= MAX_PAIRS) {
     for (let a = 0; a < n; a++) {
       for (let b = a + 1; b < n; b++) {
-        sum += jaccard(f.tokens[members[a]!]!, f.tokens[members[b]!]!)
+        sum += sessionJaccard(members[a]!, members[b]!, f)
         count++
       }
     }
@@ -100,20 +100,38 @@ const meanPairJaccard = (members: ArrayLike<number>, f: SessionFeatures, prng: P
       const a = prng.int(n)
       let b = prng.int(n - 1)
       if (b >= a) b++
-      sum += jaccard(f.tokens[members[a]!]!, f.tokens[members[b]!]!)
+      sum += sessionJaccard(members[a]!, members[b]!, f)
       count++
     }
   }
   return sum / count
 }
 
-const carries = (artefacts: ReadonlyArray<Artefact>, target: Artefact): boolean =>
-  artefacts.some((a) => a.kind === target.kind && a.value === target.value)
+/** Token Jaccard of two sessions' command sets (0 when either has no commands). */
+const sessionJaccard = (a: number, b: number, f: SessionFeatures): number => {
+  const x = f.commandSetOf[a]!
+  const y = f.commandSetOf[b]!
+  if (x < 0 || y < 0) return 0
+  return x === y ? 1 : jaccard(f.commandSets[x]!, f.commandSets[y]!)
+}
 
-const carrierShare = (members: ArrayLike<number>, f: SessionFeatures, target: Artefact): number => {
+const carrierShare = (members: ArrayLike<number>, f: SessionFeatures, target: number): number => {
+  if (target < 0) return 0
   let k = 0
-  for (let i = 0; i < members.length; i++) if (carries(f.artefacts[members[i]!]!, target)) k++
+  for (let i = 0; i < members.length; i++) if (f.artefacts[members[i]!]!.includes(target)) k++
   return k / members.length
+}
+
+/** Statistics are measured on at most this many members (and null sets of the same size). */
+const MAX_MEASURED = 1000
+
+/** The members, or a seeded uniform subsample of MAX_MEASURED of them. */
+const measured = (members: Int32Array, prng: Prng): Int32Array => {
+  if (members.length <= MAX_MEASURED) return members
+  const copy = members.slice()
+  const out = new Int32Array(MAX_MEASURED)
+  drawSubset(copy, MAX_MEASURED, prng, out)
+  return out
 }
 
 interface RawEvidence {
@@ -129,32 +147,34 @@ interface NullReference {
   readonly prefixShare: number
 }
 
-const describeArtefact = (a: Artefact): string =>
-  a.kind === "command_sequence" ? "normalised command sequence" : a.kind === "ssh_key" ? "SSH key" : a.kind
+const ARTEFACT_WORDS: Record<string, string> = {
+  ssh_key: "SSH key",
+  sha256: "payload sha256",
+  url: "download URL",
+  marker: "kit marker",
+  credential: "rare credential pair",
+  client: "rare SSH client fingerprint",
+  command_sequence: "normalised command sequence"
+}
+const describeArtefact = (f: SessionFeatures, id: number): string =>
+  id < 0 ? "artefact" : ARTEFACT_WORDS[f.artefactTable[id]!.kind] ?? "artefact"
 
 export const scoreCampaigns = (
   drafts: ReadonlyArray<CampaignDraft>,
   features: SessionFeatures,
   options: EvidenceOptions
 ): Array<CampaignScore> => {
-  const N = features.startMs.length
+  const N = features.count
   const lf = logFactorials(N)
-  const carrierCount = new Map<string, number>()
-  for (const own of features.artefacts) {
-    for (const a of own) {
-      const key = `${a.kind}\u0000${a.value}`
-      carrierCount.set(key, (carrierCount.get(key) ?? 0) + 1)
-    }
-  }
   const pool = new Int32Array(N)
   for (let i = 0; i < N; i++) pool[i] = i
 
   const raws: Array<Array<RawEvidence>> = []
   const nulls: Array<NullReference> = []
   drafts.forEach((draft, index) => {
-    const members = draft.members
-    const n = members.length
     const prng = new Prng(options.seed, `evidence:${index}`)
+    const members = measured(draft.members, prng)
+    const n = members.length
     const sample = new Int32Array(n)
     const B = options.permutations
 
@@ -182,8 +202,9 @@ export const scoreCampaigns = (
     nulls.push({ iqr: medIqr, prefixShare: medPrefix })
 
     const dominant = draft.dominant
-    const K = carrierCount.get(`${dominant.kind}\u0000${dominant.value}`) ?? 0
-    const k = Math.round(carrierShare(members, features, dominant) * n)
+    const K = dominant < 0 ? 0 : features.artefactCarriers[dominant]!
+    const k = Math.round(carrierShare(draft.members, features, dominant) * draft.members.length)
+    const total = draft.members.length
     const own: Array<RawEvidence> = [
       {
         kind: "temporal_correlation",
@@ -205,9 +226,9 @@ export const scoreCampaigns = (
       },
       {
         kind: "payload_similarity",
-        score: clamp01(k / n),
-        p: hypergeometricUpperTail(k, N, K, n, lf),
-        detail: `${k} of ${n} sessions share one ${describeArtefact(dominant)} carried by ${K} of ${N} sessions in the input (hypergeometric tail; the campaign was formed on this artefact, so this measures its rarity)`
+        score: clamp01(k / total),
+        p: k === 0 ? 1 : hypergeometricUpperTail(k, N, K, total, lf),
+        detail: `${k} of ${total} sessions share one ${describeArtefact(features, dominant)} carried by ${K} of ${N} sessions in the input (hypergeometric tail; the campaign was formed on this artefact, so this measures its rarity)`
       }
     ]
     raws.push(own)
@@ -258,11 +279,11 @@ const bootstrapInterval = (
   index: number
 ): [number, number] => {
   const prng = new Prng(options.seed, `bootstrap:${index}`)
-  const n = draft.members.length
+  const n = Math.min(draft.members.length, MAX_MEASURED)
   const resample = new Int32Array(n)
   const values = new Float64Array(options.bootstrap)
   for (let b = 0; b < options.bootstrap; b++) {
-    for (let i = 0; i < n; i++) resample[i] = draft.members[prng.int(n)]!
+    for (let i = 0; i < n; i++) resample[i] = draft.members[prng.int(draft.members.length)]!
     const iqr = interquartileRange(startsOf(resample, features))
     values[b] = combine([
       { kind: "temporal_correlation", score: reference.iqr > 0 ? clamp01(1 - iqr / reference.iqr) : 0, q: q.get("temporal_correlation")! },

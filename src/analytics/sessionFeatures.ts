@@ -1,15 +1,22 @@
 /**
- * Per-session features the analytics read, computed once: start time, network prefix,
- * normalised commands, command tokens, and the strong artefacts that may link sessions.
+ * Per-session features, computed once and held in typed arrays: time, address, network
+ * prefix, normalised commands and their token sets, and the interned artefacts that may link
+ * sessions. Everything downstream (linkage, hierarchy, evidence) reads only this.
  */
 import type { AttackSession } from "../domain/AttackSession.ts"
-import { normalizeCommand } from "./normalizeCommand.ts"
+import { isPopularCredential, rareCredentialMaxIps } from "./credentials.ts"
+import { markersIn } from "./markers.ts"
+import { normalizeCommand, RandomTokenCounts } from "./normalizeCommand.ts"
 
 /** sha256 of zero bytes: an empty download says nothing about who sent it. */
 export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-/** Kinds of exact artefacts, strongest first (the order names a campaign). */
-export const ARTEFACT_KINDS = ["ssh_key", "sha256", "url", "command_sequence"] as const
+/**
+ * Kinds of artefacts, strongest first (the order names a campaign). The first five link
+ * sessions outright; `client` (a rare hassh + client version) and `command_sequence` link
+ * only where they do not join two different identities (see linkage.ts).
+ */
+export const ARTEFACT_KINDS = ["ssh_key", "sha256", "url", "marker", "credential", "client", "command_sequence"] as const
 export type ArtefactKind = (typeof ARTEFACT_KINDS)[number]
 
 export interface Artefact {
@@ -17,87 +24,218 @@ export interface Artefact {
   readonly value: string
 }
 
+/** Kinds that identify an operator's payload: two different ones are two operators. */
+export const IDENTITY_KINDS: ReadonlySet<ArtefactKind> = new Set(["ssh_key", "sha256"])
+/** Kinds that link without checking identities. */
+export const STRONG_KINDS: ReadonlySet<ArtefactKind> = new Set(["ssh_key", "sha256", "url", "marker", "credential"])
+
 export interface SessionFeatures {
+  readonly count: number
   readonly startMs: Float64Array
-  /** /24 for IPv4, /48 for IPv6, as small integer ids; -1 when the session has no address. */
+  /** Source address ids; -1 when the session has none. */
+  readonly ipId: Int32Array
+  /** /24 for IPv4, /48 for IPv6, as ids; -1 when the session has no address. */
   readonly prefixId: Int32Array
   readonly normalizedCommands: ReadonlyArray<ReadonlyArray<string>>
-  /** Sorted, de-duplicated token ids of each session's normalised commands. */
-  readonly tokens: ReadonlyArray<Int32Array>
-  readonly artefacts: ReadonlyArray<ReadonlyArray<Artefact>>
+  /** Index into `commandSets` of the session's token set; -1 without commands. */
+  readonly commandSetOf: Int32Array
+  /** Distinct token-id sets (sorted ascending), shared by sessions with equal sets. */
+  readonly commandSets: ReadonlyArray<Int32Array>
+  /** Whether a set is specific enough to link by behaviour (see `MIN_SPECIFICITY`). */
+  readonly setSpecific: Uint8Array
+  /** Interned artefacts: id → artefact. */
+  readonly artefactTable: ReadonlyArray<Artefact>
+  /** Artefact ids of each session, ascending. */
+  readonly artefacts: ReadonlyArray<Int32Array>
+  /** How many sessions carry each artefact. */
+  readonly artefactCarriers: Int32Array
 }
 
 /** The network prefix an address belongs to: /24 for IPv4, /48 for IPv6. */
 export const networkPrefix = (ip: string): string => {
   if (ip.includes(":")) {
-    const groups = ip.split("::")[0]!.split(":")
-    return `${groups.slice(0, 3).join(":")}::/48`
+    const head = ip.split("::")[0]!.split(":")
+    while (head.length < 3) head.push("0")
+    return `${head.slice(0, 3).join(":")}::/48`
   }
   return `${ip.slice(0, ip.lastIndexOf("."))}.0/24`
 }
 
 /**
- * A normalised command sequence links sessions only when it is specific enough that two
- * unrelated attackers are unlikely to type it: two or more commands, or one long command.
- * A lone `uname -a` is what everybody runs.
+ * Behaviour links need specific commands: the sum over a session's distinct normalised
+ * commands of their inverse document frequency, ln(sessions with commands / sessions with
+ * this command), must reach this. `uname -a; whoami` typed by everyone scores low; a kit's
+ * own sequence scores high even when the kit hit thousands of hosts.
  */
-const MIN_SINGLE_COMMAND_CHARS = 24
+export const MIN_SPECIFICITY = 6
 
 const TOKEN_SPLIT = /[\s;|&()<>"'`]+/
+
+class Interner {
+  private readonly ids = new Map<string, number>()
+  readonly values: Array<string> = []
+  id(value: string): number {
+    let id = this.ids.get(value)
+    if (id === undefined) {
+      id = this.values.length
+      this.ids.set(value, id)
+      this.values.push(value)
+    }
+    return id
+  }
+  get size(): number {
+    return this.values.length
+  }
+}
 
 export const computeFeatures = (sessions: ReadonlyArray<AttackSession>): SessionFeatures => {
   const n = sessions.length
   const startMs = new Float64Array(n)
+  const ipId = new Int32Array(n)
   const prefixId = new Int32Array(n)
-  const prefixes = new Map<string, number>()
-  const tokenIds = new Map<string, number>()
-  const normalizedCommands: Array<Array<string>> = []
-  const tokens: Array<Int32Array> = []
-  const artefacts: Array<Array<Artefact>> = []
+  const ips = new Interner()
+  const prefixes = new Interner()
+
+  // Pass 1: which random-looking tokens recur across sessions (those are kit constants).
+  const randomCounts = new RandomTokenCounts()
+  for (const s of sessions) if (s.commands.length > 0) randomCounts.addSession(s.commands)
+
+  // Pass 2: normalise, intern commands and tokens, count command document frequency.
+  const normalizedCache = new Map<string, string>()
+  const normalizedCommands: Array<Array<string>> = new Array(n)
+  const commandIds = new Interner()
+  const commandDf: Array<number> = []
+  let sessionsWithCommands = 0
   for (let i = 0; i < n; i++) {
     const s = sessions[i]!
     startMs[i] = Date.parse(s.start)
-    if (s.src_ip === null) prefixId[i] = -1
-    else {
-      const p = networkPrefix(s.src_ip)
-      let id = prefixes.get(p)
-      if (id === undefined) {
-        id = prefixes.size
-        prefixes.set(p, id)
+    ipId[i] = s.src_ip === null ? -1 : ips.id(s.src_ip)
+    prefixId[i] = s.src_ip === null ? -1 : prefixes.id(networkPrefix(s.src_ip))
+    const normalized: Array<string> = []
+    for (const raw of s.commands) {
+      let c = normalizedCache.get(raw)
+      if (c === undefined) {
+        c = normalizeCommand(raw, randomCounts)
+        normalizedCache.set(raw, c)
       }
-      prefixId[i] = id
+      if (c.length > 0) normalized.push(c)
     }
-    const normalized = s.commands.map(normalizeCommand).filter((c) => c.length > 0)
-    normalizedCommands.push(normalized)
-    const ids = new Set<number>()
-    for (const command of normalized) {
-      for (const token of command.split(TOKEN_SPLIT)) {
-        if (token.length === 0) continue
-        let id = tokenIds.get(token)
-        if (id === undefined) {
-          id = tokenIds.size
-          tokenIds.set(token, id)
-        }
-        ids.add(id)
+    normalizedCommands[i] = normalized
+    if (normalized.length > 0) {
+      sessionsWithCommands++
+      for (const c of new Set(normalized)) {
+        const id = commandIds.id(c)
+        commandDf[id] = (commandDf[id] ?? 0) + 1
       }
     }
-    tokens.push(Int32Array.from([...ids].sort((a, b) => a - b)))
-    const own: Array<Artefact> = []
-    const push = (kind: ArtefactKind, value: string | null): void => {
-      if (value === null || value.length === 0) return
-      if (!own.some((a) => a.kind === kind && a.value === value)) own.push({ kind, value })
-    }
-    for (const key of s.ssh_keys_added) push("ssh_key", key)
-    for (const t of [...s.downloads, ...s.uploads]) {
-      if (t.sha256 !== null && t.sha256 !== EMPTY_SHA256) push("sha256", t.sha256)
-      push("url", t.url)
-    }
-    if (normalized.length >= 2 || (normalized.length === 1 && normalized[0]!.length >= MIN_SINGLE_COMMAND_CHARS)) {
-      push("command_sequence", normalized.join("\n"))
-    }
-    artefacts.push(own)
   }
-  return { startMs, prefixId, normalizedCommands, tokens, artefacts }
+  normalizedCache.clear()
+
+  // Pass 3: token sets (deduplicated across sessions) and their specificity.
+  const tokenIds = new Interner()
+  const setIds = new Map<string, number>()
+  const commandSets: Array<Int32Array> = []
+  const specificity: Array<number> = []
+  const commandSetOf = new Int32Array(n).fill(-1)
+  for (let i = 0; i < n; i++) {
+    const normalized = normalizedCommands[i]!
+    if (normalized.length === 0) continue
+    const ids = new Set<number>()
+    let spec = 0
+    for (const c of new Set(normalized)) {
+      // The whole command is one element, its words are others: order inside a command counts.
+      ids.add(tokenIds.id(`\u0000${c}`))
+      for (const token of c.split(TOKEN_SPLIT)) if (token.length > 0) ids.add(tokenIds.id(token))
+      spec += Math.log(sessionsWithCommands / commandDf[commandIds.id(c)]!)
+    }
+    const sorted = Int32Array.from(ids).sort()
+    const key = sorted.join(",")
+    let setId = setIds.get(key)
+    if (setId === undefined) {
+      setId = commandSets.length
+      setIds.set(key, setId)
+      commandSets.push(sorted)
+      specificity.push(spec)
+    }
+    commandSetOf[i] = setId
+  }
+  const setSpecific = new Uint8Array(commandSets.length)
+  for (let k = 0; k < commandSets.length; k++) setSpecific[k] = specificity[k]! >= MIN_SPECIFICITY ? 1 : 0
+
+  // Pass 4: rarity of credentials and client fingerprints, measured in distinct source IPs.
+  const maxIps = rareCredentialMaxIps(ips.size)
+  const credentialIps = new Map<string, Set<number>>()
+  const clientIps = new Map<string, Set<number>>()
+  const note = (map: Map<string, Set<number>>, key: string, ip: number): void => {
+    let set = map.get(key)
+    if (set === undefined) {
+      set = new Set()
+      map.set(key, set)
+    }
+    if (set.size <= maxIps) set.add(ip)
+  }
+  for (let i = 0; i < n; i++) {
+    const s = sessions[i]!
+    for (const c of s.credentials) {
+      if (!isPopularCredential(c.username, c.password)) note(credentialIps, `${c.username}\u0000${c.password}`, ipId[i]!)
+    }
+    if (s.hassh !== null && s.client_version !== null) note(clientIps, `${s.hassh} ${s.client_version}`, ipId[i]!)
+  }
+  const rare = (map: Map<string, Set<number>>, key: string): boolean => (map.get(key)?.size ?? Infinity) <= maxIps
+
+  // Pass 5: each session's artefacts, interned.
+  const table = new Interner()
+  const kindOf: Array<ArtefactKind> = []
+  const artefacts: Array<Int32Array> = new Array(n)
+  let carriers = new Int32Array(1024)
+  for (let i = 0; i < n; i++) {
+    const s = sessions[i]!
+    const own = new Set<number>()
+    const add = (kind: ArtefactKind, value: string | null): void => {
+      if (value === null || value.length === 0) return
+      const id = table.id(`${kind}\u0000${value}`)
+      kindOf[id] = kind
+      own.add(id)
+    }
+    for (const key of s.ssh_keys_added) add("ssh_key", key)
+    for (const t of s.downloads) {
+      if (t.sha256 !== null && t.sha256 !== EMPTY_SHA256) add("sha256", t.sha256)
+      add("url", t.url)
+    }
+    for (const t of s.uploads) if (t.sha256 !== null && t.sha256 !== EMPTY_SHA256) add("sha256", t.sha256)
+    for (const raw of s.commands) for (const m of markersIn(raw)) add("marker", m)
+    for (const c of s.credentials) {
+      const key = `${c.username}\u0000${c.password}`
+      if (!isPopularCredential(c.username, c.password) && rare(credentialIps, key)) add("credential", `${c.username}/${c.password}`)
+    }
+    if (s.hassh !== null && s.client_version !== null && rare(clientIps, `${s.hassh} ${s.client_version}`)) {
+      add("client", `${s.client_version} ${s.hassh}`)
+    }
+    const setId = commandSetOf[i]!
+    if (setId >= 0 && setSpecific[setId] === 1) add("command_sequence", normalizedCommands[i]!.join("\n"))
+    const ids = Int32Array.from(own).sort()
+    artefacts[i] = ids
+    if (table.size > carriers.length) {
+      const grown = new Int32Array(Math.max(table.size, carriers.length * 2))
+      grown.set(carriers)
+      carriers = grown
+    }
+    for (const id of ids) carriers[id]!++
+  }
+  const artefactTable: Array<Artefact> = table.values.map((v, id) => ({ kind: kindOf[id]!, value: v.slice(v.indexOf("\u0000") + 1) }))
+  return {
+    count: n,
+    startMs,
+    ipId,
+    prefixId,
+    normalizedCommands,
+    commandSetOf,
+    commandSets,
+    setSpecific,
+    artefactTable,
+    artefacts,
+    artefactCarriers: carriers.slice(0, table.size)
+  }
 }
 
 /** Jaccard similarity of two sorted token-id arrays. */

@@ -14,6 +14,10 @@ export interface AnalysisConfig {
   /** Silence that starts a new wave inside a campaign. */
   readonly waveGapMs: number
   readonly minSessions: number
+  /** Token Jaccard from which command sets link sessions into one family. */
+  readonly behaviourThreshold: number
+  /** Token Jaccard from which command sets belong to one variant. */
+  readonly variantThreshold: number
   readonly permutations: number
   readonly bootstrap: number
 }
@@ -25,6 +29,8 @@ export const DEFAULT_CONFIG: AnalysisConfig = {
   sessionGapMs: 30 * 60 * 1000,
   waveGapMs: 24 * 60 * 60 * 1000,
   minSessions: 2,
+  behaviourThreshold: 0.55,
+  variantThreshold: 0.8,
   permutations: 199,
   bootstrap: 100
 }

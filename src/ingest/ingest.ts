@@ -230,6 +230,15 @@ export const ingest = async (paths: ReadonlyArray<string>, options: IngestOption
     }
     bytesBefore += stats.bytes
     if (undecided) decide()
+    if (unknownFormat && stats.truncated) {
+      // Fix: a gzip stream cut or corrupt before anything recognisable (e.g. inside its first
+      // block) used to vanish without a trace: no file entry, no reject, no error. It is now
+      // counted as truncated_gzip and listed as skipped, never mistaken for an unknown format.
+      const reason = "gzip stream is truncated or corrupt before any recognisable line"
+      rejects.add(Reject.truncatedGzip, file, stats.lines, reason)
+      skippedFiles.push({ path: file, reason })
+      continue
+    }
     if (unknownFormat) {
       const reason = `no known format recognised in its first ${SNIFF_LINES} lines`
       if (target.explicit && stats.lines > 0) {

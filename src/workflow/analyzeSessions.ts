@@ -1,11 +1,12 @@
 /**
- * Sessions in, campaigns out: features → exact-artefact linkage → hierarchy → evidence and
+ * Sessions in, campaigns out: features → linkage (artefacts, MinHash-LSH behaviour) → hierarchy → evidence and
  * confidence → indicators and techniques. Pure and deterministic (the seed drives every
  * random draw).
  */
 import { attackTechniques } from "../analytics/attackTechniques.ts"
 import { scoreCampaigns } from "../analytics/evidence.ts"
-import { type CampaignDraft, exactArtefactCampaigns } from "../analytics/exactArtefactCampaigns.ts"
+import { buildHierarchy, type CampaignDraft } from "../analytics/hierarchy.ts"
+import { linkSessions } from "../analytics/linkage.ts"
 import { computeFeatures, type SessionFeatures } from "../analytics/sessionFeatures.ts"
 import type { AttackSession } from "../domain/AttackSession.ts"
 import { assessmentFor, type Campaign, type Indicator, type IndicatorType } from "../domain/Campaign.ts"
@@ -26,9 +27,17 @@ const campaignId = (draft: CampaignDraft, sessions: ReadonlyArray<AttackSession>
 
 const shorten = (s: string, max: number): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s)
 
-const campaignName = (draft: CampaignDraft, first: string): string => {
-  const a = draft.dominant
-  const label = a.kind === "ssh_key"
+const campaignName = (draft: CampaignDraft, features: SessionFeatures, first: string): string => {
+  const a = draft.dominant < 0 ? { kind: "none", value: "" } : features.artefactTable[draft.dominant]!
+  const label = a.kind === "none"
+    ? "linked sessions"
+    : a.kind === "marker"
+    ? `marker ${shorten(a.value, 40)}`
+    : a.kind === "credential"
+    ? `credential ${shorten(a.value, 40)}`
+    : a.kind === "client"
+    ? `client ${shorten(a.value, 48)}`
+    : a.kind === "ssh_key"
     ? `ssh key ${a.value.split(" ")[0]} …${a.value.slice(-8)}`
     : a.kind === "sha256"
     ? `payload ${a.value.slice(0, 12)}`
@@ -89,7 +98,12 @@ const sortedUnique = (values: Iterable<string>): Array<string> => [...new Set(va
 
 export const analyzeSessions = (sessions: ReadonlyArray<AttackSession>, config: AnalysisConfig): Analysis => {
   const features: SessionFeatures = computeFeatures(sessions)
-  const drafts = exactArtefactCampaigns(features, { waveGapMs: config.waveGapMs, minSessions: config.minSessions })
+  const linkage = linkSessions(features, { seed: config.seed, behaviourThreshold: config.behaviourThreshold })
+  const drafts = buildHierarchy(features, linkage, {
+    variantThreshold: config.variantThreshold,
+    waveGapMs: config.waveGapMs,
+    minSessions: config.minSessions
+  })
   const scores = scoreCampaigns(drafts, features, {
     seed: config.seed,
     permutations: config.permutations,
@@ -109,7 +123,7 @@ export const analyzeSessions = (sessions: ReadonlyArray<AttackSession>, config: 
       id: ids[index]!,
       parent_id: draft.parent === null ? null : ids[draft.parent]!,
       level: draft.level,
-      name: campaignName(draft, first),
+      name: campaignName(draft, features, first),
       sessions: members.map((s) => s.id).sort(),
       source_ips: sortedUnique(members.flatMap((s) => (s.src_ip === null ? [] : [s.src_ip]))),
       first_seen: first,

@@ -1,0 +1,38 @@
+/**
+ * Credentials as evidence. Popular pairs (root/admin, admin/admin, pi/raspberry, …) are what
+ * every scanner tries: they never link sessions. A pair links only when it is rare on the
+ * data: not popular, and used from few source IPs relative to the population.
+ */
+
+/** Passwords and usernames of public default-credential and top-password lists. */
+const POPULAR_PASSWORDS = new Set([
+  "", "<empty>", "!", "0", "1", "12", "123", "1234", "12345", "123456", "1234567", "12345678", "123456789", "1234567890",
+  "111111", "1111", "000000", "0000", "00000000", "654321", "666666", "888888", "121212", "123123", "123321",
+  "password", "password1", "password123", "Password", "Password1", "passw0rd", "p@ssw0rd", "P@ssw0rd", "pass", "passwd",
+  "admin", "admin1", "admin12", "admin123", "admin1234", "admin@123", "Admin", "administrator", "root", "root123",
+  "toor", "r00t", "default", "guest", "user", "test", "test123", "support", "service", "system", "manager",
+  "changeme", "letmein", "welcome", "qwerty", "qwerty123", "abc123", "1q2w3e4r", "1qaz2wsx", "qwe123", "zaq12wsx",
+  "raspberry", "ubnt", "oracle", "postgres", "mysql", "ftp", "git", "hadoop", "ubuntu", "centos", "debian", "pi",
+  "vagrant", "nagios", "tomcat", "jenkins", "minecraft", "teamspeak", "default123", "motorola", "pfsense", "aerohive",
+  "usuario", "cisco", "huawei", "zte", "vizxv", "xc3511", "anko", "7ujMko0admin", "7ujMko0vizxv", "klv123", "hi3518",
+  "jvbzd", "juantech", "dreambox", "realtek", "xmhdipc", "smcadmin", "ikwb", "fucker", "888888888", "54321", "1111111"
+])
+
+const POPULAR_USERNAMES = new Set([
+  "root", "admin", "administrator", "user", "test", "guest", "support", "pi", "ubnt", "oracle", "postgres", "mysql",
+  "ftp", "ftpuser", "git", "hadoop", "ubuntu", "centos", "debian", "vagrant", "nagios", "tomcat", "jenkins", "www",
+  "www-data", "web", "default", "service", "system", "operator", "manager", "usuario", "sa", "deploy", "dev", "ansible"
+])
+
+/** True for a pair every scanner tries. */
+export const isPopularCredential = (username: string, password: string): boolean =>
+  POPULAR_PASSWORDS.has(password) ||
+  password.length < 4 ||
+  (POPULAR_USERNAMES.has(username) && password === username) ||
+  password.toLowerCase() === username.toLowerCase()
+
+/**
+ * The most source IPs a pair may be seen from and still count as rare: 1% of the distinct
+ * source IPs of the input, at least 3.
+ */
+export const rareCredentialMaxIps = (distinctIps: number): number => Math.max(3, Math.floor(distinctIps * 0.01))

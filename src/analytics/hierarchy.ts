@@ -1,0 +1,130 @@
+/**
+ * The campaign hierarchy: family → variant → wave.
+ *
+ * - A family is a linked component (linkage.ts) of at least `minSessions` sessions.
+ * - A variant is the part of a family bound by an exact artefact (the same key, payload,
+ *   URL, marker or rare credential), the same command set, or command sets with token
+ *   Jaccard ≥ `variantThreshold`. Variants are emitted only where a family splits.
+ * - A wave is a stretch of a variant's (or an undivided family's) activity without a
+ *   silence longer than `waveGapMs`. Waves are emitted only where there are several.
+ */
+import type { CampaignLevel } from "../domain/Campaign.ts"
+import type { Linkage } from "./linkage.ts"
+import { ARTEFACT_KINDS, type SessionFeatures, STRONG_KINDS } from "./sessionFeatures.ts"
+import { UnionFind } from "./UnionFind.ts"
+
+export interface CampaignDraft {
+  readonly level: CampaignLevel
+  /** Index of the parent draft in the returned array; null for families. */
+  readonly parent: number | null
+  /** Session indices, ascending. */
+  readonly members: Int32Array
+  /** Id (in features.artefactTable) of the artefact most members share; -1 when none. */
+  readonly dominant: number
+}
+
+export interface HierarchyOptions {
+  readonly variantThreshold: number
+  readonly waveGapMs: number
+  readonly minSessions: number
+}
+
+export const DEFAULT_HIERARCHY: HierarchyOptions = { variantThreshold: 0.8, waveGapMs: 24 * 60 * 60 * 1000, minSessions: 2 }
+
+const kindRank = (features: SessionFeatures, id: number): number => ARTEFACT_KINDS.indexOf(features.artefactTable[id]!.kind)
+
+/** The artefact carried by most members; ties go to the stronger kind, then the smaller id. */
+export const dominantArtefact = (members: ArrayLike<number>, features: SessionFeatures): number => {
+  const counts = new Map<number, number>()
+  for (let i = 0; i < members.length; i++) {
+    for (const id of features.artefacts[members[i]!]!) counts.set(id, (counts.get(id) ?? 0) + 1)
+  }
+  let best = -1
+  let bestCount = 0
+  for (const [id, count] of counts) {
+    if (
+      count > bestCount ||
+      (count === bestCount && (kindRank(features, id) < kindRank(features, best) || (kindRank(features, id) === kindRank(features, best) && id < best)))
+    ) {
+      best = id
+      bestCount = count
+    }
+  }
+  return best
+}
+
+const splitWaves = (members: Int32Array, features: SessionFeatures, gapMs: number): Array<Int32Array> => {
+  const byTime = Array.from(members).sort((a, b) => features.startMs[a]! - features.startMs[b]! || a - b)
+  const waves: Array<Array<number>> = [[]]
+  for (let k = 0; k < byTime.length; k++) {
+    if (k > 0 && features.startMs[byTime[k]!]! - features.startMs[byTime[k - 1]!]! > gapMs) waves.push([])
+    waves[waves.length - 1]!.push(byTime[k]!)
+  }
+  return waves.map((w) => Int32Array.from(w).sort())
+}
+
+export const buildHierarchy = (features: SessionFeatures, linkage: Linkage, options: HierarchyOptions): Array<CampaignDraft> => {
+  const n = features.count
+  // Variant linkage over all sessions at once (it never crosses families: every variant link
+  // is also a family link, or joins sessions already in one family).
+  const variants = new UnionFind(n)
+  const firstCarrier = new Int32Array(features.artefactTable.length).fill(-1)
+  const setFirst = new Int32Array(features.commandSets.length).fill(-1)
+  const sameFamily = (a: number, b: number): boolean => linkage.families.find(a) === linkage.families.find(b)
+  for (let i = 0; i < n; i++) {
+    for (const id of features.artefacts[i]!) {
+      if (!STRONG_KINDS.has(features.artefactTable[id]!.kind)) continue
+      const first = firstCarrier[id]!
+      if (first < 0) firstCarrier[id] = i
+      else if (sameFamily(first, i)) variants.union(first, i)
+    }
+    const set = features.commandSetOf[i]!
+    if (set >= 0) {
+      const first = setFirst[set]!
+      if (first < 0) setFirst[set] = i
+      else if (sameFamily(first, i)) variants.union(first, i)
+    }
+  }
+  for (const pair of linkage.setPairs) {
+    if (pair.jaccard < options.variantThreshold) break
+    const a = setFirst[pair.a]!
+    const b = setFirst[pair.b]!
+    if (a >= 0 && b >= 0 && sameFamily(a, b)) variants.union(a, b)
+  }
+
+  const drafts: Array<CampaignDraft> = []
+  const addWaves = (members: Int32Array, parent: number): void => {
+    const waves = splitWaves(members, features, options.waveGapMs)
+    if (waves.length < 2) return
+    for (const wave of waves) {
+      if (wave.length >= options.minSessions) drafts.push({ level: "wave", parent, members: wave, dominant: dominantArtefact(wave, features) })
+    }
+  }
+
+  for (const group of linkage.families.groups()) {
+    if (group.length < options.minSessions) continue
+    const familyMembers = Int32Array.from(group)
+    const familyIndex = drafts.length
+    drafts.push({ level: "family", parent: null, members: familyMembers, dominant: dominantArtefact(familyMembers, features) })
+    const byVariant = new Map<number, Array<number>>()
+    for (const i of group) {
+      const root = variants.find(i)
+      const list = byVariant.get(root)
+      if (list === undefined) byVariant.set(root, [i])
+      else list.push(i)
+    }
+    const kept = [...byVariant.values()].filter((v) => v.length >= options.minSessions)
+    if (byVariant.size < 2 || kept.length === 0) {
+      addWaves(familyMembers, familyIndex)
+      continue
+    }
+    kept.sort((a, b) => a[0]! - b[0]!)
+    for (const v of kept) {
+      const members = Int32Array.from(v)
+      const variantIndex = drafts.length
+      drafts.push({ level: "variant", parent: familyIndex, members, dominant: dominantArtefact(members, features) })
+      addWaves(members, variantIndex)
+    }
+  }
+  return drafts
+}

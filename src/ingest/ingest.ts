@@ -18,7 +18,7 @@ import { makeFirewallFormat } from "./formats/firewall.ts"
 import { type LineFormat, type LineOutcome, Reject } from "./formats/Format.ts"
 import { isSessionsBody, parseSessionsBody } from "./formats/sessions.ts"
 import { WebHoneypotFormat } from "./formats/webhoneypot.ts"
-import { openRaw, readLines } from "./readLines.ts"
+import { MAX_LINE_CHARS, openRaw, readLines } from "./readLines.ts"
 import { RejectLog } from "./RejectLog.ts"
 import { DEFAULT_SESSION_GAP_MS, SessionBuilder } from "./SessionBuilder.ts"
 
@@ -170,14 +170,29 @@ export const ingest = async (paths: ReadonlyArray<string>, options: IngestOption
         }
         return
       }
-      if (text.length === 0) return
+      // Blank and whitespace-only lines carry nothing (checking the first character keeps
+      // the common case free of a trim()).
+      if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim().length === 0)) return
+      // Only a first line may exceed MAX_LINE_CHARS (a one-line document); in a line format
+      // it is rejected like any other over-long line.
+      if (text.length > MAX_LINE_CHARS) {
+        rejects.add(Reject.lineTooLong, file, lineNo, text.slice(0, 120))
+        return
+      }
       if (accept(lineFormat!.parseLine(text), file, lineNo, text)) fileEvents++
     }
 
     const decide = (): void => {
       undecided = false
       const nonEmpty = pending.filter(([t, , overlong]) => !overlong && t.trim().length > 0).map(([t]) => t)
-      const detection = detectFormat(nonEmpty, formats)
+      const normal = nonEmpty.filter((t) => t.length <= MAX_LINE_CHARS)
+      const byLines = detectFormat(normal, formats)
+      const head = nonEmpty[0]?.trimStart() ?? ""
+      // A first line longer than any log line, with no log lines after it, is a whole JSON
+      // document on one line (a compact `_search` response or request body).
+      const detection = byLines.mode !== "lines" && head.length > MAX_LINE_CHARS && (head.startsWith("{") || head.startsWith("["))
+        ? { mode: "document" as const }
+        : byLines
       if (detection.mode === "lines") lineFormat = detection.format
       else if (detection.mode === "document") documentMode = true
       else unknownFormat = true
@@ -244,7 +259,7 @@ export const ingest = async (paths: ReadonlyArray<string>, options: IngestOption
       if (target.explicit && stats.lines > 0) {
         throw new IngestFailure(`Cannot tell the format of ${file}: ${reason}; pass --format cowrie|ecs|firewall|webhoneypot|sessions.`, target.path)
       }
-      if (stats.lines > 0) skippedFiles.push({ path: file, reason })
+      skippedFiles.push({ path: file, reason: stats.lines > 0 ? reason : "the file is empty" })
       continue
     }
     let format: InputFormat = lineFormat?.name ?? forced ?? "cowrie"

@@ -52,6 +52,12 @@ async function* hashed(raw: Readable, hash: Hash, stats: ReadStats, sink: LineSi
 }
 
 /** Reads one source line by line. Never throws for bad content; I/O errors propagate. */
+/**
+ * The first line may be longer than MAX_LINE_CHARS, up to this: a whole JSON document on one
+ * line (a compact `_search` response or request body) is read as a document, not rejected.
+ */
+export const MAX_FIRST_LINE_CHARS = 512 * 1024 * 1024
+
 export const readLines = async (raw: Readable, sink: LineSink): Promise<ReadStats> => {
   const hash = createHash("sha256")
   const stats: ReadStats = { bytes: 0, lines: 0, gzip: false, sha256: "", truncated: false }
@@ -82,7 +88,7 @@ export const readLines = async (raw: Readable, sink: LineSink): Promise<ReadStat
   const emit = (text: string): void => {
     lineNo++
     const line = text.length > 0 && text.charCodeAt(text.length - 1) === 13 ? text.slice(0, -1) : text
-    if (line.length > MAX_LINE_CHARS) sink.overlong(lineNo, line.slice(0, 120))
+    if (line.length > (lineNo === 1 ? MAX_FIRST_LINE_CHARS : MAX_LINE_CHARS)) sink.overlong(lineNo, line.slice(0, 120))
     else sink.line(line, lineNo)
   }
 
@@ -97,7 +103,7 @@ export const readLines = async (raw: Readable, sink: LineSink): Promise<ReadStat
     } else if (carry.length > 0) {
       if (nl < 0) {
         carry += text
-        if (carry.length > MAX_LINE_CHARS) {
+        if (carry.length > (lineNo === 0 ? MAX_FIRST_LINE_CHARS : MAX_LINE_CHARS)) {
           lineNo++
           sink.overlong(lineNo, carry.slice(0, 120))
           carry = ""
@@ -117,7 +123,7 @@ export const readLines = async (raw: Readable, sink: LineSink): Promise<ReadStat
     }
     if (start < text.length) {
       carry = text.slice(start)
-      if (carry.length > MAX_LINE_CHARS) {
+      if (carry.length > (lineNo === 0 ? MAX_FIRST_LINE_CHARS : MAX_LINE_CHARS)) {
         lineNo++
         sink.overlong(lineNo, carry.slice(0, 120))
         carry = ""

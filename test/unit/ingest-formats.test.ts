@@ -676,3 +676,36 @@ describe("inputs: directories, unknown formats, missing paths", () => {
     expect(starts).toEqual([...starts].sort())
   })
 })
+
+describe("documents on one line and blank-ish lines", () => {
+  const dir = mkdtempSync(join(tmpdir(), "dshield-doc-"))
+
+  test("a compact _search response over 1 MiB on one line is read as a document", async () => {
+    const hits = Array.from({ length: 6000 }, (_, i) => ({
+      _source: {
+        "@timestamp": "2024-04-01T00:00:00Z",
+        event: { code: `sess${i % 100}`, outcome: "login.failed" },
+        source: { ip: "192.0.2.1" },
+        user: { name: "root", password: "x".repeat(150) }
+      }
+    }))
+    const path = join(dir, "search.json")
+    writeFileSync(path, JSON.stringify({ took: 1, hits: { hits } }))
+    const report = await ingest([path], { format: "auto" })
+    expect(report.files[0]!.format).toBe("ecs")
+    expect(report.events).toBe(6000)
+    expect(report.sessions).toHaveLength(100)
+    expect(report.rejects.total).toBe(0)
+  })
+
+  test("whitespace-only lines are ignored like empty lines, not rejected", async () => {
+    const path = join(dir, "ws.json")
+    writeFileSync(
+      path,
+      '{"eventid":"cowrie.session.connect","session":"abcabcabcabc","timestamp":"2024-04-01T00:00:00Z","src_ip":"192.0.2.1"}\n   \n\t\n'
+    )
+    const report = await ingest([path], { format: "auto" })
+    expect(report.events).toBe(1)
+    expect(report.rejects.total).toBe(0)
+  })
+})

@@ -4,7 +4,7 @@
  * random draw).
  */
 import { attackTechniques } from "../analytics/attackTechniques.ts"
-import { scoreCampaigns } from "../analytics/evidence.ts"
+import { scoreGroups } from "../analytics/scoring.ts"
 import { buildHierarchy, type CampaignDraft } from "../analytics/hierarchy.ts"
 import { linkSessions } from "../analytics/linkage.ts"
 import { computeFeatures, type SessionFeatures } from "../analytics/sessionFeatures.ts"
@@ -104,7 +104,7 @@ export const analyzeSessions = (sessions: ReadonlyArray<AttackSession>, config: 
     waveGapMs: config.waveGapMs,
     minSessions: config.minSessions
   })
-  const scores = scoreCampaigns(drafts, features, {
+  const scores = scoreGroups(drafts, features, {
     seed: config.seed,
     permutations: config.permutations,
     bootstrap: config.bootstrap

@@ -1,0 +1,101 @@
+/**
+ * From measured evidence to what Result v1 reports: Benjamini–Hochberg adjusted p-values
+ * (across the groups of one run, per evidence kind), the calibrated confidence from the
+ * confidence model, and a percentile-bootstrap interval over the group's sessions.
+ */
+import type { Evidence, EvidenceKind } from "../domain/Campaign.ts"
+import { type ConfidenceModel, CONFIDENCE_MODEL, featureVector, predict } from "./confidenceModel.ts"
+import { EvidenceContext, type GroupEvidence, MAX_MEASURED, measureGroup, type RawEvidence, resampleScores } from "./evidence.ts"
+import { Prng } from "./Prng.ts"
+import type { SessionFeatures } from "./sessionFeatures.ts"
+import { benjaminiHochberg } from "./statistics.ts"
+
+export interface ScoringOptions {
+  readonly seed: number
+  readonly permutations: number
+  readonly bootstrap: number
+  readonly model?: ConfidenceModel | undefined
+}
+
+export interface GroupToScore {
+  readonly members: Int32Array
+  readonly dominant: number
+}
+
+export interface GroupScore {
+  readonly evidence: Partial<Record<EvidenceKind, Evidence>>
+  readonly confidence: number
+  readonly interval: readonly [number, number]
+  /** The model inputs, kept for calibration and evaluation. */
+  readonly features: Float64Array
+}
+
+const round = (x: number, digits = 6): number => {
+  const f = 10 ** digits
+  return Math.round(x * f) / f
+}
+/** Six significant digits; never exactly 0 (a p-value that underflows is reported as 1e-300). */
+const roundP = (p: number): number => Math.min(1, Math.max(1e-300, Number(p.toPrecision(6))))
+
+const KINDS: ReadonlyArray<EvidenceKind> = ["temporal_correlation", "infrastructure_clustering", "behavioral_similarity", "payload_similarity"]
+
+export const scoreGroups = (groups: ReadonlyArray<GroupToScore>, features: SessionFeatures, options: ScoringOptions): Array<GroupScore> => {
+  const model = options.model ?? CONFIDENCE_MODEL
+  const ctx = new EvidenceContext(features, options.permutations)
+  const measuredGroups: Array<GroupEvidence> = groups.map((g, index) => measureGroup(g.members, g.dominant, ctx, options.seed, String(index)))
+
+  const adjusted = groups.map(() => new Map<EvidenceKind, number>())
+  for (const kind of KINDS) {
+    const ps = measuredGroups.map((m) => m.raw.find((r) => r.kind === kind)!.p)
+    benjaminiHochberg(ps).forEach((q, i) => adjusted[i]!.set(kind, q))
+  }
+
+  return groups.map((group, index) => {
+    const raw = measuredGroups[index]!.raw
+    const evidence: Partial<Record<EvidenceKind, Evidence>> = {}
+    for (const r of raw) {
+      const q = adjusted[index]!.get(r.kind)!
+      evidence[r.kind] = {
+        score: round(r.score),
+        p_value: roundP(q),
+        detail: groups.length > 1 ? `${r.detail}; p-value Benjamini–Hochberg adjusted over ${groups.length} campaigns` : r.detail
+      }
+    }
+    const x = featureVector(raw, group.members.length, options.permutations)
+    const confidence = predict(model, x)
+    const interval = bootstrapInterval(group, raw, measuredGroups[index]!, features, model, confidence, options, index)
+    return { evidence, confidence: round(confidence), interval: [round(interval[0]), round(interval[1])] as const, features: x }
+  })
+}
+
+/**
+ * Percentile bootstrap: resample the group's sessions with replacement, re-measure the
+ * scores (null medians and p-values held fixed), pass them through the model.
+ */
+const bootstrapInterval = (
+  group: GroupToScore,
+  raw: ReadonlyArray<RawEvidence>,
+  measured: GroupEvidence,
+  features: SessionFeatures,
+  model: ConfidenceModel,
+  point: number,
+  options: ScoringOptions,
+  index: number
+): [number, number] => {
+  if (options.bootstrap <= 0) return [point, point]
+  const prng = new Prng(options.seed, `bootstrap:${index}`)
+  const size = group.members.length
+  const n = Math.min(size, MAX_MEASURED)
+  const resample = new Int32Array(n)
+  const values = new Float64Array(options.bootstrap)
+  for (let b = 0; b < options.bootstrap; b++) {
+    for (let i = 0; i < n; i++) resample[i] = group.members[prng.int(size)]!
+    const scores = resampleScores(resample, group.dominant, measured.reference, features, prng)
+    const rescored = raw.map((r) => ({ ...r, score: scores[r.kind as keyof typeof scores] ?? r.score }))
+    values[b] = predict(model, featureVector(rescored, size, options.permutations))
+  }
+  values.sort()
+  const lo = values[Math.floor(0.025 * (values.length - 1))]!
+  const hi = values[Math.ceil(0.975 * (values.length - 1))]!
+  return [Math.min(lo, point), Math.max(hi, point)]
+}

@@ -44,16 +44,75 @@ export interface GroupEvidence {
   readonly reference: NullReference
 }
 
-/** The population a group is measured against, prepared once. */
+/** Null distributions of the three permutation statistics for one set size. */
+interface NullDistribution {
+  readonly iqr: Float64Array
+  readonly prefixShare: Float64Array
+  readonly jaccard: Float64Array
+  readonly medianIqr: number
+  readonly medianPrefixShare: number
+  readonly meanJaccard: number
+}
+
+/**
+ * The population a group is measured against, prepared once. Null distributions depend only
+ * on the set size, so they are drawn once per size (seeded by the size, not by the order in
+ * which groups are measured) and shared by every group of that size.
+ */
 export class EvidenceContext {
   readonly logFactorials: Float64Array
   readonly pool: Int32Array
+  private readonly nulls = new Map<number, NullDistribution>()
 
-  constructor(readonly features: SessionFeatures, readonly permutations: number = DEFAULT_PERMUTATIONS) {
+  constructor(readonly features: SessionFeatures, readonly permutations: number = DEFAULT_PERMUTATIONS, readonly seed = 0) {
     this.logFactorials = logFactorials(features.count)
     this.pool = new Int32Array(features.count)
     for (let i = 0; i < features.count; i++) this.pool[i] = i
   }
+
+  nullFor(n: number): NullDistribution {
+    const cached = this.nulls.get(n)
+    if (cached !== undefined) return cached
+    const f = this.features
+    const B = this.permutations
+    const prng = new Prng(this.seed, `null:${n}`)
+    // A private copy of the identity pool keeps the draws independent of earlier sizes.
+    const pool = this.pool.slice()
+    const draw = new Int32Array(n)
+    const iqr = new Float64Array(B)
+    const share = new Float64Array(B)
+    const jac = new Float64Array(B)
+    let jsum = 0
+    for (let b = 0; b < B; b++) {
+      drawSubset(pool, n, prng, draw)
+      iqr[b] = interquartileRange(startsOf(draw, f))
+      share[b] = prefixShare(draw, f)
+      jac[b] = meanPairJaccard(draw, f, prng)
+      jsum += jac[b]!
+    }
+    const result: NullDistribution = {
+      iqr,
+      prefixShare: share,
+      jaccard: jac,
+      medianIqr: median(iqr),
+      medianPrefixShare: median(share),
+      meanJaccard: B > 0 ? jsum / B : 0
+    }
+    this.nulls.set(n, result)
+    return result
+  }
+}
+
+/**
+ * Sizes above 64 are measured at the largest of a geometric ladder of sizes (ratio 1.125, up
+ * to MAX_MEASURED) not above them, on a seeded subsample: a few dozen null distributions
+ * serve every group size.
+ */
+export const measuredSize = (n: number): number => {
+  if (n <= 64) return n
+  let size = 64
+  while (Math.round(size * 1.125) <= Math.min(n, MAX_MEASURED)) size = Math.round(size * 1.125)
+  return size
 }
 
 export const clamp01 = (x: number): number => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0)
@@ -71,11 +130,11 @@ const drawSubset = (pool: Int32Array, n: number, prng: Prng, out: Int32Array): v
   }
 }
 
-/** The members, or a seeded uniform subsample of MAX_MEASURED of them. */
-const measured = (members: Int32Array, prng: Prng): Int32Array => {
-  if (members.length <= MAX_MEASURED) return members
-  const out = new Int32Array(MAX_MEASURED)
-  drawSubset(members.slice(), MAX_MEASURED, prng, out)
+/** The members, or a seeded uniform subsample of `size` of them. */
+const measured = (members: Int32Array, size: number, prng: Prng): Int32Array => {
+  if (members.length <= size) return members
+  const out = new Int32Array(size)
+  drawSubset(members.slice(), size, prng, out)
   return out
 }
 
@@ -150,32 +209,25 @@ export const measureGroup = (members: Int32Array, dominant: number, ctx: Evidenc
   const f = ctx.features
   const N = f.count
   const prng = new Prng(seed, `evidence:${label}`)
-  const sample = measured(members, prng)
+  const sample = measured(members, measuredSize(members.length), prng)
   const n = sample.length
-  const draw = new Int32Array(n)
   const B = ctx.permutations
+  const nul = ctx.nullFor(n)
 
   const obsIqr = interquartileRange(startsOf(sample, f))
   const obsPrefix = prefixShare(sample, f)
   const obsJaccard = meanPairJaccard(sample, f, prng)
-  const nullIqr = new Float64Array(B)
-  const nullPrefix = new Float64Array(B)
   let iqrExtreme = 0
   let prefixExtreme = 0
   let jaccardExtreme = 0
-  let nullJaccardSum = 0
   for (let b = 0; b < B; b++) {
-    drawSubset(ctx.pool, n, prng, draw)
-    nullIqr[b] = interquartileRange(startsOf(draw, f))
-    nullPrefix[b] = prefixShare(draw, f)
-    const j = meanPairJaccard(draw, f, prng)
-    nullJaccardSum += j
-    if (nullIqr[b]! <= obsIqr) iqrExtreme++
-    if (nullPrefix[b]! <= obsPrefix) prefixExtreme++
-    if (j >= obsJaccard) jaccardExtreme++
+    if (nul.iqr[b]! <= obsIqr) iqrExtreme++
+    if (nul.prefixShare[b]! <= obsPrefix) prefixExtreme++
+    if (nul.jaccard[b]! >= obsJaccard) jaccardExtreme++
   }
-  const medIqr = median(nullIqr)
-  const medPrefix = median(nullPrefix)
+  const medIqr = nul.medianIqr
+  const medPrefix = nul.medianPrefixShare
+  const nullJaccardMean = nul.meanJaccard
   const total = members.length
   const K = dominant < 0 ? 0 : f.artefactCarriers[dominant]!
   const k = Math.round(carrierShare(members, f, dominant) * total)
@@ -198,7 +250,7 @@ export const measureGroup = (members: Int32Array, dominant: number, ctx: Evidenc
       kind: "behavioral_similarity",
       score: clamp01(obsJaccard),
       p: permutationPValue(jaccardExtreme, B),
-      detail: `mean Jaccard similarity of normalised command tokens ${obsJaccard.toFixed(3)}${sampled} vs ${(nullJaccardSum / B).toFixed(3)} for ${B} random sets of the same size`
+      detail: `mean Jaccard similarity of normalised command tokens ${obsJaccard.toFixed(3)}${sampled} vs ${nullJaccardMean.toFixed(3)} for ${B} random sets of the same size`
     },
     {
       kind: "payload_similarity",

@@ -41,7 +41,7 @@ const KINDS: ReadonlyArray<EvidenceKind> = ["temporal_correlation", "infrastruct
 
 export const scoreGroups = (groups: ReadonlyArray<GroupToScore>, features: SessionFeatures, options: ScoringOptions): Array<GroupScore> => {
   const model = options.model ?? CONFIDENCE_MODEL
-  const ctx = new EvidenceContext(features, options.permutations)
+  const ctx = new EvidenceContext(features, options.permutations, options.seed)
   const measuredGroups: Array<GroupEvidence> = groups.map((g, index) => measureGroup(g.members, g.dominant, ctx, options.seed, String(index)))
 
   const adjusted = groups.map(() => new Map<EvidenceKind, number>())

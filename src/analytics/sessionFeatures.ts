@@ -51,6 +51,15 @@ export interface SessionFeatures {
   readonly artefactCarriers: Int32Array
 }
 
+/**
+ * A source that tries at most this many distinct credential pairs (over all its sessions)
+ * logs in with credentials it already knows — a kit's own. Only such sources' pairs can be
+ * artefacts. A source walking a wordlist (often one connection per attempt) shares its pairs
+ * with every other brute-forcer using that list ("Qwe12345" is in many lists): they link
+ * nothing.
+ */
+export const MAX_TARGETED_CREDENTIALS = 3
+
 /** The network prefix an address belongs to: /24 for IPv4, /48 for IPv6. */
 export const networkPrefix = (ip: string): string => {
   if (ip.includes(":")) {
@@ -164,6 +173,20 @@ export const computeFeatures = (sessions: ReadonlyArray<AttackSession>): Session
 
   // Pass 4: rarity of credentials and client fingerprints, measured in distinct source IPs.
   const maxIps = rareCredentialMaxIps(ips.size)
+  const pairsPerIp = new Map<number, Set<string>>()
+  for (let i = 0; i < n; i++) {
+    const ip = ipId[i]!
+    let set = pairsPerIp.get(ip)
+    if (set === undefined) {
+      set = new Set()
+      pairsPerIp.set(ip, set)
+    }
+    for (const c of sessions[i]!.credentials) {
+      if (set.size > MAX_TARGETED_CREDENTIALS) break
+      set.add(`${c.username}\u0000${c.password}`)
+    }
+  }
+  const targeted = (i: number): boolean => (pairsPerIp.get(ipId[i]!)?.size ?? 0) <= MAX_TARGETED_CREDENTIALS
   const credentialIps = new Map<string, Set<number>>()
   const clientIps = new Map<string, Set<number>>()
   const note = (map: Map<string, Set<number>>, key: string, ip: number): void => {
@@ -176,12 +199,19 @@ export const computeFeatures = (sessions: ReadonlyArray<AttackSession>): Session
   }
   for (let i = 0; i < n; i++) {
     const s = sessions[i]!
-    for (const c of s.credentials) {
-      if (!isPopularCredential(c.username, c.password)) note(credentialIps, `${c.username}\u0000${c.password}`, ipId[i]!)
+    if (targeted(i)) {
+      for (const c of s.credentials) {
+        if (!isPopularCredential(c.username, c.password)) note(credentialIps, `${c.username}\u0000${c.password}`, ipId[i]!)
+      }
     }
     if (s.hassh !== null && s.client_version !== null) note(clientIps, `${s.hassh} ${s.client_version}`, ipId[i]!)
   }
-  const rare = (map: Map<string, Set<number>>, key: string): boolean => (map.get(key)?.size ?? Infinity) <= maxIps
+  // Rare = seen from at least two source IPs (one IP's own wordlist links nothing: the same
+  // address is infrastructure, a weak signal) and from at most `maxIps`.
+  const rare = (map: Map<string, Set<number>>, key: string): boolean => {
+    const size = map.get(key)?.size ?? 0
+    return size >= 2 && size <= maxIps
+  }
 
   // Pass 5: each session's artefacts, interned.
   const table = new Interner()
@@ -204,7 +234,7 @@ export const computeFeatures = (sessions: ReadonlyArray<AttackSession>): Session
     }
     for (const t of s.uploads) if (t.sha256 !== null && t.sha256 !== EMPTY_SHA256) add("sha256", t.sha256)
     for (const raw of s.commands) for (const m of markersIn(raw)) add("marker", m)
-    for (const c of s.credentials) {
+    for (const c of targeted(i) ? s.credentials : []) {
       const key = `${c.username}\u0000${c.password}`
       if (!isPopularCredential(c.username, c.password) && rare(credentialIps, key)) add("credential", `${c.username}/${c.password}`)
     }

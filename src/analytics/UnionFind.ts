@@ -3,11 +3,11 @@
  */
 export class UnionFind {
   private readonly parent: Int32Array
-  private readonly size: Int32Array
+  private readonly size_: Int32Array
 
   constructor(n: number) {
     this.parent = new Int32Array(n)
-    this.size = new Int32Array(n).fill(1)
+    this.size_ = new Int32Array(n).fill(1)
     for (let i = 0; i < n; i++) this.parent[i] = i
   }
 
@@ -20,13 +20,18 @@ export class UnionFind {
     return x
   }
 
+  /** Members in x's set. */
+  size(x: number): number {
+    return this.size_[this.find(x)]!
+  }
+
   union(a: number, b: number): void {
     let ra = this.find(a)
     let rb = this.find(b)
     if (ra === rb) return
-    if (this.size[ra]! < this.size[rb]!) [ra, rb] = [rb, ra]
+    if (this.size_[ra]! < this.size_[rb]!) [ra, rb] = [rb, ra]
     this.parent[rb] = ra
-    this.size[ra] = this.size[ra]! + this.size[rb]!
+    this.size_[ra] = this.size_[ra]! + this.size_[rb]!
   }
 
   /** Groups of members (each sorted ascending), ordered by their smallest member. */

@@ -27,12 +27,15 @@ const POPULAR_USERNAMES = new Set([
 /** True for a pair every scanner tries. */
 export const isPopularCredential = (username: string, password: string): boolean =>
   POPULAR_PASSWORDS.has(password) ||
+  // Placeholders some honeypot configs log instead of a password: "<Any pass>", "<empty>".
+  /^<[^>]*>$/.test(password) ||
+  username.length === 0 ||
   password.length < 4 ||
   (POPULAR_USERNAMES.has(username) && password === username) ||
   password.toLowerCase() === username.toLowerCase()
 
 /**
- * The most source IPs a pair may be seen from and still count as rare: 1% of the distinct
- * source IPs of the input, at least 3.
+ * The most source IPs a pair may be seen from and still count as rare: 1% (rounded up) of the
+ * source IPs that tried any login, at least 3.
  */
-export const rareCredentialMaxIps = (distinctIps: number): number => Math.max(3, Math.floor(distinctIps * 0.01))
+export const rareCredentialMaxIps = (loginIps: number): number => Math.max(3, Math.ceil(loginIps * 0.01))

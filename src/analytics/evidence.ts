@@ -195,6 +195,7 @@ const ARTEFACT_WORDS: Record<string, string> = {
   sha256: "payload sha256",
   url: "download URL",
   marker: "kit marker",
+  file: "dropped file name",
   credential: "rare credential pair",
   client: "rare SSH client fingerprint",
   command_sequence: "normalised command sequence"

@@ -4,13 +4,13 @@
  *
  * 1. Strong artefacts link outright: the same SSH key planted, the same payload sha256, the
  *    same download URL, the same kit marker, the same rare credential pair.
- * 2. Constrained links join two groups only when they do not carry two different identities
+ * 2. Behaviour links join two groups only when they do not carry two different identities
  *    (SSH keys or payload hashes): "same technique ≠ same actor" — several unrelated
  *    operators run near-identical key-planting scripts with their own keys. In order:
  *    sessions with the same specific command set; command sets whose exact token Jaccard is
- *    at least the behaviour threshold, found by MinHash-LSH (strongest pairs first); a rare
- *    hassh + client version pair.
- * 3. Weak signals (popular credentials, a shared technique, the same /24, closeness in time)
+ *    at least the behaviour threshold, found by MinHash-LSH (strongest pairs first).
+ * 3. A rare hassh + client version pair groups sessions that carry nothing else.
+ * 4. Weak signals (popular credentials, a shared technique, the same /24, closeness in time)
  *    never link; they are evidence only.
  */
 import { lshCandidatePairs, minHashSeeds, minHashSignatures } from "./minHash.ts"
@@ -115,14 +115,16 @@ export const linkSessions = (features: SessionFeatures, options: LinkageOptions)
   setPairs.sort((p, q) => q.jaccard - p.jaccard || p.a - q.a || p.b - q.b)
   for (const pair of setPairs) union(setFirst[pair.a]!, setFirst[pair.b]!, true)
 
-  // 2c. A rare client fingerprint (hassh + version).
+  // 2c. A rare client fingerprint (hassh + version) groups sessions that carry nothing else:
+  // it is the weakest link, so it never joins a session that has a stronger artefact or a
+  // specific command set (two operators may share an uncommon SSH library).
   for (const i of clientCarriers) {
-    for (const id of features.artefacts[i]!) {
-      if (features.artefactTable[id]!.kind !== "client") continue
-      const first = firstCarrier[id]!
-      if (first < 0) firstCarrier[id] = i
-      else union(first, i, true)
-    }
+    const own = features.artefacts[i]!
+    if (own.length > 1 || uf.find(i) !== i || uf.size(i) > 1) continue
+    const id = own[0]!
+    const first = firstCarrier[id]!
+    if (first < 0) firstCarrier[id] = i
+    else union(first, i, false)
   }
   return { families: uf, setPairs }
 }

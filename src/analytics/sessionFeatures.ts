@@ -5,18 +5,26 @@
  */
 import type { AttackSession } from "../domain/AttackSession.ts"
 import { isPopularCredential, rareCredentialMaxIps } from "./credentials.ts"
+import { droppedFilesIn } from "./droppedFiles.ts"
 import { markersIn } from "./markers.ts"
 import { normalizeCommand, RandomTokenCounts } from "./normalizeCommand.ts"
 
 /** sha256 of zero bytes: an empty download says nothing about who sent it. */
 export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
+/** Contents any `echo > file` writes (empty, a newline, CRLF): they identify nobody. */
+export const TRIVIAL_SHA256: ReadonlySet<string> = new Set([
+  EMPTY_SHA256,
+  "01ba4719c80b6fe911b091a7c05124b64eeece964e09c058ef8f9805daca546b",
+  "7eb70257593da06f682a3ddda54a9d260d4fc514f645237f5ca74b08f8da61a6"
+])
+
 /**
  * Kinds of artefacts, strongest first (the order names a campaign). The first five link
  * sessions outright; `client` (a rare hassh + client version) and `command_sequence` link
  * only where they do not join two different identities (see linkage.ts).
  */
-export const ARTEFACT_KINDS = ["ssh_key", "sha256", "url", "marker", "credential", "client", "command_sequence"] as const
+export const ARTEFACT_KINDS = ["ssh_key", "sha256", "url", "marker", "file", "credential", "client", "command_sequence"] as const
 export type ArtefactKind = (typeof ARTEFACT_KINDS)[number]
 
 export interface Artefact {
@@ -27,7 +35,7 @@ export interface Artefact {
 /** Kinds that identify an operator's payload: two different ones are two operators. */
 export const IDENTITY_KINDS: ReadonlySet<ArtefactKind> = new Set(["ssh_key", "sha256"])
 /** Kinds that link without checking identities. */
-export const STRONG_KINDS: ReadonlySet<ArtefactKind> = new Set(["ssh_key", "sha256", "url", "marker", "credential"])
+export const STRONG_KINDS: ReadonlySet<ArtefactKind> = new Set(["ssh_key", "sha256", "url", "marker", "file", "credential"])
 
 export interface SessionFeatures {
   readonly count: number
@@ -52,13 +60,11 @@ export interface SessionFeatures {
 }
 
 /**
- * A source that tries at most this many distinct credential pairs (over all its sessions)
- * logs in with credentials it already knows — a kit's own. Only such sources' pairs can be
- * artefacts. A source walking a wordlist (often one connection per attempt) shares its pairs
- * with every other brute-forcer using that list ("Qwe12345" is in many lists): they link
- * nothing.
+ * A password tried under this many distinct user names is a dictionary password (every
+ * scanner's list pairs it with root, admin, user, …): its pairs are popular whatever the
+ * lists say.
  */
-export const MAX_TARGETED_CREDENTIALS = 3
+export const DICTIONARY_PASSWORD_USERNAMES = 5
 
 /** The network prefix an address belongs to: /24 for IPv4, /48 for IPv6. */
 export const networkPrefix = (ip: string): string => {
@@ -172,21 +178,24 @@ export const computeFeatures = (sessions: ReadonlyArray<AttackSession>): Session
   for (let k = 0; k < commandSets.length; k++) setSpecific[k] = specificity[k]! >= MIN_SPECIFICITY ? 1 : 0
 
   // Pass 4: rarity of credentials and client fingerprints, measured in distinct source IPs.
-  const maxIps = rareCredentialMaxIps(ips.size)
-  const pairsPerIp = new Map<number, Set<string>>()
+  const loginIps = new Set<number>()
+  const usernamesPerPassword = new Map<string, Set<string>>()
   for (let i = 0; i < n; i++) {
-    const ip = ipId[i]!
-    let set = pairsPerIp.get(ip)
-    if (set === undefined) {
-      set = new Set()
-      pairsPerIp.set(ip, set)
-    }
-    for (const c of sessions[i]!.credentials) {
-      if (set.size > MAX_TARGETED_CREDENTIALS) break
-      set.add(`${c.username}\u0000${c.password}`)
+    const s = sessions[i]!
+    if (s.credentials.length > 0) loginIps.add(ipId[i]!)
+    for (const c of s.credentials) {
+      let names = usernamesPerPassword.get(c.password)
+      if (names === undefined) {
+        names = new Set()
+        usernamesPerPassword.set(c.password, names)
+      }
+      if (names.size < DICTIONARY_PASSWORD_USERNAMES) names.add(c.username)
     }
   }
-  const targeted = (i: number): boolean => (pairsPerIp.get(ipId[i]!)?.size ?? 0) <= MAX_TARGETED_CREDENTIALS
+  const maxIps = rareCredentialMaxIps(loginIps.size)
+  const linkable = (username: string, password: string): boolean =>
+    !isPopularCredential(username, password) &&
+    (usernamesPerPassword.get(password)?.size ?? 0) < DICTIONARY_PASSWORD_USERNAMES
   const credentialIps = new Map<string, Set<number>>()
   const clientIps = new Map<string, Set<number>>()
   const note = (map: Map<string, Set<number>>, key: string, ip: number): void => {
@@ -199,15 +208,11 @@ export const computeFeatures = (sessions: ReadonlyArray<AttackSession>): Session
   }
   for (let i = 0; i < n; i++) {
     const s = sessions[i]!
-    if (targeted(i)) {
-      for (const c of s.credentials) {
-        if (!isPopularCredential(c.username, c.password)) note(credentialIps, `${c.username}\u0000${c.password}`, ipId[i]!)
-      }
+    for (const c of s.credentials) {
+      if (linkable(c.username, c.password)) note(credentialIps, `${c.username}\u0000${c.password}`, ipId[i]!)
     }
     if (s.hassh !== null && s.client_version !== null) note(clientIps, `${s.hassh} ${s.client_version}`, ipId[i]!)
   }
-  // Rare = seen from at least two source IPs (one IP's own wordlist links nothing: the same
-  // address is infrastructure, a weak signal) and from at most `maxIps`.
   const rare = (map: Map<string, Set<number>>, key: string): boolean => {
     const size = map.get(key)?.size ?? 0
     return size >= 2 && size <= maxIps
@@ -229,14 +234,21 @@ export const computeFeatures = (sessions: ReadonlyArray<AttackSession>): Session
     }
     for (const key of s.ssh_keys_added) add("ssh_key", key)
     for (const t of s.downloads) {
-      if (t.sha256 !== null && t.sha256 !== EMPTY_SHA256) add("sha256", t.sha256)
+      if (t.sha256 !== null && !TRIVIAL_SHA256.has(t.sha256)) add("sha256", t.sha256)
       add("url", t.url)
+      if (t.url !== null) for (const f of droppedFilesIn(t.url)) add("file", f)
     }
-    for (const t of s.uploads) if (t.sha256 !== null && t.sha256 !== EMPTY_SHA256) add("sha256", t.sha256)
-    for (const raw of s.commands) for (const m of markersIn(raw)) add("marker", m)
-    for (const c of targeted(i) ? s.credentials : []) {
+    for (const t of s.uploads) {
+      if (t.sha256 !== null && !TRIVIAL_SHA256.has(t.sha256)) add("sha256", t.sha256)
+      if (t.filename !== null) for (const f of droppedFilesIn(`> ${t.filename}`)) add("file", f)
+    }
+    for (const raw of s.commands) {
+      for (const m of markersIn(raw)) add("marker", m)
+      for (const f of droppedFilesIn(raw)) add("file", f)
+    }
+    for (const c of s.credentials) {
       const key = `${c.username}\u0000${c.password}`
-      if (!isPopularCredential(c.username, c.password) && rare(credentialIps, key)) add("credential", `${c.username}/${c.password}`)
+      if (linkable(c.username, c.password) && rare(credentialIps, key)) add("credential", `${c.username}/${c.password}`)
     }
     if (s.hassh !== null && s.client_version !== null && rare(clientIps, `${s.hassh} ${s.client_version}`)) {
       add("client", `${s.client_version} ${s.hassh}`)

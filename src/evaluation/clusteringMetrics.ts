@@ -62,7 +62,7 @@ export interface PairwiseScores extends PairCounts {
 }
 
 /** C(k, 2). */
-export const choose2 = (k: number): number => (k * (k - 1)) / 2
+export const choose2 = (k: number): number => (k < 2 ? 0 : (k * (k - 1)) / 2)
 
 const increment = (map: Map<string, number>, key: string): void => {
   map.set(key, (map.get(key) ?? 0) + 1)

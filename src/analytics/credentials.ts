@@ -30,9 +30,10 @@ export const isPopularCredential = (username: string, password: string): boolean
   // Placeholders some honeypot configs log instead of a password: "<Any pass>", "<empty>".
   /^<[^>]*>$/.test(password) ||
   username.length === 0 ||
-  password.length < 4 ||
-  (POPULAR_USERNAMES.has(username) && password === username) ||
-  password.toLowerCase() === username.toLowerCase()
+  password.length < 5 ||
+  // Passwords mangled from the user name (admin123, root@2024, Oracle1) are dictionary rules.
+  (username.length >= 3 && password.toLowerCase().includes(username.toLowerCase())) ||
+  (POPULAR_USERNAMES.has(username) && password === username)
 
 /**
  * The most source IPs a pair may be seen from and still count as rare: 1% (rounded up) of the

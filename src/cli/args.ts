@@ -7,7 +7,8 @@ import { UsageError } from "../domain/errors.ts"
 import type { FormatChoice } from "../ingest/ingest.ts"
 
 export type Command =
-  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" }
+  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" }
+  | { readonly _tag: "Eval"; readonly labels: string; readonly result: string; readonly json: string | undefined }
   | { readonly _tag: "Version" }
   | { readonly _tag: "Schema"; readonly out: string | undefined }
   | {
@@ -62,6 +63,18 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           strict: true
         })
         return values.help === true ? { _tag: "Help", text: "schema" } : { _tag: "Schema", out: values.out }
+      }
+      case "eval": {
+        const { positionals, values } = parseArgs({
+          args: [...rest],
+          allowPositionals: true,
+          strict: true,
+          options: { help: { type: "boolean", short: "h" }, labels: { type: "string" }, json: { type: "string" } }
+        })
+        if (values.help === true) return { _tag: "Help", text: "eval" }
+        if (values.labels === undefined) throw new UsageError({ message: "eval needs --labels LABELS.tsv." })
+        if (positionals.length !== 1) throw new UsageError({ message: "eval needs exactly one Result v1 JSON file." })
+        return { _tag: "Eval", labels: values.labels, result: positionals[0]!, json: values.json }
       }
       case "analyze": {
         const { positionals, values } = parseArgs({

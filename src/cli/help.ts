@@ -9,6 +9,7 @@ Usage:
 
 Commands:
   analyze FILE|DIR|- …   group attack sessions into campaigns and score them (Result v1)
+  eval --labels L.tsv R  score a Result v1 against labels (pairwise P/R/F1, ARI, ECE)
   schema                 print the JSON Schema of Result v1
   version                print the engine version
 
@@ -56,4 +57,21 @@ export const VERSION_HELP = `dshield-coord version — print the engine version
 
 Usage:
   dshield-coord version
+`
+
+export const EVAL_HELP = `dshield-coord eval — score a Result v1 against labels
+
+Usage:
+  dshield-coord eval --labels LABELS.tsv [--json REPORT.json] RESULT.json
+
+LABELS.tsv has the header "session_id family variant [wave coordinated]" (tab-separated);
+"-" marks background or unlabelled sessions. Pairwise precision, recall, F1 and the adjusted
+Rand index are computed at family and variant level over labelled sessions only, from the
+contingency table (linear time); the expected calibration error compares each campaign's
+confidence with whether it is truly coordinated (90% of its sessions from one true family).
+
+Options:
+  --labels FILE   the labels (required)
+  --json FILE     also write the report as JSON
+  -h, --help      show this help
 `

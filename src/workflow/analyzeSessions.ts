@@ -33,6 +33,8 @@ const campaignName = (draft: CampaignDraft, features: SessionFeatures, first: st
     ? "linked sessions"
     : a.kind === "marker"
     ? `marker ${shorten(a.value, 40)}`
+    : a.kind === "file"
+    ? `file ${shorten(a.value, 40)}`
     : a.kind === "credential"
     ? `credential ${shorten(a.value, 40)}`
     : a.kind === "client"

@@ -1,45 +1,62 @@
 /**
  * MITRE ATT&CK techniques observed in sessions, from what the attacker actually did.
- * Each rule names the technique and the behaviour that shows it.
+ * Command rules are evaluated once per distinct command (and cached by the caller); session
+ * rules look at logins, transfers and forwards. A session's techniques are a bit mask.
  */
 import type { AttackSession } from "../domain/AttackSession.ts"
 
-interface Rule {
-  readonly technique: string
-  readonly matches: (s: AttackSession, commands: string) => boolean
-}
+/** Technique ids, in bit order. */
+export const TECHNIQUES = [
+  "T1110.001", "T1078", "T1059.004", "T1098.004", "T1222.002", "T1105", "T1082", "T1033", "T1057", "T1016",
+  "T1053.003", "T1070.004", "T1070.003", "T1098", "T1496", "T1562.004", "T1090", "T1190", "T1046"
+] as const
 
-const has = (re: RegExp) => (_: AttackSession, commands: string): boolean => re.test(commands)
+const bit = (technique: (typeof TECHNIQUES)[number]): number => 1 << TECHNIQUES.indexOf(technique)
 
-const RULES: ReadonlyArray<Rule> = [
-  // Brute force: several failed logins in one session.
-  { technique: "T1110.001", matches: (s) => s.credentials.filter((c) => !c.success).length >= 2 },
-  { technique: "T1078", matches: (s) => s.credentials.some((c) => c.success) && s.commands.length > 0 },
-  { technique: "T1059.004", matches: (s) => s.commands.length > 0 },
-  { technique: "T1098.004", matches: (s, c) => s.ssh_keys_added.length > 0 || /authorized_keys/.test(c) },
-  { technique: "T1222.002", matches: has(/\bchattr\b|\bchmod\b/) },
-  { technique: "T1105", matches: (s, c) => s.downloads.length > 0 || s.uploads.length > 0 || /\b(wget|curl|tftp|ftpget)\b/.test(c) },
-  { technique: "T1082", matches: has(/\buname\b|\/proc\/cpuinfo|\blscpu\b|\bnproc\b|\bfree\b|\bdf\b|\/etc\/os-release/) },
-  { technique: "T1033", matches: has(/\bwhoami\b|\bid\b|(^|[;&|]\s*)w(\s|$)/) },
-  { technique: "T1057", matches: has(/\bps\b|\btop\b/) },
-  { technique: "T1016", matches: has(/\bifconfig\b|\bip (a|addr|route)\b|\/ip cloud/) },
-  { technique: "T1053.003", matches: has(/\bcrontab\b|\/etc\/cron/) },
-  { technique: "T1070.004", matches: has(/\brm -rf\b|\bshred\b/) },
-  { technique: "T1070.003", matches: has(/history -c|\.bash_history|HISTFILE/) },
-  { technique: "T1098", matches: has(/\bchpasswd\b|\bpasswd\b|\buseradd\b|\busermod\b/) },
-  { technique: "T1496", matches: has(/miner|xmrig|stratum\+tcp|\bcpuminer\b/i) },
-  { technique: "T1562.004", matches: has(/\biptables\b.*-F|\bufw disable\b|hosts\.deny/) },
-  { technique: "T1090", matches: (s) => s.tcpip_forwards.length > 0 },
-  { technique: "T1190", matches: (s) => s.protocol === "http" && s.http_requests.length > 0 },
-  { technique: "T1046", matches: (s) => s.protocol === "tcp" || s.protocol === "udp" }
+/** Behaviour visible in one command. */
+const COMMAND_RULES: ReadonlyArray<readonly [number, RegExp]> = [
+  [bit("T1059.004"), /\S/],
+  [bit("T1098.004"), /authorized_keys/],
+  [bit("T1222.002"), /\bchattr\b|\bchmod\b/],
+  [bit("T1105"), /\b(wget|curl|tftp|ftpget)\b/],
+  [bit("T1082"), /\buname\b|\/proc\/cpuinfo|\blscpu\b|\bnproc\b|\bfree\b|\bdf\b|\/etc\/os-release/],
+  [bit("T1033"), /\bwhoami\b|\bid\b|(^|[;&|]\s*)w(\s|$)/],
+  [bit("T1057"), /\bps\b|\btop\b/],
+  [bit("T1016"), /\bifconfig\b|\bip (a|addr|route)\b|\/ip cloud/],
+  [bit("T1053.003"), /\bcrontab\b|\/etc\/cron/],
+  [bit("T1070.004"), /\brm -rf\b|\bshred\b/],
+  [bit("T1070.003"), /history -c|\.bash_history|HISTFILE/],
+  [bit("T1098"), /\bchpasswd\b|\bpasswd\b|\buseradd\b|\busermod\b/],
+  [bit("T1496"), /miner|xmrig|stratum\+tcp|\bcpuminer\b/i],
+  [bit("T1562.004"), /\biptables\b.*-F|\bufw disable\b|hosts\.deny/]
 ]
 
-/** Techniques seen in any of the sessions, sorted by id. */
-export const attackTechniques = (sessions: ReadonlyArray<AttackSession>): Array<string> => {
-  const found = new Set<string>()
-  for (const s of sessions) {
-    const commands = s.commands.join("\n")
-    for (const rule of RULES) if (!found.has(rule.technique) && rule.matches(s, commands)) found.add(rule.technique)
-  }
-  return [...found].sort()
+/** Techniques one command shows. */
+export const commandTechniqueMask = (command: string): number => {
+  let mask = 0
+  for (const [b, re] of COMMAND_RULES) if (re.test(command)) mask |= b
+  return mask
 }
+
+/** Techniques shown by the session as a whole (not by any single command). */
+export const sessionTechniqueMask = (s: AttackSession): number => {
+  let mask = 0
+  let failed = 0
+  let succeeded = false
+  for (const c of s.credentials) {
+    if (c.success) succeeded = true
+    else failed++
+  }
+  if (failed >= 2) mask |= bit("T1110.001")
+  if (succeeded && s.commands.length > 0) mask |= bit("T1078")
+  if (s.ssh_keys_added.length > 0) mask |= bit("T1098.004")
+  if (s.downloads.length > 0 || s.uploads.length > 0) mask |= bit("T1105")
+  if (s.tcpip_forwards.length > 0) mask |= bit("T1090")
+  if (s.protocol === "http" && s.http_requests.length > 0) mask |= bit("T1190")
+  if (s.protocol === "tcp" || s.protocol === "udp") mask |= bit("T1046")
+  return mask
+}
+
+/** The technique ids of a mask, sorted. */
+export const techniquesOf = (mask: number): Array<string> =>
+  TECHNIQUES.filter((_, i) => (mask & (1 << i)) !== 0).slice().sort()

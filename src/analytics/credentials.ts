@@ -37,6 +37,9 @@ export const isPopularCredential = (username: string, password: string): boolean
 
 /**
  * The most source IPs a pair may be seen from and still count as rare: 1% (rounded up) of the
- * source IPs that tried any login, at least 3.
+ * source IPs that tried any login, at least 3 and at most 50 — on a million sessions 1% would
+ * be thousands of sources, which is not "few".
  */
-export const rareCredentialMaxIps = (loginIps: number): number => Math.max(3, Math.ceil(loginIps * 0.01))
+export const RARE_CREDENTIAL_MAX_IPS_CAP = 50
+export const rareCredentialMaxIps = (loginIps: number): number =>
+  Math.max(3, Math.min(RARE_CREDENTIAL_MAX_IPS_CAP, Math.ceil(loginIps * 0.01)))

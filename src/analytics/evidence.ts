@@ -13,7 +13,7 @@
 import type { EvidenceKind } from "../domain/Campaign.ts"
 import { Prng } from "./Prng.ts"
 import { jaccard, type SessionFeatures } from "./sessionFeatures.ts"
-import { hypergeometricUpperTail, interquartileRange, logFactorials, median, permutationPValue } from "./statistics.ts"
+import { hypergeometricUpperTail, logFactorials, median, permutationPValue, quantileInPlace } from "./statistics.ts"
 
 /** Random draws per permutation test. */
 export const DEFAULT_PERMUTATIONS = 199
@@ -64,10 +64,82 @@ export class EvidenceContext {
   readonly pool: Int32Array
   private readonly nulls = new Map<number, NullDistribution>()
 
+  private readonly stamp: Int32Array
+  private epoch = 0
+  private readonly times = new Float64Array(MAX_MEASURED)
+  private readonly jaccardMemo = new Map<number, number>()
+
   constructor(readonly features: SessionFeatures, readonly permutations: number = DEFAULT_PERMUTATIONS, readonly seed = 0) {
     this.logFactorials = logFactorials(features.count)
     this.pool = new Int32Array(features.count)
     for (let i = 0; i < features.count; i++) this.pool[i] = i
+    let prefixes = 0
+    for (let i = 0; i < features.count; i++) prefixes = Math.max(prefixes, features.prefixId[i]! + 1)
+    this.stamp = new Int32Array(prefixes + 1)
+  }
+
+  /** Interquartile range of the members' start times (linear-time selection, no sort). */
+  iqr(members: ArrayLike<number>): number {
+    const n = members.length
+    const t = n <= this.times.length ? this.times.subarray(0, n) : new Float64Array(n)
+    for (let i = 0; i < n; i++) t[i] = this.features.startMs[members[i]!]!
+    return quantileInPlace(t, 0.75) - quantileInPlace(t, 0.25)
+  }
+
+  /** Distinct network prefixes per member (an epoch-stamped table: no set allocated). */
+  prefixShare(members: ArrayLike<number>): number {
+    this.epoch++
+    let distinct = 0
+    for (let i = 0; i < members.length; i++) {
+      const p = this.features.prefixId[members[i]!]! + 1
+      if (this.stamp[p] !== this.epoch) {
+        this.stamp[p] = this.epoch
+        distinct++
+      }
+    }
+    return distinct / members.length
+  }
+
+  /** Token Jaccard of two sessions' command sets, memoised per pair of distinct sets. */
+  sessionJaccard(a: number, b: number): number {
+    const f = this.features
+    const x = f.commandSetOf[a]!
+    const y = f.commandSetOf[b]!
+    if (x < 0 || y < 0) return 0
+    if (x === y) return 1
+    const key = x < y ? x * 67108864 + y : y * 67108864 + x
+    let j = this.jaccardMemo.get(key)
+    if (j === undefined) {
+      j = jaccard(f.commandSets[x]!, f.commandSets[y]!)
+      if (this.jaccardMemo.size > 500_000) this.jaccardMemo.clear()
+      this.jaccardMemo.set(key, j)
+    }
+    return j
+  }
+
+  /** Mean Jaccard over all pairs (up to 190) or 190 seeded random pairs of distinct members. */
+  meanPairJaccard(members: ArrayLike<number>, prng: Prng): number {
+    const n = members.length
+    if (n < 2) return 0
+    let sum = 0
+    let count = 0
+    if ((n * (n - 1)) / 2 <= MAX_PAIRS) {
+      for (let a = 0; a < n; a++) {
+        for (let b = a + 1; b < n; b++) {
+          sum += this.sessionJaccard(members[a]!, members[b]!)
+          count++
+        }
+      }
+    } else {
+      for (let k = 0; k < MAX_PAIRS; k++) {
+        const a = prng.int(n)
+        let b = prng.int(n - 1)
+        if (b >= a) b++
+        sum += this.sessionJaccard(members[a]!, members[b]!)
+        count++
+      }
+    }
+    return sum / count
   }
 
   nullFor(n: number): NullDistribution {
@@ -85,9 +157,9 @@ export class EvidenceContext {
     let jsum = 0
     for (let b = 0; b < B; b++) {
       drawSubset(pool, n, prng, draw)
-      iqr[b] = interquartileRange(startsOf(draw, f))
-      share[b] = prefixShare(draw, f)
-      jac[b] = meanPairJaccard(draw, f, prng)
+      iqr[b] = this.iqr(draw)
+      share[b] = this.prefixShare(draw)
+      jac[b] = this.meanPairJaccard(draw, prng)
       jsum += jac[b]!
     }
     const result: NullDistribution = {
@@ -138,55 +210,10 @@ const measured = (members: Int32Array, size: number, prng: Prng): Int32Array => 
   return out
 }
 
-const startsOf = (members: ArrayLike<number>, f: SessionFeatures): Float64Array => {
-  const out = new Float64Array(members.length)
-  for (let i = 0; i < members.length; i++) out[i] = f.startMs[members[i]!]!
-  return out
-}
-
-export const prefixShare = (members: ArrayLike<number>, f: SessionFeatures): number => {
-  const seen = new Set<number>()
-  for (let i = 0; i < members.length; i++) seen.add(f.prefixId[members[i]!]!)
-  return seen.size / members.length
-}
-
-/** Token Jaccard of two sessions' command sets (0 when either has no commands). */
-const sessionJaccard = (a: number, b: number, f: SessionFeatures): number => {
-  const x = f.commandSetOf[a]!
-  const y = f.commandSetOf[b]!
-  if (x < 0 || y < 0) return 0
-  return x === y ? 1 : jaccard(f.commandSets[x]!, f.commandSets[y]!)
-}
-
-/** Mean Jaccard over all pairs (up to 190) or 190 seeded random pairs of distinct members. */
-export const meanPairJaccard = (members: ArrayLike<number>, f: SessionFeatures, prng: Prng): number => {
-  const n = members.length
-  if (n < 2) return 0
-  let sum = 0
-  let count = 0
-  if ((n * (n - 1)) / 2 <= MAX_PAIRS) {
-    for (let a = 0; a < n; a++) {
-      for (let b = a + 1; b < n; b++) {
-        sum += sessionJaccard(members[a]!, members[b]!, f)
-        count++
-      }
-    }
-  } else {
-    for (let k = 0; k < MAX_PAIRS; k++) {
-      const a = prng.int(n)
-      let b = prng.int(n - 1)
-      if (b >= a) b++
-      sum += sessionJaccard(members[a]!, members[b]!, f)
-      count++
-    }
-  }
-  return sum / count
-}
-
 export const carrierShare = (members: ArrayLike<number>, f: SessionFeatures, target: number): number => {
   if (target < 0) return 0
   let k = 0
-  for (let i = 0; i < members.length; i++) if (f.artefacts[members[i]!]!.includes(target)) k++
+  for (let i = 0; i < members.length; i++) if (f.artefacts.includes(members[i]!, target)) k++
   return k / members.length
 }
 
@@ -215,9 +242,9 @@ export const measureGroup = (members: Int32Array, dominant: number, ctx: Evidenc
   const B = ctx.permutations
   const nul = ctx.nullFor(n)
 
-  const obsIqr = interquartileRange(startsOf(sample, f))
-  const obsPrefix = prefixShare(sample, f)
-  const obsJaccard = meanPairJaccard(sample, f, prng)
+  const obsIqr = ctx.iqr(sample)
+  const obsPrefix = ctx.prefixShare(sample)
+  const obsJaccard = ctx.meanPairJaccard(sample, prng)
   let iqrExtreme = 0
   let prefixExtreme = 0
   let jaccardExtreme = 0
@@ -270,14 +297,14 @@ export const resampleScores = (
   resample: Int32Array,
   dominant: number,
   reference: NullReference,
-  f: SessionFeatures,
+  ctx: EvidenceContext,
   prng: Prng
 ): Record<"temporal_correlation" | "infrastructure_clustering" | "behavioral_similarity" | "payload_similarity", number> => {
-  const iqr = interquartileRange(startsOf(resample, f))
+  const iqr = ctx.iqr(resample)
   return {
     temporal_correlation: reference.iqr > 0 ? clamp01(1 - iqr / reference.iqr) : 0,
-    infrastructure_clustering: reference.prefixShare > 0 ? clamp01(1 - prefixShare(resample, f) / reference.prefixShare) : 0,
-    behavioral_similarity: meanPairJaccard(resample, f, prng),
-    payload_similarity: carrierShare(resample, f, dominant)
+    infrastructure_clustering: reference.prefixShare > 0 ? clamp01(1 - ctx.prefixShare(resample) / reference.prefixShare) : 0,
+    behavioral_similarity: ctx.meanPairJaccard(resample, prng),
+    payload_similarity: carrierShare(resample, ctx.features, dominant)
   }
 }

@@ -2,16 +2,22 @@
  * The campaign hierarchy: family → variant → wave.
  *
  * - A family is a linked component (linkage.ts) of at least `minSessions` sessions.
- * - A variant is the part of a family bound by an exact artefact (the same key, payload,
- *   URL, marker or rare credential), the same command set, or command sets with token
+ * - A variant is the part of a family bound by an exact payload artefact (the same key,
+ *   payload hash or download URL), the same command set, or command sets with token
  *   Jaccard ≥ `variantThreshold`. Variants are emitted only where a family splits.
  * - A wave is a stretch of a variant's (or an undivided family's) activity without a
  *   silence longer than `waveGapMs`. Waves are emitted only where there are several.
  */
 import type { CampaignLevel } from "../domain/Campaign.ts"
 import type { Linkage } from "./linkage.ts"
-import { ARTEFACT_KINDS, type SessionFeatures, STRONG_KINDS } from "./sessionFeatures.ts"
+import { type ArtefactKind, ARTEFACT_KINDS, type SessionFeatures } from "./sessionFeatures.ts"
 import { UnionFind } from "./UnionFind.ts"
+
+/**
+ * Artefacts that pin a variant: the payload itself (key, file hash, download URL). Names,
+ * markers and credentials stay constant across a kit's variants, so they bind families only.
+ */
+const VARIANT_KINDS: ReadonlySet<ArtefactKind> = new Set(["ssh_key", "sha256", "url"])
 
 export interface CampaignDraft {
   readonly level: CampaignLevel
@@ -37,7 +43,7 @@ const kindRank = (features: SessionFeatures, id: number): number => ARTEFACT_KIN
 export const dominantArtefact = (members: ArrayLike<number>, features: SessionFeatures): number => {
   const counts = new Map<number, number>()
   for (let i = 0; i < members.length; i++) {
-    for (const id of features.artefacts[members[i]!]!) counts.set(id, (counts.get(id) ?? 0) + 1)
+    for (const id of features.artefacts.get(members[i]!)) counts.set(id, (counts.get(id) ?? 0) + 1)
   }
   let best = -1
   let bestCount = 0
@@ -72,8 +78,8 @@ export const buildHierarchy = (features: SessionFeatures, linkage: Linkage, opti
   const setFirst = new Int32Array(features.commandSets.length).fill(-1)
   const sameFamily = (a: number, b: number): boolean => linkage.families.find(a) === linkage.families.find(b)
   for (let i = 0; i < n; i++) {
-    for (const id of features.artefacts[i]!) {
-      if (!STRONG_KINDS.has(features.artefactTable[id]!.kind)) continue
+    for (const id of features.artefacts.get(i)) {
+      if (!VARIANT_KINDS.has(features.artefactTable[id]!.kind)) continue
       const first = firstCarrier[id]!
       if (first < 0) firstCarrier[id] = i
       else if (sameFamily(first, i)) variants.union(first, i)

@@ -46,8 +46,11 @@ export const linkSessions = (features: SessionFeatures, options: LinkageOptions)
   const uf = new UnionFind(n)
   const identity: Array<Array<number> | undefined> = new Array(n)
   for (let i = 0; i < n; i++) {
-    const own = Array.from(features.artefacts[i]!).filter((id) => IDENTITY_KINDS.has(features.artefactTable[id]!.kind))
-    if (own.length > 0) identity[i] = own
+    let own: Array<number> | undefined
+    for (const id of features.artefacts.get(i)) {
+      if (IDENTITY_KINDS.has(features.artefactTable[id]!.kind)) (own ??= []).push(id)
+    }
+    if (own !== undefined) identity[i] = own
   }
 
   const mergeIdentity = (into: number, from: number, a: number, b: number): void => {
@@ -79,7 +82,7 @@ export const linkSessions = (features: SessionFeatures, options: LinkageOptions)
   const firstCarrier = new Int32Array(features.artefactTable.length).fill(-1)
   const clientCarriers: Array<number> = []
   for (let i = 0; i < n; i++) {
-    for (const id of features.artefacts[i]!) {
+    for (const id of features.artefacts.get(i)) {
       const kind = features.artefactTable[id]!.kind
       if (!STRONG_KINDS.has(kind)) {
         if (kind === "client") clientCarriers.push(i)
@@ -119,7 +122,7 @@ export const linkSessions = (features: SessionFeatures, options: LinkageOptions)
   // it is the weakest link, so it never joins a session that has a stronger artefact or a
   // specific command set (two operators may share an uncommon SSH library).
   for (const i of clientCarriers) {
-    const own = features.artefacts[i]!
+    const own = features.artefacts.get(i)
     if (own.length > 1 || uf.find(i) !== i || uf.size(i) > 1) continue
     const id = own[0]!
     const first = firstCarrier[id]!

@@ -56,12 +56,23 @@ export class RandomTokenCounts {
     this.mask = (1 << bits) - 1
   }
 
-  /** Counts each candidate token of one session once. */
-  addSession(commands: ReadonlyArray<string>): void {
+  /** The counter slots of one command's candidate tokens (cache them per distinct command). */
+  slotsOf(command: string): Int32Array {
+    const slots: Array<number> = []
+    for (const m of prepare(command).matchAll(CANDIDATE)) slots.push(fnv1a(m[0]) & this.mask)
+    return Int32Array.from(slots)
+  }
+
+  /** Counts each slot of one session once (a token repeated inside a session counts once). */
+  addSession(slotLists: ReadonlyArray<Int32Array>): void {
+    if (slotLists.length === 1 && slotLists[0]!.length <= 1) {
+      const only = slotLists[0]!
+      if (only.length === 1 && this.counts[only[0]!]! < 255) this.counts[only[0]!]!++
+      return
+    }
     const seen = new Set<number>()
-    for (const command of commands) {
-      for (const m of prepare(command).matchAll(CANDIDATE)) {
-        const slot = fnv1a(m[0]) & this.mask
+    for (const slots of slotLists) {
+      for (const slot of slots) {
         if (seen.has(slot)) continue
         seen.add(slot)
         if (this.counts[slot]! < 255) this.counts[slot]!++

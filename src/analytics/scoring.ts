@@ -63,7 +63,7 @@ export const scoreGroups = (groups: ReadonlyArray<GroupToScore>, features: Sessi
     }
     const x = featureVector(raw, group.members.length, options.permutations)
     const confidence = predict(model, x)
-    const interval = bootstrapInterval(group, raw, measuredGroups[index]!, features, model, confidence, options, index)
+    const interval = bootstrapInterval(group, raw, measuredGroups[index]!, ctx, model, confidence, options, index)
     return { evidence, confidence: round(confidence), interval: [round(interval[0]), round(interval[1])] as const, features: x }
   })
 }
@@ -76,7 +76,7 @@ const bootstrapInterval = (
   group: GroupToScore,
   raw: ReadonlyArray<RawEvidence>,
   measured: GroupEvidence,
-  features: SessionFeatures,
+  ctx: EvidenceContext,
   model: ConfidenceModel,
   point: number,
   options: ScoringOptions,
@@ -90,7 +90,7 @@ const bootstrapInterval = (
   const values = new Float64Array(options.bootstrap)
   for (let b = 0; b < options.bootstrap; b++) {
     for (let i = 0; i < n; i++) resample[i] = group.members[prng.int(size)]!
-    const scores = resampleScores(resample, group.dominant, measured.reference, features, prng)
+    const scores = resampleScores(resample, group.dominant, measured.reference, ctx, prng)
     const rescored = raw.map((r) => ({ ...r, score: scores[r.kind as keyof typeof scores] ?? r.score }))
     values[b] = predict(model, featureVector(rescored, size, options.permutations))
   }

@@ -1,12 +1,20 @@
 /**
- * Per-session features, computed once and held in typed arrays: time, address, network
- * prefix, normalised commands and their token sets, and the interned artefacts that may link
- * sessions. Everything downstream (linkage, hierarchy, evidence) reads only this.
+ * Per-session features, held in compact columns (typed arrays and interned strings), built
+ * by streaming sessions through a FeatureBuilder: a session is read once and dropped, so a
+ * million sessions fit in memory as numbers rather than objects. Everything downstream
+ * (linkage, hierarchy, evidence, the campaign report) reads only this.
+ *
+ * Two things need the whole data set before they can be decided: which random-looking
+ * tokens recur (kit constants are kept, per-host noise is replaced) and which credential
+ * pairs and client fingerprints are rare. The builder counts both while streaming and
+ * applies them in `finish()`, per distinct command and per distinct pair, not per session.
  */
 import type { AttackSession } from "../domain/AttackSession.ts"
+import { commandTechniqueMask, sessionTechniqueMask } from "./attackTechniques.ts"
 import { isPopularCredential, rareCredentialMaxIps } from "./credentials.ts"
 import { droppedFilesIn } from "./droppedFiles.ts"
 import { markersIn } from "./markers.ts"
+import { parseIsoTimestamp } from "../ingest/validate.ts"
 import { normalizeCommand, RandomTokenCounts } from "./normalizeCommand.ts"
 
 /** sha256 of zero bytes: an empty download says nothing about who sent it. */
@@ -20,9 +28,10 @@ export const TRIVIAL_SHA256: ReadonlySet<string> = new Set([
 ])
 
 /**
- * Kinds of artefacts, strongest first (the order names a campaign). The first five link
- * sessions outright; `client` (a rare hassh + client version) and `command_sequence` link
- * only where they do not join two different identities (see linkage.ts).
+ * Kinds of artefacts, strongest first (the order names a campaign). Strong kinds link
+ * sessions outright; `command_sequence` links only where it does not join two identities,
+ * and `client` (a rare hassh + client version) only groups otherwise unlinked sessions
+ * (see linkage.ts).
  */
 export const ARTEFACT_KINDS = ["ssh_key", "sha256", "url", "marker", "file", "credential", "client", "command_sequence"] as const
 export type ArtefactKind = (typeof ARTEFACT_KINDS)[number]
@@ -37,45 +46,6 @@ export const IDENTITY_KINDS: ReadonlySet<ArtefactKind> = new Set(["ssh_key", "sh
 /** Kinds that link without checking identities. */
 export const STRONG_KINDS: ReadonlySet<ArtefactKind> = new Set(["ssh_key", "sha256", "url", "marker", "file", "credential"])
 
-export interface SessionFeatures {
-  readonly count: number
-  readonly startMs: Float64Array
-  /** Source address ids; -1 when the session has none. */
-  readonly ipId: Int32Array
-  /** /24 for IPv4, /48 for IPv6, as ids; -1 when the session has no address. */
-  readonly prefixId: Int32Array
-  readonly normalizedCommands: ReadonlyArray<ReadonlyArray<string>>
-  /** Index into `commandSets` of the session's token set; -1 without commands. */
-  readonly commandSetOf: Int32Array
-  /** Distinct token-id sets (sorted ascending), shared by sessions with equal sets. */
-  readonly commandSets: ReadonlyArray<Int32Array>
-  /** Whether a set is specific enough to link by behaviour (see `MIN_SPECIFICITY`). */
-  readonly setSpecific: Uint8Array
-  /** Interned artefacts: id → artefact. */
-  readonly artefactTable: ReadonlyArray<Artefact>
-  /** Artefact ids of each session, ascending. */
-  readonly artefacts: ReadonlyArray<Int32Array>
-  /** How many sessions carry each artefact. */
-  readonly artefactCarriers: Int32Array
-}
-
-/**
- * A password tried under this many distinct user names is a dictionary password (every
- * scanner's list pairs it with root, admin, user, …): its pairs are popular whatever the
- * lists say.
- */
-export const DICTIONARY_PASSWORD_USERNAMES = 5
-
-/** The network prefix an address belongs to: /24 for IPv4, /48 for IPv6. */
-export const networkPrefix = (ip: string): string => {
-  if (ip.includes(":")) {
-    const head = ip.split("::")[0]!.split(":")
-    while (head.length < 3) head.push("0")
-    return `${head.slice(0, 3).join(":")}::/48`
-  }
-  return `${ip.slice(0, ip.lastIndexOf("."))}.0/24`
-}
-
 /**
  * Behaviour links need specific commands: the sum over a session's distinct normalised
  * commands of their inverse document frequency, ln(sessions with commands / sessions with
@@ -84,9 +54,109 @@ export const networkPrefix = (ip: string): string => {
  */
 export const MIN_SPECIFICITY = 6
 
-const TOKEN_SPLIT = /[\s;|&()<>"'`]+/
+/**
+ * A password tried under this many distinct user names is a dictionary password (every
+ * scanner's list pairs it with root, admin, user, …): its pairs are popular whatever the
+ * lists say.
+ */
+export const DICTIONARY_PASSWORD_USERNAMES = 5
 
-class Interner {
+/** A list of small integer lists in one flat buffer (offsets + values): no object per list. */
+export class IntLists {
+  private offsets: Int32Array = new Int32Array(1024)
+  private values: Int32Array = new Int32Array(4096)
+  private count = 0
+  private used = 0
+
+  get length(): number {
+    return this.count
+  }
+
+  push(list: ArrayLike<number>): void {
+    if (this.count + 2 > this.offsets.length) this.offsets = grow(this.offsets, this.count + 2)
+    if (this.used + list.length > this.values.length) this.values = grow(this.values, this.used + list.length)
+    for (let k = 0; k < list.length; k++) this.values[this.used + k] = list[k]!
+    this.used += list.length
+    this.count++
+    this.offsets[this.count] = this.used
+  }
+
+  /** A view of list i (valid until the next push). */
+  get(i: number): Int32Array {
+    return this.values.subarray(this.offsets[i]!, this.offsets[i + 1]!)
+  }
+
+  includes(i: number, value: number): boolean {
+    for (let k = this.offsets[i]!; k < this.offsets[i + 1]!; k++) if (this.values[k] === value) return true
+    return false
+  }
+}
+
+const grow = (a: Int32Array, atLeast: number): Int32Array => {
+  const out = new Int32Array(Math.max(atLeast, a.length * 2))
+  out.set(a)
+  return out
+}
+
+class Growable {
+  data: Float64Array = new Float64Array(1024)
+  length = 0
+  push(x: number): void {
+    if (this.length === this.data.length) {
+      const out = new Float64Array(this.data.length * 2)
+      out.set(this.data)
+      this.data = out
+    }
+    this.data[this.length++] = x
+  }
+  toArray(): Float64Array {
+    return this.data.slice(0, this.length)
+  }
+}
+
+class GrowableInt {
+  data: Int32Array = new Int32Array(1024)
+  length = 0
+  push(x: number): void {
+    if (this.length === this.data.length) this.data = grow(this.data, this.length + 1)
+    this.data[this.length++] = x
+  }
+  /** Adds one to slot i (growing with zeros as needed). */
+  increment(i: number): number {
+    if (i >= this.data.length) this.data = grow(this.data, i + 1)
+    if (i >= this.length) this.length = i + 1
+    return ++this.data[i]!
+  }
+  at(i: number): number {
+    return i < this.length ? this.data[i]! : 0
+  }
+  toArray(): Int32Array {
+    return this.data.slice(0, this.length)
+  }
+}
+
+/**
+ * Distinct (item, member) pairs counted per item, in one numeric set: no set per item.
+ * Counting an item stops at `cap` (beyond it the exact number never matters here).
+ */
+class DistinctCounter {
+  private readonly seen = new Set<number>()
+  private readonly counts = new GrowableInt()
+  constructor(private readonly cap: number, private readonly memberBits: number) {}
+  note(item: number, member: number): void {
+    if (member < 0 || this.counts.at(item) > this.cap) return
+    const key = item * 2 ** this.memberBits + member
+    if (this.seen.has(key)) return
+    this.seen.add(key)
+    this.counts.increment(item)
+  }
+  count(item: number): number {
+    return this.counts.at(item)
+  }
+}
+
+/** Strings to dense ids. */
+export class Interner {
   private readonly ids = new Map<string, number>()
   readonly values: Array<string> = []
   id(value: string): number {
@@ -103,181 +173,351 @@ class Interner {
   }
 }
 
-export const computeFeatures = (sessions: ReadonlyArray<AttackSession>): SessionFeatures => {
-  const n = sessions.length
-  const startMs = new Float64Array(n)
-  const ipId = new Int32Array(n)
-  const prefixId = new Int32Array(n)
-  const ips = new Interner()
-  const prefixes = new Interner()
+export interface SessionFeatures {
+  readonly count: number
+  readonly ids: ReadonlyArray<string>
+  readonly startMs: Float64Array
+  readonly endMs: Float64Array
+  /** Source address ids into `ips`; -1 when the session has none. */
+  readonly ipId: Int32Array
+  readonly ips: ReadonlyArray<string>
+  /** /24 for IPv4, /48 for IPv6, as ids; -1 when the session has no address. */
+  readonly prefixId: Int32Array
+  /** Ids into `strings` of the session's hassh, client version and user agent; -1 when absent. */
+  readonly hasshId: Int32Array
+  readonly clientVersionId: Int32Array
+  readonly userAgentId: Int32Array
+  readonly strings: ReadonlyArray<string>
+  /** ATT&CK techniques, as a bit mask over attackTechniques.TECHNIQUES. */
+  readonly techniques: Int32Array
+  /** Index into `commandSets` of the session's token set; -1 without commands. */
+  readonly commandSetOf: Int32Array
+  /** Distinct token-id sets (sorted ascending), shared by sessions with equal sets. */
+  readonly commandSets: ReadonlyArray<Int32Array>
+  /** Whether a set is specific enough to link by behaviour (see `MIN_SPECIFICITY`). */
+  readonly setSpecific: Uint8Array
+  /** Interned artefacts: id → artefact. */
+  readonly artefactTable: ReadonlyArray<Artefact>
+  /** Artefact ids of each session, ascending. */
+  readonly artefacts: IntLists
+  /** How many sessions carry each artefact. */
+  readonly artefactCarriers: Int32Array
+}
 
-  // Pass 1: which random-looking tokens recur across sessions (those are kit constants).
-  const randomCounts = new RandomTokenCounts()
-  for (const s of sessions) if (s.commands.length > 0) randomCounts.addSession(s.commands)
+/** The network prefix an address belongs to: /24 for IPv4, /48 for IPv6. */
+export const networkPrefix = (ip: string): string => {
+  if (ip.includes(":")) {
+    const head = ip.split("::")[0]!.split(":")
+    while (head.length < 3) head.push("0")
+    return `${head.slice(0, 3).join(":")}::/48`
+  }
+  return `${ip.slice(0, ip.lastIndexOf("."))}.0/24`
+}
 
-  // Pass 2: normalise, intern commands and tokens, count command document frequency.
-  const normalizedCache = new Map<string, string>()
-  const normalizedCommands: Array<Array<string>> = new Array(n)
-  const commandIds = new Interner()
-  const commandDf: Array<number> = []
-  let sessionsWithCommands = 0
-  for (let i = 0; i < n; i++) {
-    const s = sessions[i]!
-    startMs[i] = Date.parse(s.start)
-    ipId[i] = s.src_ip === null ? -1 : ips.id(s.src_ip)
-    prefixId[i] = s.src_ip === null ? -1 : prefixes.id(networkPrefix(s.src_ip))
-    const normalized: Array<string> = []
-    for (const raw of s.commands) {
-      let c = normalizedCache.get(raw)
-      if (c === undefined) {
-        c = normalizeCommand(raw, randomCounts)
-        normalizedCache.set(raw, c)
-      }
-      if (c.length > 0) normalized.push(c)
+const TOKEN_SPLIT = /[\s;|&()<>"'`]+/
+
+/** Artefacts of a session's keys and file transfers (commands are handled per distinct command). */
+const transferArtefacts = (s: AttackSession): Array<readonly [ArtefactKind, string]> => {
+  const out: Array<readonly [ArtefactKind, string]> = []
+  for (const key of s.ssh_keys_added) out.push(["ssh_key", key])
+  for (const t of s.downloads) {
+    if (t.sha256 !== null && !TRIVIAL_SHA256.has(t.sha256)) out.push(["sha256", t.sha256])
+    if (t.url !== null && t.url.length > 0) {
+      out.push(["url", t.url])
+      for (const f of droppedFilesIn(t.url)) out.push(["file", f])
     }
-    normalizedCommands[i] = normalized
-    if (normalized.length > 0) {
+  }
+  for (const t of s.uploads) {
+    if (t.sha256 !== null && !TRIVIAL_SHA256.has(t.sha256)) out.push(["sha256", t.sha256])
+    if (t.filename !== null) for (const f of droppedFilesIn(`> ${t.filename}`)) out.push(["file", f])
+  }
+  return out
+}
+
+export class FeatureBuilder {
+  private readonly ids: Array<string> = []
+  private readonly start = new Growable()
+  private readonly end = new Growable()
+  private readonly ipIds = new GrowableInt()
+  private readonly prefixIds = new GrowableInt()
+  private readonly hasshIds = new GrowableInt()
+  private readonly versionIds = new GrowableInt()
+  private readonly agentIds = new GrowableInt()
+  private readonly clientKeys = new GrowableInt()
+  private readonly techniqueMasks = new GrowableInt()
+  private readonly ips = new Interner()
+  private readonly prefixes = new Interner()
+  private readonly prefixOfIp = new GrowableInt()
+  private readonly strings = new Interner()
+  private readonly rawCommands = new Interner()
+  /** Per distinct raw command: random-token slots, artefact ids (markers, files), techniques. */
+  private readonly rawSlots = new IntLists()
+  private readonly rawArtefacts = new IntLists()
+  private readonly rawTechniques = new GrowableInt()
+  private readonly sessionCommands = new IntLists()
+  private readonly sessionPairs = new IntLists()
+  private readonly localArtefactIds = new IntLists()
+  private readonly artefactKeys = new Interner()
+  private readonly artefactKinds: Array<ArtefactKind> = []
+  private readonly randomCounts = new RandomTokenCounts()
+  private readonly usernames = new Interner()
+  private readonly passwords = new Interner()
+  /** Credential pair id by username id × 2^22 + password id; pair → (username, password). */
+  private readonly pairIds = new Map<number, number>()
+  private readonly pairUser = new GrowableInt()
+  private readonly pairPassword = new GrowableInt()
+  private readonly pairIps = new DistinctCounter(NOTE_IP_CAP, 24)
+  private readonly passwordUsers = new DistinctCounter(DICTIONARY_PASSWORD_USERNAMES, 24)
+  private readonly clientIps = new DistinctCounter(NOTE_IP_CAP, 24)
+  private readonly clientKeyIds = new Map<number, number>()
+  private readonly loginIps = new Set<number>()
+
+  add(s: AttackSession): void {
+    this.ids.push(s.id)
+    this.start.push(parseIsoTimestamp(s.start))
+    this.end.push(parseIsoTimestamp(s.end))
+    const ip = s.src_ip === null ? -1 : this.ips.id(s.src_ip)
+    this.ipIds.push(ip)
+    if (ip >= 0 && ip === this.prefixOfIp.length) this.prefixOfIp.push(this.prefixes.id(networkPrefix(s.src_ip!)))
+    this.prefixIds.push(ip < 0 ? -1 : this.prefixOfIp.data[ip]!)
+    const hassh = s.hassh === null ? -1 : this.strings.id(s.hassh)
+    const version = s.client_version === null ? -1 : this.strings.id(s.client_version)
+    this.hasshIds.push(hassh)
+    this.versionIds.push(version)
+    this.agentIds.push(s.user_agent === null ? -1 : this.strings.id(s.user_agent))
+
+    // Commands: interned raw strings, analysed once per distinct string.
+    const local: Array<number> = []
+    const commandIds: Array<number> = []
+    let techniques = sessionTechniqueMask(s)
+    for (const raw of s.commands) {
+      const id = this.rawCommands.id(raw)
+      if (id === this.rawTechniques.length) {
+        this.rawSlots.push(this.randomCounts.slotsOf(raw))
+        const found: Array<number> = []
+        for (const m of markersIn(raw)) found.push(this.artefact("marker", m))
+        for (const f of droppedFilesIn(raw)) found.push(this.artefact("file", f))
+        this.rawArtefacts.push(found)
+        this.rawTechniques.push(commandTechniqueMask(raw))
+      }
+      commandIds.push(id)
+      techniques |= this.rawTechniques.data[id]!
+      for (const a of this.rawArtefacts.get(id)) if (!local.includes(a)) local.push(a)
+    }
+    this.techniqueMasks.push(techniques)
+    this.sessionCommands.push(commandIds)
+    if (commandIds.length > 0) this.randomCounts.addSession(commandIds.map((id) => this.rawSlots.get(id)))
+
+    // Credentials: pair ids, and the statistics that decide rarity later.
+    const pairIds: Array<number> = []
+    if (s.credentials.length > 0 && ip >= 0) this.loginIps.add(ip)
+    for (const c of s.credentials) {
+      const user = this.usernames.id(c.username)
+      const password = this.passwords.id(c.password)
+      const key = user * 4_194_304 + password
+      let pair = this.pairIds.get(key)
+      if (pair === undefined) {
+        pair = this.pairUser.length
+        this.pairIds.set(key, pair)
+        this.pairUser.push(user)
+        this.pairPassword.push(password)
+      }
+      if (!pairIds.includes(pair)) pairIds.push(pair)
+      this.pairIps.note(pair, ip)
+      this.passwordUsers.note(password, user)
+    }
+    this.sessionPairs.push(pairIds)
+
+    // Client fingerprint (hassh + version).
+    if (hassh >= 0 && version >= 0) {
+      const pairKey = hassh * 4_194_304 + version
+      let key = this.clientKeyIds.get(pairKey)
+      if (key === undefined) {
+        key = this.strings.id(`${s.client_version} ${s.hassh}`)
+        this.clientKeyIds.set(pairKey, key)
+      }
+      this.clientKeys.push(key)
+      this.clientIps.note(key, ip)
+    } else this.clientKeys.push(-1)
+
+    for (const [kind, value] of transferArtefacts(s)) {
+      const id = this.artefact(kind, value)
+      if (!local.includes(id)) local.push(id)
+    }
+    this.localArtefactIds.push(local)
+  }
+
+  private artefact(kind: ArtefactKind, value: string): number {
+    const id = this.artefactKeys.id(`${kind}\u0000${value}`)
+    if (id === this.artefactKinds.length) this.artefactKinds.push(kind)
+    return id
+  }
+
+  finish(): SessionFeatures {
+    const n = this.ids.length
+    // Normalise each distinct raw command once, now that recurring tokens are known.
+    const normalizedIds = new Int32Array(this.rawCommands.size)
+    const normalized = new Interner()
+    for (let r = 0; r < this.rawCommands.size; r++) {
+      const c = normalizeCommand(this.rawCommands.values[r]!, this.randomCounts)
+      normalizedIds[r] = c.length === 0 ? -1 : normalized.id(c)
+    }
+
+    // Document frequency of normalised commands over sessions.
+    const df = new Int32Array(normalized.size)
+    let sessionsWithCommands = 0
+    const perSession = new IntLists()
+    const own: Array<number> = []
+    const stamp = new Int32Array(normalized.size).fill(-1)
+    for (let i = 0; i < n; i++) {
+      own.length = 0
+      for (const r of this.sessionCommands.get(i)) {
+        const c = normalizedIds[r]!
+        if (c >= 0) own.push(c)
+      }
+      perSession.push(own)
+      if (own.length === 0) continue
       sessionsWithCommands++
-      for (const c of new Set(normalized)) {
-        const id = commandIds.id(c)
-        commandDf[id] = (commandDf[id] ?? 0) + 1
+      for (const c of own) {
+        if (stamp[c] === i) continue
+        stamp[c] = i
+        df[c]!++
       }
     }
-  }
-  normalizedCache.clear()
 
-  // Pass 3: token sets (deduplicated across sessions) and their specificity.
-  const tokenIds = new Interner()
-  const setIds = new Map<string, number>()
-  const commandSets: Array<Int32Array> = []
-  const specificity: Array<number> = []
-  const commandSetOf = new Int32Array(n).fill(-1)
-  for (let i = 0; i < n; i++) {
-    const normalized = normalizedCommands[i]!
-    if (normalized.length === 0) continue
-    const ids = new Set<number>()
-    let spec = 0
-    for (const c of new Set(normalized)) {
-      // The whole command is one element, its words are others: order inside a command counts.
-      ids.add(tokenIds.id(`\u0000${c}`))
-      for (const token of c.split(TOKEN_SPLIT)) if (token.length > 0) ids.add(tokenIds.id(token))
-      spec += Math.log(sessionsWithCommands / commandDf[commandIds.id(c)]!)
-    }
-    const sorted = Int32Array.from(ids).sort()
-    const key = sorted.join(",")
-    let setId = setIds.get(key)
-    if (setId === undefined) {
-      setId = commandSets.length
-      setIds.set(key, setId)
-      commandSets.push(sorted)
-      specificity.push(spec)
-    }
-    commandSetOf[i] = setId
-  }
-  const setSpecific = new Uint8Array(commandSets.length)
-  for (let k = 0; k < commandSets.length; k++) setSpecific[k] = specificity[k]! >= MIN_SPECIFICITY ? 1 : 0
-
-  // Pass 4: rarity of credentials and client fingerprints, measured in distinct source IPs.
-  const loginIps = new Set<number>()
-  const usernamesPerPassword = new Map<string, Set<string>>()
-  for (let i = 0; i < n; i++) {
-    const s = sessions[i]!
-    if (s.credentials.length > 0) loginIps.add(ipId[i]!)
-    for (const c of s.credentials) {
-      let names = usernamesPerPassword.get(c.password)
-      if (names === undefined) {
-        names = new Set()
-        usernamesPerPassword.set(c.password, names)
+    // Token sets of normalised commands (one per distinct set), their specificity, and the
+    // command-sequence artefact of sessions whose set is specific.
+    const tokenIds = new Interner()
+    const tokensOfCommand: Array<Array<number> | undefined> = new Array(normalized.size)
+    const setIds = new Map<string, number>()
+    const commandSets: Array<Int32Array> = []
+    const specific: Array<number> = []
+    const commandSetOf = new Int32Array(n).fill(-1)
+    const sequenceArtefact = new Int32Array(n).fill(-1)
+    const byList = new Map<string, { readonly set: number; readonly sequence: number }>()
+    for (let i = 0; i < n; i++) {
+      const own = perSession.get(i)
+      if (own.length === 0) continue
+      // Sessions running the same normalised commands share everything computed here.
+      const listKey = own.join(",")
+      const known = byList.get(listKey)
+      if (known !== undefined) {
+        commandSetOf[i] = known.set
+        sequenceArtefact[i] = known.sequence
+        continue
       }
-      if (names.size < DICTIONARY_PASSWORD_USERNAMES) names.add(c.username)
+      const ids = new Set<number>()
+      let spec = 0
+      for (const c of new Set(own)) {
+        let toks = tokensOfCommand[c]
+        if (toks === undefined) {
+          const text = normalized.values[c]!
+          // The whole command is one element, its words are others: order inside a command counts.
+          toks = [tokenIds.id(`\u0000${text}`)]
+          for (const t of text.split(TOKEN_SPLIT)) if (t.length > 0) toks.push(tokenIds.id(t))
+          tokensOfCommand[c] = toks
+        }
+        for (const t of toks) ids.add(t)
+        spec += Math.log(sessionsWithCommands / df[c]!)
+      }
+      const sorted = Int32Array.from(ids).sort()
+      const key = sorted.join(",")
+      let setId = setIds.get(key)
+      if (setId === undefined) {
+        setId = commandSets.length
+        setIds.set(key, setId)
+        commandSets.push(sorted)
+        specific.push(0)
+      }
+      // A set is specific when any command list producing it is.
+      if (spec >= MIN_SPECIFICITY) specific[setId] = 1
+      const sequence = spec >= MIN_SPECIFICITY ? this.artefact("command_sequence", Array.from(own, (c) => normalized.values[c]!).join("\n")) : -1
+      byList.set(listKey, { set: setId, sequence })
+      commandSetOf[i] = setId
+      sequenceArtefact[i] = sequence
     }
-  }
-  const maxIps = rareCredentialMaxIps(loginIps.size)
-  const linkable = (username: string, password: string): boolean =>
-    !isPopularCredential(username, password) &&
-    (usernamesPerPassword.get(password)?.size ?? 0) < DICTIONARY_PASSWORD_USERNAMES
-  const credentialIps = new Map<string, Set<number>>()
-  const clientIps = new Map<string, Set<number>>()
-  const note = (map: Map<string, Set<number>>, key: string, ip: number): void => {
-    let set = map.get(key)
-    if (set === undefined) {
-      set = new Set()
-      map.set(key, set)
-    }
-    if (set.size <= maxIps) set.add(ip)
-  }
-  for (let i = 0; i < n; i++) {
-    const s = sessions[i]!
-    for (const c of s.credentials) {
-      if (linkable(c.username, c.password)) note(credentialIps, `${c.username}\u0000${c.password}`, ipId[i]!)
-    }
-    if (s.hassh !== null && s.client_version !== null) note(clientIps, `${s.hassh} ${s.client_version}`, ipId[i]!)
-  }
-  const rare = (map: Map<string, Set<number>>, key: string): boolean => {
-    const size = map.get(key)?.size ?? 0
-    return size >= 2 && size <= maxIps
-  }
 
-  // Pass 5: each session's artefacts, interned.
-  const table = new Interner()
-  const kindOf: Array<ArtefactKind> = []
-  const artefacts: Array<Int32Array> = new Array(n)
-  let carriers = new Int32Array(1024)
-  for (let i = 0; i < n; i++) {
-    const s = sessions[i]!
-    const own = new Set<number>()
-    const add = (kind: ArtefactKind, value: string | null): void => {
-      if (value === null || value.length === 0) return
-      const id = table.id(`${kind}\u0000${value}`)
-      kindOf[id] = kind
-      own.add(id)
+    // Rare credential pairs and client fingerprints.
+    const maxIps = rareCredentialMaxIps(this.loginIps.size)
+    const rarePair = new Int32Array(this.pairUser.length).fill(-2)
+    const pairArtefact = (pair: number): number => {
+      if (rarePair[pair] !== -2) return rarePair[pair]!
+      const password = this.pairPassword.data[pair]!
+      const username = this.usernames.values[this.pairUser.data[pair]!]!
+      const passwordText = this.passwords.values[password]!
+      const ipCount = this.pairIps.count(pair)
+      const rare = ipCount >= 2 && ipCount <= maxIps && !isPopularCredential(username, passwordText) &&
+        this.passwordUsers.count(password) < DICTIONARY_PASSWORD_USERNAMES
+      rarePair[pair] = rare ? this.artefact("credential", `${username}/${passwordText}`) : -1
+      return rarePair[pair]!
     }
-    for (const key of s.ssh_keys_added) add("ssh_key", key)
-    for (const t of s.downloads) {
-      if (t.sha256 !== null && !TRIVIAL_SHA256.has(t.sha256)) add("sha256", t.sha256)
-      add("url", t.url)
-      if (t.url !== null) for (const f of droppedFilesIn(t.url)) add("file", f)
+    const clientArtefact = new Map<number, number>()
+    const clientFor = (key: number): number => {
+      let id = clientArtefact.get(key)
+      if (id === undefined) {
+        const ipCount = this.clientIps.count(key)
+        id = ipCount >= 2 && ipCount <= maxIps ? this.artefact("client", this.strings.values[key]!) : -1
+        clientArtefact.set(key, id)
+      }
+      return id
     }
-    for (const t of s.uploads) {
-      if (t.sha256 !== null && !TRIVIAL_SHA256.has(t.sha256)) add("sha256", t.sha256)
-      if (t.filename !== null) for (const f of droppedFilesIn(`> ${t.filename}`)) add("file", f)
+
+    const artefacts = new IntLists()
+    const scratch: Array<number> = []
+    for (let i = 0; i < n; i++) {
+      scratch.length = 0
+      for (const id of this.localArtefactIds.get(i)) scratch.push(id)
+      for (const pair of this.sessionPairs.get(i)) {
+        const id = pairArtefact(pair)
+        if (id >= 0 && !scratch.includes(id)) scratch.push(id)
+      }
+      const client = this.clientKeys.data[i]!
+      if (client >= 0) {
+        const id = clientFor(client)
+        if (id >= 0) scratch.push(id)
+      }
+      if (sequenceArtefact[i]! >= 0) scratch.push(sequenceArtefact[i]!)
+      scratch.sort((a, b) => a - b)
+      artefacts.push(scratch)
     }
-    for (const raw of s.commands) {
-      for (const m of markersIn(raw)) add("marker", m)
-      for (const f of droppedFilesIn(raw)) add("file", f)
+    const carriers = new Int32Array(this.artefactKeys.size)
+    for (let i = 0; i < n; i++) for (const id of artefacts.get(i)) carriers[id]!++
+    const artefactTable: Array<Artefact> = this.artefactKeys.values.map((v, id) => ({
+      kind: this.artefactKinds[id]!,
+      value: v.slice(v.indexOf("\u0000") + 1)
+    }))
+
+    return {
+      count: n,
+      ids: this.ids,
+      startMs: this.start.toArray(),
+      endMs: this.end.toArray(),
+      ipId: this.ipIds.toArray(),
+      ips: this.ips.values,
+      prefixId: this.prefixIds.toArray(),
+      hasshId: this.hasshIds.toArray(),
+      clientVersionId: this.versionIds.toArray(),
+      userAgentId: this.agentIds.toArray(),
+      strings: this.strings.values,
+      techniques: this.techniqueMasks.toArray(),
+      commandSetOf,
+      commandSets,
+      setSpecific: Uint8Array.from(specific),
+      artefactTable,
+      artefacts,
+      artefactCarriers: carriers
     }
-    for (const c of s.credentials) {
-      const key = `${c.username}\u0000${c.password}`
-      if (linkable(c.username, c.password) && rare(credentialIps, key)) add("credential", `${c.username}/${c.password}`)
-    }
-    if (s.hassh !== null && s.client_version !== null && rare(clientIps, `${s.hassh} ${s.client_version}`)) {
-      add("client", `${s.client_version} ${s.hassh}`)
-    }
-    const setId = commandSetOf[i]!
-    if (setId >= 0 && setSpecific[setId] === 1) add("command_sequence", normalizedCommands[i]!.join("\n"))
-    const ids = Int32Array.from(own).sort()
-    artefacts[i] = ids
-    if (table.size > carriers.length) {
-      const grown = new Int32Array(Math.max(table.size, carriers.length * 2))
-      grown.set(carriers)
-      carriers = grown
-    }
-    for (const id of ids) carriers[id]!++
   }
-  const artefactTable: Array<Artefact> = table.values.map((v, id) => ({ kind: kindOf[id]!, value: v.slice(v.indexOf("\u0000") + 1) }))
-  return {
-    count: n,
-    startMs,
-    ipId,
-    prefixId,
-    normalizedCommands,
-    commandSetOf,
-    commandSets,
-    setSpecific,
-    artefactTable,
-    artefacts,
-    artefactCarriers: carriers.slice(0, table.size)
-  }
+}
+
+/** Counting sources of an item stops here: past RARE_CREDENTIAL_MAX_IPS_CAP it is never rare. */
+const NOTE_IP_CAP = 64
+
+/** Features of sessions held in memory (tests, small inputs, `assess`). */
+export const computeFeatures = (sessions: Iterable<AttackSession>): SessionFeatures => {
+  const builder = new FeatureBuilder()
+  for (const s of sessions) builder.add(s)
+  return builder.finish()
 }
 
 /** Jaccard similarity of two sorted token-id arrays. */

@@ -13,6 +13,54 @@ export const quantileSorted = (sorted: ArrayLike<number>, q: number): number => 
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo)
 }
 
+/**
+ * Quantile q (linear interpolation, as quantileSorted) of the values, by selection in place
+ * (expected linear time; reorders the array).
+ */
+export const quantileInPlace = (a: Float64Array, q: number): number => {
+  const n = a.length
+  if (n === 0) return Number.NaN
+  const pos = (n - 1) * q
+  const lo = Math.floor(pos)
+  const loValue = select(a, lo)
+  if (pos === lo) return loValue
+  // The next order statistic is the minimum of the part above lo.
+  let next = Infinity
+  for (let i = lo + 1; i < n; i++) if (a[i]! < next) next = a[i]!
+  return loValue + (next - loValue) * (pos - lo)
+}
+
+/** Hoare selection: puts the k-th smallest value at index k and returns it. */
+const select = (a: Float64Array, k: number): number => {
+  let left = 0
+  let right = a.length - 1
+  while (right > left) {
+    // Median of three as pivot: deterministic and robust on sorted input.
+    const mid = (left + right) >>> 1
+    const x = a[left]!
+    const y = a[mid]!
+    const z = a[right]!
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y
+    let i = left
+    let j = right
+    while (i <= j) {
+      while (a[i]! < pivot) i++
+      while (a[j]! > pivot) j--
+      if (i <= j) {
+        const t = a[i]!
+        a[i] = a[j]!
+        a[j] = t
+        i++
+        j--
+      }
+    }
+    if (k <= j) right = j
+    else if (k >= i) left = i
+    else return a[k]!
+  }
+  return a[k]!
+}
+
 /** Interquartile range of the values (copied, then sorted). */
 export const interquartileRange = (values: Float64Array): number => {
   const sorted = values.slice().sort()

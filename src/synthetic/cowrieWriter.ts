@@ -1,25 +1,28 @@
 /**
  * Renders a synthetic session as the cowrie JSON lines a real sensor would have logged:
- * session.connect, client.version, client.kex (hassh), login.failed/success, session.params,
- * command.input (+ command.failed for commands cowrie does not know), file_download (URL
- * fetches and redirected files) or file_download.failed, file_upload, log.closed,
- * direct-tcpip.request/data and session.closed, with microsecond timestamps increasing
- * inside the session. The engine's ingest rebuilds the same AttackSession from them.
+ * session.connect, client.version, client.kex (hassh and offered algorithms),
+ * login.failed/success, session.params, command.input (+ command.failed for what cowrie does
+ * not know), file_download (URL fetches and redirected files) or file_download.failed,
+ * file_upload, log.closed, direct-tcpip.request/data and session.closed, with microsecond
+ * timestamps increasing inside the session. The engine's ingest rebuilds the same
+ * AttackSession from them (id, addresses, times, credentials, commands, transfers, keys,
+ * forwards, event count).
  *
- * Everything random here (microseconds, tty log hashes, arch) is drawn from a Prng seeded by
- * the session id, so a session always renders to the same bytes.
+ * Everything random here (microseconds, tty log hashes, arch) comes from a Prng seeded by the
+ * session id, so a session always renders to the same bytes.
+ *
+ * The hot path writes bytes straight into a ByteSink: constant JSON fragments are encoded
+ * once, per-session fragments (sensor, tail) once per session and copied within the buffer.
  */
 import type { AttackSession, Transfer } from "../domain/AttackSession.ts"
+import { ByteSink } from "./ByteSink.ts"
 import { ARCHES, kexJsonFor } from "./catalog.ts"
 import type { SyntheticSession } from "./generateSessions.ts"
 import { choose, Prng } from "./random.ts"
 
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/
 
-/** JSON string literal; the common case (plain ASCII) skips JSON.stringify. */
-const q = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`)
-
-/** The inside of a JSON string literal (to splice into a longer literal). */
+/** The inside of a JSON string literal for `s` (plain ASCII skips JSON.stringify). */
 const inner = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s).slice(1, -1) : s)
 
 /**
@@ -45,7 +48,7 @@ const failedSegments = (command: string): Array<string> => {
 
 const isHttpForward = (target: string): boolean => target.endsWith(":80")
 
-/** How many events `sessionToCowrieLines` writes for a session (the engine's event_count). */
+/** How many events the writer emits for a session (what the engine counts as event_count). */
 export const cowrieEventCount = (s: AttackSession): number => {
   let n = 2
   if (s.protocol === "ssh") {
@@ -64,15 +67,36 @@ export const cowrieEventCount = (s: AttackSession): number => {
   return n
 }
 
-// ---- timestamps ---------------------------------------------------------------------------
+// ---- time -----------------------------------------------------------------------------------
 
-let cachedDay = -1
-let cachedDayText = ""
-let cachedSecond = -1
-let cachedSecondText = ""
+const DAY_MS = 86_400_000
 
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`)
-const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, "0"))
+
+let msDay = -1
+let msDayText = ""
+
+/** Epoch milliseconds → "2024-04-01T20:01:05.690Z" (as Date#toISOString, faster). */
+export const isoMillis = (ms: number): string => {
+  const day = Math.floor(ms / DAY_MS)
+  if (day !== msDay) {
+    msDay = day
+    msDayText = new Date(day * DAY_MS).toISOString().slice(0, 11)
+  }
+  const inDay = ms - day * DAY_MS
+  const secs = Math.floor(inDay / 1000)
+  const milli = inDay - secs * 1000
+  const h = Math.floor(secs / 3600)
+  const m = Math.floor((secs % 3600) / 60)
+  return `${msDayText}${pad2(h)}:${pad2(m)}:${pad2(secs % 60)}.${milli < 10 ? "00" : milli < 100 ? "0" : ""}${milli}Z`
+}
+
+/** Epoch microseconds → "2024-04-01T20:01:05.690463Z" (cowrie's timestamp form). */
+export const isoMicros = (us: number): string => {
+  const ms = Math.floor(us / 1000)
+  const micro = us - ms * 1000
+  return `${isoMillis(ms).slice(0, -1)}${micro < 10 ? "00" : micro < 100 ? "0" : ""}${micro}Z`
+}
 
 let parsedDayText = ""
 let parsedDayMs = 0
@@ -83,7 +107,7 @@ const digits = (s: string, from: number, count: number): number => {
   return n
 }
 
-/** "2024-04-01T20:01:05.690Z" (the domain's timestamp form) → epoch ms; Date.parse otherwise. */
+/** "2024-04-01T20:01:05.690Z" (the domain's form) → epoch ms; Date.parse for anything else. */
 const parseIsoMillis = (iso: string): number => {
   if (iso.length !== 24 || iso.charCodeAt(23) !== 90) return Date.parse(iso)
   const day = iso.slice(0, 10)
@@ -94,62 +118,53 @@ const parseIsoMillis = (iso: string): number => {
   return parsedDayMs + digits(iso, 11, 2) * 3_600_000 + digits(iso, 14, 2) * 60_000 + digits(iso, 17, 2) * 1000 + digits(iso, 20, 3)
 }
 
-/** The writer's per-session seed: the last eight hex digits of the id. */
+const TS_WIDTH = "2024-04-01T20:01:05.690463Z".length
+let tsDay = -1
+const tsDayBytes = Buffer.alloc(11)
+
+/** Writes "2024-04-01T20:01:05.690463Z" for epoch microseconds `us` at `at`. */
+const writeMicros = (buf: Buffer, at: number, us: number): void => {
+  const day = Math.floor(us / 86_400_000_000)
+  if (day !== tsDay) {
+    tsDay = day
+    tsDayBytes.write(new Date(day * DAY_MS).toISOString().slice(0, 11), "latin1")
+  }
+  for (let i = 0; i < 11; i++) buf[at + i] = tsDayBytes[i]!
+  const inDayUs = us - day * 86_400_000_000
+  const secs = Math.floor(inDayUs / 1_000_000) | 0
+  let micro = (inDayUs - secs * 1_000_000) | 0
+  const h = (secs / 3600) | 0
+  const m = ((secs - h * 3600) / 60) | 0
+  const sec = secs - h * 3600 - m * 60
+  buf[at + 11] = 48 + ((h / 10) | 0)
+  buf[at + 12] = 48 + (h % 10)
+  buf[at + 13] = 58
+  buf[at + 14] = 48 + ((m / 10) | 0)
+  buf[at + 15] = 48 + (m % 10)
+  buf[at + 16] = 58
+  buf[at + 17] = 48 + ((sec / 10) | 0)
+  buf[at + 18] = 48 + (sec % 10)
+  buf[at + 19] = 46
+  for (let i = 25; i >= 20; i--) {
+    const q = (micro / 10) | 0
+    buf[at + i] = 48 + (micro - q * 10)
+    micro = q
+  }
+  buf[at + 26] = 90
+}
+
+/** The writer's per-session seed, from the last eight hex digits of the id. */
 const idSeed = (id: string): number => {
   let h = 0
   for (let i = Math.max(0, id.length - 8); i < id.length; i++) h = (Math.imul(h, 16) + (id.charCodeAt(i) & 0x4f)) >>> 0
   return h
 }
 
-/** Epoch microseconds → "2024-04-01T20:01:05.690463Z". */
-export const isoMicros = (us: number): string => {
-  const second = Math.floor(us / 1_000_000)
-  if (second === cachedSecond) {
-    const micro = us - second * 1_000_000
-    const hi = Math.floor(micro / 1000)
-    return `${cachedSecondText}${PAD3[hi]!}${PAD3[micro - hi * 1000]!}Z`
-  }
-  const ms = Math.floor(us / 1000)
-  const day = Math.floor(ms / 86_400_000)
-  if (day !== cachedDay) {
-    cachedDay = day
-    cachedDayText = new Date(day * 86_400_000).toISOString().slice(0, 11)
-  }
-  const inDayUs = us - day * 86_400_000_000
-  const secs = Math.floor(inDayUs / 1_000_000)
-  const micro = inDayUs - secs * 1_000_000
-  const h = Math.floor(secs / 3600)
-  const m = Math.floor((secs % 3600) / 60)
-  const sec = secs % 60
-  cachedSecond = second
-  cachedSecondText = `${cachedDayText}${pad2(h)}:${pad2(m)}:${pad2(sec)}.`
-  const hi = Math.floor(micro / 1000)
-  return `${cachedSecondText}${PAD3[hi]!}${PAD3[micro - hi * 1000]!}Z`
-}
-
-let msDay = -1
-let msDayText = ""
-
-/** Epoch milliseconds → "2024-04-01T20:01:05.690Z" (what Date#toISOString gives, faster). */
-export const isoMillis = (ms: number): string => {
-  const day = Math.floor(ms / 86_400_000)
-  if (day !== msDay) {
-    msDay = day
-    msDayText = new Date(day * 86_400_000).toISOString().slice(0, 11)
-  }
-  const inDay = ms - day * 86_400_000
-  const secs = Math.floor(inDay / 1000)
-  const milli = inDay - secs * 1000
-  const h = Math.floor(secs / 3600)
-  const m = Math.floor((secs % 3600) / 60)
-  const sec = secs % 60
-  return `${msDayText}${pad2(h)}:${pad2(m)}:${pad2(sec)}.${milli < 10 ? "00" : milli < 100 ? "0" : ""}${milli}Z`
-}
-
-// ---- rendering ----------------------------------------------------------------------------
+// ---- rendering ------------------------------------------------------------------------------
 
 /** Typical gap before each kind of event, in milliseconds [lo, hi). */
 const GAP = {
+  connect: [0, 0],
   version: [1, 10],
   kex: [20, 80],
   login: [300, 2500],
@@ -167,38 +182,100 @@ const GAP = {
 
 type GapKind = keyof typeof GAP
 
-/** One session's events before their timestamps are known (reused between sessions). */
-class Draft {
-  pre: Array<string> = []
-  post: Array<string> = []
-  weight: Array<number> = []
-  n = 0
+const enc = (s: string): Buffer => Buffer.from(s, "utf8")
 
-  reset(): void {
-    this.n = 0
-  }
+/** Constant JSON fragments, encoded once. */
+const L = {
+  connect: enc('{"eventid":"cowrie.session.connect",'),
+  srcPort: enc('"src_port":'),
+  dstIp: enc(',"dst_ip":"'),
+  dstPort: enc('","dst_port":'),
+  session: enc(',"session":"'),
+  protocol: enc('","protocol":"'),
+  newConnection: enc('","message":"New connection: '),
+  sessionTag: enc(") [session: "),
+  connectEnd: enc(']",'),
+  closeBrace: enc('"}\n'),
+  version: enc('{"eventid":"cowrie.client.version","version":"'),
+  versionMessage: enc('","message":"Remote SSH version: '),
+  quoteComma: enc('",'),
+  kex: enc('{"eventid":"cowrie.client.kex","hassh":"'),
+  kexMessage: enc('"message":"SSH client hassh fingerprint: '),
+  loginSuccess: enc('{"eventid":"cowrie.login.success","username":"'),
+  loginFailed: enc('{"eventid":"cowrie.login.failed","username":"'),
+  password: enc('","password":"'),
+  loginMessage: enc('","message":"login attempt ['),
+  succeeded: enc('] succeeded",'),
+  failed: enc('] failed",'),
+  params: enc('{"eventid":"cowrie.session.params","arch":"'),
+  paramsEnd: enc('","message":[],'),
+  input: enc('{"eventid":"cowrie.command.input","input":"'),
+  cmdMessage: enc('","message":"CMD: '),
+  commandFailed: enc('{"eventid":"cowrie.command.failed","input":"'),
+  notFound: enc('","message":"Command not found: '),
+  logClosed: enc('{"eventid":"cowrie.log.closed","ttylog":"var/lib/cowrie/tty/'),
+  size: enc('","size":'),
+  shasum: enc(',"shasum":"'),
+  duplicateDuration: enc('","duplicate":false,"duration":'),
+  closingTty: enc(',"message":"Closing TTY Log: var/lib/cowrie/tty/'),
+  after: enc(" after "),
+  seconds: enc(' seconds",'),
+  downloadFailed: enc('{"eventid":"cowrie.session.file_download.failed",'),
+  url: enc('"url":"'),
+  attempt: enc('"message":"Attempt to download file(s) from URL ('),
+  attemptEnd: enc(') failed",'),
+  download: enc('{"eventid":"cowrie.session.file_download",'),
+  duplicate: enc('"duplicate":false,'),
+  outfile: enc('"outfile":"var/lib/cowrie/downloads/'),
+  shasumQ: enc('","shasum":"'),
+  destfile: enc('"destfile":"'),
+  savedRedir: enc('"message":"Saved redir contents with SHA-256 '),
+  toDownloads: enc(" to var/lib/cowrie/downloads/"),
+  downloaded: enc('"message":"Downloaded URL ('),
+  withSha: enc(") with SHA-256 "),
+  upload: enc('{"eventid":"cowrie.session.file_upload","filename":"'),
+  outfileQ: enc('","outfile":"var/lib/cowrie/downloads/'),
+  sftpUploaded: enc('","message":"SFTP Uploaded file \\"'),
+  uploadedTo: enc('\\" to var/lib/cowrie/downloads/'),
+  tcpipRequest: enc('{"eventid":"cowrie.direct-tcpip.request","dst_ip":"'),
+  dstPortQ: enc('","dst_port":'),
+  comma: enc(","),
+  srcPortMember: enc('"src_port":'),
+  tcpipMessage: enc(',"message":"direct-tcp connection request to '),
+  from127: enc(" from 127.0.0.1:"),
+  tcpipData: enc('{"eventid":"cowrie.direct-tcpip.data","dst_ip":"'),
+  data: enc(',"data":"'),
+  forwardMessage: enc('","message":"direct-tcp forward to '),
+  withData: enc(' with data \\"'),
+  dataEnd: enc('\\"",'),
+  closed: enc('{"eventid":"cowrie.session.closed","duration":'),
+  lostAfter: enc(',"message":"Connection lost after '),
+  colon: enc(":"),
+  slash: enc("/"),
+  space: enc(" ("),
+  quoteCommaQ: enc('","')
+} as const
 
-  add(rng: Prng, pre: string, post: string, gap: GapKind): void {
-    const [lo, hi] = GAP[gap]
-    this.pre[this.n] = pre
-    this.post[this.n] = post
-    this.weight[this.n] = lo + (hi - lo) * rng.next()
-    this.n++
+const kexBytes = new Map<string, Buffer>()
+
+/** The kex members of a hassh as bytes (`"hasshAlgorithms":…,"langCS":[""],`), once per profile. */
+const kexMembers = (hassh: string): Buffer | undefined => {
+  let b = kexBytes.get(hassh)
+  if (b === undefined) {
+    const json = kexJsonFor(hassh)
+    if (json === undefined) return undefined
+    b = enc(`${json},`)
+    kexBytes.set(hassh, b)
   }
+  return b
 }
 
-const draft = new Draft()
-
-const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
+const hexScratch = Buffer.alloc(32)
 
 /** 64 lower-case hex characters (a sha256-looking value). */
 const hex64 = (rng: Prng): string => {
-  let s = ""
-  for (let i = 0; i < 8; i++) {
-    const w = rng.nextU32()
-    s += HEX_BYTE[w >>> 24]! + HEX_BYTE[(w >>> 16) & 0xff]! + HEX_BYTE[(w >>> 8) & 0xff]! + HEX_BYTE[w & 0xff]!
-  }
-  return s
+  for (let i = 0; i < 32; i += 4) hexScratch.writeUInt32BE(rng.nextU32(), i)
+  return hexScratch.toString("hex")
 }
 
 const anchorOf = (t: Transfer): string => {
@@ -207,181 +284,387 @@ const anchorOf = (t: Transfer): string => {
   return cut < 0 ? text : text.slice(cut + 1)
 }
 
-/** Appends the session's cowrie lines to `out`; returns how many were appended. */
-export const appendCowrieLines = (s: AttackSession, out: Array<string>): number => {
-  const rng = new Prng(idSeed(s.id) ^ 0x5bd1e995)
-  const id = s.id
-  const ip = s.src_ip ?? ""
-  const ipMember = s.src_ip === null ? "" : `"src_ip":${q(ip)},`
-  const sensorTs = `${s.sensor === null ? "" : `"sensor":${q(s.sensor)},`}"timestamp":"`
-  const post = s.src_ip === null ? `","session":"${id}"}` : `","src_ip":${q(ip)},"session":"${id}"}`
-  const postNoIp = `","session":"${id}"}`
-  const d = draft
-  d.reset()
+/** One session being written: its sink, randomness, repeated fragments and timestamp holes. */
+class SessionWriter {
+  out: ByteSink = new ByteSink(16)
+  rng: Prng = new Prng(0)
+  /** [from, to) of `"sensor":"…","timestamp":"` in the sink. */
+  private sensorFrom = 0
+  private sensorTo = 0
+  /** [from, to) of `","src_ip":"…","session":"…"}\n`. */
+  private tailFrom = 0
+  private tailTo = 0
+  /** [from, to) of `","session":"…"}\n` inside the tail (lines that carry src_ip earlier). */
+  private tailNoIpFrom = 0
+  private readonly holes: Array<number> = []
+  private readonly weights: Array<number> = []
+  events = 0
 
+  begin(out: ByteSink, rng: Prng): void {
+    this.out = out
+    this.rng = rng
+    this.events = 0
+    this.tailTo = 0
+  }
+
+  /** Writes the sensor+timestamp fragment the first time, copies it afterwards. */
+  sensor(s: AttackSession): void {
+    const o = this.out
+    if (this.events === 0) {
+      this.sensorFrom = o.length
+      if (s.sensor !== null) {
+        o.str('"sensor":"')
+        o.json(s.sensor)
+        o.str('",')
+      }
+      o.str('"timestamp":"')
+      this.sensorTo = o.length
+    } else {
+      o.again(this.sensorFrom, this.sensorTo)
+    }
+  }
+
+  /** A timestamp hole for the current event, then the event's tail. */
+  stamp(gap: GapKind, tail: "ip" | "noIp" | "connect", s: AttackSession): void {
+    const o = this.out
+    const range = GAP[gap]
+    this.holes[this.events] = o.hole(TS_WIDTH)
+    this.weights[this.events] = range[0] + (range[1] - range[0]) * this.rng.next()
+    this.events++
+    if (tail === "connect") {
+      o.bytes(L.closeBrace)
+      return
+    }
+    if (this.tailTo === 0) {
+      // First tail of the session: write it, remember where.
+      this.tailFrom = o.length
+      if (s.src_ip !== null) {
+        o.str('","src_ip":"')
+        o.json(s.src_ip)
+      }
+      this.tailNoIpFrom = o.length
+      o.str('","session":"')
+      o.str(s.id)
+      o.str('"}\n')
+      this.tailTo = o.length
+      if (tail === "noIp") {
+        // Only this once: drop the src_ip part just written.
+        const n = this.tailNoIpFrom - this.tailFrom
+        o.buf.copyWithin(this.tailFrom, this.tailNoIpFrom, this.tailTo)
+        o.length -= n
+        this.tailTo = 0
+      }
+      return
+    }
+    if (tail === "ip") o.again(this.tailFrom, this.tailTo)
+    else o.again(this.tailNoIpFrom, this.tailTo)
+  }
+
+  /** Spreads the events over [t0, t1] in proportion to their gaps and fills the holes. */
+  finish(t0: number, t1: number): void {
+    const n = this.events
+    let total = 0
+    for (let i = 1; i < n; i++) total += this.weights[i]!
+    const scale = total > 0 ? (t1 - t0) / total : 0
+    let cumulative = 0
+    const buf = this.out.buf
+    for (let i = 0; i < n; i++) {
+      if (i > 0) cumulative += this.weights[i]!
+      writeMicros(buf, this.holes[i]!, i === n - 1 ? t1 : t0 + Math.floor(cumulative * scale))
+    }
+  }
+}
+
+const w = new SessionWriter()
+
+const logClosed = (s: AttackSession): void => {
+  const o = w.out
+  const rng = w.rng
+  const h = hex64(rng)
+  const secs = rng.int(3)
+  o.bytes(L.logClosed)
+  o.str(h)
+  o.bytes(L.size)
+  o.uint(rng.int(4096))
+  o.bytes(L.shasum)
+  o.str(h)
+  o.bytes(L.duplicateDuration)
+  o.str((secs + rng.next()).toFixed(6))
+  o.bytes(L.closingTty)
+  o.str(h)
+  o.bytes(L.after)
+  o.uint(secs)
+  o.bytes(L.seconds)
+  w.sensor(s)
+  w.stamp("logClosed", "ip", s)
+}
+
+const download = (s: AttackSession, t: Transfer): void => {
+  const o = w.out
+  if (t.sha256 === null) {
+    const url = t.url === null ? "" : inner(t.url)
+    o.bytes(L.downloadFailed)
+    if (t.url !== null) {
+      o.bytes(L.url)
+      o.str(url)
+      o.bytes(L.quoteComma)
+    }
+    o.bytes(L.attempt)
+    o.str(url)
+    o.bytes(L.attemptEnd)
+    w.sensor(s)
+    w.stamp("download", "ip", s)
+    return
+  }
+  const sha = t.sha256
+  o.bytes(L.download)
+  if (t.url === null) o.bytes(L.duplicate)
+  else {
+    o.bytes(L.url)
+    o.json(t.url)
+    o.bytes(L.quoteComma)
+  }
+  o.bytes(L.outfile)
+  o.str(sha)
+  o.bytes(L.shasumQ)
+  o.str(sha)
+  o.bytes(L.quoteComma)
+  if (t.filename !== null) {
+    o.bytes(L.destfile)
+    o.json(t.filename)
+    o.bytes(L.quoteComma)
+  }
+  if (t.url === null) o.bytes(L.savedRedir)
+  else {
+    o.bytes(L.downloaded)
+    o.json(t.url)
+    o.bytes(L.withSha)
+  }
+  o.str(sha)
+  o.bytes(L.toDownloads)
+  o.str(sha)
+  o.bytes(L.quoteComma)
+  w.sensor(s)
+  w.stamp("download", "ip", s)
+}
+
+const upload = (s: AttackSession, t: Transfer): void => {
+  const o = w.out
+  const sha = t.sha256 ?? ""
+  const name = inner(t.filename ?? "")
+  o.bytes(L.upload)
+  o.str(name)
+  o.bytes(L.outfileQ)
+  o.str(sha)
+  o.bytes(L.shasumQ)
+  o.str(sha)
+  o.bytes(L.sftpUploaded)
+  o.str(name)
+  o.bytes(L.uploadedTo)
+  o.str(sha)
+  o.bytes(L.quoteComma)
+  w.sensor(s)
+  w.stamp("upload", "ip", s)
+}
+
+/**
+ * Writes the session's cowrie lines, each ending in "\n", into `sink`; returns the number of
+ * events. The hot path of `writeDataset`.
+ */
+export const writeCowrie = (s: AttackSession, sink: ByteSink): number => {
+  const rng = new Prng(idSeed(s.id) ^ 0x5bd1e995)
+  w.begin(sink, rng)
+  const o = sink
+  const ip = s.src_ip === null ? "" : inner(s.src_ip)
   const srcPort = s.src_port ?? 0
-  const dstIp = s.dst_ip ?? "0.0.0.0"
+  const dstIp = inner(s.dst_ip ?? "0.0.0.0")
   const dstPort = s.dst_port ?? 0
-  d.add(
-    rng,
-    `{"eventid":"cowrie.session.connect",${ipMember}"src_port":${srcPort},"dst_ip":${q(dstIp)},"dst_port":${dstPort},"session":"${id}","protocol":"${s.protocol}",` +
-      `"message":${q(`New connection: ${ip}:${srcPort} (${dstIp}:${dstPort}) [session: ${id}]`)},${sensorTs}`,
-    `"}`,
-    "version"
-  )
+
+  o.bytes(L.connect)
+  if (s.src_ip !== null) {
+    o.str('"src_ip":"')
+    o.str(ip)
+    o.bytes(L.quoteComma)
+  }
+  o.bytes(L.srcPort)
+  o.uint(srcPort)
+  o.bytes(L.dstIp)
+  o.str(dstIp)
+  o.bytes(L.dstPort)
+  o.uint(dstPort)
+  o.bytes(L.session)
+  o.str(s.id)
+  o.bytes(L.protocol)
+  o.str(s.protocol)
+  o.bytes(L.newConnection)
+  o.str(ip)
+  o.bytes(L.colon)
+  o.uint(srcPort)
+  o.bytes(L.space)
+  o.str(dstIp)
+  o.bytes(L.colon)
+  o.uint(dstPort)
+  o.bytes(L.sessionTag)
+  o.str(s.id)
+  o.bytes(L.connectEnd)
+  w.sensor(s)
+  w.stamp("connect", "connect", s)
+
   if (s.protocol === "ssh") {
     if (s.client_version !== null) {
       const v = inner(s.client_version)
-      d.add(rng, `{"eventid":"cowrie.client.version","version":"${v}","message":"Remote SSH version: ${v}",${sensorTs}`, post, "version")
+      o.bytes(L.version)
+      o.str(v)
+      o.bytes(L.versionMessage)
+      o.str(v)
+      o.bytes(L.quoteComma)
+      w.sensor(s)
+      w.stamp("version", "ip", s)
     }
     if (s.hassh !== null) {
-      const kex = kexJsonFor(s.hassh)
+      const kex = kexMembers(s.hassh)
       const h = inner(s.hassh)
-      d.add(
-        rng,
-        `{"eventid":"cowrie.client.kex","hassh":"${h}",${kex === undefined ? "" : `${kex},`}"message":"SSH client hassh fingerprint: ${h}",${sensorTs}`,
-        post,
-        "kex"
-      )
+      o.bytes(L.kex)
+      o.str(h)
+      o.bytes(L.quoteComma)
+      if (kex !== undefined) o.bytes(kex)
+      o.bytes(L.kexMessage)
+      o.str(h)
+      o.bytes(L.quoteComma)
+      w.sensor(s)
+      w.stamp("kex", "ip", s)
     }
   }
-  for (const c of s.credentials) {
-    const u = inner(c.username)
-    const p = inner(c.password)
-    d.add(
-      rng,
-      c.success
-        ? `{"eventid":"cowrie.login.success","username":"${u}","password":"${p}","message":"login attempt [${u}/${p}] succeeded",${sensorTs}`
-        : `{"eventid":"cowrie.login.failed","username":"${u}","password":"${p}","message":"login attempt [${u}/${p}] failed",${sensorTs}`,
-      post,
-      "login"
-    )
+  for (const cred of s.credentials) {
+    o.bytes(cred.success ? L.loginSuccess : L.loginFailed)
+    o.json(cred.username)
+    o.bytes(L.password)
+    o.json(cred.password)
+    o.bytes(L.loginMessage)
+    o.json(cred.username)
+    o.bytes(L.slash)
+    o.json(cred.password)
+    o.bytes(cred.success ? L.succeeded : L.failed)
+    w.sensor(s)
+    w.stamp("login", "ip", s)
   }
 
   const arch = choose(rng, ARCHES)
-  const params = `{"eventid":"cowrie.session.params","arch":"${arch}","message":[],${sensorTs}`
-  const logClosed = (): string => {
-    const h = hex64(rng)
-    const secs = rng.int(3)
-    return `{"eventid":"cowrie.log.closed","ttylog":"var/lib/cowrie/tty/${h}","size":${rng.int(4096)},"shasum":"${h}","duplicate":false,` +
-      `"duration":${(secs + rng.next()).toFixed(6)},"message":"Closing TTY Log: var/lib/cowrie/tty/${h} after ${secs} seconds",${sensorTs}`
+  const params = (): void => {
+    o.bytes(L.params)
+    o.str(arch)
+    o.bytes(L.paramsEnd)
+    w.sensor(s)
+    w.stamp("params", "ip", s)
   }
-  const download = (t: Transfer): void => {
-    if (t.sha256 === null) {
-      d.add(
-        rng,
-        `{"eventid":"cowrie.session.file_download.failed",${t.url === null ? "" : `"url":${q(t.url)},`}` +
-          `"message":${q(`Attempt to download file(s) from URL (${t.url ?? ""}) failed`)},${sensorTs}`,
-        post,
-        "download"
-      )
-      return
-    }
-    const outfile = `var/lib/cowrie/downloads/${t.sha256}`
-    const dest = t.filename === null ? "" : `"destfile":${q(t.filename)},`
-    d.add(
-      rng,
-      t.url === null
-        ? `{"eventid":"cowrie.session.file_download","duplicate":false,"outfile":"${outfile}","shasum":"${t.sha256}",${dest}` +
-          `"message":"Saved redir contents with SHA-256 ${t.sha256} to ${outfile}",${sensorTs}`
-        : `{"eventid":"cowrie.session.file_download","url":"${inner(t.url)}","outfile":"${outfile}","shasum":"${t.sha256}",${dest}` +
-          `"message":"Downloaded URL (${inner(t.url)}) with SHA-256 ${t.sha256} to ${outfile}",${sensorTs}`,
-      post,
-      "download"
-    )
-  }
-  const upload = (t: Transfer): void => {
-    const sha = t.sha256 ?? ""
-    const name = t.filename ?? ""
-    d.add(
-      rng,
-      `{"eventid":"cowrie.session.file_upload","filename":${q(name)},"outfile":"var/lib/cowrie/downloads/${sha}","shasum":"${sha}",` +
-        `"message":${q(`SFTP Uploaded file "${name}" to var/lib/cowrie/downloads/${sha}`)},${sensorTs}`,
-      post,
-      "upload"
-    )
-  }
-
   let nextDownload = 0
   let nextUpload = 0
   if (s.commands.length > 0) {
     const exec = execMode(s)
-    if (!exec) d.add(rng, params, post, "params")
-    for (const c of s.commands) {
-      if (exec) d.add(rng, params, post, "params")
-      const ci = inner(c)
-      d.add(rng, `{"eventid":"cowrie.command.input","input":"${ci}","message":"CMD: ${ci}",${sensorTs}`, post, exec ? "input" : "command")
-      for (const seg of failedSegments(c)) {
-        const si = inner(seg)
-        d.add(rng, `{"eventid":"cowrie.command.failed","input":"${si}","message":"Command not found: ${si}",${sensorTs}`, post, "failed")
+    if (!exec) params()
+    for (const command of s.commands) {
+      if (exec) params()
+      o.bytes(L.input)
+      o.json(command)
+      o.bytes(L.cmdMessage)
+      o.json(command)
+      o.bytes(L.quoteComma)
+      w.sensor(s)
+      w.stamp(exec ? "input" : "command", "ip", s)
+      for (const seg of failedSegments(command)) {
+        o.bytes(L.commandFailed)
+        o.json(seg)
+        o.bytes(L.notFound)
+        o.json(seg)
+        o.bytes(L.quoteComma)
+        w.sensor(s)
+        w.stamp("failed", "ip", s)
       }
       // Files appear right after the command that fetched or wrote them, in their order.
-      while (nextDownload < s.downloads.length && c.includes(anchorOf(s.downloads[nextDownload]!))) download(s.downloads[nextDownload++]!)
-      while (nextUpload < s.uploads.length && c.includes(anchorOf(s.uploads[nextUpload]!))) upload(s.uploads[nextUpload++]!)
-      if (exec) d.add(rng, logClosed(), post, "logClosed")
+      while (nextDownload < s.downloads.length && command.includes(anchorOf(s.downloads[nextDownload]!))) download(s, s.downloads[nextDownload++]!)
+      while (nextUpload < s.uploads.length && command.includes(anchorOf(s.uploads[nextUpload]!))) upload(s, s.uploads[nextUpload++]!)
+      if (exec) logClosed(s)
     }
-    while (nextDownload < s.downloads.length) download(s.downloads[nextDownload++]!)
-    while (nextUpload < s.uploads.length) upload(s.uploads[nextUpload++]!)
-    if (!exec) d.add(rng, logClosed(), post, "logClosed")
+    while (nextDownload < s.downloads.length) download(s, s.downloads[nextDownload++]!)
+    while (nextUpload < s.uploads.length) upload(s, s.uploads[nextUpload++]!)
+    if (!exec) logClosed(s)
   } else {
-    while (nextDownload < s.downloads.length) download(s.downloads[nextDownload++]!)
-    while (nextUpload < s.uploads.length) upload(s.uploads[nextUpload++]!)
+    while (nextDownload < s.downloads.length) download(s, s.downloads[nextDownload++]!)
+    while (nextUpload < s.uploads.length) upload(s, s.uploads[nextUpload++]!)
   }
 
   for (const target of s.tcpip_forwards) {
     const colon = target.lastIndexOf(":")
-    const host = colon < 0 ? target : target.slice(0, colon)
+    const host = inner(colon < 0 ? target : target.slice(0, colon))
     const port = colon < 0 ? 0 : Number(target.slice(colon + 1))
     const localPort = 1024 + rng.int(64000)
-    const where = `"dst_ip":${q(host)},"dst_port":${port},`
-    d.add(
-      rng,
-      `{"eventid":"cowrie.direct-tcpip.request",${where}${ipMember}"src_port":${localPort},` +
-        `"message":${q(`direct-tcp connection request to ${host}:${port} from 127.0.0.1:${localPort}`)},${sensorTs}`,
-      postNoIp,
-      "forward"
-    )
+    o.bytes(L.tcpipRequest)
+    o.str(host)
+    o.bytes(L.dstPortQ)
+    o.uint(port)
+    o.bytes(L.comma)
+    if (s.src_ip !== null) {
+      o.str('"src_ip":"')
+      o.str(ip)
+      o.bytes(L.quoteComma)
+    }
+    o.bytes(L.srcPortMember)
+    o.uint(localPort)
+    o.bytes(L.tcpipMessage)
+    o.str(host)
+    o.bytes(L.colon)
+    o.uint(port)
+    o.bytes(L.from127)
+    o.uint(localPort)
+    o.bytes(L.quoteComma)
+    w.sensor(s)
+    w.stamp("forward", "noIp", s)
     if (isHttpForward(target)) {
-      const data = `GET http://${host}/ HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: Mozilla/5.0\r\nAccept: */*\r\n\r\n`
-      d.add(
-        rng,
-        `{"eventid":"cowrie.direct-tcpip.data",${where}"data":${q(data)},"message":${q(`direct-tcp forward to ${host}:${port} with data ${q(data)}`)},${sensorTs}`,
-        post,
-        "data"
-      )
+      const data = `GET http://${host}/ HTTP/1.1\\r\\nHost: ${host}\\r\\nUser-Agent: Mozilla/5.0\\r\\nAccept: */*\\r\\n\\r\\n`
+      o.bytes(L.tcpipData)
+      o.str(host)
+      o.bytes(L.dstPortQ)
+      o.uint(port)
+      o.bytes(L.data)
+      o.str(data)
+      o.bytes(L.forwardMessage)
+      o.str(host)
+      o.bytes(L.colon)
+      o.uint(port)
+      o.bytes(L.withData)
+      o.str(data)
+      o.bytes(L.dataEnd)
+      w.sensor(s)
+      w.stamp("data", "ip", s)
     }
   }
 
   // Session length: connect at start (plus 0-999 µs), closed at end (plus 0-999 µs).
-  const startMs = parseIsoMillis(s.start)
-  const endMs = parseIsoMillis(s.end)
-  const t0 = startMs * 1000 + rng.int(1000)
-  const t1 = Math.max(t0, endMs * 1000 + rng.int(1000))
+  const t0 = parseIsoMillis(s.start) * 1000 + rng.int(1000)
+  const t1 = Math.max(t0, parseIsoMillis(s.end) * 1000 + rng.int(1000))
   const durationUs = t1 - t0
-  d.add(
-    rng,
-    `{"eventid":"cowrie.session.closed","duration":${(durationUs / 1e6).toFixed(6)},"message":"Connection lost after ${Math.floor(durationUs / 1e6)} seconds",${sensorTs}`,
-    post,
-    "closed"
-  )
+  o.bytes(L.closed)
+  o.str((durationUs / 1e6).toFixed(6))
+  o.bytes(L.lostAfter)
+  o.uint(Math.floor(durationUs / 1e6))
+  o.bytes(L.seconds)
+  w.sensor(s)
+  w.stamp("closed", "ip", s)
+  w.finish(t0, t1)
+  return w.events
+}
 
-  // Spread the events over [t0, t1] in proportion to their typical gaps (the connect
-  // event's own weight is not a gap: it starts the session).
-  let total = 0
-  for (let i = 1; i < d.n; i++) total += d.weight[i]!
-  const scale = total > 0 ? durationUs / total : 0
-  let cumulative = 0
-  for (let i = 0; i < d.n; i++) {
-    if (i > 0) cumulative += d.weight[i]!
-    const us = i === d.n - 1 ? t1 : t0 + Math.floor(cumulative * scale)
-    out.push(d.pre[i]! + isoMicros(us) + d.post[i]!)
-  }
-  return d.n
+const scratch = new ByteSink()
+
+/** The session's cowrie lines (each ending in "\n") as one string, and its event count. */
+export const renderCowrie = (s: AttackSession): { readonly text: string; readonly events: number } => {
+  scratch.clear()
+  const events = writeCowrie(s, scratch)
+  return { text: scratch.toString(), events }
 }
 
 /** One session as cowrie JSON lines (without line terminators). */
 export const sessionToCowrieLines = (s: SyntheticSession): Array<string> => {
-  const out: Array<string> = []
-  appendCowrieLines(s.session, out)
-  return out
+  const { text } = renderCowrie(s.session)
+  return text.slice(0, -1).split("\n")
 }

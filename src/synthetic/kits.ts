@@ -269,6 +269,28 @@ export const makeKitParams = (rng: Prng, archetype: Archetype, sharedHost: strin
   }
 }
 
+/** Recon commands of one or two words, what a variant adds or swaps. */
+const SHORT_RECON = ["uname -m", "nproc", "w", "id", "uptime", "whoami", "hostname", "uname -a", "ulimit -n", "getconf LONG_BIT", "which ls", "top"]
+
+const TEMPLATE_TOKEN_SPLIT = /[\s;|&()<>"'`]+/
+
+/** The distinct words of a template (slots as one placeholder), to compare variants. */
+export const templateTokens = (template: KitTemplate): Set<string> => {
+  const out = new Set<string>()
+  for (const step of template.steps) {
+    const text = step.cmd.lits.join("<slot>")
+    for (const t of text.split(TEMPLATE_TOKEN_SPLIT)) if (t.length > 0) out.add(t)
+  }
+  return out
+}
+
+export const jaccard = (a: ReadonlySet<string>, b: ReadonlySet<string>): number => {
+  let shared = 0
+  for (const t of a) if (b.has(t)) shared++
+  const union = a.size + b.size - shared
+  return union === 0 ? 1 : shared / union
+}
+
 /** The mutations that make sense for these parameters. */
 const applicable = (p: KitParams): Array<Mutation> => {
   const out: Array<Mutation> = []
@@ -301,8 +323,9 @@ export const mutateKit = (rng: Prng, base: KitParams): { params: KitParams; muta
     case "judge":
       return { params: { ...base, judge: `${publicIpv4(rng)}:${choose(rng, [80, 8080, 443, 25])}` }, mutation }
     case "tweak": {
+      // One short command added, dropped or swapped: the kit's author editing a line.
       const recon = base.recon.slice()
-      const unused = KIT_RECON.filter((c) => !recon.includes(c))
+      const unused = SHORT_RECON.filter((c) => !recon.includes(c))
       const r = rng.next()
       if (recon.length >= 3 && r < 0.3) recon.splice(rng.int(recon.length), 1)
       else if (recon.length >= 1 && r < 0.5 && unused.length > 0) recon[rng.int(recon.length)] = choose(rng, unused)

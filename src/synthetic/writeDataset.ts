@@ -3,19 +3,20 @@
  * cowrie lines, and `labels.tsv` with the truth per session
  * (`session_id  family  variant  wave  coordinated`, coordinated as 1/0).
  *
- * Streaming end to end: sessions come from the generator one at a time and their lines are
- * encoded straight into 4 MiB buffers; a full buffer is written (or gzipped on the thread
- * pool) while the next one fills, with at most a few buffers in flight, so 10M sessions need
- * no more memory than 10k. With gzip, each buffer is its own gzip member (a multi-member
- * file, as `cat a.gz b.gz` makes; gunzip, zcat and the engine read it as one stream).
- * Effect-free; the CLI wraps it.
+ * Streaming end to end: sessions come from the generator one at a time and are encoded
+ * straight into 4 MiB buffers; a full buffer is written (or gzipped on the thread pool)
+ * while the next one fills, with at most a few buffers in flight, so 10M sessions need no
+ * more memory than 10k. With gzip, each buffer is its own gzip member (a multi-member file,
+ * as `cat a.gz b.gz` makes; gunzip, zcat and the engine read it as one stream). The bytes
+ * depend only on the options, never on timing. Effect-free; the CLI wraps it.
  */
 import { mkdirSync } from "node:fs"
 import { type FileHandle, open } from "node:fs/promises"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import { gzip as gzipCallback, type ZlibOptions } from "node:zlib"
-import { appendCowrieLines } from "./cowrieWriter.ts"
+import { ByteSink } from "./ByteSink.ts"
+import { writeCowrie } from "./cowrieWriter.ts"
 import { generateSessions } from "./generateSessions.ts"
 
 export interface GenerateOptions {
@@ -31,7 +32,7 @@ export interface GenerateOptions {
   readonly startMs?: number
   /** Observation window in days (default 45). */
   readonly days?: number
-  /** Called about every 50k sessions with the sessions and events written so far. */
+  /** Called every 50k sessions (and at the end) with the sessions and events written so far. */
   readonly onProgress?: (sessions: number, events: number) => void
 }
 
@@ -49,7 +50,7 @@ export interface GenerateSummary {
 export const LABELS_HEADER = "session_id\tfamily\tvariant\twave\tcoordinated"
 
 const CHUNK_BYTES = 4 << 20
-/** Flush when less than this is left (a line rarely exceeds a few KiB). */
+/** A buffer is handed on once less than this is left (a session is a few KiB). */
 const CHUNK_SLACK = 256 << 10
 /** Buffers being compressed at once. */
 const GZIP_IN_FLIGHT = 3
@@ -57,8 +58,13 @@ const GZIP_OPTIONS: ZlibOptions = { level: 6, memLevel: 9 }
 
 const gzipAsync = promisify(gzipCallback) as (data: Buffer, options: ZlibOptions) => Promise<Buffer>
 
+interface Sink {
+  write(chunk: Buffer): Promise<void>
+  close(): Promise<void>
+}
+
 /** A file written in order, one write in flight while the caller fills the next buffer. */
-class FileSink {
+class FileSink implements Sink {
   private inflight: Promise<unknown> = Promise.resolve()
   bytes = 0
 
@@ -83,15 +89,15 @@ class FileSink {
   }
 }
 
-/** Gzips buffers on the thread pool, several at once, and writes the members in order. */
-class GzipSink {
+/** Gzips buffers on the thread pool, a few at once, and writes the members in order. */
+class GzipSink implements Sink {
   private readonly queue: Array<Promise<Buffer>> = []
 
   constructor(private readonly file: FileSink) {}
 
   async write(chunk: Buffer): Promise<void> {
     const compressed = gzipAsync(chunk, GZIP_OPTIONS)
-    compressed.catch(() => {})
+    compressed.catch(() => {}) // awaited in order below; never an unhandled rejection
     this.queue.push(compressed)
     while (this.queue.length > GZIP_IN_FLIGHT) await this.file.write(await this.queue.shift()!)
   }
@@ -105,49 +111,13 @@ class GzipSink {
   }
 }
 
-interface Sink {
-  write(chunk: Buffer): Promise<void>
-  close(): Promise<void>
-}
-
-/** Lines encoded straight into a fixed buffer; full buffers go to the sink. */
-class LineBuffer {
-  private buf = Buffer.allocUnsafe(CHUNK_BYTES)
-  private used = 0
-  /** Uncompressed bytes handed on so far. */
-  bytes = 0
-
-  constructor(private readonly sink: Sink) {}
-
-  /** Appends one line and its newline; true when the buffer is nearly full. */
-  add(line: string): boolean {
-    // Worst case three UTF-8 bytes per UTF-16 unit, plus the newline.
-    if (this.used + line.length * 3 + 1 > this.buf.length) {
-      // Only a line longer than the slack gets here: give it a buffer of its own size.
-      const bigger = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, this.used + line.length * 3 + 1))
-      this.buf.copy(bigger, 0, 0, this.used)
-      this.buf = bigger
-    }
-    this.used += this.buf.write(line, this.used)
-    this.buf[this.used++] = 10
-    return this.used > CHUNK_BYTES - CHUNK_SLACK
-  }
-
-  async flush(): Promise<void> {
-    if (this.used === 0) return
-    const full = this.buf.subarray(0, this.used)
-    this.bytes += this.used
-    this.buf = Buffer.allocUnsafe(CHUNK_BYTES)
-    this.used = 0
-    await this.sink.write(full)
-  }
-}
-
 /** Generates `sessions` sessions into `outDir`. Rejects on I/O errors (e.g. disk full). */
 export const writeDataset = async (options: GenerateOptions): Promise<GenerateSummary> => {
   mkdirSync(options.outDir, { recursive: true })
   const cowriePath = join(options.outDir, options.gzip === true ? "cowrie.json.gz" : "cowrie.json")
   const labelsPath = join(options.outDir, "labels.tsv")
+  // Validate the options (and plan the world) before any file is created.
+  const sessionsIterator = generateSessions(options)
   const cowrieFile = await FileSink.create(cowriePath)
   let labelsFile: FileSink
   try {
@@ -157,33 +127,36 @@ export const writeDataset = async (options: GenerateOptions): Promise<GenerateSu
     throw error
   }
   const cowrieSink: Sink = options.gzip === true ? new GzipSink(cowrieFile) : cowrieFile
-  const cowrieOut = new LineBuffer(cowrieSink)
-  const labelsOut = new LineBuffer(labelsFile)
-  labelsOut.add(LABELS_HEADER)
+  const cowrieOut = new ByteSink(CHUNK_BYTES)
+  const labelsOut = new ByteSink(CHUNK_BYTES)
+  labelsOut.str(`${LABELS_HEADER}\n`)
 
+  let rawBytes = 0
   let sessions = 0
   let events = 0
+  let failure: unknown = undefined
   try {
-    const lines: Array<string> = []
-    for (const { session, label } of generateSessions(options)) {
-      lines.length = 0
-      events += appendCowrieLines(session, lines)
-      let full = false
-      for (const line of lines) full = cowrieOut.add(line) || full
-      if (full) await cowrieOut.flush()
-      if (labelsOut.add(`${session.id}\t${label.family}\t${label.variant}\t${label.wave}\t${label.coordinated ? 1 : 0}`)) {
-        await labelsOut.flush()
+    for (const { session, label } of sessionsIterator) {
+      events += writeCowrie(session, cowrieOut)
+      if (cowrieOut.length > CHUNK_BYTES - CHUNK_SLACK) {
+        rawBytes += cowrieOut.length
+        await cowrieSink.write(cowrieOut.take(CHUNK_BYTES))
       }
+      labelsOut.str(`${session.id}\t${label.family}\t${label.variant}\t${label.wave}\t${label.coordinated ? 1 : 0}\n`)
+      if (labelsOut.length > CHUNK_BYTES - CHUNK_SLACK) await labelsFile.write(labelsOut.take(CHUNK_BYTES))
       sessions++
       if (options.onProgress !== undefined && sessions % 50_000 === 0) options.onProgress(sessions, events)
     }
-    await cowrieOut.flush()
-    await labelsOut.flush()
-  } finally {
-    // Close both files even when a write failed; the first error is the one reported.
-    const closed = await Promise.allSettled([cowrieSink.close(), labelsFile.close()])
-    for (const c of closed) if (c.status === "rejected") throw c.reason
+    rawBytes += cowrieOut.length
+    if (cowrieOut.length > 0) await cowrieSink.write(cowrieOut.take(0))
+    if (labelsOut.length > 0) await labelsFile.write(labelsOut.take(0))
+  } catch (error) {
+    failure = error
   }
+  // Close both files even after a failed write; the first error is the one reported.
+  const closed = await Promise.allSettled([cowrieSink.close(), labelsFile.close()])
+  if (failure !== undefined) throw failure
+  for (const c of closed) if (c.status === "rejected") throw c.reason
   options.onProgress?.(sessions, events)
-  return { sessions, events, bytes: cowrieFile.bytes, rawBytes: cowrieOut.bytes, cowriePath, labelsPath }
+  return { sessions, events, bytes: cowrieFile.bytes, rawBytes, cowriePath, labelsPath }
 }

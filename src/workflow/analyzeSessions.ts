@@ -1,17 +1,18 @@
 /**
- * Sessions in, campaigns out: features → linkage (artefacts, MinHash-LSH behaviour) → hierarchy → evidence and
- * confidence → indicators and techniques. Pure and deterministic (the seed drives every
- * random draw).
+ * Sessions in, campaigns out: features → linkage (artefacts, MinHash-LSH behaviour) →
+ * hierarchy → evidence and confidence → indicators and techniques. Pure and deterministic
+ * (the seed drives every random draw). `analyzeFeatures` works from compact features alone,
+ * so callers that stream sessions never hold them all.
  */
-import { attackTechniques } from "../analytics/attackTechniques.ts"
-import { scoreGroups } from "../analytics/scoring.ts"
+import { techniquesOf } from "../analytics/attackTechniques.ts"
 import { buildHierarchy, type CampaignDraft } from "../analytics/hierarchy.ts"
 import { linkSessions } from "../analytics/linkage.ts"
+import { scoreGroups } from "../analytics/scoring.ts"
 import { computeFeatures, type SessionFeatures } from "../analytics/sessionFeatures.ts"
-import type { AttackSession } from "../domain/AttackSession.ts"
-import { assessmentFor, type Campaign, type Indicator, type IndicatorType } from "../domain/Campaign.ts"
 import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
 import { sha256Hex } from "../config/AnalysisConfig.ts"
+import type { AttackSession } from "../domain/AttackSession.ts"
+import { assessmentFor, type Campaign, type Indicator, type IndicatorType } from "../domain/Campaign.ts"
 
 export interface Analysis {
   readonly campaigns: Array<Campaign>
@@ -20,33 +21,35 @@ export interface Analysis {
 
 const MAX_INDICATORS_PER_TYPE = 100
 
-const campaignId = (draft: CampaignDraft, sessions: ReadonlyArray<AttackSession>): string => {
-  const ids = Array.from(draft.members, (i) => sessions[i]!.id).sort()
-  return `c-${sha256Hex(`${draft.level}\n${ids.join("\n")}`).slice(0, 16)}`
-}
+const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
 const shorten = (s: string, max: number): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s)
 
-const campaignName = (draft: CampaignDraft, features: SessionFeatures, first: string): string => {
-  const a = draft.dominant < 0 ? { kind: "none", value: "" } : features.artefactTable[draft.dominant]!
-  const label = a.kind === "none"
-    ? "linked sessions"
-    : a.kind === "marker"
-    ? `marker ${shorten(a.value, 40)}`
-    : a.kind === "file"
-    ? `file ${shorten(a.value, 40)}`
-    : a.kind === "credential"
-    ? `credential ${shorten(a.value, 40)}`
-    : a.kind === "client"
-    ? `client ${shorten(a.value, 48)}`
-    : a.kind === "ssh_key"
-    ? `ssh key ${a.value.split(" ")[0]} …${a.value.slice(-8)}`
-    : a.kind === "sha256"
-    ? `payload ${a.value.slice(0, 12)}`
-    : a.kind === "url"
-    ? `download ${shorten(a.value, 48)}`
-    : `commands "${shorten(a.value.split("\n")[0]!, 40)}"${a.value.includes("\n") ? ` +${a.value.split("\n").length - 1}` : ""}`
-  return draft.level === "wave" ? `${label} — wave from ${first.slice(0, 10)}` : label
+const campaignName = (draft: CampaignDraft, features: SessionFeatures, firstIso: string): string => {
+  const a = draft.dominant < 0 ? undefined : features.artefactTable[draft.dominant]!
+  let label: string
+  if (a === undefined) label = "linked sessions"
+  else {
+    switch (a.kind) {
+      case "ssh_key":
+        label = `ssh key ${a.value.split(" ")[0]} …${a.value.slice(-8)}`
+        break
+      case "sha256":
+        label = `payload ${a.value.slice(0, 12)}`
+        break
+      case "url":
+        label = `download ${shorten(a.value, 48)}`
+        break
+      case "command_sequence": {
+        const lines = a.value.split("\n")
+        label = `commands "${shorten(lines[0]!, 40)}"${lines.length > 1 ? ` +${lines.length - 1}` : ""}`
+        break
+      }
+      default:
+        label = `${a.kind} ${shorten(a.value, 48)}`
+    }
+  }
+  return draft.level === "wave" ? `${label} — wave from ${firstIso.slice(0, 10)}` : label
 }
 
 const hostOf = (url: string): string | undefined => {
@@ -57,90 +60,104 @@ const hostOf = (url: string): string | undefined => {
 const isIpLiteral = (host: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.startsWith("[")
 
 /** Indicators of a campaign, most frequent first within each type, capped per type. */
-const indicatorsOf = (members: ReadonlyArray<AttackSession>): Array<Indicator> => {
+const indicatorsOf = (members: Int32Array, f: SessionFeatures): Array<Indicator> => {
   const counts = new Map<string, { type: IndicatorType; value: string; count: number }>()
-  const add = (type: IndicatorType, value: string | null): void => {
-    if (value === null || value.length === 0) return
+  const add = (type: IndicatorType, value: string, by = 1): void => {
     const key = `${type}\u0000${value}`
     const e = counts.get(key)
-    if (e === undefined) counts.set(key, { type, value, count: 1 })
-    else e.count++
+    if (e === undefined) counts.set(key, { type, value, count: by })
+    else e.count += by
   }
-  const half = members.length / 2
+  const artefactCounts = new Map<number, number>()
   const shared = new Map<string, { type: IndicatorType; value: string; count: number }>()
-  for (const s of members) {
-    for (const key of s.ssh_keys_added) add("ssh_key", key)
-    for (const t of [...s.downloads, ...s.uploads]) {
-      add("sha256", t.sha256)
-      add("url", t.url)
-      const host = t.url === null ? undefined : hostOf(t.url)
-      if (host !== undefined && !isIpLiteral(host)) add("domain", host)
-    }
-    for (const [type, value] of [["hassh", s.hassh], ["client_version", s.client_version], ["user_agent", s.user_agent]] as const) {
-      if (value === null) continue
-      const key = `${type}\u0000${value}`
+  for (const i of members) {
+    for (const id of f.artefacts.get(i)) artefactCounts.set(id, (artefactCounts.get(id) ?? 0) + 1)
+    for (const [type, id] of [["hassh", f.hasshId[i]!], ["client_version", f.clientVersionId[i]!], ["user_agent", f.userAgentId[i]!]] as const) {
+      if (id < 0) continue
+      const key = `${type}\u0000${id}`
       const e = shared.get(key)
-      if (e === undefined) shared.set(key, { type, value, count: 1 })
+      if (e === undefined) shared.set(key, { type, value: f.strings[id]!, count: 1 })
       else e.count++
     }
   }
+  for (const [id, count] of artefactCounts) {
+    const a = f.artefactTable[id]!
+    if (a.kind === "ssh_key") add("ssh_key", a.value, count)
+    else if (a.kind === "sha256") add("sha256", a.value, count)
+    else if (a.kind === "url") {
+      add("url", a.value, count)
+      const host = hostOf(a.value)
+      if (host !== undefined && !isIpLiteral(host)) add("domain", host, count)
+    } else if (a.kind === "credential" && count >= 2) add("credential", a.value, count)
+  }
   // Client fingerprints only describe a campaign when most of its sessions share them.
-  for (const e of shared.values()) if (e.count > half) counts.set(`${e.type}\u0000${e.value}`, e)
-  const order: Array<IndicatorType> = ["ssh_key", "sha256", "url", "domain", "hassh", "client_version", "user_agent"]
+  for (const e of shared.values()) if (e.count > members.length / 2) counts.set(`${e.type}\u0000${e.value}`, e)
+  const order: Array<IndicatorType> = ["ssh_key", "sha256", "url", "domain", "credential", "hassh", "client_version", "user_agent"]
   const out: Array<Indicator> = []
   for (const type of order) {
     const ofType = [...counts.values()].filter((e) => e.type === type)
-    ofType.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
+    ofType.sort((a, b) => b.count - a.count || compareStrings(a.value, b.value))
     for (const e of ofType.slice(0, MAX_INDICATORS_PER_TYPE)) out.push({ type: e.type, value: e.value })
   }
   return out
 }
 
-const sortedUnique = (values: Iterable<string>): Array<string> => [...new Set(values)].sort()
+export const analyzeSessions = (sessions: Iterable<AttackSession>, config: AnalysisConfig): Analysis =>
+  analyzeFeatures(computeFeatures(sessions), config)
 
-export const analyzeSessions = (sessions: ReadonlyArray<AttackSession>, config: AnalysisConfig): Analysis => {
-  const features: SessionFeatures = computeFeatures(sessions)
+export const analyzeFeatures = (features: SessionFeatures, config: AnalysisConfig): Analysis => {
   const linkage = linkSessions(features, { seed: config.seed, behaviourThreshold: config.behaviourThreshold })
   const drafts = buildHierarchy(features, linkage, {
     variantThreshold: config.variantThreshold,
     waveGapMs: config.waveGapMs,
     minSessions: config.minSessions
   })
-  const scores = scoreGroups(drafts, features, {
-    seed: config.seed,
-    permutations: config.permutations,
-    bootstrap: config.bootstrap
+  const scores = scoreGroups(drafts, features, { seed: config.seed, permutations: config.permutations, bootstrap: config.bootstrap })
+  const ids = drafts.map((d) => {
+    const members = Array.from(d.members, (i) => features.ids[i]!).sort(compareStrings)
+    return `c-${sha256Hex(`${d.level}\n${members.join("\n")}`).slice(0, 16)}`
   })
-  const ids = drafts.map((d) => campaignId(d, sessions))
   const campaigns: Array<Campaign> = drafts.map((draft, index) => {
-    const members = Array.from(draft.members, (i) => sessions[i]!)
-    let first = members[0]!.start
-    let last = members[0]!.end
-    for (const s of members) {
-      if (s.start < first) first = s.start
-      if (s.end > last) last = s.end
+    let first = Infinity
+    let last = -Infinity
+    let techniques = 0
+    const ips = new Set<string>()
+    for (const i of draft.members) {
+      if (features.startMs[i]! < first) first = features.startMs[i]!
+      if (features.endMs[i]! > last) last = features.endMs[i]!
+      techniques |= features.techniques[i]!
+      const ip = features.ipId[i]!
+      if (ip >= 0) ips.add(features.ips[ip]!)
     }
+    const firstIso = new Date(first).toISOString()
     const score = scores[index]!
     return {
       id: ids[index]!,
       parent_id: draft.parent === null ? null : ids[draft.parent]!,
       level: draft.level,
-      name: campaignName(draft, features, first),
-      sessions: members.map((s) => s.id).sort(),
-      source_ips: sortedUnique(members.flatMap((s) => (s.src_ip === null ? [] : [s.src_ip]))),
-      first_seen: first,
-      last_seen: last,
+      name: campaignName(draft, features, firstIso),
+      sessions: Array.from(draft.members, (i) => features.ids[i]!).sort(compareStrings),
+      source_ips: [...ips].sort(compareStrings),
+      first_seen: firstIso,
+      last_seen: new Date(last).toISOString(),
       confidence: score.confidence,
       confidence_interval: [score.interval[0], score.interval[1]],
       assessment: assessmentFor(score.confidence),
       evidence: score.evidence,
-      indicators: indicatorsOf(members),
-      ttps: attackTechniques(members)
+      indicators: indicatorsOf(draft.members, features),
+      ttps: techniquesOf(techniques)
     }
   })
-  const clustered = new Set<number>()
-  for (const d of drafts) if (d.level === "family") for (const i of d.members) clustered.add(i)
-  return { campaigns: orderCampaigns(campaigns), unclusteredSessions: sessions.length - clustered.size }
+  const clustered = new Uint8Array(features.count)
+  let clusteredCount = 0
+  for (const d of drafts) {
+    if (d.level !== "family") continue
+    for (const i of d.members) if (clustered[i] === 0) {
+      clustered[i] = 1
+      clusteredCount++
+    }
+  }
+  return { campaigns: orderCampaigns(campaigns), unclusteredSessions: features.count - clusteredCount }
 }
 
 /**
@@ -155,12 +172,10 @@ const orderCampaigns = (campaigns: Array<Campaign>): Array<Campaign> => {
     else list.push(c)
   }
   const cmp = (a: Campaign, b: Campaign): number =>
-    b.sessions.length - a.sessions.length || (a.first_seen < b.first_seen ? -1 : a.first_seen > b.first_seen ? 1 : 0) ||
-    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+    b.sessions.length - a.sessions.length || compareStrings(a.first_seen, b.first_seen) || compareStrings(a.id, b.id)
   const out: Array<Campaign> = []
   const visit = (parent: string | null): void => {
-    const children = (byParent.get(parent) ?? []).slice().sort(cmp)
-    for (const c of children) {
+    for (const c of (byParent.get(parent) ?? []).slice().sort(cmp)) {
       out.push(c)
       visit(c.id)
     }

@@ -6,6 +6,7 @@
  */
 import modelFile from "./model/confidence-v1.json" with { type: "json" }
 import type { RawEvidence } from "./evidence.ts"
+import type { ArtefactKind } from "./sessionFeatures.ts"
 
 /** Names of the model's inputs, in order. */
 export const FEATURE_NAMES = [
@@ -17,8 +18,21 @@ export const FEATURE_NAMES = [
   "temporal_significance",
   "infrastructure_score",
   "infrastructure_significance",
-  "log_size"
+  "log_size",
+  "log_sources",
+  "linked_by_payload",
+  "linked_by_kit_name",
+  "linked_by_credential",
+  "linked_by_behaviour",
+  "linked_by_client"
 ] as const
+
+/** The shape of a group: how big, from how many sources, what it mostly shares. */
+export interface GroupShape {
+  readonly size: number
+  readonly distinctIps: number
+  readonly dominantKind: ArtefactKind | null
+}
 
 export interface ConfidenceModel {
   readonly version: string
@@ -34,7 +48,7 @@ const significance = (p: number, scale: number): number => Math.min(1, -Math.log
  * The model's inputs for one group. Significances use unadjusted p-values so that a group's
  * confidence does not depend on how many other groups the run happened to test.
  */
-export const featureVector = (raw: ReadonlyArray<RawEvidence>, size: number, permutations: number): Float64Array => {
+export const featureVector = (raw: ReadonlyArray<RawEvidence>, shape: GroupShape, permutations: number): Float64Array => {
   const get = (kind: RawEvidence["kind"]): RawEvidence => raw.find((r) => r.kind === kind)!
   const permScale = Math.log10(permutations + 1)
   const payload = get("payload_similarity")
@@ -50,7 +64,13 @@ export const featureVector = (raw: ReadonlyArray<RawEvidence>, size: number, per
     significance(temporal.p, permScale),
     infra.score,
     significance(infra.p, permScale),
-    Math.min(1, Math.log10(Math.max(1, size)) / 4)
+    Math.min(1, Math.log10(Math.max(1, shape.size)) / 4),
+    Math.min(1, Math.log10(Math.max(1, shape.distinctIps)) / 4),
+    shape.dominantKind === "ssh_key" || shape.dominantKind === "sha256" || shape.dominantKind === "url" ? 1 : 0,
+    shape.dominantKind === "marker" || shape.dominantKind === "file" ? 1 : 0,
+    shape.dominantKind === "credential" ? 1 : 0,
+    shape.dominantKind === "command_sequence" ? 1 : 0,
+    shape.dominantKind === "client" ? 1 : 0
   ])
 }
 

@@ -4,7 +4,7 @@
  * confidence model, and a percentile-bootstrap interval over the group's sessions.
  */
 import type { Evidence, EvidenceKind } from "../domain/Campaign.ts"
-import { type ConfidenceModel, CONFIDENCE_MODEL, featureVector, predict } from "./confidenceModel.ts"
+import { type ConfidenceModel, CONFIDENCE_MODEL, featureVector, type GroupShape, predict } from "./confidenceModel.ts"
 import { EvidenceContext, type GroupEvidence, MAX_MEASURED, measureGroup, type RawEvidence, resampleScores } from "./evidence.ts"
 import { Prng } from "./Prng.ts"
 import type { SessionFeatures } from "./sessionFeatures.ts"
@@ -28,6 +28,17 @@ export interface GroupScore {
   readonly interval: readonly [number, number]
   /** The model inputs, kept for calibration and evaluation. */
   readonly features: Float64Array
+}
+
+/** Size, distinct sources and the kind of the dominant artefact of a group. */
+export const groupShape = (group: GroupToScore, features: SessionFeatures): GroupShape => {
+  const ips = new Set<number>()
+  for (const i of group.members) ips.add(features.ipId[i]!)
+  return {
+    size: group.members.length,
+    distinctIps: ips.size,
+    dominantKind: group.dominant < 0 ? null : features.artefactTable[group.dominant]!.kind
+  }
 }
 
 const round = (x: number, digits = 6): number => {
@@ -61,9 +72,10 @@ export const scoreGroups = (groups: ReadonlyArray<GroupToScore>, features: Sessi
         detail: groups.length > 1 ? `${r.detail}; p-value Benjamini–Hochberg adjusted over ${groups.length} campaigns` : r.detail
       }
     }
-    const x = featureVector(raw, group.members.length, options.permutations)
+    const shape = groupShape(group, features)
+    const x = featureVector(raw, shape, options.permutations)
     const confidence = predict(model, x)
-    const interval = bootstrapInterval(group, raw, measuredGroups[index]!, ctx, model, confidence, options, index)
+    const interval = bootstrapInterval(group, shape, raw, measuredGroups[index]!, ctx, model, confidence, options, index)
     return { evidence, confidence: round(confidence), interval: [round(interval[0]), round(interval[1])] as const, features: x }
   })
 }
@@ -74,6 +86,7 @@ export const scoreGroups = (groups: ReadonlyArray<GroupToScore>, features: Sessi
  */
 const bootstrapInterval = (
   group: GroupToScore,
+  shape: GroupShape,
   raw: ReadonlyArray<RawEvidence>,
   measured: GroupEvidence,
   ctx: EvidenceContext,
@@ -92,7 +105,7 @@ const bootstrapInterval = (
     for (let i = 0; i < n; i++) resample[i] = group.members[prng.int(size)]!
     const scores = resampleScores(resample, group.dominant, measured.reference, ctx, prng)
     const rescored = raw.map((r) => ({ ...r, score: scores[r.kind as keyof typeof scores] ?? r.score }))
-    values[b] = predict(model, featureVector(rescored, size, options.permutations))
+    values[b] = predict(model, featureVector(rescored, shape, options.permutations))
   }
   values.sort()
   const lo = values[Math.floor(0.025 * (values.length - 1))]!

@@ -7,7 +7,24 @@ import { UsageError } from "../domain/errors.ts"
 import type { FormatChoice } from "../ingest/ingest.ts"
 
 export type Command =
-  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" }
+  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" }
+  | {
+    readonly _tag: "Assess"
+    readonly paths: ReadonlyArray<string>
+    readonly reference: ReadonlyArray<string>
+    readonly format: FormatChoice
+    readonly out: string | undefined
+    readonly seed: number
+    readonly quiet: boolean
+  }
+  | {
+    readonly _tag: "Generate"
+    readonly sessions: number
+    readonly out: string
+    readonly seed: number
+    readonly gzip: boolean
+    readonly quiet: boolean
+  }
   | { readonly _tag: "Eval"; readonly labels: string; readonly result: string; readonly json: string | undefined }
   | { readonly _tag: "Version" }
   | { readonly _tag: "Schema"; readonly out: string | undefined }
@@ -63,6 +80,60 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           strict: true
         })
         return values.help === true ? { _tag: "Help", text: "schema" } : { _tag: "Schema", out: values.out }
+      }
+      case "assess": {
+        const { positionals, values } = parseArgs({
+          args: [...rest],
+          allowPositionals: true,
+          strict: true,
+          options: {
+            help: { type: "boolean", short: "h" },
+            reference: { type: "string", multiple: true },
+            format: { type: "string" },
+            out: { type: "string" },
+            seed: { type: "string" },
+            quiet: { type: "boolean" }
+          }
+        })
+        if (values.help === true) return { _tag: "Help", text: "assess" }
+        const format = (values.format ?? "auto") as FormatChoice
+        if (!FORMATS.includes(format)) throw new UsageError({ message: `--format must be one of ${FORMATS.join(", ")}, not "${values.format}".` })
+        if (positionals.length === 0) throw new UsageError({ message: "assess needs at least one input holding the sessions to assess." })
+        return {
+          _tag: "Assess",
+          paths: positionals,
+          reference: values.reference ?? [],
+          format,
+          out: values.out,
+          seed: integer("seed", values.seed, 42, 0, 2 ** 32 - 1),
+          quiet: values.quiet === true
+        }
+      }
+      case "generate": {
+        const { positionals, values } = parseArgs({
+          args: [...rest],
+          allowPositionals: true,
+          strict: true,
+          options: {
+            help: { type: "boolean", short: "h" },
+            sessions: { type: "string" },
+            out: { type: "string" },
+            seed: { type: "string" },
+            gzip: { type: "boolean" },
+            quiet: { type: "boolean" }
+          }
+        })
+        if (values.help === true) return { _tag: "Help", text: "generate" }
+        if (positionals.length > 0) throw new UsageError({ message: `generate takes no file arguments (got "${positionals[0]}"); use --out DIR.` })
+        if (values.out === undefined) throw new UsageError({ message: "generate needs --out DIR, the directory to write cowrie.json and labels.tsv into." })
+        return {
+          _tag: "Generate",
+          sessions: integer("sessions", values.sessions ?? "10000", 10000, 1, 100_000_000),
+          out: values.out,
+          seed: integer("seed", values.seed, 42, 0, 2 ** 32 - 1),
+          gzip: values.gzip === true,
+          quiet: values.quiet === true
+        }
       }
       case "eval": {
         const { positionals, values } = parseArgs({

@@ -9,6 +9,8 @@ Usage:
 
 Commands:
   analyze FILE|DIR|- …   group attack sessions into campaigns and score them (Result v1)
+  assess FILE|DIR|- …    are these sessions coordinated? one assessment of the set
+  generate --out DIR     write synthetic ground truth (cowrie JSON + labels.tsv)
   eval --labels L.tsv R  score a Result v1 against labels (pairwise P/R/F1, ARI, ECE)
   schema                 print the JSON Schema of Result v1
   version                print the engine version
@@ -74,4 +76,42 @@ Options:
   --labels FILE   the labels (required)
   --json FILE     also write the report as JSON
   -h, --help      show this help
+`
+
+export const ASSESS_HELP = `dshield-coord assess — are these sessions coordinated?
+
+Usage:
+  dshield-coord assess [options] FILE|DIR|- …
+
+Treats every session of the input as one set and returns one assessment (confidence,
+interval, label, evidence) — the earlier engine's question. The evidence compares the set
+with a null population: --reference sessions (your sensor's other traffic, best), or without
+it a synthetic background of independent attackers spread over the set's time span.
+
+Options:
+  --reference FILE|DIR   sessions to compare with (repeatable)
+  --format auto|cowrie|ecs|firewall|webhoneypot|sessions
+  --out FILE|-           write the assessment JSON (dshield-coordination/assessment@1)
+  --seed N               seed of every random draw (default: 42)
+  --quiet                print nothing but errors
+  -h, --help             show this help
+`
+
+export const GENERATE_HELP = `dshield-coord generate — synthetic ground truth
+
+Usage:
+  dshield-coord generate --sessions N --out DIR [--seed S] [--gzip]
+
+Writes DIR/cowrie.json (or cowrie.json.gz) and DIR/labels.tsv: campaigns that rotate IPs over
+many /24s, randomise per-host passwords and file names, share artefacts, come in waves and
+nest variants in families, among independent background attackers. Streamed: 10M sessions
+need no more memory than 10k. Same seed, same bytes.
+
+Options:
+  --sessions N   number of sessions (default 10000)
+  --out DIR      output directory (created when missing)
+  --seed S       seed (default 42)
+  --gzip         write cowrie.json.gz
+  --quiet        no progress or summary
+  -h, --help     show this help
 `

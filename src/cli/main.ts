@@ -6,11 +6,13 @@ import { Cause, Effect, Exit } from "effect"
 import { ENGINE_VERSION } from "../version.ts"
 import { parseCommand } from "./args.ts"
 import { analyzeCommand } from "./commands/analyze.ts"
+import { assessCommand } from "./commands/assess.ts"
 import { evalCommand } from "./commands/evalCommand.ts"
+import { generateCommand } from "./commands/generate.ts"
 import { schemaCommand } from "./commands/schema.ts"
-import { ANALYZE_HELP, EVAL_HELP, MAIN_HELP, SCHEMA_HELP, VERSION_HELP } from "./help.ts"
+import { ANALYZE_HELP, ASSESS_HELP, EVAL_HELP, GENERATE_HELP, MAIN_HELP, SCHEMA_HELP, VERSION_HELP } from "./help.ts"
 
-const HELP = { main: MAIN_HELP, analyze: ANALYZE_HELP, schema: SCHEMA_HELP, version: VERSION_HELP, eval: EVAL_HELP } as const
+const HELP = { main: MAIN_HELP, analyze: ANALYZE_HELP, schema: SCHEMA_HELP, version: VERSION_HELP, eval: EVAL_HELP, assess: ASSESS_HELP, generate: GENERATE_HELP } as const
 
 const program = (argv: ReadonlyArray<string>) =>
   Effect.gen(function*() {
@@ -24,6 +26,10 @@ const program = (argv: ReadonlyArray<string>) =>
         return yield* schemaCommand(command.out)
       case "Analyze":
         return yield* analyzeCommand(command)
+      case "Assess":
+        return yield* assessCommand(command)
+      case "Generate":
+        return yield* generateCommand(command)
       case "Eval":
         return yield* evalCommand(command.labels, command.result, command.json)
     }

@@ -113,11 +113,11 @@ class GzipSink implements Sink {
 
 /** Generates `sessions` sessions into `outDir`. Rejects on I/O errors (e.g. disk full). */
 export const writeDataset = async (options: GenerateOptions): Promise<GenerateSummary> => {
+  // Validates the options (RangeError) and plans the world before anything touches the disk.
+  const sessionsIterator = generateSessions(options)
   mkdirSync(options.outDir, { recursive: true })
   const cowriePath = join(options.outDir, options.gzip === true ? "cowrie.json.gz" : "cowrie.json")
   const labelsPath = join(options.outDir, "labels.tsv")
-  // Validate the options (and plan the world) before any file is created.
-  const sessionsIterator = generateSessions(options)
   const cowrieFile = await FileSink.create(cowriePath)
   let labelsFile: FileSink
   try {

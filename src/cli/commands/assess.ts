@@ -1,0 +1,79 @@
+/**
+ * `dshield-coord assess FILE…`: one assessment of the given sessions as a set.
+ */
+import { writeFile } from "node:fs/promises"
+import { Clock, Effect, Schema } from "effect"
+import { type AnalysisConfig, configDigest, DEFAULT_CONFIG, sha256Hex } from "../../config/AnalysisConfig.ts"
+import { ASSESSMENT_SCHEMA_ID, AssessmentResult } from "../../domain/AssessmentResult.ts"
+import { AnalysisError, InputError } from "../../domain/errors.ts"
+import { ingest, IngestFailure, type IngestReport } from "../../ingest/ingest.ts"
+import { ENGINE_VERSION } from "../../version.ts"
+import { assessSessions } from "../../workflow/assessSessions.ts"
+import { inputDigest } from "../../workflow/runAnalysis.ts"
+import type { Command } from "../args.ts"
+
+type AssessCommand = Extract<Command, { _tag: "Assess" }>
+
+const read = (paths: ReadonlyArray<string>, config: AnalysisConfig) =>
+  Effect.tryPromise({
+    try: () => ingest(paths, { format: config.format, syslogYear: config.syslogYear ?? undefined, sessionGapMs: config.sessionGapMs }),
+    catch: (error) =>
+      error instanceof IngestFailure
+        ? new InputError({ message: error.message, path: error.path })
+        : new AnalysisError({ message: `Reading the input failed unexpectedly: ${String(error)}; please report this.` })
+  })
+
+export const assessCommand = Effect.fn("Cli.assess")(function*(command: AssessCommand) {
+  const config: AnalysisConfig = { ...DEFAULT_CONFIG, format: command.format, seed: command.seed }
+  const startedAt = yield* Clock.currentTimeMillis
+  const report: IngestReport = yield* read(command.paths, config)
+  if (report.sessions.length === 0) {
+    return yield* new InputError({ message: "The input holds no sessions to assess; check the files and --format." })
+  }
+  const reference: IngestReport | undefined = command.reference.length > 0 ? yield* read(command.reference, config) : undefined
+  const assessment = yield* Effect.try({
+    try: () => assessSessions(report.sessions, { config, reference: reference?.sessions ?? [] }),
+    catch: (error) => new AnalysisError({ message: `The assessment failed: ${String(error)}; please report this.` })
+  })
+  const finishedAt = yield* Clock.currentTimeMillis
+  const digest = sha256Hex([inputDigest(report), reference === undefined ? "" : inputDigest(reference)].join("\n"))
+  const cfg = configDigest({ ...config, reference: command.reference.length > 0 } as AnalysisConfig)
+  const result: AssessmentResult = {
+    schema: ASSESSMENT_SCHEMA_ID,
+    run: {
+      id: `run-${sha256Hex(`${digest}\n${cfg}\n${startedAt}`).slice(0, 16)}`,
+      engine_version: ENGINE_VERSION,
+      input_digest: digest,
+      config_digest: cfg,
+      seed: config.seed,
+      started_at: new Date(startedAt).toISOString(),
+      finished_at: new Date(finishedAt).toISOString()
+    },
+    input: { files: report.files, events: report.events, sessions: report.sessions.length, rejected: report.rejects.toRecord() },
+    assessment
+  }
+  yield* Schema.decodeUnknownEffect(AssessmentResult)(result).pipe(
+    Effect.mapError((issue) => new AnalysisError({ message: `The assessment does not match its schema (${String(issue)}); please report this.` }))
+  )
+  const json = `${JSON.stringify(result, null, 2)}\n`
+  if (command.out === "-") yield* Effect.sync(() => process.stdout.write(json))
+  else if (command.out !== undefined) {
+    const out = command.out
+    yield* Effect.tryPromise({
+      try: () => writeFile(out, json),
+      catch: () => new InputError({ message: `Cannot write ${out}; choose a writable path for --out.`, path: out })
+    })
+  }
+  if (!command.quiet) {
+    const stream = command.out === "-" ? process.stderr : process.stdout
+    const a = assessment
+    const lines = [
+      `${a.sessions.length} sessions from ${a.source_ips.length} source IPs, ${a.first_seen} → ${a.last_seen}`,
+      `assessment: ${a.assessment} (confidence ${a.confidence.toFixed(3)}, 95% interval ${a.confidence_interval[0].toFixed(3)}–${a.confidence_interval[1].toFixed(3)})`,
+      `compared with: ${a.null_population.kind === "reference" ? `${a.null_population.sessions} reference sessions` : `${a.null_population.sessions} synthetic background sessions (pass --reference for your own traffic)`}`,
+      ...Object.entries(a.evidence).map(([kind, e]) => `  ${kind.padEnd(26)} score ${e.score.toFixed(3)}  p ${e.p_value.toPrecision(3).padEnd(9)} ${e.detail}`),
+      a.ttps.length > 0 ? `techniques: ${a.ttps.join(", ")}` : "techniques: none observed"
+    ]
+    yield* Effect.sync(() => stream.write(`${lines.join("\n")}\n`))
+  }
+})

@@ -1,0 +1,33 @@
+/**
+ * `dshield-coord generate --sessions N --out DIR`: synthetic ground truth (cowrie JSON + labels).
+ */
+import { Effect } from "effect"
+import { AnalysisError } from "../../domain/errors.ts"
+import { writeDataset } from "../../synthetic/writeDataset.ts"
+import type { Command } from "../args.ts"
+
+type GenerateCommand = Extract<Command, { _tag: "Generate" }>
+
+export const generateCommand = Effect.fn("Cli.generate")(function*(command: GenerateCommand) {
+  const summary = yield* Effect.tryPromise({
+    try: () =>
+      writeDataset({
+        sessions: command.sessions,
+        seed: command.seed,
+        outDir: command.out,
+        gzip: command.gzip,
+        onProgress: command.quiet || process.stderr.isTTY !== true
+          ? undefined
+          : (sessions, events) => process.stderr.write(`\r${sessions.toLocaleString("en-US")} sessions, ${events.toLocaleString("en-US")} events\u001b[K`)
+      }),
+    catch: (error) =>
+      new AnalysisError({ message: `Writing the synthetic data set to ${command.out} failed (${(error as { code?: string }).code ?? String(error)}); check that the directory is writable.` })
+  })
+  if (!command.quiet) {
+    yield* Effect.sync(() =>
+      process.stderr.write(
+        `\r${summary.sessions} sessions, ${summary.events} events written to ${summary.cowriePath} (${(summary.bytes / 1e6).toFixed(1)} MB); labels in ${summary.labelsPath}\u001b[K\n`
+      )
+    )
+  }
+})

@@ -1,0 +1,95 @@
+/**
+ * "Are these N sessions coordinated?" — one assessment of a given set of sessions, with the
+ * same evidence and calibrated confidence as a campaign.
+ *
+ * The evidence compares the set with a null population: the reference sessions the caller
+ * gives (the sensor's other traffic: the best null), or, without one, a synthetic background
+ * (independent attackers with popular credentials and common recon, from the generator,
+ * spread over the set's own time span) so that the answer never depends on an arbitrary
+ * baseline the caller cannot see. The result says which null was used.
+ */
+import { techniquesOf } from "../analytics/attackTechniques.ts"
+import { dominantArtefact } from "../analytics/hierarchy.ts"
+import { scoreGroups } from "../analytics/scoring.ts"
+import { FeatureBuilder } from "../analytics/sessionFeatures.ts"
+import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
+import type { AttackSession } from "../domain/AttackSession.ts"
+import { assessmentFor, type Indicator } from "../domain/Campaign.ts"
+import type { SetAssessment } from "../domain/AssessmentResult.ts"
+import { generateSessions } from "../synthetic/generateSessions.ts"
+
+/** Size of the synthetic background: four times the set, at least this many sessions. */
+export const MIN_SYNTHETIC_BACKGROUND = 2000
+
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+/** Background sessions of the generator, moved into [startMs, endMs]. */
+const syntheticBackground = (count: number, seed: number, startMs: number, endMs: number): Array<AttackSession> => {
+  const out: Array<AttackSession> = []
+  const span = Math.max(endMs - startMs, 60 * 60 * 1000)
+  const days = Math.max(1, span / 86_400_000)
+  // Generate enough sessions that `count` of them are background (about two thirds are).
+  for (const s of generateSessions({ sessions: Math.ceil(count * 1.6) + 10, seed, startMs, days })) {
+    if (s.label.family !== "-") continue
+    out.push({ ...s.session, id: `bg-${s.session.id}` })
+    if (out.length === count) break
+  }
+  return out
+}
+
+export interface AssessOptions {
+  readonly config: AnalysisConfig
+  /** Sessions to compare with; empty → the synthetic background. */
+  readonly reference: ReadonlyArray<AttackSession>
+}
+
+export const assessSessions = (set: ReadonlyArray<AttackSession>, options: AssessOptions): SetAssessment => {
+  if (set.length === 0) throw new RangeError("There are no sessions to assess.")
+  const ids = new Set(set.map((s) => s.id))
+  let startMs = Infinity
+  let endMs = -Infinity
+  for (const s of set) {
+    startMs = Math.min(startMs, Date.parse(s.start))
+    endMs = Math.max(endMs, Date.parse(s.end))
+  }
+  const useReference = options.reference.length > 0
+  const others = useReference
+    ? options.reference.filter((s) => !ids.has(s.id))
+    : syntheticBackground(Math.max(MIN_SYNTHETIC_BACKGROUND, 4 * set.length), options.config.seed, startMs, endMs)
+
+  const builder = new FeatureBuilder()
+  for (const s of set) builder.add(s)
+  for (const s of others) builder.add(s)
+  const features = builder.finish()
+  const members = Int32Array.from(set.keys())
+  const dominant = dominantArtefact(members, features)
+  const [score] = scoreGroups([{ members, dominant }], features, {
+    seed: options.config.seed,
+    permutations: options.config.permutations,
+    bootstrap: options.config.bootstrap
+  })
+
+  let techniques = 0
+  const indicators = new Map<string, Indicator>()
+  for (let i = 0; i < set.length; i++) {
+    techniques |= features.techniques[i]!
+    for (const id of features.artefacts.get(i)) {
+      const a = features.artefactTable[id]!
+      if (a.kind === "ssh_key" || a.kind === "sha256" || a.kind === "url") indicators.set(`${a.kind}\u0000${a.value}`, { type: a.kind, value: a.value })
+    }
+  }
+  return {
+    sessions: set.map((s) => s.id).sort(compare),
+    source_ips: [...new Set(set.flatMap((s) => (s.src_ip === null ? [] : [s.src_ip])))].sort(compare),
+    first_seen: new Date(startMs).toISOString(),
+    last_seen: new Date(endMs).toISOString(),
+    confidence: score!.confidence,
+    confidence_interval: [score!.interval[0], score!.interval[1]],
+    assessment: assessmentFor(score!.confidence),
+    evidence: score!.evidence,
+    indicators: [...indicators.values()].sort((a, b) => compare(a.type, b.type) || compare(a.value, b.value)),
+    ttps: techniquesOf(techniques),
+    null_population: { kind: useReference ? "reference" : "synthetic_background", sessions: others.length }
+  }
+}

@@ -31,6 +31,7 @@ if (process.env[CHILD] !== undefined) {
     t = performance.now()
     featureMs += t - t1
   }
+  Bun.gc(true)
   const rssBefore = process.memoryUsage().rss
   const t0 = performance.now()
   const analysis = analyzeFeatures(builder.finish(), DEFAULT_CONFIG)

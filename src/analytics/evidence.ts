@@ -68,6 +68,7 @@ export class EvidenceContext {
   private epoch = 0
   private readonly times = new Float64Array(MAX_MEASURED)
   private readonly jaccardMemo = new Map<number, number>()
+  private readonly nullPool: Int32Array
 
   constructor(readonly features: SessionFeatures, readonly permutations: number = DEFAULT_PERMUTATIONS, readonly seed = 0) {
     this.logFactorials = logFactorials(features.count)
@@ -76,6 +77,7 @@ export class EvidenceContext {
     let prefixes = 0
     for (let i = 0; i < features.count; i++) prefixes = Math.max(prefixes, features.prefixId[i]! + 1)
     this.stamp = new Int32Array(prefixes + 1)
+    this.nullPool = new Int32Array(features.count)
   }
 
   /** Interquartile range of the members' start times (linear-time selection, no sort). */
@@ -148,8 +150,10 @@ export class EvidenceContext {
     const f = this.features
     const B = this.permutations
     const prng = new Prng(this.seed, `null:${n}`)
-    // A private copy of the identity pool keeps the draws independent of earlier sizes.
-    const pool = this.pool.slice()
+    // Reset the pool to the identity so the draws do not depend on earlier sizes (one shared
+    // buffer: a copy per size would be megabytes of garbage on a million sessions).
+    const pool = this.nullPool
+    for (let i = 0; i < pool.length; i++) pool[i] = i
     const draw = new Int32Array(n)
     const iqr = new Float64Array(B)
     const share = new Float64Array(B)

@@ -4,7 +4,7 @@
  * confidence model, and a percentile-bootstrap interval over the group's sessions.
  */
 import type { Evidence, EvidenceKind } from "../domain/Campaign.ts"
-import { type ConfidenceModel, CONFIDENCE_MODEL, featureVector, type GroupShape, predict } from "./confidenceModel.ts"
+import { type ConfidenceModel, CONFIDENCE_MODEL, FEATURE_NAMES, featureVector, type GroupShape, predict } from "./confidenceModel.ts"
 import { EvidenceContext, type GroupEvidence, MAX_MEASURED, measureGroup, type RawEvidence, resampleScores } from "./evidence.ts"
 import { Prng } from "./Prng.ts"
 import type { SessionFeatures } from "./sessionFeatures.ts"
@@ -101,11 +101,19 @@ const bootstrapInterval = (
   const n = Math.min(size, MAX_MEASURED)
   const resample = new Int32Array(n)
   const values = new Float64Array(options.bootstrap)
+  const x = featureVector(raw, shape, options.permutations)
+  const column: Partial<Record<RawEvidence["kind"], number>> = {
+    payload_similarity: FEATURE_NAMES.indexOf("payload_score"),
+    behavioral_similarity: FEATURE_NAMES.indexOf("behavioral_score"),
+    temporal_correlation: FEATURE_NAMES.indexOf("temporal_score"),
+    infrastructure_clustering: FEATURE_NAMES.indexOf("infrastructure_score")
+  }
   for (let b = 0; b < options.bootstrap; b++) {
     for (let i = 0; i < n; i++) resample[i] = group.members[prng.int(size)]!
     const scores = resampleScores(resample, group.dominant, measured.reference, ctx, prng)
-    const rescored = raw.map((r) => ({ ...r, score: scores[r.kind as keyof typeof scores] ?? r.score }))
-    values[b] = predict(model, featureVector(rescored, shape, options.permutations))
+    // Only the four scores change between resamples: overwrite them in one reused vector.
+    for (const [kind, value] of Object.entries(scores)) x[column[kind as RawEvidence["kind"]]!] = value
+    values[b] = predict(model, x)
   }
   values.sort()
   const lo = values[Math.floor(0.025 * (values.length - 1))]!

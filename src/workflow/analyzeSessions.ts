@@ -8,6 +8,7 @@ import { techniquesOf } from "../analytics/attackTechniques.ts"
 import { buildHierarchy, type CampaignDraft } from "../analytics/hierarchy.ts"
 import { linkSessions } from "../analytics/linkage.ts"
 import { scoreGroups } from "../analytics/scoring.ts"
+import { collectGarbage } from "../analytics/memory.ts"
 import { computeFeatures, type SessionFeatures } from "../analytics/sessionFeatures.ts"
 import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
 import { sha256Hex } from "../config/AnalysisConfig.ts"
@@ -106,13 +107,17 @@ export const analyzeSessions = (sessions: Iterable<AttackSession>, config: Analy
   analyzeFeatures(computeFeatures(sessions), config)
 
 export const analyzeFeatures = (features: SessionFeatures, config: AnalysisConfig): Analysis => {
+  collectGarbage()
   const linkage = linkSessions(features, { seed: config.seed, behaviourThreshold: config.behaviourThreshold })
+  collectGarbage()
   const drafts = buildHierarchy(features, linkage, {
     variantThreshold: config.variantThreshold,
     waveGapMs: config.waveGapMs,
     minSessions: config.minSessions
   })
+  collectGarbage()
   const scores = scoreGroups(drafts, features, { seed: config.seed, permutations: config.permutations, bootstrap: config.bootstrap })
+  collectGarbage()
   const ids = drafts.map((d) => {
     const members = Array.from(d.members, (i) => features.ids[i]!).sort(compareStrings)
     return `c-${sha256Hex(`${d.level}\n${members.join("\n")}`).slice(0, 16)}`

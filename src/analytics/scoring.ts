@@ -5,7 +5,7 @@
  */
 import type { Evidence, EvidenceKind } from "../domain/Campaign.ts"
 import { type ConfidenceModel, CONFIDENCE_MODEL, FEATURE_NAMES, featureVector, type GroupShape, predict } from "./confidenceModel.ts"
-import { EvidenceContext, type GroupEvidence, MAX_MEASURED, measureGroup, type RawEvidence, resampleScores } from "./evidence.ts"
+import { EvidenceContext, type GroupEvidence, measuredSize, measureGroup, type RawEvidence, resampleScores } from "./evidence.ts"
 import { Prng } from "./Prng.ts"
 import type { SessionFeatures } from "./sessionFeatures.ts"
 import { benjaminiHochberg } from "./statistics.ts"
@@ -75,20 +75,19 @@ export const scoreGroups = (groups: ReadonlyArray<GroupToScore>, features: Sessi
     const shape = groupShape(group, features)
     const x = featureVector(raw, shape, options.permutations)
     const confidence = predict(model, x)
-    const interval = bootstrapInterval(group, shape, raw, measuredGroups[index]!, ctx, model, confidence, options, index)
+    const interval = bootstrapInterval(group, shape, raw, ctx, model, confidence, options, index)
     return { evidence, confidence: round(confidence), interval: [round(interval[0]), round(interval[1])] as const, features: x }
   })
 }
 
 /**
- * Percentile bootstrap: resample the group's sessions with replacement, re-measure the
- * scores (null medians and p-values held fixed), pass them through the model.
+ * Percentile interval from half-samples of the group's sessions: re-measure the scores on
+ * each, keep p-values fixed, pass them through the model.
  */
 const bootstrapInterval = (
   group: GroupToScore,
   shape: GroupShape,
   raw: ReadonlyArray<RawEvidence>,
-  measured: GroupEvidence,
   ctx: EvidenceContext,
   model: ConfidenceModel,
   point: number,
@@ -98,7 +97,14 @@ const bootstrapInterval = (
   if (options.bootstrap <= 0) return [point, point]
   const prng = new Prng(options.seed, `bootstrap:${index}`)
   const size = group.members.length
-  const n = Math.min(size, MAX_MEASURED)
+  // Half-sampling without replacement: a resample with replacement repeats sessions, and a
+  // repeated session looks like two sessions sharing a /24 and identical commands, which
+  // biases the interval towards "coordinated". Half-size subsets have no duplicates; their
+  // scores are compared with null medians of the same size.
+  const n = measuredSize(Math.max(2, Math.ceil(size / 2)))
+  const reference = ctx.nullFor(n)
+  const halfReference = { iqr: reference.medianIqr, prefixShare: reference.medianPrefixShare }
+  const pool = group.members.slice()
   const resample = new Int32Array(n)
   const values = new Float64Array(options.bootstrap)
   const x = featureVector(raw, shape, options.permutations)
@@ -109,8 +115,14 @@ const bootstrapInterval = (
     infrastructure_clustering: FEATURE_NAMES.indexOf("infrastructure_score")
   }
   for (let b = 0; b < options.bootstrap; b++) {
-    for (let i = 0; i < n; i++) resample[i] = group.members[prng.int(size)]!
-    const scores = resampleScores(resample, group.dominant, measured.reference, ctx, prng)
+    for (let i = 0; i < n; i++) {
+      const j = i + prng.int(size - i)
+      const t = pool[i]!
+      pool[i] = pool[j]!
+      pool[j] = t
+      resample[i] = pool[i]!
+    }
+    const scores = resampleScores(resample, group.dominant, halfReference, ctx, prng)
     // Only the four scores change between resamples: overwrite them in one reused vector.
     for (const [kind, value] of Object.entries(scores)) x[column[kind as RawEvidence["kind"]]!] = value
     values[b] = predict(model, x)

@@ -15,6 +15,7 @@ import { isPopularCredential, rareCredentialMaxIps } from "./credentials.ts"
 import { droppedFilesIn } from "./droppedFiles.ts"
 import { markersIn } from "./markers.ts"
 import { collectGarbage, GC_HINT_EVERY } from "./memory.ts"
+import { PairMap } from "./PairMap.ts"
 import { parseIsoTimestamp } from "../ingest/validate.ts"
 import { normalizeCommand, RandomTokenCounts } from "./normalizeCommand.ts"
 
@@ -131,6 +132,11 @@ class GrowableInt {
   at(i: number): number {
     return i < this.length ? this.data[i]! : 0
   }
+  set(i: number, value: number): void {
+    if (i >= this.data.length) this.data = grow(this.data, i + 1)
+    if (i >= this.length) this.length = i + 1
+    this.data[i] = value
+  }
   toArray(): Int32Array {
     return this.data.slice(0, this.length)
   }
@@ -141,15 +147,12 @@ class GrowableInt {
  * Counting an item stops at `cap` (beyond it the exact number never matters here).
  */
 class DistinctCounter {
-  private readonly seen = new Set<number>()
+  private readonly seen = new PairMap()
   private readonly counts = new GrowableInt()
-  constructor(private readonly cap: number, private readonly memberBits: number) {}
+  constructor(private readonly cap: number) {}
   note(item: number, member: number): void {
     if (member < 0 || this.counts.at(item) > this.cap) return
-    const key = item * 2 ** this.memberBits + member
-    if (this.seen.has(key)) return
-    this.seen.add(key)
-    this.counts.increment(item)
+    if (this.seen.setIfAbsent(item, member, 1)) this.counts.increment(item)
   }
   count(item: number): number {
     return this.counts.at(item)
@@ -263,18 +266,20 @@ export class FeatureBuilder {
   private readonly randomCounts = new RandomTokenCounts()
   private readonly usernames = new Interner()
   private readonly passwords = new Interner()
-  /** Credential pair id by username id × 2^22 + password id; pair → (username, password). */
-  private readonly pairIds = new Map<number, number>()
+  /** Credential pair id by (username id, password id); pair → (username, password). */
+  private readonly pairIds = new PairMap()
   private readonly pairUser = new GrowableInt()
   private readonly pairPassword = new GrowableInt()
-  private readonly pairIps = new DistinctCounter(NOTE_IP_CAP, 24)
-  private readonly passwordUsers = new DistinctCounter(DICTIONARY_PASSWORD_USERNAMES, 24)
-  private readonly clientIps = new DistinctCounter(NOTE_IP_CAP, 24)
-  private readonly clientKeyIds = new Map<number, number>()
+  private readonly pairIps = new DistinctCounter(NOTE_IP_CAP)
+  private readonly passwordUsers = new DistinctCounter(DICTIONARY_PASSWORD_USERNAMES)
+  private readonly clientIps = new DistinctCounter(NOTE_IP_CAP)
+  private readonly clientKeyIds = new PairMap()
+  private readonly pairStamp = new GrowableInt()
   private readonly loginIps = new Set<number>()
 
   add(s: AttackSession): void {
-    if (this.ids.length % GC_HINT_EVERY === GC_HINT_EVERY - 1) collectGarbage()
+    const sessionIndex = this.ids.length
+    if (sessionIndex % GC_HINT_EVERY === GC_HINT_EVERY - 1) collectGarbage()
     this.ids.push(s.id)
     this.start.push(parseIsoTimestamp(s.start))
     this.end.push(parseIsoTimestamp(s.end))
@@ -316,15 +321,19 @@ export class FeatureBuilder {
     for (const c of s.credentials) {
       const user = this.usernames.id(c.username)
       const password = this.passwords.id(c.password)
-      const key = user * 4_194_304 + password
-      let pair = this.pairIds.get(key)
-      if (pair === undefined) {
+      let pair = this.pairIds.get(user, password)
+      if (pair < 0) {
         pair = this.pairUser.length
-        this.pairIds.set(key, pair)
+        this.pairIds.setIfAbsent(user, password, pair)
         this.pairUser.push(user)
         this.pairPassword.push(password)
       }
-      if (!pairIds.includes(pair)) pairIds.push(pair)
+      // Dedupe within the session by stamping the pair with the session's index: linear even
+      // for a session that tries tens of thousands of credentials.
+      if (this.pairStamp.at(pair) !== sessionIndex + 1) {
+        this.pairStamp.set(pair, sessionIndex + 1)
+        pairIds.push(pair)
+      }
       this.pairIps.note(pair, ip)
       this.passwordUsers.note(password, user)
     }
@@ -332,11 +341,10 @@ export class FeatureBuilder {
 
     // Client fingerprint (hassh + version).
     if (hassh >= 0 && version >= 0) {
-      const pairKey = hassh * 4_194_304 + version
-      let key = this.clientKeyIds.get(pairKey)
-      if (key === undefined) {
+      let key = this.clientKeyIds.get(hassh, version)
+      if (key < 0) {
         key = this.strings.id(`${s.client_version} ${s.hassh}`)
-        this.clientKeyIds.set(pairKey, key)
+        this.clientKeyIds.setIfAbsent(hassh, version, key)
       }
       this.clientKeys.push(key)
       this.clientIps.note(key, ip)

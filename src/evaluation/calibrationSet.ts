@@ -8,6 +8,11 @@
  *   mixtures of the two, with sizes drawn from the engine's own campaign sizes.
  * A group is truly coordinated when at least 90% of its sessions come from one true
  * (non-background) family — the same rule `eval` uses.
+ *
+ * The generator's campaigns all run shell commands. Real campaigns also come without any:
+ * SFTP/SCP uploads of one payload, a key pushed by an automated client. So the data is
+ * augmented with such campaigns: copies of background sessions (their credentials, clients,
+ * addresses and times unchanged) that share one payload hash or one SSH key and nothing else.
  */
 import { featureVector, type GroupShape } from "../analytics/confidenceModel.ts"
 import { EvidenceContext, measureGroup } from "../analytics/evidence.ts"
@@ -58,10 +63,48 @@ const sample = (from: ReadonlyArray<number>, k: number, prng: Prng): Int32Array 
   return Int32Array.from(copy.slice(0, k)).sort()
 }
 
+const hex = (prng: Prng, length: number): string => {
+  let out = ""
+  while (out.length < length) out += prng.nextU32().toString(16).padStart(8, "0")
+  return out.slice(0, length)
+}
+
+const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+/** Campaigns that share only a payload or a key: copies of background sessions. */
+const artefactOnlyCampaigns = (background: ReadonlyArray<SyntheticSession>, seed: number): Array<SyntheticSession> => {
+  const prng = new Prng(seed, "artefact-only-campaigns")
+  const out: Array<SyntheticSession> = []
+  const campaigns = Math.max(10, Math.floor(background.length / 1500))
+  for (let k = 0; k < campaigns && background.length > 0; k++) {
+    // Heavy-tailed sizes: mostly a handful of sessions, sometimes dozens.
+    const size = Math.min(background.length, 2 + Math.floor(2 ** (prng.next() * 6)))
+    const family = `A${String(k).padStart(4, "0")}`
+    const byKey = prng.next() < 0.4
+    const sha = hex(prng, 64)
+    let key = "ssh-rsa AAAAB3NzaC1yc2E"
+    for (let c = 0; c < 200; c++) key += BASE64[prng.int(64)]
+    for (let m = 0; m < size; m++) {
+      const source = background[prng.int(background.length)]!
+      const session = byKey
+        ? { ...source.session, id: `${source.session.id}${family}${m}`, ssh_keys_added: [key] }
+        : { ...source.session, id: `${source.session.id}${family}${m}`, uploads: [{ url: null, sha256: sha, filename: `/tmp/${family.toLowerCase()}.bin` }] }
+      out.push({ session, label: { family, variant: family, wave: "-", coordinated: true } })
+    }
+  }
+  return out
+}
+
 export const calibrationRows = (sessions: Iterable<SyntheticSession>, seed: number, permutations = 199): Array<CalibrationRow> => {
   const builder = new FeatureBuilder()
   const family: Array<string> = []
+  const backgroundSessions: Array<SyntheticSession> = []
   for (const s of sessions) {
+    builder.add(s.session)
+    family.push(s.label.family)
+    if (s.label.family === "-") backgroundSessions.push(s)
+  }
+  for (const s of artefactOnlyCampaigns(backgroundSessions, seed)) {
     builder.add(s.session)
     family.push(s.label.family)
   }

@@ -10,13 +10,13 @@ export class ByteSink {
   length = 0
 
   constructor(capacity = 1 << 16) {
-    this.buf = Buffer.allocUnsafe(capacity)
+    this.buf = Buffer.allocUnsafeSlow(Math.max(1, capacity))
   }
 
   /** Makes room for `n` more bytes. */
   reserve(n: number): void {
     if (this.length + n <= this.buf.length) return
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n))
+    const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.length + n))
     this.buf.copy(bigger, 0, 0, this.length)
     this.buf = bigger
   }
@@ -116,10 +116,13 @@ export class ByteSink {
     return at
   }
 
-  /** Hands out the bytes written so far and starts over with a fresh buffer. */
+  /**
+   * Hands out the bytes written so far and starts over with a fresh buffer. The bytes own
+   * their ArrayBuffer (never a shared pool), so they can be transferred to another thread.
+   */
   take(nextCapacity = this.buf.length): Buffer {
     const out = this.buf.subarray(0, this.length)
-    this.buf = Buffer.allocUnsafe(Math.max(1, nextCapacity))
+    this.buf = Buffer.allocUnsafeSlow(Math.max(1, nextCapacity))
     this.length = 0
     return out
   }

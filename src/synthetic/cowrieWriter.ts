@@ -36,8 +36,10 @@ const execMode = (s: AttackSession): boolean =>
 const SEGMENT_SPLIT = /;|&&|\|\|/
 
 /** Parts of a command cowrie answers with "command not found" (logged as command.failed). */
-const failedSegments = (command: string): Array<string> => {
-  if (!command.includes("lockr")) return []
+const NONE: ReadonlyArray<string> = []
+
+const failedSegments = (command: string): ReadonlyArray<string> => {
+  if (!command.includes("lockr")) return NONE
   const out: Array<string> = []
   for (const part of command.split(SEGMENT_SPLIT)) {
     const t = part.trim()
@@ -162,25 +164,27 @@ const idSeed = (id: string): number => {
 
 // ---- rendering ------------------------------------------------------------------------------
 
-/** Typical gap before each kind of event, in milliseconds [lo, hi). */
-const GAP = {
-  connect: [0, 0],
-  version: [1, 10],
-  kex: [20, 80],
-  login: [300, 2500],
-  params: [100, 500],
-  input: [1, 5],
-  command: [50, 1500],
-  failed: [0.2, 1],
-  download: [300, 3000],
-  upload: [200, 1500],
-  logClosed: [1, 60],
-  forward: [100, 800],
-  data: [10, 120],
-  closed: [50, 1000]
-} as const
+/** Kinds of gap before an event. */
+const enum Gap {
+  Connect,
+  Version,
+  Kex,
+  Login,
+  Params,
+  Input,
+  Command,
+  Failed,
+  Download,
+  Upload,
+  LogClosed,
+  Forward,
+  Data,
+  Closed
+}
 
-type GapKind = keyof typeof GAP
+/** Typical gap before each kind of event, in milliseconds [lo, hi), indexed by Gap. */
+const GAP_LO = Float64Array.from([0, 1, 20, 300, 100, 1, 50, 0.2, 300, 200, 1, 100, 10, 50])
+const GAP_HI = Float64Array.from([0, 10, 80, 2500, 500, 5, 1500, 1, 3000, 1500, 60, 800, 120, 1000])
 
 const enc = (s: string): Buffer => Buffer.from(s, "utf8")
 
@@ -253,7 +257,11 @@ const L = {
   colon: enc(":"),
   slash: enc("/"),
   space: enc(" ("),
-  quoteCommaQ: enc('","')
+  srcIp: enc('"src_ip":"'),
+  sensor: enc('"sensor":"'),
+  timestamp: enc('"timestamp":"'),
+  tailIp: enc('","src_ip":"'),
+  tailSession: enc('","session":"')
 } as const
 
 const kexBytes = new Map<string, Buffer>()
@@ -313,11 +321,11 @@ class SessionWriter {
     if (this.events === 0) {
       this.sensorFrom = o.length
       if (s.sensor !== null) {
-        o.str('"sensor":"')
+        o.bytes(L.sensor)
         o.json(s.sensor)
-        o.str('",')
+        o.bytes(L.quoteComma)
       }
-      o.str('"timestamp":"')
+      o.bytes(L.timestamp)
       this.sensorTo = o.length
     } else {
       o.again(this.sensorFrom, this.sensorTo)
@@ -325,11 +333,11 @@ class SessionWriter {
   }
 
   /** A timestamp hole for the current event, then the event's tail. */
-  stamp(gap: GapKind, tail: "ip" | "noIp" | "connect", s: AttackSession): void {
+  stamp(gap: Gap, tail: "ip" | "noIp" | "connect", s: AttackSession): void {
     const o = this.out
-    const range = GAP[gap]
+    const lo = GAP_LO[gap]!
     this.holes[this.events] = o.hole(TS_WIDTH)
-    this.weights[this.events] = range[0] + (range[1] - range[0]) * this.rng.next()
+    this.weights[this.events] = lo + (GAP_HI[gap]! - lo) * this.rng.next()
     this.events++
     if (tail === "connect") {
       o.bytes(L.closeBrace)
@@ -339,13 +347,13 @@ class SessionWriter {
       // First tail of the session: write it, remember where.
       this.tailFrom = o.length
       if (s.src_ip !== null) {
-        o.str('","src_ip":"')
+        o.bytes(L.tailIp)
         o.json(s.src_ip)
       }
       this.tailNoIpFrom = o.length
-      o.str('","session":"')
-      o.str(s.id)
-      o.str('"}\n')
+      o.bytes(L.tailSession)
+      o.json(s.id)
+      o.bytes(L.closeBrace)
       this.tailTo = o.length
       if (tail === "noIp") {
         // Only this once: drop the src_ip part just written.
@@ -396,7 +404,7 @@ const logClosed = (s: AttackSession): void => {
   o.uint(secs)
   o.bytes(L.seconds)
   w.sensor(s)
-  w.stamp("logClosed", "ip", s)
+  w.stamp(Gap.LogClosed, "ip", s)
 }
 
 const download = (s: AttackSession, t: Transfer): void => {
@@ -413,7 +421,7 @@ const download = (s: AttackSession, t: Transfer): void => {
     o.str(url)
     o.bytes(L.attemptEnd)
     w.sensor(s)
-    w.stamp("download", "ip", s)
+    w.stamp(Gap.Download, "ip", s)
     return
   }
   const sha = t.sha256
@@ -445,7 +453,7 @@ const download = (s: AttackSession, t: Transfer): void => {
   o.str(sha)
   o.bytes(L.quoteComma)
   w.sensor(s)
-  w.stamp("download", "ip", s)
+  w.stamp(Gap.Download, "ip", s)
 }
 
 const upload = (s: AttackSession, t: Transfer): void => {
@@ -464,7 +472,7 @@ const upload = (s: AttackSession, t: Transfer): void => {
   o.str(sha)
   o.bytes(L.quoteComma)
   w.sensor(s)
-  w.stamp("upload", "ip", s)
+  w.stamp(Gap.Upload, "ip", s)
 }
 
 /**
@@ -475,21 +483,21 @@ export const writeCowrie = (s: AttackSession, sink: ByteSink): number => {
   const rng = new Prng(idSeed(s.id) ^ 0x5bd1e995)
   w.begin(sink, rng)
   const o = sink
-  const ip = s.src_ip === null ? "" : inner(s.src_ip)
+  const ip = s.src_ip ?? ""
   const srcPort = s.src_port ?? 0
-  const dstIp = inner(s.dst_ip ?? "0.0.0.0")
+  const dstIp = s.dst_ip ?? "0.0.0.0"
   const dstPort = s.dst_port ?? 0
 
   o.bytes(L.connect)
   if (s.src_ip !== null) {
-    o.str('"src_ip":"')
-    o.str(ip)
+    o.bytes(L.srcIp)
+    o.json(ip)
     o.bytes(L.quoteComma)
   }
   o.bytes(L.srcPort)
   o.uint(srcPort)
   o.bytes(L.dstIp)
-  o.str(dstIp)
+  o.json(dstIp)
   o.bytes(L.dstPort)
   o.uint(dstPort)
   o.bytes(L.session)
@@ -497,42 +505,40 @@ export const writeCowrie = (s: AttackSession, sink: ByteSink): number => {
   o.bytes(L.protocol)
   o.str(s.protocol)
   o.bytes(L.newConnection)
-  o.str(ip)
+  o.json(ip)
   o.bytes(L.colon)
   o.uint(srcPort)
   o.bytes(L.space)
-  o.str(dstIp)
+  o.json(dstIp)
   o.bytes(L.colon)
   o.uint(dstPort)
   o.bytes(L.sessionTag)
   o.str(s.id)
   o.bytes(L.connectEnd)
   w.sensor(s)
-  w.stamp("connect", "connect", s)
+  w.stamp(Gap.Connect, "connect", s)
 
   if (s.protocol === "ssh") {
     if (s.client_version !== null) {
-      const v = inner(s.client_version)
       o.bytes(L.version)
-      o.str(v)
+      o.json(s.client_version)
       o.bytes(L.versionMessage)
-      o.str(v)
+      o.json(s.client_version)
       o.bytes(L.quoteComma)
       w.sensor(s)
-      w.stamp("version", "ip", s)
+      w.stamp(Gap.Version, "ip", s)
     }
     if (s.hassh !== null) {
       const kex = kexMembers(s.hassh)
-      const h = inner(s.hassh)
       o.bytes(L.kex)
-      o.str(h)
+      o.json(s.hassh)
       o.bytes(L.quoteComma)
       if (kex !== undefined) o.bytes(kex)
       o.bytes(L.kexMessage)
-      o.str(h)
+      o.json(s.hassh)
       o.bytes(L.quoteComma)
       w.sensor(s)
-      w.stamp("kex", "ip", s)
+      w.stamp(Gap.Kex, "ip", s)
     }
   }
   for (const cred of s.credentials) {
@@ -546,7 +552,7 @@ export const writeCowrie = (s: AttackSession, sink: ByteSink): number => {
     o.json(cred.password)
     o.bytes(cred.success ? L.succeeded : L.failed)
     w.sensor(s)
-    w.stamp("login", "ip", s)
+    w.stamp(Gap.Login, "ip", s)
   }
 
   const arch = choose(rng, ARCHES)
@@ -555,7 +561,7 @@ export const writeCowrie = (s: AttackSession, sink: ByteSink): number => {
     o.str(arch)
     o.bytes(L.paramsEnd)
     w.sensor(s)
-    w.stamp("params", "ip", s)
+    w.stamp(Gap.Params, "ip", s)
   }
   let nextDownload = 0
   let nextUpload = 0
@@ -570,7 +576,7 @@ export const writeCowrie = (s: AttackSession, sink: ByteSink): number => {
       o.json(command)
       o.bytes(L.quoteComma)
       w.sensor(s)
-      w.stamp(exec ? "input" : "command", "ip", s)
+      w.stamp(exec ? Gap.Input : Gap.Command, "ip", s)
       for (const seg of failedSegments(command)) {
         o.bytes(L.commandFailed)
         o.json(seg)
@@ -578,7 +584,7 @@ export const writeCowrie = (s: AttackSession, sink: ByteSink): number => {
         o.json(seg)
         o.bytes(L.quoteComma)
         w.sensor(s)
-        w.stamp("failed", "ip", s)
+        w.stamp(Gap.Failed, "ip", s)
       }
       // Files appear right after the command that fetched or wrote them, in their order.
       while (nextDownload < s.downloads.length && command.includes(anchorOf(s.downloads[nextDownload]!))) download(s, s.downloads[nextDownload++]!)
@@ -604,8 +610,8 @@ export const writeCowrie = (s: AttackSession, sink: ByteSink): number => {
     o.uint(port)
     o.bytes(L.comma)
     if (s.src_ip !== null) {
-      o.str('"src_ip":"')
-      o.str(ip)
+      o.bytes(L.srcIp)
+      o.json(ip)
       o.bytes(L.quoteComma)
     }
     o.bytes(L.srcPortMember)
@@ -618,7 +624,7 @@ export const writeCowrie = (s: AttackSession, sink: ByteSink): number => {
     o.uint(localPort)
     o.bytes(L.quoteComma)
     w.sensor(s)
-    w.stamp("forward", "noIp", s)
+    w.stamp(Gap.Forward, "noIp", s)
     if (isHttpForward(target)) {
       const data = `GET http://${host}/ HTTP/1.1\\r\\nHost: ${host}\\r\\nUser-Agent: Mozilla/5.0\\r\\nAccept: */*\\r\\n\\r\\n`
       o.bytes(L.tcpipData)
@@ -635,7 +641,7 @@ export const writeCowrie = (s: AttackSession, sink: ByteSink): number => {
       o.str(data)
       o.bytes(L.dataEnd)
       w.sensor(s)
-      w.stamp("data", "ip", s)
+      w.stamp(Gap.Data, "ip", s)
     }
   }
 
@@ -649,7 +655,7 @@ export const writeCowrie = (s: AttackSession, sink: ByteSink): number => {
   o.uint(Math.floor(durationUs / 1e6))
   o.bytes(L.seconds)
   w.sensor(s)
-  w.stamp("closed", "ip", s)
+  w.stamp(Gap.Closed, "ip", s)
   w.finish(t0, t1)
   return w.events
 }

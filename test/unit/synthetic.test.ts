@@ -75,6 +75,25 @@ describe("determinism", () => {
     expect(gz1.bytes).toBeLessThan(plain.bytes / 4)
   })
 
+  test("worker threads change nothing: 1, 2 or 3 workers write the same bytes", async () => {
+    const one = await writeDataset({ sessions: 3500, seed: 8, outDir: join(tmp, "w1"), workers: 1 })
+    const two = await writeDataset({ sessions: 3500, seed: 8, outDir: join(tmp, "w2"), workers: 2 })
+    const three = await writeDataset({ sessions: 3500, seed: 8, outDir: join(tmp, "w3"), workers: 3, gzip: true })
+    const oneGz = await writeDataset({ sessions: 3500, seed: 8, outDir: join(tmp, "w1gz"), workers: 1, gzip: true })
+    expect(two.workers).toBe(2)
+    expect(sha256File(two.cowriePath)).toBe(sha256File(one.cowriePath))
+    expect(sha256File(two.labelsPath)).toBe(sha256File(one.labelsPath))
+    expect(sha256File(three.cowriePath)).toBe(sha256File(oneGz.cowriePath))
+    expect(sha256File(three.labelsPath)).toBe(sha256File(one.labelsPath))
+    expect([two.sessions, two.events]).toEqual([one.sessions, one.events])
+  })
+
+  test("invalid options fail before any file is written", async () => {
+    const dir = join(tmp, "never")
+    await expect(writeDataset({ sessions: -5, seed: 1, outDir: dir })).rejects.toThrow(RangeError)
+    expect(() => readFileSync(join(dir, "labels.tsv"))).toThrow()
+  })
+
   test("generateSessions is a pure function of its options", () => {
     const first = [...generateSessions({ sessions: 500, seed: 9, startMs: Date.UTC(2023, 0, 1), days: 20 })]
     const again = [...generateSessions({ sessions: 500, seed: 9, startMs: Date.UTC(2023, 0, 1), days: 20 })]

@@ -34,19 +34,29 @@ export class UnionFind {
     this.size_[ra] = this.size_[ra]! + this.size_[rb]!
   }
 
-  /** Groups of members (each sorted ascending), ordered by their smallest member. */
-  groups(): Array<Array<number>> {
-    const byRoot = new Map<number, Array<number>>()
-    const out: Array<Array<number>> = []
-    for (let i = 0; i < this.parent.length; i++) {
+  /**
+   * Groups of at least `minSize` members (each sorted ascending), ordered by their smallest
+   * member. Sizes are counted first, so singletons — most sessions — allocate nothing.
+   */
+  groups(minSize = 1): Array<Array<number>> {
+    const n = this.parent.length
+    const root = new Int32Array(n)
+    const count = new Int32Array(n)
+    for (let i = 0; i < n; i++) {
       const r = this.find(i)
-      let g = byRoot.get(r)
-      if (g === undefined) {
-        g = []
-        byRoot.set(r, g)
-        out.push(g)
+      root[i] = r
+      count[r]!++
+    }
+    const slot = new Int32Array(n).fill(-1)
+    const out: Array<Array<number>> = []
+    for (let i = 0; i < n; i++) {
+      const r = root[i]!
+      if (count[r]! < minSize) continue
+      if (slot[r] === -1) {
+        slot[r] = out.length
+        out.push([])
       }
-      g.push(i)
+      out[slot[r]!]!.push(i)
     }
     return out
   }

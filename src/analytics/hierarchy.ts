@@ -78,7 +78,8 @@ export const buildHierarchy = (features: SessionFeatures, linkage: Linkage, opti
   const setFirst = new Int32Array(features.commandSets.length).fill(-1)
   const sameFamily = (a: number, b: number): boolean => linkage.families.find(a) === linkage.families.find(b)
   for (let i = 0; i < n; i++) {
-    for (const id of features.artefacts.get(i)) {
+    for (let k = features.artefacts.start(i), e = features.artefacts.end(i); k < e; k++) {
+      const id = features.artefacts.value(k)
       if (!VARIANT_KINDS.has(features.artefactTable[id]!.kind)) continue
       const first = firstCarrier[id]!
       if (first < 0) firstCarrier[id] = i
@@ -107,8 +108,7 @@ export const buildHierarchy = (features: SessionFeatures, linkage: Linkage, opti
     }
   }
 
-  for (const group of linkage.families.groups()) {
-    if (group.length < options.minSessions) continue
+  for (const group of linkage.families.groups(options.minSessions)) {
     const familyMembers = Int32Array.from(group)
     const familyIndex = drafts.length
     drafts.push({ level: "family", parent: null, members: familyMembers, dominant: dominantArtefact(familyMembers, features) })

@@ -47,7 +47,8 @@ export const linkSessions = (features: SessionFeatures, options: LinkageOptions)
   const identity: Array<Array<number> | undefined> = new Array(n)
   for (let i = 0; i < n; i++) {
     let own: Array<number> | undefined
-    for (const id of features.artefacts.get(i)) {
+    for (let k = features.artefacts.start(i), e = features.artefacts.end(i); k < e; k++) {
+      const id = features.artefacts.value(k)
       if (IDENTITY_KINDS.has(features.artefactTable[id]!.kind)) (own ??= []).push(id)
     }
     if (own !== undefined) identity[i] = own
@@ -82,7 +83,8 @@ export const linkSessions = (features: SessionFeatures, options: LinkageOptions)
   const firstCarrier = new Int32Array(features.artefactTable.length).fill(-1)
   const clientCarriers: Array<number> = []
   for (let i = 0; i < n; i++) {
-    for (const id of features.artefacts.get(i)) {
+    for (let k = features.artefacts.start(i), e = features.artefacts.end(i); k < e; k++) {
+      const id = features.artefacts.value(k)
       const kind = features.artefactTable[id]!.kind
       if (!STRONG_KINDS.has(kind)) {
         if (kind === "client") clientCarriers.push(i)

@@ -54,11 +54,19 @@ export const lshCandidatePairs = (signatures: Uint32Array, count: number): Array
   const seen = new Set<number>()
   const pairs: Array<readonly [number, number]> = []
   for (let band = 0; band < BANDS; band++) {
-    const buckets = new Map<string, number>()
+    // Buckets keyed by a 52-bit hash of the band's rows: a collision only adds a candidate,
+    // which the caller's exact Jaccard check then rejects.
+    const buckets = new Map<number, number>()
     for (let k = 0; k < count; k++) {
       const base = k * PERMUTATIONS + band * ROWS
-      let key = ""
-      for (let r = 0; r < ROWS; r++) key += `${signatures[base + r]!.toString(36)},`
+      let h1 = 0x811c9dc5
+      let h2 = 0x01000193
+      for (let r = 0; r < ROWS; r++) {
+        const v = signatures[base + r]!
+        h1 = Math.imul(h1 ^ v, 0x01000193)
+        h2 = Math.imul(h2 ^ (v >>> 7), 0x5bd1e995) ^ (h2 >>> 13)
+      }
+      const key = (h1 >>> 0) * 1048576 + ((h2 >>> 0) & 0xfffff)
       const first = buckets.get(key)
       if (first === undefined) {
         buckets.set(key, k)

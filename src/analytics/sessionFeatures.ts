@@ -83,9 +83,22 @@ export class IntLists {
     this.offsets[this.count] = this.used
   }
 
-  /** A view of list i (valid until the next push). */
+  /** A view of list i (valid until the next push). Allocates a view: hot loops use start/end/value. */
   get(i: number): Int32Array {
     return this.values.subarray(this.offsets[i]!, this.offsets[i + 1]!)
+  }
+
+  /** Position of list i's first value; iterate `value(k)` for k in [start(i), end(i)). */
+  start(i: number): number {
+    return this.offsets[i]!
+  }
+
+  end(i: number): number {
+    return this.offsets[i + 1]!
+  }
+
+  value(k: number): number {
+    return this.values[k]!
   }
 
   includes(i: number, value: number): boolean {
@@ -279,7 +292,7 @@ export class FeatureBuilder {
 
   add(s: AttackSession): void {
     const sessionIndex = this.ids.length
-    if (sessionIndex % GC_HINT_EVERY === GC_HINT_EVERY - 1) collectGarbage()
+    if (sessionIndex % GC_HINT_EVERY === GC_HINT_EVERY - 1) collectGarbage(true)
     this.ids.push(s.id)
     this.start.push(parseIsoTimestamp(s.start))
     this.end.push(parseIsoTimestamp(s.end))
@@ -373,7 +386,7 @@ export class FeatureBuilder {
       normalizedIds[r] = c.length === 0 ? -1 : normalized.id(c)
     }
 
-    collectGarbage()
+    collectGarbage(true)
     // Document frequency of normalised commands over sessions.
     const df = new Int32Array(normalized.size)
     let sessionsWithCommands = 0
@@ -382,8 +395,8 @@ export class FeatureBuilder {
     const stamp = new Int32Array(normalized.size).fill(-1)
     for (let i = 0; i < n; i++) {
       own.length = 0
-      for (const r of this.sessionCommands.get(i)) {
-        const c = normalizedIds[r]!
+      for (let k = this.sessionCommands.start(i), e = this.sessionCommands.end(i); k < e; k++) {
+        const c = normalizedIds[this.sessionCommands.value(k)]!
         if (c >= 0) own.push(c)
       }
       perSession.push(own)
@@ -405,20 +418,36 @@ export class FeatureBuilder {
     const specific: Array<number> = []
     const commandSetOf = new Int32Array(n).fill(-1)
     const sequenceArtefact = new Int32Array(n).fill(-1)
-    const byList = new Map<string, { readonly set: number; readonly sequence: number }>()
-    collectGarbage()
+    const byList = new Map<number, Array<{ readonly list: Int32Array; readonly set: number; readonly sequence: number }>>()
+    collectGarbage(true)
     for (let i = 0; i < n; i++) {
       if (i % GC_HINT_EVERY === GC_HINT_EVERY - 1) collectGarbage()
-      const own = perSession.get(i)
-      if (own.length === 0) continue
-      // Sessions running the same normalised commands share everything computed here.
-      const listKey = own.join(",")
-      const known = byList.get(listKey)
+      const from = perSession.start(i)
+      const to = perSession.end(i)
+      if (from === to) continue
+      // Sessions running the same normalised commands share everything computed here; the
+      // lookup hashes the id list instead of building a string key per session.
+      let h = 0x811c9dc5
+      for (let k = from; k < to; k++) h = Math.imul(h ^ perSession.value(k), 0x01000193)
+      const bucket = byList.get(h >>> 0)
+      let known: { readonly list: Int32Array; readonly set: number; readonly sequence: number } | undefined
+      if (bucket !== undefined) {
+        for (const entry of bucket) {
+          if (entry.list.length !== to - from) continue
+          let same = true
+          for (let k = from; k < to && same; k++) same = entry.list[k - from] === perSession.value(k)
+          if (same) {
+            known = entry
+            break
+          }
+        }
+      }
       if (known !== undefined) {
         commandSetOf[i] = known.set
         sequenceArtefact[i] = known.sequence
         continue
       }
+      const own = perSession.get(i).slice()
       const ids = new Set<number>()
       let spec = 0
       for (const c of new Set(own)) {
@@ -445,7 +474,10 @@ export class FeatureBuilder {
       // A set is specific when any command list producing it is.
       if (spec >= MIN_SPECIFICITY) specific[setId] = 1
       const sequence = spec >= MIN_SPECIFICITY ? this.artefact("command_sequence", Array.from(own, (c) => normalized.values[c]!).join("\n")) : -1
-      byList.set(listKey, { set: setId, sequence })
+      const entry = { list: own, set: setId, sequence }
+      const list = byList.get(h >>> 0)
+      if (list === undefined) byList.set(h >>> 0, [entry])
+      else list.push(entry)
       commandSetOf[i] = setId
       sequenceArtefact[i] = sequence
     }
@@ -475,14 +507,14 @@ export class FeatureBuilder {
       return id
     }
 
-    collectGarbage()
+    collectGarbage(true)
     const artefacts = new IntLists()
     const scratch: Array<number> = []
     for (let i = 0; i < n; i++) {
       scratch.length = 0
-      for (const id of this.localArtefactIds.get(i)) scratch.push(id)
-      for (const pair of this.sessionPairs.get(i)) {
-        const id = pairArtefact(pair)
+      for (let k = this.localArtefactIds.start(i), e = this.localArtefactIds.end(i); k < e; k++) scratch.push(this.localArtefactIds.value(k))
+      for (let k = this.sessionPairs.start(i), e = this.sessionPairs.end(i); k < e; k++) {
+        const id = pairArtefact(this.sessionPairs.value(k))
         if (id >= 0 && !scratch.includes(id)) scratch.push(id)
       }
       const client = this.clientKeys.data[i]!
@@ -495,7 +527,7 @@ export class FeatureBuilder {
       artefacts.push(scratch)
     }
     const carriers = new Int32Array(this.artefactKeys.size)
-    for (let i = 0; i < n; i++) for (const id of artefacts.get(i)) carriers[id]!++
+    for (let i = 0; i < n; i++) for (let k = artefacts.start(i), e = artefacts.end(i); k < e; k++) carriers[artefacts.value(k)]!++
     const artefactTable: Array<Artefact> = this.artefactKeys.values.map((v, id) => ({
       kind: this.artefactKinds[id]!,
       value: v.slice(v.indexOf("\u0000") + 1)

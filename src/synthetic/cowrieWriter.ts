@@ -93,13 +93,6 @@ export const isoMillis = (ms: number): string => {
   return `${msDayText}${pad2(h)}:${pad2(m)}:${pad2(secs % 60)}.${milli < 10 ? "00" : milli < 100 ? "0" : ""}${milli}Z`
 }
 
-/** Epoch microseconds → "2024-04-01T20:01:05.690463Z" (cowrie's timestamp form). */
-export const isoMicros = (us: number): string => {
-  const ms = Math.floor(us / 1000)
-  const micro = us - ms * 1000
-  return `${isoMillis(ms).slice(0, -1)}${micro < 10 ? "00" : micro < 100 ? "0" : ""}${micro}Z`
-}
-
 let parsedDayText = ""
 let parsedDayMs = 0
 

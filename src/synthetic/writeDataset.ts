@@ -150,13 +150,20 @@ const renderInWorkers = async (
   })
   failed.catch(() => {})
   const workers: Array<Worker> = []
+  const done: Array<boolean> = new Array<boolean>(count).fill(false)
+  let finished = false
   try {
     for (let k = 0; k < count; k++) {
       const input: WorkerInput = { options: sessionOptions(options), worker: k, workers: count, credits: WORKER_CREDITS }
       const worker = new Worker(new URL("./generateWorker.ts", import.meta.url), { workerData: input })
       worker.on("message", (m: WorkerMessage) => {
-        if (m.kind !== "block") return
-        arrived.set(m.index, { ...m, cowrie: Buffer.from(m.cowrie.buffer, m.cowrie.byteOffset, m.cowrie.byteLength), labels: Buffer.from(m.labels.buffer, m.labels.byteOffset, m.labels.byteLength) })
+        if (m.kind === "done") {
+          done[k] = true
+          return
+        }
+        // Transferred buffers arrive as plain Uint8Arrays: view them as Buffers again (no copy).
+        const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
+        arrived.set(m.index, { ...m, cowrie: asBuffer(m.cowrie), labels: asBuffer(m.labels) })
         if (waiting !== null && waiting.index === m.index) {
           const w = waiting
           waiting = null
@@ -165,7 +172,7 @@ const renderInWorkers = async (
       })
       worker.on("error", (error) => fail(error instanceof Error ? error : new Error(String(error))))
       worker.on("exit", (code) => {
-        if (code !== 0) fail(new Error(`a generator worker stopped with exit code ${code}`))
+        if (!finished && !done[k]) fail(new Error(`a generator worker stopped early (exit code ${code})`))
       })
       workers.push(worker)
     }
@@ -179,6 +186,7 @@ const renderInWorkers = async (
       workers[index % count]!.postMessage(1)
     }
   } finally {
+    finished = true
     await Promise.all(workers.map((w) => w.terminate()))
   }
 }

@@ -4,6 +4,7 @@
  * (the seed drives every random draw). `analyzeFeatures` works from compact features alone,
  * so callers that stream sessions never hold them all.
  */
+import { createHash } from "node:crypto"
 import { techniquesOf } from "../analytics/attackTechniques.ts"
 import { buildHierarchy, type CampaignDraft } from "../analytics/hierarchy.ts"
 import { linkSessions } from "../analytics/linkage.ts"
@@ -11,7 +12,6 @@ import { scoreGroups } from "../analytics/scoring.ts"
 import { collectGarbage } from "../analytics/memory.ts"
 import { computeFeatures, type SessionFeatures } from "../analytics/sessionFeatures.ts"
 import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
-import { sha256Hex } from "../config/AnalysisConfig.ts"
 import type { AttackSession } from "../domain/AttackSession.ts"
 import { assessmentFor, type Campaign, type Indicator, type IndicatorType } from "../domain/Campaign.ts"
 
@@ -107,20 +107,24 @@ export const analyzeSessions = (sessions: Iterable<AttackSession>, config: Analy
   analyzeFeatures(computeFeatures(sessions), config)
 
 export const analyzeFeatures = (features: SessionFeatures, config: AnalysisConfig): Analysis => {
-  collectGarbage()
+  collectGarbage(true)
   const linkage = linkSessions(features, { seed: config.seed, behaviourThreshold: config.behaviourThreshold })
-  collectGarbage()
+  collectGarbage(true)
   const drafts = buildHierarchy(features, linkage, {
     variantThreshold: config.variantThreshold,
     waveGapMs: config.waveGapMs,
     minSessions: config.minSessions
   })
-  collectGarbage()
+  collectGarbage(true)
   const scores = scoreGroups(drafts, features, { seed: config.seed, permutations: config.permutations, bootstrap: config.bootstrap })
-  collectGarbage()
-  const ids = drafts.map((d) => {
-    const members = Array.from(d.members, (i) => features.ids[i]!).sort(compareStrings)
-    return `c-${sha256Hex(`${d.level}\n${members.join("\n")}`).slice(0, 16)}`
+  collectGarbage(true)
+  // Each draft's member ids, sorted once: they name the campaign (hashed incrementally, no
+  // joined string) and are its `sessions` list.
+  const memberIds = drafts.map((d) => Array.from(d.members, (i) => features.ids[i]!).sort(compareStrings))
+  const ids = drafts.map((d, index) => {
+    const hash = createHash("sha256").update(`${d.level}\n`)
+    memberIds[index]!.forEach((id, k) => hash.update(k === 0 ? id : `\n${id}`))
+    return `c-${hash.digest("hex").slice(0, 16)}`
   })
   const campaigns: Array<Campaign> = drafts.map((draft, index) => {
     let first = Infinity
@@ -141,7 +145,7 @@ export const analyzeFeatures = (features: SessionFeatures, config: AnalysisConfi
       parent_id: draft.parent === null ? null : ids[draft.parent]!,
       level: draft.level,
       name: campaignName(draft, features, firstIso),
-      sessions: Array.from(draft.members, (i) => features.ids[i]!).sort(compareStrings),
+      sessions: memberIds[index]!,
       source_ips: [...ips].sort(compareStrings),
       first_seen: firstIso,
       last_seen: new Date(last).toISOString(),

@@ -11,6 +11,7 @@ const bun = (globalThis as { Bun?: { gc?: (full: boolean) => void } }).Bun
 /** Sessions between two hints inside one phase. */
 export const GC_HINT_EVERY = 200_000
 
-export const collectGarbage = (full = false): void => {
-  bun?.gc?.(full)
+/** Collects when the data is large enough to matter (`sessions` ≥ GC_HINT_EVERY); else no-op. */
+export const collectGarbage = (full: boolean, sessions: number): void => {
+  if (sessions >= GC_HINT_EVERY) bun?.gc?.(full)
 }

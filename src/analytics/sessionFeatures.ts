@@ -292,7 +292,7 @@ export class FeatureBuilder {
 
   add(s: AttackSession): void {
     const sessionIndex = this.ids.length
-    if (sessionIndex % GC_HINT_EVERY === GC_HINT_EVERY - 1) collectGarbage(true)
+    if (sessionIndex % GC_HINT_EVERY === GC_HINT_EVERY - 1) collectGarbage(true, sessionIndex + 1)
     this.ids.push(s.id)
     this.start.push(parseIsoTimestamp(s.start))
     this.end.push(parseIsoTimestamp(s.end))
@@ -386,7 +386,7 @@ export class FeatureBuilder {
       normalizedIds[r] = c.length === 0 ? -1 : normalized.id(c)
     }
 
-    collectGarbage(true)
+    collectGarbage(true, n)
     // Document frequency of normalised commands over sessions.
     const df = new Int32Array(normalized.size)
     let sessionsWithCommands = 0
@@ -419,9 +419,9 @@ export class FeatureBuilder {
     const commandSetOf = new Int32Array(n).fill(-1)
     const sequenceArtefact = new Int32Array(n).fill(-1)
     const byList = new Map<number, Array<{ readonly list: Int32Array; readonly set: number; readonly sequence: number }>>()
-    collectGarbage(true)
+    collectGarbage(true, n)
     for (let i = 0; i < n; i++) {
-      if (i % GC_HINT_EVERY === GC_HINT_EVERY - 1) collectGarbage()
+      if (i % GC_HINT_EVERY === GC_HINT_EVERY - 1) collectGarbage(true, n)
       const from = perSession.start(i)
       const to = perSession.end(i)
       if (from === to) continue
@@ -507,7 +507,7 @@ export class FeatureBuilder {
       return id
     }
 
-    collectGarbage(true)
+    collectGarbage(true, n)
     const artefacts = new IntLists()
     const scratch: Array<number> = []
     for (let i = 0; i < n; i++) {

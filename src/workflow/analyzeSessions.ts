@@ -107,17 +107,17 @@ export const analyzeSessions = (sessions: Iterable<AttackSession>, config: Analy
   analyzeFeatures(computeFeatures(sessions), config)
 
 export const analyzeFeatures = (features: SessionFeatures, config: AnalysisConfig): Analysis => {
-  collectGarbage(true)
+  collectGarbage(true, features.count)
   const linkage = linkSessions(features, { seed: config.seed, behaviourThreshold: config.behaviourThreshold })
-  collectGarbage(true)
+  collectGarbage(true, features.count)
   const drafts = buildHierarchy(features, linkage, {
     variantThreshold: config.variantThreshold,
     waveGapMs: config.waveGapMs,
     minSessions: config.minSessions
   })
-  collectGarbage(true)
+  collectGarbage(true, features.count)
   const scores = scoreGroups(drafts, features, { seed: config.seed, permutations: config.permutations, bootstrap: config.bootstrap })
-  collectGarbage(true)
+  collectGarbage(true, features.count)
   // Each draft's member ids, sorted once: they name the campaign (hashed incrementally, no
   // joined string) and are its `sessions` list.
   const memberIds = drafts.map((d) => Array.from(d.members, (i) => features.ids[i]!).sort(compareStrings))

@@ -113,7 +113,7 @@ export class EvidenceContext {
     let j = this.jaccardMemo.get(key)
     if (j === undefined) {
       j = jaccard(f.commandSets[x]!, f.commandSets[y]!)
-      if (this.jaccardMemo.size > 500_000) this.jaccardMemo.clear()
+      if (this.jaccardMemo.size > 100_000) this.jaccardMemo.clear()
       this.jaccardMemo.set(key, j)
     }
     return j

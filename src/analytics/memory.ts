@@ -9,9 +9,9 @@
 const bun = (globalThis as { Bun?: { gc?: (full: boolean) => void } }).Bun
 
 /** Sessions between two hints inside one phase. */
-export const GC_HINT_EVERY = 200_000
+export const GC_HINT_EVERY = 100_000
 
 /** Collects when the data is large enough to matter (`sessions` ≥ GC_HINT_EVERY); else no-op. */
 export const collectGarbage = (full: boolean, sessions: number): void => {
-  if (sessions >= GC_HINT_EVERY) bun?.gc?.(full)
+  if (process.env.DSHIELD_NO_GC === undefined && sessions >= GC_HINT_EVERY) bun?.gc?.(full)
 }

@@ -70,15 +70,20 @@ const indicatorsOf = (members: Int32Array, f: SessionFeatures): Array<Indicator>
     else e.count += by
   }
   const artefactCounts = new Map<number, number>()
-  const shared = new Map<string, { type: IndicatorType; value: string; count: number }>()
+  // Client fingerprints counted by (kind, string id) packed into one number: no string per
+  // member (campaigns of a million sessions visit members millions of times).
+  const CLIENT_KINDS = ["hassh", "client_version", "user_agent"] as const
+  const shared = new Map<number, number>()
   for (const i of members) {
-    for (const id of f.artefacts.get(i)) artefactCounts.set(id, (artefactCounts.get(id) ?? 0) + 1)
-    for (const [type, id] of [["hassh", f.hasshId[i]!], ["client_version", f.clientVersionId[i]!], ["user_agent", f.userAgentId[i]!]] as const) {
+    for (let k = f.artefacts.start(i), e = f.artefacts.end(i); k < e; k++) {
+      const id = f.artefacts.value(k)
+      artefactCounts.set(id, (artefactCounts.get(id) ?? 0) + 1)
+    }
+    for (let t = 0; t < 3; t++) {
+      const id = t === 0 ? f.hasshId[i]! : t === 1 ? f.clientVersionId[i]! : f.userAgentId[i]!
       if (id < 0) continue
-      const key = `${type}\u0000${id}`
-      const e = shared.get(key)
-      if (e === undefined) shared.set(key, { type, value: f.strings[id]!, count: 1 })
-      else e.count++
+      const key = id * 4 + t
+      shared.set(key, (shared.get(key) ?? 0) + 1)
     }
   }
   for (const [id, count] of artefactCounts) {
@@ -92,7 +97,12 @@ const indicatorsOf = (members: Int32Array, f: SessionFeatures): Array<Indicator>
     } else if (a.kind === "credential" && count >= 2) add("credential", a.value, count)
   }
   // Client fingerprints only describe a campaign when most of its sessions share them.
-  for (const e of shared.values()) if (e.count > members.length / 2) counts.set(`${e.type}\u0000${e.value}`, e)
+  for (const [key, count] of shared) {
+    if (count <= members.length / 2) continue
+    const type = CLIENT_KINDS[key % 4]!
+    const value = f.strings[Math.floor(key / 4)]!
+    counts.set(`${type}\u0000${value}`, { type, value, count })
+  }
   const order: Array<IndicatorType> = ["ssh_key", "sha256", "url", "domain", "credential", "hassh", "client_version", "user_agent"]
   const out: Array<Indicator> = []
   for (const type of order) {
@@ -118,12 +128,10 @@ export const analyzeFeatures = (features: SessionFeatures, config: AnalysisConfi
   collectGarbage(true, features.count)
   const scores = scoreGroups(drafts, features, { seed: config.seed, permutations: config.permutations, bootstrap: config.bootstrap })
   collectGarbage(true, features.count)
-  // Each draft's member ids, sorted once: they name the campaign (hashed incrementally, no
-  // joined string) and are its `sessions` list.
+  // Each draft's member ids, sorted once: they name the campaign and are its `sessions` list.
   const memberIds = drafts.map((d) => Array.from(d.members, (i) => features.ids[i]!).sort(compareStrings))
   const ids = drafts.map((d, index) => {
-    const hash = createHash("sha256").update(`${d.level}\n`)
-    memberIds[index]!.forEach((id, k) => hash.update(k === 0 ? id : `\n${id}`))
+    const hash = createHash("sha256").update(`${d.level}\n`).update(memberIds[index]!.join("\n"))
     return `c-${hash.digest("hex").slice(0, 16)}`
   })
   const campaigns: Array<Campaign> = drafts.map((draft, index) => {

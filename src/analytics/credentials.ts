@@ -1,3 +1,5 @@
+import { dictionary } from "@zxcvbn-ts/language-common"
+
 /**
  * Credentials as evidence. Popular pairs (root/admin, admin/admin, pi/raspberry, …) are what
  * every scanner tries: they never link sessions. A pair links only when it is rare on the
@@ -24,15 +26,27 @@ const POPULAR_USERNAMES = new Set([
   "www-data", "web", "default", "service", "system", "operator", "manager", "usuario", "sa", "deploy", "dev", "ansible"
 ])
 
+/**
+ * The common-password list of zxcvbn-ts (MIT; about 30,000 passwords from public leak
+ * frequency lists), lower-cased: any password in it is in the wordlists every scanner walks.
+ */
+const COMMON_PASSWORDS: ReadonlySet<string> = new Set(
+  ((dictionary as Record<string, ReadonlyArray<string>>)["passwords-common"] ?? []).map((p) => p.toLowerCase())
+)
+
 /** True for a pair every scanner tries. */
 export const isPopularCredential = (username: string, password: string): boolean =>
   POPULAR_PASSWORDS.has(password) ||
+  POPULAR_PASSWORDS.has(password.toLowerCase()) ||
+  COMMON_PASSWORDS.has(password.toLowerCase()) ||
+
   // Placeholders some honeypot configs log instead of a password: "<Any pass>", "<empty>".
   /^<[^>]*>$/.test(password) ||
   username.length === 0 ||
   password.length < 5 ||
   // Passwords mangled from the user name (admin123, root@2024, Oracle1) are dictionary rules.
-  (username.length >= 3 && password.toLowerCase().includes(username.toLowerCase())) ||
+  (username.length >= 2 && password.toLowerCase().includes(username.toLowerCase())) ||
+  (username.length >= 3 && password.toLowerCase().includes([...username.toLowerCase()].reverse().join(""))) ||
   (POPULAR_USERNAMES.has(username) && password === username)
 
 /**

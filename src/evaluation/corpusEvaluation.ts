@@ -203,7 +203,8 @@ seen once joins nothing: per-host random names, one-off payloads):
    text of \`echo -e '\\x..\\x..'\` markers when it is 4+ printable characters and not the ELF magic.
 5. **Rare credential**: a user/password pair that is
    (a) not popular by the fixed list (\`src/evaluation/popularCredentials.ts\`: device defaults,
-   Mirai's compiled-in table, top leaked passwords under any user name, an empty user name, a
+   Mirai's compiled-in table, top leaked passwords under any user name — including the ~30,000
+   passwords of the public zxcvbn-ts common-password list —, an empty user name, a
    password shorter than 5 characters, a password derived from the user name — equal, doubled,
    reversed, or with a short digit/symbol prefix or suffix — or a placeholder such as \`<Any pass>\`),
    (b) not a dictionary password of the corpus: its password is not tried under 5 or more

@@ -6,6 +6,7 @@
  *
  * The evaluation keeps its own list on purpose: it must not share code with the engine.
  */
+import { dictionary } from "@zxcvbn-ts/language-common"
 
 /** user:password pairs (user names compared case-sensitively, as SSH does). */
 const PAIRS = `
@@ -59,7 +60,15 @@ export const POPULAR_PAIRS: ReadonlySet<string> = new Set(
   })
 )
 
-export const POPULAR_PASSWORDS: ReadonlySet<string> = new Set(lines(PASSWORDS).map((p) => p.toLowerCase()))
+/**
+ * The fixed list above plus the public common-password list of zxcvbn-ts (MIT, about 30,000
+ * passwords ranked by frequency in public leaks): a password in a public wordlist is what
+ * every brute-forcer tries, so sharing it says nothing about who is attacking.
+ */
+export const POPULAR_PASSWORDS: ReadonlySet<string> = new Set([
+  ...lines(PASSWORDS).map((p) => p.toLowerCase()),
+  ...((dictionary as Record<string, ReadonlyArray<string>>)["passwords-common"] ?? []).map((p) => p.toLowerCase())
+])
 
 /** Key of a credential pair in POPULAR_PAIRS and in signature values. */
 export const credentialKey = (username: string, password: string): string => `${username}\u0000${password}`

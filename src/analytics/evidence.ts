@@ -147,7 +147,6 @@ export class EvidenceContext {
   nullFor(n: number): NullDistribution {
     const cached = this.nulls.get(n)
     if (cached !== undefined) return cached
-    const f = this.features
     const B = this.permutations
     const prng = new Prng(this.seed, `null:${n}`)
     // Reset the pool to the identity so the draws do not depend on earlier sizes (one shared

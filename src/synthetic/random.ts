@@ -75,7 +75,6 @@ export const zipfWeights = (n: number, s: number): Array<number> => Array.from({
 const ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 const LOWER = "abcdefghijklmnopqrstuvwxyz"
 const UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-const HEX = "0123456789abcdef"
 
 const fromAlphabet = (rng: Prng, alphabet: string, length: number): string => {
   let s = ""

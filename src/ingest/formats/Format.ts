@@ -2,6 +2,7 @@
  * What every input format provides to the ingest loop.
  */
 import type { HoneypotEvent } from "../../domain/Event.ts"
+import { hasOversizedField, MAX_FIELD_CHARS } from "../validate.ts"
 import type { InputFormat } from "../../domain/Result.ts"
 
 /**
@@ -46,3 +47,19 @@ export const asPort = (value: unknown): number | undefined | "bad" => {
 
 /** A string field, or undefined when absent or not a string. */
 export const str = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined)
+
+/**
+ * One JSON-lines line as an object, or the reason it is not one: malformed JSON, not an
+ * object, or a string field over 64 KiB (checked only on lines long enough to hold one).
+ */
+export const parseJsonObjectLine = (line: string): Record<string, unknown> | string => {
+  let value: unknown
+  try {
+    value = JSON.parse(line)
+  } catch {
+    return Reject.malformedJson
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return Reject.notAnObject
+  if (line.length > MAX_FIELD_CHARS && hasOversizedField(value)) return Reject.fieldTooLarge
+  return value as Record<string, unknown>
+}

@@ -3,8 +3,8 @@
  * documentation, old (2017, `key": value` with spaces) and new layouts alike.
  */
 import type { EventKind, HoneypotEvent } from "../../domain/Event.ts"
-import { hasOversizedField, MAX_FIELD_CHARS, normaliseIp, parseIsoTimestamp } from "../validate.ts"
-import { asPort, type LineFormat, type LineOutcome, Reject, str } from "./Format.ts"
+import { normaliseIp, parseIsoTimestamp } from "../validate.ts"
+import { asPort, type LineFormat, type LineOutcome, parseJsonObjectLine, Reject, str } from "./Format.ts"
 
 const KIND_BY_EVENTID: ReadonlyMap<string, EventKind> = new Map<string, EventKind>([
   ["cowrie.session.connect", "session.connect"],
@@ -127,16 +127,8 @@ export const cowrieEventFromObject = (o: Record<string, unknown>, tsValue: unkno
 }
 
 const parseLine = (line: string): LineOutcome => {
-  let value: unknown
-  try {
-    value = JSON.parse(line)
-  } catch {
-    return Reject.malformedJson
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return Reject.notAnObject
-  if (line.length > MAX_FIELD_CHARS && hasOversizedField(value)) return Reject.fieldTooLarge
-  const o = value as Record<string, unknown>
-  return cowrieEventFromObject(o, o.timestamp)
+  const o = parseJsonObjectLine(line)
+  return typeof o === "string" ? o : cowrieEventFromObject(o, o.timestamp)
 }
 
 /** @category formats */

@@ -5,9 +5,8 @@
  * The ECS document is mapped back onto cowrie's field names, then parsed by the cowrie
  * parser, so both formats produce identical events for the same activity.
  */
-import { hasOversizedField, MAX_FIELD_CHARS } from "../validate.ts"
 import { cowrieEventFromObject } from "./cowrie.ts"
-import { type LineFormat, type LineOutcome, Reject } from "./Format.ts"
+import { type LineFormat, type LineOutcome, parseJsonObjectLine } from "./Format.ts"
 
 /**
  * Reads `a.b.c` from either a nested object or a flattened key, in any mix: "a.b.c",
@@ -82,15 +81,8 @@ export const ecsEventFromDocument = (value: Record<string, unknown>): LineOutcom
 }
 
 const parseLine = (line: string): LineOutcome => {
-  let value: unknown
-  try {
-    value = JSON.parse(line)
-  } catch {
-    return Reject.malformedJson
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return Reject.notAnObject
-  if (line.length > MAX_FIELD_CHARS && hasOversizedField(value)) return Reject.fieldTooLarge
-  return ecsEventFromDocument(value as Record<string, unknown>)
+  const o = parseJsonObjectLine(line)
+  return typeof o === "string" ? o : ecsEventFromDocument(o)
 }
 
 /** @category formats */

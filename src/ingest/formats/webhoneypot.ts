@@ -3,8 +3,8 @@
  * "useragent", "headers", ...}`. Requests are sessionised per source IP + user agent.
  */
 import type { HoneypotEvent } from "../../domain/Event.ts"
-import { hasOversizedField, MAX_FIELD_CHARS, normaliseIp, parseAnyTimestamp } from "../validate.ts"
-import { asPort, type LineFormat, type LineOutcome, Reject, str } from "./Format.ts"
+import { normaliseIp, parseAnyTimestamp } from "../validate.ts"
+import { asPort, type LineFormat, type LineOutcome, parseJsonObjectLine, Reject, str } from "./Format.ts"
 
 /** Header lookup that tolerates any capitalisation ("User-Agent", "user-agent"). */
 const header = (headers: unknown, name: string): string | undefined => {
@@ -16,15 +16,8 @@ const header = (headers: unknown, name: string): string | undefined => {
 }
 
 const parseLine = (line: string): LineOutcome => {
-  let value: unknown
-  try {
-    value = JSON.parse(line)
-  } catch {
-    return Reject.malformedJson
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return Reject.notAnObject
-  if (line.length > MAX_FIELD_CHARS && hasOversizedField(value)) return Reject.fieldTooLarge
-  const o = value as Record<string, unknown>
+  const o = parseJsonObjectLine(line)
+  if (typeof o === "string") return o
   const sipRaw = str(o.sip)
   if (sipRaw === undefined) return Reject.missingField
   const srcIp = normaliseIp(sipRaw)

@@ -4,10 +4,13 @@
 import { parseArgs } from "node:util"
 import { Effect } from "effect"
 import { UsageError } from "../domain/errors.ts"
+import { resolveStoreConfig, type StoreConfig } from "../config/StoreConfig.ts"
 import type { FormatChoice } from "../ingest/ingest.ts"
 
 export type Command =
-  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" }
+  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" }
+  | { readonly _tag: "Migrate"; readonly store: StoreConfig; readonly quiet: boolean }
+  | { readonly _tag: "Config"; readonly store: StoreConfig }
   | {
     readonly _tag: "Assess"
     readonly paths: ReadonlyArray<string>
@@ -134,6 +137,23 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           gzip: values.gzip === true,
           quiet: values.quiet === true
         }
+      }
+      case "migrate":
+      case "config": {
+        const { values } = parseArgs({
+          args: [...rest],
+          strict: true,
+          options: {
+            help: { type: "boolean", short: "h" },
+            "database-url": { type: "string" },
+            "redis-url": { type: "string" },
+            "data-dir": { type: "string" },
+            quiet: { type: "boolean" }
+          }
+        })
+        if (values.help === true) return { _tag: "Help", text: command }
+        const store = resolveStoreConfig({ databaseUrl: values["database-url"], redisUrl: values["redis-url"], dataDir: values["data-dir"] })
+        return command === "migrate" ? { _tag: "Migrate", store, quiet: values.quiet === true } : { _tag: "Config", store }
       }
       case "eval": {
         const { positionals, values } = parseArgs({

@@ -12,6 +12,8 @@ Commands:
   assess FILE|DIR|- …    are these sessions coordinated? one assessment of the set
   generate --out DIR     write synthetic ground truth (cowrie JSON + labels.tsv)
   eval --labels L.tsv R  score a Result v1 against labels (pairwise P/R/F1, ARI, ECE)
+  migrate                apply the database migrations (PostgreSQL or embedded PGlite)
+  config                 print the effective configuration (secrets redacted)
   schema                 print the JSON Schema of Result v1
   version                print the engine version
 
@@ -114,4 +116,35 @@ Options:
   --gzip         write cowrie.json.gz
   --quiet        no progress or summary
   -h, --help     show this help
+`
+
+const STORE_OPTIONS = `  --database-url URL   PostgreSQL to use (default: $DATABASE_URL; unset → embedded PGlite)
+  --data-dir DIR       embedded store directory (default: $DSHIELD_DATA_DIR or ./.dshield-coord/db)
+  --redis-url URL      Redis to use (default: $REDIS_URL; unset → in-memory)`
+
+export const MIGRATE_HELP = `dshield-coord migrate — apply the database migrations
+
+Usage:
+  dshield-coord migrate [--database-url URL | --data-dir DIR] [--quiet]
+
+Applies migrations/NNNN_*.sql in order, each in one transaction, recorded in
+schema_migrations; safe to run twice (applied ones are skipped, changed ones refused). Also
+creates the monthly attack_sessions partitions ahead of time.
+
+Options:
+${STORE_OPTIONS}
+  --quiet              print nothing but errors
+  -h, --help           show this help
+`
+
+export const CONFIG_HELP = `dshield-coord config — print the effective configuration
+
+Usage:
+  dshield-coord config [--database-url URL] [--redis-url URL] [--data-dir DIR]
+
+Passwords in URLs are shown as ***.
+
+Options:
+${STORE_OPTIONS}
+  -h, --help           show this help
 `

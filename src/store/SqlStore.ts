@@ -42,7 +42,13 @@ export class SqlStore extends Context.Service<SqlStore, SqlStoreService>()("dshi
         const sql = yield* SqlClient.SqlClient
         const query = Effect.fn("SqlStore.query")(function*(text: string, params: ReadonlyArray<unknown> = []) {
           return yield* sql.unsafe<Row>(text, params as Array<unknown>).pipe(
-            Effect.mapError((error) => new StoreError({ message: `PostgreSQL query failed: ${describe(error)}.` }))
+            Effect.mapError((error) =>
+              new StoreError({
+                message: /connect|ECONNREFUSED|ENOTFOUND/i.test(describe(error))
+                  ? `Cannot connect to PostgreSQL at ${redactUrl(url)}; check DATABASE_URL and that the server is running.`
+                  : `PostgreSQL query failed: ${describe(error)}.`
+              })
+            )
           )
         })
         return SqlStore.of({

@@ -165,3 +165,22 @@ test("docs/result.schema.json is generated from the current domain schema", () =
   const committed = JSON.parse(readFileSync(resolve(REPO, "docs/result.schema.json"), "utf8")) as unknown
   expect(committed).toEqual(resultJsonSchema())
 })
+
+describe("migrate and config", () => {
+  test("migrate on an embedded store applies once, then reports up to date", () => {
+    const dir = join(tmp, "store")
+    const first = runCli(["migrate", "--data-dir", dir])
+    expect(first.code).toBe(0)
+    expect(first.stdout).toContain("applied 0001_core_schema")
+    const second = runCli(["migrate", "--data-dir", dir])
+    expect(second.code).toBe(0)
+    expect(second.stdout).toContain("up to date")
+  }, 30_000)
+
+  test("config redacts the database password", () => {
+    const r = runCli(["config", "--database-url", "postgres://analyst:hunter2@db.example:5432/coord"])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain("postgres://analyst:***@db.example:5432/coord")
+    expect(r.stdout).not.toContain("hunter2")
+  })
+})

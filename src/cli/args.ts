@@ -8,7 +8,7 @@ import { resolveStoreConfig, type StoreConfig } from "../config/StoreConfig.ts"
 import type { FormatChoice } from "../ingest/ingest.ts"
 
 export type Command =
-  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" }
+  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" | "campaigns" }
   | { readonly _tag: "Migrate"; readonly store: StoreConfig; readonly quiet: boolean }
   | { readonly _tag: "Config"; readonly store: StoreConfig }
   | {
@@ -41,7 +41,10 @@ export type Command =
     readonly quiet: boolean
     readonly limit: number
     readonly syslogYear: number | null
+    /** Persist to the store (and analyse together with its history) when set. */
+    readonly store: StoreConfig | undefined
   }
+  | { readonly _tag: "Campaigns"; readonly action: "list" | "show"; readonly id: string | undefined; readonly all: boolean; readonly store: StoreConfig }
 
 const FORMATS: ReadonlyArray<FormatChoice> = ["auto", "cowrie", "ecs", "firewall", "webhoneypot", "sessions"]
 
@@ -138,6 +141,30 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           quiet: values.quiet === true
         }
       }
+      case "campaigns": {
+        const { positionals, values } = parseArgs({
+          args: [...rest],
+          allowPositionals: true,
+          strict: true,
+          options: {
+            help: { type: "boolean", short: "h" },
+            all: { type: "boolean" },
+            "database-url": { type: "string" },
+            "data-dir": { type: "string" }
+          }
+        })
+        if (values.help === true) return { _tag: "Help", text: "campaigns" }
+        const [action, id] = positionals
+        if (action !== "list" && action !== "show") throw new UsageError({ message: "campaigns needs an action: list, or show ID." })
+        if (action === "show" && id === undefined) throw new UsageError({ message: "campaigns show needs a campaign id (see campaigns list)." })
+        return {
+          _tag: "Campaigns",
+          action,
+          id,
+          all: values.all === true,
+          store: resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] })
+        }
+      }
       case "migrate":
       case "config": {
         const { values } = parseArgs({
@@ -180,7 +207,10 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             strict: { type: "boolean" },
             quiet: { type: "boolean" },
             limit: { type: "string" },
-            "syslog-year": { type: "string" }
+            "syslog-year": { type: "string" },
+            store: { type: "boolean" },
+            "database-url": { type: "string" },
+            "data-dir": { type: "string" }
           }
         })
         if (values.help === true) return { _tag: "Help", text: "analyze" }
@@ -201,7 +231,10 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           strict: values.strict === true,
           quiet: values.quiet === true,
           limit: integer("limit", values.limit, 40, 0, 1_000_000),
-          syslogYear
+          syslogYear,
+          store: values.store === true
+            ? resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] })
+            : undefined
         }
       }
       default:

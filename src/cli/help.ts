@@ -12,6 +12,7 @@ Commands:
   assess FILE|DIR|- …    are these sessions coordinated? one assessment of the set
   generate --out DIR     write synthetic ground truth (cowrie JSON + labels.tsv)
   eval --labels L.tsv R  score a Result v1 against labels (pairwise P/R/F1, ARI, ECE)
+  campaigns list|show ID campaigns stored across runs (analyze --store)
   migrate                apply the database migrations (PostgreSQL or embedded PGlite)
   config                 print the effective configuration (secrets redacted)
   schema                 print the JSON Schema of Result v1
@@ -43,6 +44,12 @@ Options:
   --limit N             campaigns shown in the table (default: 40; the JSON has all)
   --syslog-year YYYY    year for firewall lines with classic syslog timestamps
                         ("Nov 28 12:00:01" carries no year)
+  --store               keep the analysis: analyse the input together with the stored
+                        history, then write sessions, campaigns (stable ids across runs)
+                        and the result in one transaction
+  --database-url URL    PostgreSQL for --store (default: $DATABASE_URL; unset → embedded
+                        PGlite in --data-dir, default ./.dshield-coord/db)
+  --data-dir DIR        embedded store directory
   -h, --help            show this help
 
 Examples:
@@ -146,5 +153,20 @@ Passwords in URLs are shown as ***.
 
 Options:
 ${STORE_OPTIONS}
+  -h, --help           show this help
+`
+
+export const CAMPAIGNS_HELP = `dshield-coord campaigns — campaigns stored across runs
+
+Usage:
+  dshield-coord campaigns list [--all] [--database-url URL | --data-dir DIR]
+  dshield-coord campaigns show ID [--database-url URL | --data-dir DIR]
+
+list shows active and dormant campaigns (--all adds concluded ones, merged into others);
+show prints one campaign with its sessions as JSON.
+
+Options:
+${STORE_OPTIONS}
+  --all                include concluded campaigns
   -h, --help           show this help
 `

@@ -5,7 +5,9 @@
 import { Clock, Effect } from "effect"
 import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
 import { configDigest, sha256Hex } from "../config/AnalysisConfig.ts"
+import type { AttackSession } from "../domain/AttackSession.ts"
 import { AnalysisError, InputError } from "../domain/errors.ts"
+import { mergeSessionPieces } from "../domain/mergeSessions.ts"
 import { RESULT_SCHEMA_ID, type Result } from "../domain/Result.ts"
 import { ingest, IngestFailure, type IngestReport } from "../ingest/ingest.ts"
 import { ENGINE_VERSION } from "../version.ts"
@@ -14,14 +16,35 @@ import { analyzeSessions } from "./analyzeSessions.ts"
 export interface AnalysisRun {
   readonly result: Result
   readonly report: IngestReport
+  /** Every session analysed: the input's, joined with the history's. */
+  readonly sessions: ReadonlyArray<AttackSession>
 }
 
 export interface RunOptions {
   readonly onProgress?: ((bytes: number, events: number) => void) | undefined
+  /**
+   * Sessions already known (from the store): analysed together with the input, so campaigns
+   * that span runs are found as if all the data had been read at once. A session of the
+   * input with the id of a stored one is the rest of it (a session straddling two log
+   * files): the pieces are joined.
+   */
+  readonly history?: ReadonlyArray<AttackSession> | undefined
 }
 
 /** The digest of the inputs: of their content digests in order, not of their paths. */
 export const inputDigest = (report: IngestReport): string => sha256Hex(report.files.map((f) => f.sha256).join("\n"))
+
+/** History and new sessions in (start, id) order; pieces of one session are joined. */
+export const mergeHistory = (history: ReadonlyArray<AttackSession>, fresh: ReadonlyArray<AttackSession>): ReadonlyArray<AttackSession> => {
+  if (history.length === 0) return fresh
+  const byId = new Map<string, AttackSession>()
+  for (const s of history) byId.set(s.id, s)
+  for (const s of fresh) {
+    const stored = byId.get(s.id)
+    byId.set(s.id, stored === undefined ? s : mergeSessionPieces(stored, s))
+  }
+  return [...byId.values()].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+}
 
 export const runAnalysis = Effect.fn("Analysis.run")(function*(
   paths: ReadonlyArray<string>,
@@ -42,8 +65,9 @@ export const runAnalysis = Effect.fn("Analysis.run")(function*(
         ? new InputError({ message: error.message, path: error.path })
         : new AnalysisError({ message: `Reading the input failed unexpectedly: ${String(error)}; please report this with the input that caused it.` })
   })
+  const sessions = mergeHistory(options.history ?? [], report.sessions)
   const analysis = yield* Effect.try({
-    try: () => analyzeSessions(report.sessions, config),
+    try: () => analyzeSessions(sessions, config),
     catch: (error) => new AnalysisError({ message: `The analysis failed: ${String(error)}; please report this with the input that caused it.` })
   })
   const finishedAt = yield* Clock.currentTimeMillis
@@ -64,11 +88,11 @@ export const runAnalysis = Effect.fn("Analysis.run")(function*(
     input: {
       files: report.files,
       events: report.events,
-      sessions: report.sessions.length,
+      sessions: sessions.length,
       rejected: report.rejects.toRecord()
     },
     campaigns: analysis.campaigns,
     unclustered_sessions: analysis.unclusteredSessions
   }
-  return { result, report } satisfies AnalysisRun
+  return { result, report, sessions } satisfies AnalysisRun
 })

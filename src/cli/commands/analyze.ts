@@ -8,7 +8,11 @@ import { type AnalysisConfig, DEFAULT_CONFIG } from "../../config/AnalysisConfig
 import { AnalysisError, InputError } from "../../domain/errors.ts"
 import { Result } from "../../domain/Result.ts"
 import type { IngestReport } from "../../ingest/ingest.ts"
+import type { AttackSession } from "../../domain/AttackSession.ts"
+import { loadSessions, saveAnalysis } from "../../store/AnalysisRepository.ts"
+import { loadMigrations, migrate } from "../../store/migrate.ts"
 import { runAnalysis } from "../../workflow/runAnalysis.ts"
+import { sqlStoreLayer } from "./store.ts"
 import type { Command } from "../args.ts"
 import { renderCampaignTable } from "../campaignTable.ts"
 import { PROGRESS_MIN_BYTES, ProgressBar } from "../ProgressBar.ts"
@@ -63,9 +67,30 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
   const total = yield* totalInputBytes(command.paths)
   const showProgress = !command.quiet && process.stderr.isTTY === true && (total === undefined || total >= PROGRESS_MIN_BYTES)
   const bar = showProgress ? new ProgressBar(total) : undefined
-  const { result, report } = yield* runAnalysis(command.paths, config, {
-    onProgress: bar === undefined ? undefined : (bytes, events) => bar.update(bytes, events)
-  }).pipe(Effect.ensuring(Effect.sync(() => bar?.clear())))
+  const run = (history: ReadonlyArray<AttackSession>) =>
+    runAnalysis(command.paths, config, {
+      history,
+      onProgress: bar === undefined ? undefined : (bytes, events) => bar.update(bytes, events)
+    }).pipe(Effect.ensuring(Effect.sync(() => bar?.clear())))
+  const storeConfig = command.store
+  const { result, report, saved } = storeConfig === undefined
+    ? { ...(yield* run([])), saved: undefined }
+    : yield* Effect.gen(function*() {
+      // The store's history is analysed with the new input, then everything is written in
+      // one transaction.
+      yield* migrate(yield* loadMigrations())
+      const history = yield* loadSessions()
+      const done = yield* run(history)
+      // Write the input's sessions, joined with their stored pieces where a session
+      // straddled two runs.
+      const fresh = new Set(done.report.sessions.map((s) => s.id))
+      const saved = yield* saveAnalysis(done.result, done.sessions.filter((s) => fresh.has(s.id)))
+      return { ...done, saved }
+    }).pipe(
+      Effect.provide(sqlStoreLayer(storeConfig)),
+      Effect.scoped,
+      Effect.mapError((error) => (error._tag === "StoreError" ? new AnalysisError({ message: error.message }) : error))
+    )
 
   // The contract is checked before anything is written: a result that does not match its
   // own schema is a bug, reported as an analysis error rather than handed to other tools.
@@ -90,6 +115,11 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
       process.stderr.write(rejectSummary(report))
       tableStream.write(renderCampaignTable(result, command.limit))
       if (command.out !== undefined && command.out !== "-") process.stderr.write(`Result v1 written to ${command.out}\n`)
+      if (saved !== undefined) {
+        process.stderr.write(
+          `Stored analysis ${saved.analysisId}: ${saved.sessionsWritten} new sessions; campaigns ${saved.campaignsCreated} new, ${saved.campaignsUpdated} updated, ${saved.campaignsConcluded} merged into others.\n`
+        )
+      }
     })
   }
   if (command.strict && report.rejects.total > 0) {

@@ -6,6 +6,7 @@ import { Effect, Layer } from "effect"
 import { DEFAULT_CONFIG } from "../../config/AnalysisConfig.ts"
 import { describeStoreConfig, type StoreConfig } from "../../config/StoreConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
+import { campaignSessions, DEFAULT_TENANT, listCampaigns } from "../../store/AnalysisRepository.ts"
 import { loadMigrations, migrate } from "../../store/migrate.ts"
 import { SqlStore, type StoreError } from "../../store/SqlStore.ts"
 
@@ -41,4 +42,24 @@ export const configCommand = Effect.fn("Cli.config")(function*(config: StoreConf
     analysis: DEFAULT_CONFIG
   }
   yield* Effect.sync(() => process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`))
+})
+
+/** `campaigns list` and `campaigns show ID`. */
+export const campaignsCommand = Effect.fn("Cli.campaigns")(function*(action: "list" | "show", id: string | undefined, all: boolean, config: StoreConfig) {
+  const text = yield* Effect.gen(function*() {
+    yield* migrate(yield* loadMigrations())
+    const campaigns = yield* listCampaigns(DEFAULT_TENANT, all || action === "show")
+    if (action === "list") {
+      if (campaigns.length === 0) return "No campaigns stored yet; run `dshield-coord analyze --store FILE` first.\n"
+      const lines = campaigns.map((c) =>
+        [c.id.padEnd(19), c.level.padEnd(7), c.state.padEnd(9), String(c.session_count).padStart(6), String(c.source_ip_count).padStart(5), c.first_seen.slice(0, 16), c.last_seen.slice(0, 16), c.confidence.toFixed(2), c.name].join("  ")
+      )
+      return `${["ID".padEnd(19), "LEVEL  ", "STATE    ", "  SESS", "  IPS", "FIRST SEEN      ", "LAST SEEN       ", "CONF", "NAME"].join("  ")}\n${lines.join("\n")}\n`
+    }
+    const found = campaigns.find((c) => c.id === id)
+    if (found === undefined) return yield* new InputError({ message: `No stored campaign has id ${id}; see \`dshield-coord campaigns list\`.` })
+    const sessions = yield* campaignSessions(found.id)
+    return `${JSON.stringify({ ...found, sessions }, null, 2)}\n`
+  }).pipe(Effect.provide(sqlStoreLayer(config)), Effect.scoped, Effect.mapError(toCliError))
+  yield* Effect.sync(() => process.stdout.write(text))
 })

@@ -1,0 +1,269 @@
+/**
+ * Persisting analyses and tracking campaigns across runs.
+ *
+ * An analysis is written in one transaction: the run, its attack sessions (bulk, as arrays
+ * through UNNEST — one statement per 5,000 rows), its campaigns with their sessions and
+ * indicators, and its Result v1. A process killed mid-write leaves no partial analysis.
+ *
+ * Campaign identity is stable across runs: a campaign of the new run takes the id of the
+ * stored campaign (same level, same tenant) it shares most sessions with, so a campaign that
+ * grows keeps its id, first_seen and history instead of being re-discovered as a duplicate.
+ * When a new campaign absorbs several stored ones, the oldest id survives and the others are
+ * marked concluded.
+ */
+import { Effect } from "effect"
+import type { AttackSession } from "../domain/AttackSession.ts"
+import type { Campaign } from "../domain/Campaign.ts"
+import type { Result } from "../domain/Result.ts"
+import { canonicalJson, sha256Hex } from "../config/AnalysisConfig.ts"
+import { type Row, SqlStore } from "./SqlStore.ts"
+
+const BATCH = 5000
+
+/**
+ * PostgreSQL text and jsonb cannot hold NUL characters, which attackers do send (in client
+ * versions, commands). They are stored as U+FFFD, the replacement character.
+ */
+const NUL = /\u0000/g
+const pgText = (s: string | null): string | null => (s === null ? null : s.replace(NUL, "\ufffd"))
+const pgJson = (value: unknown): string => JSON.stringify(value).replace(/\\u0000/g, "\\ufffd")
+
+export const DEFAULT_TENANT = "default"
+
+/** Campaigns silent for this many days become dormant (configurable per call). */
+export const DEFAULT_DORMANT_AFTER_DAYS = 14
+
+export interface SaveReport {
+  readonly analysisId: string
+  readonly sessionsWritten: number
+  readonly campaignsCreated: number
+  readonly campaignsUpdated: number
+  readonly campaignsConcluded: number
+}
+
+export interface StoredCampaign {
+  readonly id: string
+  readonly parent_id: string | null
+  readonly level: string
+  readonly name: string
+  readonly state: string
+  readonly confidence: number
+  readonly assessment: string
+  readonly session_count: number
+  readonly source_ip_count: number
+  readonly first_seen: string
+  readonly last_seen: string
+}
+
+const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+const iso = (value: unknown): string => (value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString())
+
+/**
+ * Writes the sessions, replacing stored rows with the same id: a session that straddled two
+ * runs is stored once, joined.
+ */
+const insertSessions = Effect.fn("AnalysisRepository.insertSessions")(function*(
+  sessions: ReadonlyArray<AttackSession>,
+  analysisId: string,
+  tenant: string
+) {
+  const store = yield* SqlStore
+  let written = 0
+  for (const batch of chunks(sessions, BATCH)) {
+    yield* store.query("DELETE FROM attack_sessions WHERE tenant = $1 AND id = ANY($2::text[])", [tenant, batch.map((s) => s.id)])
+    const rows = yield* store.query(
+      `INSERT INTO attack_sessions (id, tenant, analysis_id, sensor, protocol, src_ip, src_port, dst_ip, dst_port, start_at, end_at, client_version, hassh, data)
+       SELECT t.id, $2, $3, t.sensor, t.protocol, t.src_ip, t.src_port, t.dst_ip, t.dst_port, t.start_at, t.end_at, t.client_version, t.hassh, t.data
+       FROM unnest($1::text[], $4::text[], $5::text[], $6::inet[], $7::integer[], $8::inet[], $9::integer[], $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[], $14::jsonb[])
+         AS t(id, sensor, protocol, src_ip, src_port, dst_ip, dst_port, start_at, end_at, client_version, hassh, data)
+       ON CONFLICT (id, start_at) DO NOTHING
+       RETURNING 1`,
+      [
+        batch.map((s) => pgText(s.id)),
+        tenant,
+        analysisId,
+        batch.map((s) => pgText(s.sensor)),
+        batch.map((s) => s.protocol),
+        batch.map((s) => s.src_ip),
+        batch.map((s) => s.src_port),
+        batch.map((s) => s.dst_ip),
+        batch.map((s) => s.dst_port),
+        batch.map((s) => s.start),
+        batch.map((s) => s.end),
+        batch.map((s) => pgText(s.client_version)),
+        batch.map((s) => pgText(s.hassh)),
+        batch.map((s) => pgJson(s))
+      ]
+    )
+    written += rows.length
+  }
+  return written
+})
+
+/** Every stored session of a tenant, oldest first (the history a new run is analysed with). */
+export const loadSessions = Effect.fn("AnalysisRepository.loadSessions")(function*(tenant: string = DEFAULT_TENANT) {
+  const store = yield* SqlStore
+  const rows = yield* store.query("SELECT data FROM attack_sessions WHERE tenant = $1 ORDER BY start_at, id", [tenant])
+  return rows.map((r) => (typeof r.data === "string" ? JSON.parse(r.data) : r.data) as AttackSession)
+})
+
+/**
+ * Stable ids for the run's campaigns: each takes the id of the stored campaign of the same
+ * level it shares most sessions with (ties: the oldest), unless a campaign of this run
+ * already took it.
+ */
+const matchStoredCampaigns = Effect.fn("AnalysisRepository.matchStoredCampaigns")(function*(
+  campaigns: ReadonlyArray<Campaign>,
+  tenant: string
+) {
+  const store = yield* SqlStore
+  const stableId = new Map<string, string>()
+  const absorbed = new Map<string, Array<string>>()
+  const taken = new Set<string>()
+  // Families first, largest first: the biggest new campaign gets the first pick.
+  const order = campaigns.slice().sort((a, b) => levelRank(a.level) - levelRank(b.level) || b.sessions.length - a.sessions.length || (a.id < b.id ? -1 : 1))
+  for (const c of order) {
+    const rows: ReadonlyArray<Row> = c.sessions.length === 0 ? [] : yield* store.query(
+      `SELECT cs.campaign_id AS id, count(*)::integer AS shared, min(c.first_seen) AS first_seen
+       FROM campaign_sessions cs JOIN campaigns c ON c.id = cs.campaign_id
+       WHERE cs.session_id = ANY($1::text[]) AND c.level = $2 AND c.tenant = $3 AND c.state <> 'concluded'
+       GROUP BY cs.campaign_id ORDER BY shared DESC, first_seen, id`,
+      [c.sessions, c.level, tenant]
+    )
+    const candidates = rows.map((r) => String(r.id)).filter((id) => !taken.has(id))
+    const chosen = candidates[0] ?? c.id
+    taken.add(chosen)
+    stableId.set(c.id, chosen)
+    if (candidates.length > 1) absorbed.set(chosen, candidates.slice(1))
+  }
+  return { stableId, absorbed }
+})
+
+const levelRank = (level: string): number => (level === "family" ? 0 : level === "variant" ? 1 : 2)
+
+/** Writes one analysis and its campaigns in a single transaction. */
+export const saveAnalysis = Effect.fn("AnalysisRepository.saveAnalysis")(function*(
+  result: Result,
+  sessions: ReadonlyArray<AttackSession>,
+  options: { readonly tenant?: string; readonly dormantAfterDays?: number } = {}
+) {
+  const store = yield* SqlStore
+  const tenant = options.tenant ?? DEFAULT_TENANT
+  const analysisId = result.run.id
+  return yield* store.transaction(Effect.gen(function*() {
+    yield* store.query(
+      `INSERT INTO analysis_sessions (id, tenant, status, input_digest, config_digest, seed, engine_version, sessions, events, started_at, finished_at)
+       VALUES ($1, $2, 'completed', $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [analysisId, tenant, result.run.input_digest, result.run.config_digest, result.run.seed, result.run.engine_version, result.input.sessions, result.input.events, result.run.started_at, result.run.finished_at]
+    )
+    const sessionsWritten = yield* insertSessions(sessions, analysisId, tenant)
+    const { stableId, absorbed } = yield* matchStoredCampaigns(result.campaigns, tenant)
+
+    let created = 0
+    let updated = 0
+    for (const c of result.campaigns) {
+      const id = stableId.get(c.id)!
+      const parent = c.parent_id === null ? null : stableId.get(c.parent_id) ?? null
+      const rows = yield* store.query(
+        `INSERT INTO campaigns (id, tenant, parent_id, level, name, state, confidence, confidence_low, confidence_high, assessment, evidence, ttps, session_count, source_ip_count, first_seen, last_seen)
+         VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9, $10::jsonb, $11::text[], $12, $13, $14, $15)
+         ON CONFLICT (id) DO UPDATE SET
+           parent_id = EXCLUDED.parent_id, name = EXCLUDED.name, state = 'active',
+           confidence = EXCLUDED.confidence, confidence_low = EXCLUDED.confidence_low, confidence_high = EXCLUDED.confidence_high,
+           assessment = EXCLUDED.assessment, evidence = EXCLUDED.evidence, ttps = EXCLUDED.ttps,
+           session_count = EXCLUDED.session_count, source_ip_count = EXCLUDED.source_ip_count,
+           first_seen = LEAST(campaigns.first_seen, EXCLUDED.first_seen), last_seen = GREATEST(campaigns.last_seen, EXCLUDED.last_seen),
+           updated_at = now()
+         RETURNING (xmax = 0) AS inserted`,
+        [id, tenant, parent, c.level, pgText(c.name), c.confidence, c.confidence_interval[0], c.confidence_interval[1], c.assessment, pgJson(JSON.parse(canonicalJson(c.evidence))), c.ttps, c.sessions.length, c.source_ips.length, c.first_seen, c.last_seen]
+      )
+      if (rows[0]?.inserted === true) created++
+      else updated++
+      yield* store.query("DELETE FROM campaign_sessions WHERE campaign_id = $1", [id])
+      for (const batch of chunks(c.sessions, BATCH)) {
+        yield* store.query(
+          "INSERT INTO campaign_sessions (campaign_id, session_id, analysis_id) SELECT $1, s, $2 FROM unnest($3::text[]) AS s",
+          [id, analysisId, batch]
+        )
+      }
+      const indicators = [...c.indicators, ...c.source_ips.map((ip) => ({ type: "ip" as const, value: ip }))]
+      if (indicators.length > 0) {
+        yield* store.query(
+          `INSERT INTO campaign_indicators (campaign_id, type, value, first_seen)
+           SELECT $1, t, v, $4 FROM unnest($2::text[], $3::text[]) AS i(t, v)
+           ON CONFLICT (campaign_id, type, value) DO NOTHING`,
+          [id, indicators.map((i) => i.type), indicators.map((i) => pgText(i.value)), c.first_seen]
+        )
+      }
+    }
+    let concluded = 0
+    for (const [survivor, others] of absorbed) {
+      for (const other of others) {
+        yield* store.query("UPDATE campaigns SET state = 'concluded', updated_at = now() WHERE id = $1", [other])
+        yield* store.query(
+          `INSERT INTO campaign_indicators (campaign_id, type, value, first_seen)
+           SELECT $1, type, value, first_seen FROM campaign_indicators WHERE campaign_id = $2
+           ON CONFLICT (campaign_id, type, value) DO NOTHING`,
+          [survivor, other]
+        )
+        concluded++
+      }
+    }
+    // Every run analyses the tenant's whole history, so a stored campaign no campaign of this
+    // run matched is no longer supported by the data (e.g. a credential that looked rare on
+    // half the data is common on all of it): it is concluded, not left active.
+    const current = [...stableId.values()]
+    const dissolved = yield* store.query(
+      "UPDATE campaigns SET state = 'concluded', updated_at = now() WHERE tenant = $1 AND state <> 'concluded' AND NOT (id = ANY($2::text[])) RETURNING id",
+      [tenant, current]
+    )
+    concluded += dissolved.length
+    // Lifecycle: campaigns of this tenant silent longer than the threshold (measured against
+    // the newest activity in the data, not the wall clock) become dormant.
+    yield* store.query(
+      `UPDATE campaigns SET state = 'dormant', updated_at = now()
+       WHERE tenant = $1 AND state = 'active' AND last_seen < (SELECT max(last_seen) FROM campaigns WHERE tenant = $1) - ($2 || ' days')::interval`,
+      [tenant, String(options.dormantAfterDays ?? DEFAULT_DORMANT_AFTER_DAYS)]
+    )
+    yield* store.query(
+      "INSERT INTO analysis_results (analysis_id, result, result_digest) VALUES ($1, $2::jsonb, $3)",
+      [analysisId, pgJson(result), sha256Hex(canonicalJson({ ...result, run: { ...result.run, id: "", started_at: "", finished_at: "" } }))]
+    )
+    return { analysisId, sessionsWritten, campaignsCreated: created, campaignsUpdated: updated, campaignsConcluded: concluded } satisfies SaveReport
+  }))
+})
+
+/** Stored campaigns of a tenant, most recently active first. */
+export const listCampaigns = Effect.fn("AnalysisRepository.listCampaigns")(function*(tenant: string = DEFAULT_TENANT, includeConcluded = false) {
+  const store = yield* SqlStore
+  const rows = yield* store.query(
+    `SELECT id, parent_id, level, name, state, confidence, assessment, session_count, source_ip_count, first_seen, last_seen
+     FROM campaigns WHERE tenant = $1 AND ($2 OR state <> 'concluded') ORDER BY last_seen DESC, id`,
+    [tenant, includeConcluded]
+  )
+  return rows.map((r): StoredCampaign => ({
+    id: String(r.id),
+    parent_id: r.parent_id === null ? null : String(r.parent_id),
+    level: String(r.level),
+    name: String(r.name),
+    state: String(r.state),
+    confidence: Number(r.confidence),
+    assessment: String(r.assessment),
+    session_count: Number(r.session_count),
+    source_ip_count: Number(r.source_ip_count),
+    first_seen: iso(r.first_seen),
+    last_seen: iso(r.last_seen)
+  }))
+})
+
+/** The sessions of a stored campaign (ids), for comparisons and `campaigns show`. */
+export const campaignSessions = Effect.fn("AnalysisRepository.campaignSessions")(function*(campaignId: string) {
+  const store = yield* SqlStore
+  const rows = yield* store.query("SELECT session_id FROM campaign_sessions WHERE campaign_id = $1 ORDER BY session_id", [campaignId])
+  return rows.map((r) => String(r.session_id))
+})

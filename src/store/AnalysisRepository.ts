@@ -64,24 +64,29 @@ const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A
 const iso = (value: unknown): string => (value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString())
 
 /**
- * Writes the sessions, replacing stored rows with the same id: a session that straddled two
- * runs is stored once, joined.
+ * Writes the sessions. Rows of `replaceIds` (sessions joined with a stored piece: they
+ * straddled two runs) are deleted first, so each session is stored once; other ids are
+ * new, and a row already stored with the same id and start is overwritten.
  */
-const insertSessions = Effect.fn("AnalysisRepository.insertSessions")(function*(
+export const insertSessions = Effect.fn("AnalysisRepository.insertSessions")(function*(
   sessions: ReadonlyArray<AttackSession>,
   analysisId: string,
-  tenant: string
+  tenant: string,
+  replaceIds: ReadonlyArray<string> = []
 ) {
   const store = yield* SqlStore
+  for (const batch of chunks(replaceIds, BATCH)) {
+    yield* store.query("DELETE FROM attack_sessions WHERE tenant = $1 AND id = ANY($2::text[])", [tenant, batch])
+  }
   let written = 0
   for (const batch of chunks(sessions, BATCH)) {
-    yield* store.query("DELETE FROM attack_sessions WHERE tenant = $1 AND id = ANY($2::text[])", [tenant, batch.map((s) => s.id)])
     const rows = yield* store.query(
       `INSERT INTO attack_sessions (id, tenant, analysis_id, sensor, protocol, src_ip, src_port, dst_ip, dst_port, start_at, end_at, client_version, hassh, data)
        SELECT t.id, $2, $3, t.sensor, t.protocol, t.src_ip, t.src_port, t.dst_ip, t.dst_port, t.start_at, t.end_at, t.client_version, t.hassh, t.data
        FROM unnest($1::text[], $4::text[], $5::text[], $6::inet[], $7::integer[], $8::inet[], $9::integer[], $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[], $14::jsonb[])
          AS t(id, sensor, protocol, src_ip, src_port, dst_ip, dst_port, start_at, end_at, client_version, hassh, data)
-       ON CONFLICT (id, start_at) DO NOTHING
+       ON CONFLICT (id, start_at) DO UPDATE SET
+         analysis_id = EXCLUDED.analysis_id, end_at = EXCLUDED.end_at, data = EXCLUDED.data
        RETURNING 1`,
       [
         batch.map((s) => pgText(s.id)),
@@ -150,7 +155,7 @@ const levelRank = (level: string): number => (level === "family" ? 0 : level ===
 export const saveAnalysis = Effect.fn("AnalysisRepository.saveAnalysis")(function*(
   result: Result,
   sessions: ReadonlyArray<AttackSession>,
-  options: { readonly tenant?: string; readonly dormantAfterDays?: number } = {}
+  options: { readonly tenant?: string; readonly dormantAfterDays?: number; readonly replaceIds?: ReadonlyArray<string> } = {}
 ) {
   const store = yield* SqlStore
   const tenant = options.tenant ?? DEFAULT_TENANT
@@ -161,7 +166,7 @@ export const saveAnalysis = Effect.fn("AnalysisRepository.saveAnalysis")(functio
        VALUES ($1, $2, 'completed', $3, $4, $5, $6, $7, $8, $9, $10)`,
       [analysisId, tenant, result.run.input_digest, result.run.config_digest, result.run.seed, result.run.engine_version, result.input.sessions, result.input.events, result.run.started_at, result.run.finished_at]
     )
-    const sessionsWritten = yield* insertSessions(sessions, analysisId, tenant)
+    const sessionsWritten = yield* insertSessions(sessions, analysisId, tenant, options.replaceIds ?? [])
     const { stableId, absorbed } = yield* matchStoredCampaigns(result.campaigns, tenant)
 
     let created = 0

@@ -84,7 +84,10 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
       // Write the input's sessions, joined with their stored pieces where a session
       // straddled two runs.
       const fresh = new Set(done.report.sessions.map((s) => s.id))
-      const saved = yield* saveAnalysis(done.result, done.sessions.filter((s) => fresh.has(s.id)))
+      const stored = new Set(history.map((s) => s.id))
+      const saved = yield* saveAnalysis(done.result, done.sessions.filter((s) => fresh.has(s.id)), {
+        replaceIds: [...fresh].filter((id) => stored.has(id))
+      })
       return { ...done, saved }
     }).pipe(
       Effect.provide(sqlStoreLayer(storeConfig)),

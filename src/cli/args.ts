@@ -5,10 +5,11 @@ import { parseArgs } from "node:util"
 import { Effect } from "effect"
 import { UsageError } from "../domain/errors.ts"
 import { resolveStoreConfig, type StoreConfig } from "../config/StoreConfig.ts"
+import { DEFAULT_RETENTION, type RetentionPolicy } from "../store/maintenance.ts"
 import type { FormatChoice } from "../ingest/ingest.ts"
 
 export type Command =
-  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" | "campaigns" }
+  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" | "campaigns" | "maintenance" }
   | { readonly _tag: "Migrate"; readonly store: StoreConfig; readonly quiet: boolean }
   | { readonly _tag: "Config"; readonly store: StoreConfig }
   | {
@@ -44,7 +45,8 @@ export type Command =
     /** Persist to the store (and analyse together with its history) when set. */
     readonly store: StoreConfig | undefined
   }
-  | { readonly _tag: "Campaigns"; readonly action: "list" | "show"; readonly id: string | undefined; readonly all: boolean; readonly store: StoreConfig }
+  | { readonly _tag: "Campaigns"; readonly action: "list" | "show" | "timeline"; readonly id: string | undefined; readonly all: boolean; readonly store: StoreConfig }
+  | { readonly _tag: "Maintenance"; readonly store: StoreConfig; readonly policy: RetentionPolicy; readonly quiet: boolean }
 
 const FORMATS: ReadonlyArray<FormatChoice> = ["auto", "cowrie", "ecs", "firewall", "webhoneypot", "sessions"]
 
@@ -155,14 +157,44 @@ const parse = (argv: ReadonlyArray<string>): Command => {
         })
         if (values.help === true) return { _tag: "Help", text: "campaigns" }
         const [action, id] = positionals
-        if (action !== "list" && action !== "show") throw new UsageError({ message: "campaigns needs an action: list, or show ID." })
-        if (action === "show" && id === undefined) throw new UsageError({ message: "campaigns show needs a campaign id (see campaigns list)." })
+        if (action !== "list" && action !== "show" && action !== "timeline") {
+          throw new UsageError({ message: "campaigns needs an action: list, show ID or timeline ID." })
+        }
+        if (action !== "list" && id === undefined) throw new UsageError({ message: `campaigns ${action} needs a campaign id (see campaigns list).` })
         return {
           _tag: "Campaigns",
           action,
           id,
           all: values.all === true,
           store: resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] })
+        }
+      }
+      case "maintenance": {
+        const { values } = parseArgs({
+          args: [...rest],
+          strict: true,
+          options: {
+            help: { type: "boolean", short: "h" },
+            "database-url": { type: "string" },
+            "data-dir": { type: "string" },
+            "analyses-days": { type: "string" },
+            "usage-days": { type: "string" },
+            "audit-days": { type: "string" },
+            "partitions-ahead": { type: "string" },
+            quiet: { type: "boolean" }
+          }
+        })
+        if (values.help === true) return { _tag: "Help", text: "maintenance" }
+        return {
+          _tag: "Maintenance",
+          store: resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] }),
+          policy: {
+            analysesDays: integer("analyses-days", values["analyses-days"], DEFAULT_RETENTION.analysesDays, 1, 36500),
+            usageLogsDays: integer("usage-days", values["usage-days"], DEFAULT_RETENTION.usageLogsDays, 1, 36500),
+            auditDays: integer("audit-days", values["audit-days"], DEFAULT_RETENTION.auditDays, 1, 36500),
+            partitionsAhead: integer("partitions-ahead", values["partitions-ahead"], DEFAULT_RETENTION.partitionsAhead, 0, 120)
+          },
+          quiet: values.quiet === true
         }
       }
       case "migrate":

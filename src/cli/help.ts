@@ -12,7 +12,8 @@ Commands:
   assess FILE|DIR|- …    are these sessions coordinated? one assessment of the set
   generate --out DIR     write synthetic ground truth (cowrie JSON + labels.tsv)
   eval --labels L.tsv R  score a Result v1 against labels (pairwise P/R/F1, ARI, ECE)
-  campaigns list|show ID campaigns stored across runs (analyze --store)
+  campaigns list|show|timeline  campaigns stored across runs (analyze --store)
+  maintenance            retention and partitions of the store
   migrate                apply the database migrations (PostgreSQL or embedded PGlite)
   config                 print the effective configuration (secrets redacted)
   schema                 print the JSON Schema of Result v1
@@ -161,12 +162,34 @@ export const CAMPAIGNS_HELP = `dshield-coord campaigns — campaigns stored acro
 Usage:
   dshield-coord campaigns list [--all] [--database-url URL | --data-dir DIR]
   dshield-coord campaigns show ID [--database-url URL | --data-dir DIR]
+  dshield-coord campaigns timeline ID [--database-url URL | --data-dir DIR]
 
 list shows active and dormant campaigns (--all adds concluded ones, merged into others);
-show prints one campaign with its sessions as JSON.
+show prints one campaign with its sessions as JSON; timeline its sessions and source IPs
+per day.
 
 Options:
 ${STORE_OPTIONS}
   --all                include concluded campaigns
+  -h, --help           show this help
+`
+
+export const MAINTENANCE_HELP = `dshield-coord maintenance — retention and partitions
+
+Usage:
+  dshield-coord maintenance [--analyses-days 90] [--usage-days 30] [--audit-days 365]
+                            [--partitions-ahead 3] [--database-url URL | --data-dir DIR]
+
+Deletes finished analyses (with their results and campaign memberships), API usage logs and
+audit rows older than their retention, in one transaction, and creates monthly
+attack_sessions partitions ahead. Safe to run from cron.
+
+Options:
+${STORE_OPTIONS}
+  --analyses-days N    keep finished analyses N days (default 90)
+  --usage-days N       keep API usage logs N days (default 30)
+  --audit-days N       keep audit rows N days (default 365)
+  --partitions-ahead N months of partitions to keep ready (default 3)
+  --quiet              print nothing but errors
   -h, --help           show this help
 `

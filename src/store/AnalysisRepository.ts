@@ -272,3 +272,21 @@ export const campaignSessions = Effect.fn("AnalysisRepository.campaignSessions")
   const rows = yield* store.query("SELECT session_id FROM campaign_sessions WHERE campaign_id = $1 ORDER BY session_id", [campaignId])
   return rows.map((r) => String(r.session_id))
 })
+
+export interface TimelineDay {
+  readonly day: string
+  readonly sessions: number
+  readonly sourceIps: number
+}
+
+/** Sessions and distinct sources per day of a stored campaign. */
+export const campaignTimeline = Effect.fn("AnalysisRepository.campaignTimeline")(function*(campaignId: string, tenant: string = DEFAULT_TENANT) {
+  const store = yield* SqlStore
+  const rows = yield* store.query(
+    `SELECT to_char(date_trunc('day', a.start_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day, count(*)::integer AS sessions, count(DISTINCT a.src_ip)::integer AS ips
+     FROM campaign_sessions cs JOIN attack_sessions a ON a.id = cs.session_id AND a.tenant = $2
+     WHERE cs.campaign_id = $1 GROUP BY 1 ORDER BY 1`,
+    [campaignId, tenant]
+  )
+  return rows.map((r): TimelineDay => ({ day: String(r.day), sessions: Number(r.sessions), sourceIps: Number(r.ips) }))
+})

@@ -6,7 +6,8 @@ import { Effect, Layer } from "effect"
 import { DEFAULT_CONFIG } from "../../config/AnalysisConfig.ts"
 import { describeStoreConfig, type StoreConfig } from "../../config/StoreConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
-import { campaignSessions, DEFAULT_TENANT, listCampaigns } from "../../store/AnalysisRepository.ts"
+import { campaignSessions, campaignTimeline, DEFAULT_TENANT, listCampaigns } from "../../store/AnalysisRepository.ts"
+import { type RetentionPolicy, runMaintenance } from "../../store/maintenance.ts"
 import { loadMigrations, migrate } from "../../store/migrate.ts"
 import { SqlStore, type StoreError } from "../../store/SqlStore.ts"
 
@@ -45,7 +46,7 @@ export const configCommand = Effect.fn("Cli.config")(function*(config: StoreConf
 })
 
 /** `campaigns list` and `campaigns show ID`. */
-export const campaignsCommand = Effect.fn("Cli.campaigns")(function*(action: "list" | "show", id: string | undefined, all: boolean, config: StoreConfig) {
+export const campaignsCommand = Effect.fn("Cli.campaigns")(function*(action: "list" | "show" | "timeline", id: string | undefined, all: boolean, config: StoreConfig) {
   const text = yield* Effect.gen(function*() {
     yield* migrate(yield* loadMigrations())
     const campaigns = yield* listCampaigns(DEFAULT_TENANT, all || action === "show")
@@ -58,8 +59,29 @@ export const campaignsCommand = Effect.fn("Cli.campaigns")(function*(action: "li
     }
     const found = campaigns.find((c) => c.id === id)
     if (found === undefined) return yield* new InputError({ message: `No stored campaign has id ${id}; see \`dshield-coord campaigns list\`.` })
+    if (action === "timeline") {
+      const days = yield* campaignTimeline(found.id)
+      const peak = Math.max(1, ...days.map((d) => d.sessions))
+      const bars = days.map((d) => `${d.day}  ${String(d.sessions).padStart(6)}  ${String(d.sourceIps).padStart(5)}  ${"#".repeat(Math.max(1, Math.round((d.sessions / peak) * 40)))}`)
+      return `${found.name} (${found.id}, ${found.level}, ${found.state})\nDAY          SESSIONS    IPS\n${bars.join("\n")}\n`
+    }
     const sessions = yield* campaignSessions(found.id)
     return `${JSON.stringify({ ...found, sessions }, null, 2)}\n`
   }).pipe(Effect.provide(sqlStoreLayer(config)), Effect.scoped, Effect.mapError(toCliError))
   yield* Effect.sync(() => process.stdout.write(text))
+})
+
+export const maintenanceCommand = Effect.fn("Cli.maintenance")(function*(config: StoreConfig, policy: RetentionPolicy, quiet: boolean) {
+  const report = yield* Effect.gen(function*() {
+    yield* migrate(yield* loadMigrations())
+    return yield* runMaintenance(policy)
+  }).pipe(Effect.provide(sqlStoreLayer(config)), Effect.scoped, Effect.mapError(toCliError))
+  if (!quiet) {
+    yield* Effect.sync(() =>
+      process.stdout.write(
+        `deleted ${report.analysesDeleted} finished analyses older than ${policy.analysesDays} days, ${report.usageLogsDeleted} usage log rows older than ${policy.usageLogsDays} days, ` +
+          `${report.auditRowsDeleted} audit rows older than ${policy.auditDays} days; created ${report.partitionsCreated} partition(s).\n`
+      )
+    )
+  }
 })

@@ -9,7 +9,7 @@ import { DEFAULT_RETENTION, type RetentionPolicy } from "../store/maintenance.ts
 import type { FormatChoice } from "../ingest/ingest.ts"
 
 export type Command =
-  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" | "campaigns" | "maintenance" }
+  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" | "campaigns" | "maintenance" | "ops" }
   | { readonly _tag: "Migrate"; readonly store: StoreConfig; readonly quiet: boolean }
   | { readonly _tag: "Config"; readonly store: StoreConfig }
   | {
@@ -46,6 +46,7 @@ export type Command =
     readonly store: StoreConfig | undefined
   }
   | { readonly _tag: "Campaigns"; readonly action: "list" | "show" | "timeline"; readonly id: string | undefined; readonly all: boolean; readonly store: StoreConfig }
+  | { readonly _tag: "OpsStatus"; readonly store: StoreConfig }
   | { readonly _tag: "Maintenance"; readonly store: StoreConfig; readonly policy: RetentionPolicy; readonly quiet: boolean }
 
 const FORMATS: ReadonlyArray<FormatChoice> = ["auto", "cowrie", "ecs", "firewall", "webhoneypot", "sessions"]
@@ -167,6 +168,20 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           id,
           all: values.all === true,
           store: resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] })
+        }
+      }
+      case "ops": {
+        const { positionals, values } = parseArgs({
+          args: [...rest],
+          allowPositionals: true,
+          strict: true,
+          options: { help: { type: "boolean", short: "h" }, "database-url": { type: "string" }, "redis-url": { type: "string" }, "data-dir": { type: "string" } }
+        })
+        if (values.help === true) return { _tag: "Help", text: "ops" }
+        if (positionals[0] !== "status") throw new UsageError({ message: "ops needs an action: status." })
+        return {
+          _tag: "OpsStatus",
+          store: resolveStoreConfig({ databaseUrl: values["database-url"], redisUrl: values["redis-url"], dataDir: values["data-dir"] })
         }
       }
       case "maintenance": {

@@ -14,6 +14,7 @@ Commands:
   eval --labels L.tsv R  score a Result v1 against labels (pairwise P/R/F1, ARI, ECE)
   campaigns list|show|timeline  campaigns stored across runs (analyze --store)
   maintenance            retention and partitions of the store
+  ops status             which stores are in use and whether they answer
   migrate                apply the database migrations (PostgreSQL or embedded PGlite)
   config                 print the effective configuration (secrets redacted)
   schema                 print the JSON Schema of Result v1
@@ -191,5 +192,19 @@ ${STORE_OPTIONS}
   --audit-days N       keep audit rows N days (default 365)
   --partitions-ahead N months of partitions to keep ready (default 3)
   --quiet              print nothing but errors
+  -h, --help           show this help
+`
+
+export const OPS_HELP = `dshield-coord ops — operations
+
+Usage:
+  dshield-coord ops status [--database-url URL | --data-dir DIR] [--redis-url URL]
+
+Prints, as JSON, the SQL store in use and whether it answers (with the migrations applied),
+and the cache: Redis, in-memory, or degraded (Redis configured but not answering: the engine
+keeps working from the SQL store and memory).
+
+Options:
+${STORE_OPTIONS}
   -h, --help           show this help
 `

@@ -164,6 +164,19 @@ export class Cache extends Context.Service<Cache, CacheService>()("dshield-coord
         client.on("error", () => {
           // Connection errors surface as failed operations; the fallback handles them.
         })
+        // Give the connection its chance before the first operation (no offline queue: an
+        // operation before "ready" would fall back to memory needlessly).
+        yield* Effect.promise(
+          () =>
+            new Promise<void>((done) => {
+              if (client.status === "ready") return done()
+              const timer = setTimeout(done, timeoutMs)
+              client.once("ready", () => {
+                clearTimeout(timer)
+                done()
+              })
+            })
+        )
         const redis = makeRedisOperations(client)
         const memory = makeMemoryCache()
         let lastError: string | undefined
@@ -192,7 +205,7 @@ export class Cache extends Context.Service<Cache, CacheService>()("dshield-coord
                 Effect.succeed<CacheStatus>({
                   backend: "redis",
                   degraded: true,
-                  detail: `Redis not answering (${lastError ?? "ping failed"}); serving from memory — the engine keeps working from PostgreSQL`
+                  detail: `Redis not answering (${lastError ?? "ping failed"}); serving from memory — the engine keeps working from the SQL store`
                 })
               )
             )

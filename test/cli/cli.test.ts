@@ -177,6 +177,14 @@ describe("migrate and config", () => {
     expect(second.stdout).toContain("up to date")
   }, 30_000)
 
+  test("ops status reports a Redis that does not answer as degraded, and the store as ok", () => {
+    const r = runCli(["ops", "status", "--data-dir", join(tmp, "store"), "--redis-url", "redis://127.0.0.1:1"])
+    expect(r.code).toBe(0)
+    const status = JSON.parse(r.stdout) as { database: { status: string; backend: string }; cache: { status: string; degraded: boolean } }
+    expect(status.database).toMatchObject({ status: "ok", backend: "pglite" })
+    expect(status.cache).toMatchObject({ status: "degraded", degraded: true })
+  }, 30_000)
+
   test("config redacts the database password", () => {
     const r = runCli(["config", "--database-url", "postgres://analyst:hunter2@db.example:5432/coord"])
     expect(r.code).toBe(0)

@@ -9,6 +9,7 @@ import { AnalysisError, InputError } from "../../domain/errors.ts"
 import { campaignSessions, campaignTimeline, DEFAULT_TENANT, listCampaigns } from "../../store/AnalysisRepository.ts"
 import { type RetentionPolicy, runMaintenance } from "../../store/maintenance.ts"
 import { loadMigrations, migrate } from "../../store/migrate.ts"
+import { Cache } from "../../store/Cache.ts"
 import { SqlStore, type StoreError } from "../../store/SqlStore.ts"
 
 /** The SQL store the configuration names: PostgreSQL, or PGlite in the data directory. */
@@ -84,4 +85,30 @@ export const maintenanceCommand = Effect.fn("Cli.maintenance")(function*(config:
       )
     )
   }
+})
+
+/** `ops status`: what the stores are and whether they answer. */
+export const opsStatusCommand = Effect.fn("Cli.opsStatus")(function*(config: StoreConfig) {
+  const database = yield* Effect.gen(function*() {
+    const store = yield* SqlStore
+    const rows = yield* store.query("SELECT count(*)::integer AS n FROM schema_migrations").pipe(
+      Effect.catch(() => Effect.succeed([{ n: 0 }]))
+    )
+    return { status: "ok", backend: store.kind, migrationsApplied: Number(rows[0]?.n ?? 0) }
+  }).pipe(
+    Effect.provide(sqlStoreLayer(config)),
+    Effect.scoped,
+    Effect.catch((error: StoreError) => Effect.succeed({ status: "unavailable", detail: error.message }))
+  )
+  const cache = yield* Effect.gen(function*() {
+    const c = yield* Cache
+    return yield* c.status()
+  }).pipe(Effect.provide(config.redisUrl === undefined ? Cache.memory : Cache.redis(config.redisUrl)), Effect.scoped)
+  const described = describeStoreConfig(config)
+  const report = {
+    database: { configured: described.database, ...database },
+    cache: { configured: described.redis, ...cache, status: cache.degraded ? "degraded" : "ok" },
+    actors: "not built yet: analyses run in process (see issue on the actor runtime)"
+  }
+  yield* Effect.sync(() => process.stdout.write(`${JSON.stringify(report, null, 2)}\n`))
 })

@@ -44,6 +44,8 @@ export type Command =
     readonly syslogYear: number | null
     /** Persist to the store (and analyse together with its history) when set. */
     readonly store: StoreConfig | undefined
+    /** Days of silence after which a stored campaign becomes dormant. */
+    readonly dormantDays: number
   }
   | { readonly _tag: "Campaigns"; readonly action: "list" | "show" | "timeline"; readonly id: string | undefined; readonly all: boolean; readonly store: StoreConfig }
   | { readonly _tag: "OpsStatus"; readonly store: StoreConfig }
@@ -257,7 +259,8 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             "syslog-year": { type: "string" },
             store: { type: "boolean" },
             "database-url": { type: "string" },
-            "data-dir": { type: "string" }
+            "data-dir": { type: "string" },
+            "dormant-days": { type: "string" }
           }
         })
         if (values.help === true) return { _tag: "Help", text: "analyze" }
@@ -281,7 +284,8 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           syslogYear,
           store: values.store === true
             ? resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] })
-            : undefined
+            : undefined,
+          dormantDays: integer("dormant-days", values["dormant-days"], 14, 1, 36500)
         }
       }
       default:

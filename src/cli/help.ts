@@ -52,6 +52,8 @@ Options:
   --database-url URL    PostgreSQL for --store (default: $DATABASE_URL; unset → embedded
                         PGlite in --data-dir, default ./.dshield-coord/db)
   --data-dir DIR        embedded store directory
+  --dormant-days N      with --store: a campaign silent N days (on the data's own clock)
+                        becomes dormant (default 14)
   -h, --help            show this help
 
 Examples:

@@ -26,6 +26,8 @@ const BATCH = 5000
  */
 const NUL = /\u0000/g
 const pgText = (s: string | null): string | null => (s === null ? null : s.replace(NUL, "\ufffd"))
+/** Port 0 (logged for forwarded channels) means "no port": stored as NULL, the schema allows 1..65535. */
+const port = (p: number | null): number | null => (p === null || p < 1 || p > 65535 ? null : p)
 const pgJson = (value: unknown): string => JSON.stringify(value).replace(/\\u0000/g, "\\ufffd")
 
 export const DEFAULT_TENANT = "default"
@@ -80,14 +82,13 @@ export const insertSessions = Effect.fn("AnalysisRepository.insertSessions")(fun
   }
   let written = 0
   for (const batch of chunks(sessions, BATCH)) {
-    const rows = yield* store.query(
+    yield* store.query(
       `INSERT INTO attack_sessions (id, tenant, analysis_id, sensor, protocol, src_ip, src_port, dst_ip, dst_port, start_at, end_at, client_version, hassh, data)
        SELECT t.id, $2, $3, t.sensor, t.protocol, t.src_ip, t.src_port, t.dst_ip, t.dst_port, t.start_at, t.end_at, t.client_version, t.hassh, t.data
        FROM unnest($1::text[], $4::text[], $5::text[], $6::inet[], $7::integer[], $8::inet[], $9::integer[], $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[], $14::jsonb[])
          AS t(id, sensor, protocol, src_ip, src_port, dst_ip, dst_port, start_at, end_at, client_version, hassh, data)
        ON CONFLICT (id, start_at) DO UPDATE SET
-         analysis_id = EXCLUDED.analysis_id, end_at = EXCLUDED.end_at, data = EXCLUDED.data
-       RETURNING 1`,
+         analysis_id = EXCLUDED.analysis_id, end_at = EXCLUDED.end_at, data = EXCLUDED.data`,
       [
         batch.map((s) => pgText(s.id)),
         tenant,
@@ -95,9 +96,9 @@ export const insertSessions = Effect.fn("AnalysisRepository.insertSessions")(fun
         batch.map((s) => pgText(s.sensor)),
         batch.map((s) => s.protocol),
         batch.map((s) => s.src_ip),
-        batch.map((s) => s.src_port),
+        batch.map((s) => port(s.src_port)),
         batch.map((s) => s.dst_ip),
-        batch.map((s) => s.dst_port),
+        batch.map((s) => port(s.dst_port)),
         batch.map((s) => s.start),
         batch.map((s) => s.end),
         batch.map((s) => pgText(s.client_version)),
@@ -105,7 +106,8 @@ export const insertSessions = Effect.fn("AnalysisRepository.insertSessions")(fun
         batch.map((s) => pgJson(s))
       ]
     )
-    written += rows.length
+    // Every row is inserted or (same id and start) overwritten.
+    written += batch.length
   }
   return written
 })

@@ -86,7 +86,8 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
       const fresh = new Set(done.report.sessions.map((s) => s.id))
       const stored = new Set(history.map((s) => s.id))
       const saved = yield* saveAnalysis(done.result, done.sessions.filter((s) => fresh.has(s.id)), {
-        replaceIds: [...fresh].filter((id) => stored.has(id))
+        replaceIds: [...fresh].filter((id) => stored.has(id)),
+        dormantAfterDays: command.dormantDays
       })
       return { ...done, saved }
     }).pipe(

@@ -1,0 +1,227 @@
+/**
+ * The actor kernel: an actor is a protocol (Schema-declared messages with payload, success
+ * and typed error), a behaviour (an Effect that builds the handlers — and so the actor's
+ * state — from scratch), and supervision given as data. This module runs actors in process
+ * (the embedded default); the NATS transport serves the same protocol to remote clients.
+ *
+ * Failure model (Akka/OTP): a handler's typed error is a reply, not a crash. A defect
+ * (a thrown exception, `Effect.die`) crashes the behaviour: the message that crashed it is
+ * answered with ActorUnavailable, the behaviour is rebuilt after an exponential backoff,
+ * and the mailbox continues. More restarts than the budget allows within the window and the
+ * actor escalates: every waiting and future message fails with ActorUnavailable and the
+ * supervisor's `onEscalate` is told why — no restart loop.
+ *
+ * @since 0.1.0
+ */
+import { Cause, Deferred, Effect, Exit, Queue, type Schema, type Scope } from "effect"
+import { ActorTimeout, ActorUnavailable } from "./ActorErrors.ts"
+import { backoffDelay, DEFAULT_SUPERVISION, type SupervisionPolicy, withinBudget } from "./Supervision.ts"
+
+/** One message of a protocol: what it carries, what it answers, how it fails. */
+export interface MessageSpec {
+  readonly payload: Schema.Top
+  readonly success: Schema.Top
+  readonly error: Schema.Top
+}
+
+export interface Protocol<Messages extends Record<string, MessageSpec> = Record<string, MessageSpec>> {
+  /** Actor type name (also the NATS service name). */
+  readonly name: string
+  /** Semantic version of the protocol. */
+  readonly version: string
+  readonly messages: Messages
+}
+
+export const protocol = <const Messages extends Record<string, MessageSpec>>(
+  name: string,
+  version: string,
+  messages: Messages
+): Protocol<Messages> => ({ name, version, messages })
+
+type Payload<M extends MessageSpec> = M["payload"]["Type"]
+type Success<M extends MessageSpec> = M["success"]["Type"]
+type Failure<M extends MessageSpec> = M["error"]["Type"]
+
+/** The handlers of a protocol: one Effect-returning function per message. */
+export type Handlers<P extends Protocol> = {
+  readonly [K in keyof P["messages"]]: (payload: Payload<P["messages"][K]>) => Effect.Effect<Success<P["messages"][K]>, Failure<P["messages"][K]>>
+}
+
+export type ActorState = "running" | "restarting" | "passive" | "escalated" | "stopped"
+
+export interface ActorStats {
+  readonly name: string
+  readonly state: ActorState
+  readonly processed: number
+  readonly failed: number
+  readonly restarts: number
+  readonly queued: number
+}
+
+/** A typed client of one actor, wherever it runs. */
+export interface ActorRef<P extends Protocol> {
+  readonly protocol: P
+  readonly ask: <K extends keyof P["messages"] & string>(
+    message: K,
+    payload: Payload<P["messages"][K]>
+  ) => Effect.Effect<Success<P["messages"][K]>, Failure<P["messages"][K]> | ActorUnavailable | ActorTimeout>
+  readonly stats: () => Effect.Effect<ActorStats>
+}
+
+interface Envelope {
+  readonly message: string
+  readonly payload: unknown
+  readonly reply: Deferred.Deferred<unknown, unknown>
+}
+
+export interface SpawnOptions {
+  readonly policy?: Partial<SupervisionPolicy>
+  /** Told once, when the actor escalates (its restart budget is spent). */
+  readonly onEscalate?: (reason: string) => Effect.Effect<void>
+  /** Clock for the restart budget (tests pass a fake one). */
+  readonly now?: () => number
+}
+
+/**
+ * Starts an actor in process, for the lifetime of the current scope. The behaviour Effect is
+ * run to build the handlers at start, after every crash, and after passivation.
+ */
+export const spawn = <P extends Protocol, R>(
+  proto: P,
+  behaviour: Effect.Effect<Handlers<P>, never, R>,
+  options: SpawnOptions = {}
+): Effect.Effect<ActorRef<P>, never, R | Scope.Scope> =>
+  Effect.gen(function*() {
+    const policy: SupervisionPolicy = { ...DEFAULT_SUPERVISION, ...options.policy }
+    const now = options.now ?? (() => Date.now())
+    const context = yield* Effect.context<R>()
+    const build = behaviour.pipe(Effect.provideContext(context))
+    const mailbox = yield* Queue.bounded<Envelope>(policy.mailboxCapacity)
+    let handlers: Handlers<P> | undefined = yield* build
+    let state: ActorState = "running"
+    let escalation: string | undefined
+    const restarts: Array<number> = []
+    let processed = 0
+    let failed = 0
+    let inFlight = 0
+    let lastActivity = now()
+
+    const unavailable = (reason: string): ActorUnavailable => new ActorUnavailable({ actor: proto.name, reason })
+
+    const escalate = (reason: string, crashed: Envelope): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        if (state === "escalated") return
+        state = "escalated"
+        escalation = reason
+        handlers = undefined
+        if (options.onEscalate !== undefined) yield* options.onEscalate(reason)
+        yield* Deferred.fail(crashed.reply, unavailable(reason))
+        // Everything still waiting is answered now: nobody waits for an actor that is gone.
+        const waiting = yield* Queue.clear(mailbox)
+        for (const envelope of waiting) yield* Deferred.fail(envelope.reply, unavailable(reason))
+      })
+
+    /**
+     * After a crash: escalate when the budget is spent (answering the crashed message with
+     * the reason), else answer it "restarting", wait the backoff and rebuild the behaviour.
+     */
+    const restart = (defect: unknown, crashed: Envelope): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const at = now()
+        if (!withinBudget(policy, restarts, at)) {
+          const reason = `${proto.name} crashed ${restarts.filter((t) => t > at - policy.withinMs).length + 1} times within ${policy.withinMs} ms ` +
+            `(last: ${String((defect as { message?: string }).message ?? defect)}); it was stopped instead of restarted again.`
+          // State first, then answers: whoever hears "unavailable" sees the actor escalated.
+          return yield* escalate(reason, crashed)
+        }
+        restarts.push(at)
+        state = "restarting"
+        handlers = undefined
+        yield* Deferred.fail(crashed.reply, unavailable(`${proto.name} crashed handling "${crashed.message}" and is restarting.`))
+        yield* Effect.sleep(backoffDelay(policy, restarts.length))
+        if (state === "restarting") {
+          handlers = yield* build
+          state = "running"
+        }
+      })
+
+    const handle = (envelope: Envelope): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        if (state === "escalated" || state === "stopped") {
+          return yield* Deferred.fail(envelope.reply, unavailable(escalation ?? `${proto.name} is stopped.`))
+        }
+        if (handlers === undefined) {
+          // Passivated (or restarting in another worker): rebuild before handling.
+          handlers = yield* build
+          state = "running"
+        }
+        const handler = (handlers as Record<string, (p: unknown) => Effect.Effect<unknown, unknown>>)[envelope.message]
+        if (handler === undefined) {
+          return yield* Deferred.fail(envelope.reply, unavailable(`${proto.name} has no message "${envelope.message}".`))
+        }
+        inFlight++
+        lastActivity = now()
+        const exit = yield* Effect.exit(Effect.suspend(() => handler(envelope.payload)))
+        inFlight--
+        lastActivity = now()
+        if (Exit.isSuccess(exit)) {
+          processed++
+          return yield* Deferred.succeed(envelope.reply, exit.value)
+        }
+        failed++
+        const error = Cause.findErrorOption(exit.cause)
+        if (error._tag === "Some" && !Cause.hasDies(exit.cause)) {
+          // A typed error is an answer, not a crash.
+          return yield* Deferred.fail(envelope.reply, error.value)
+        }
+        yield* restart(Cause.squash(exit.cause), envelope)
+      })
+
+    for (let w = 0; w < policy.concurrency; w++) {
+      yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(mailbox), handle)))
+    }
+    if (policy.passivateAfterMs > 0) {
+      yield* Effect.forkScoped(Effect.forever(
+        Effect.sleep(Math.max(1, Math.floor(policy.passivateAfterMs / 2))).pipe(
+          Effect.andThen(Effect.sync(() => {
+            if (state === "running" && inFlight === 0 && now() - lastActivity >= policy.passivateAfterMs) {
+              handlers = undefined
+              state = "passive"
+            }
+          }))
+        )
+      ))
+    }
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        state = "stopped"
+        const waiting = yield* Queue.clear(mailbox)
+        for (const envelope of waiting) yield* Deferred.fail(envelope.reply, unavailable(`${proto.name} is stopped.`))
+      })
+    )
+
+    const ref: ActorRef<P> = {
+      protocol: proto,
+      ask: (message, payload) =>
+        Effect.gen(function*() {
+          if (state === "escalated" || state === "stopped") {
+            return yield* unavailable(escalation ?? `${proto.name} is stopped.`)
+          }
+          const reply = yield* Deferred.make<unknown, unknown>()
+          // A full mailbox makes the sender wait: backpressure instead of unbounded memory.
+          yield* Queue.offer(mailbox, { message, payload, reply })
+          return yield* Deferred.await(reply).pipe(
+            Effect.timeoutOrElse({
+              duration: policy.askTimeoutMs,
+              orElse: () => Effect.fail(new ActorTimeout({ actor: proto.name, message, timeoutMs: policy.askTimeoutMs }))
+            })
+          )
+        }) as never,
+      stats: () =>
+        Effect.gen(function*() {
+          const queued = yield* Queue.size(mailbox)
+          return { name: proto.name, state, processed, failed, restarts: restarts.length, queued }
+        })
+    }
+    return ref
+  })

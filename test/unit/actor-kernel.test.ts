@@ -1,0 +1,129 @@
+import { describe, expect, test } from "bun:test"
+import { Cause, Effect, Exit, Schema } from "effect"
+import { protocol, spawn } from "../../actors/kernel/Actor.ts"
+import { backoffDelay, DEFAULT_SUPERVISION, withinBudget } from "../../actors/kernel/Supervision.ts"
+
+class Refused extends Schema.TaggedError<Refused>()("Refused", { why: Schema.String }) {}
+
+const Counter = protocol("counter", "1.0.0", {
+  add: { payload: Schema.Number, success: Schema.Number, error: Refused },
+  crash: { payload: Schema.String, success: Schema.Number, error: Refused },
+  slow: { payload: Schema.Number, success: Schema.Number, error: Refused }
+})
+
+/** A behaviour with state (a running total) and a count of how often it was built. */
+const counterBehaviour = (builds: { n: number }) =>
+  Effect.sync(() => {
+    builds.n++
+    let total = 0
+    return {
+      add: (x: number) => (x < 0 ? Effect.fail(new Refused({ why: "negative" })) : Effect.sync(() => (total += x))),
+      crash: (why: string): Effect.Effect<number, Refused> => Effect.die(new Error(why)),
+      slow: (ms: number) => Effect.sleep(ms).pipe(Effect.as(total))
+    }
+  })
+
+const run = <A, E>(body: Effect.Effect<A, E, import("effect").Scope.Scope>): Promise<A> => Effect.runPromise(Effect.scoped(body))
+
+describe("supervision data", () => {
+  test("backoff grows exponentially up to the cap", () => {
+    const p = { ...DEFAULT_SUPERVISION, backoffInitialMs: 10, backoffFactor: 3, backoffMaxMs: 200 }
+    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(p, n))).toEqual([10, 30, 90, 200, 200])
+  })
+  test("the budget counts restarts inside the window only", () => {
+    const p = { ...DEFAULT_SUPERVISION, maxRestarts: 2, withinMs: 1000 }
+    expect(withinBudget(p, [100, 900], 1000)).toBe(false)
+    expect(withinBudget(p, [100, 900], 1200)).toBe(true)
+  })
+})
+
+describe("in-process actor", () => {
+  test("replies, and a typed error is an answer, not a crash", async () => {
+    const builds = { n: 0 }
+    const r = await run(Effect.gen(function*() {
+      const ref = yield* spawn(Counter, counterBehaviour(builds))
+      const a = yield* ref.ask("add", 2)
+      const b = yield* ref.ask("add", 3)
+      const refused = yield* Effect.exit(ref.ask("add", -1))
+      return { a, b, refused, stats: yield* ref.stats() }
+    }))
+    expect([r.a, r.b]).toEqual([2, 5])
+    expect(Exit.isFailure(r.refused) && String(r.refused.cause)).toContain("Refused")
+    expect(r.stats).toMatchObject({ state: "running", processed: 2, failed: 1, restarts: 0 })
+    expect(builds.n).toBe(1)
+  })
+
+  test("a crash answers ActorUnavailable, restarts with fresh state within its budget", async () => {
+    const builds = { n: 0 }
+    const r = await run(Effect.gen(function*() {
+      const ref = yield* spawn(Counter, counterBehaviour(builds), { policy: { backoffInitialMs: 1 } })
+      yield* ref.ask("add", 10)
+      const crashed = yield* Effect.exit(ref.ask("crash", "boom"))
+      const after = yield* ref.ask("add", 1)
+      return { crashed, after, stats: yield* ref.stats() }
+    }))
+    expect(Exit.isFailure(r.crashed) && String(r.crashed.cause)).toContain("ActorUnavailable")
+    expect(r.after).toBe(1) // the rebuilt behaviour starts from a fresh total
+    expect(r.stats).toMatchObject({ state: "running", restarts: 1 })
+    expect(builds.n).toBe(2)
+  })
+
+  test("an actor that keeps crashing escalates once, with a clear reason, instead of looping", async () => {
+    const builds = { n: 0 }
+    const escalations: Array<string> = []
+    const r = await run(Effect.gen(function*() {
+      const ref = yield* spawn(Counter, counterBehaviour(builds), {
+        policy: { maxRestarts: 2, withinMs: 60_000, backoffInitialMs: 1 },
+        onEscalate: (reason) => Effect.sync(() => void escalations.push(reason))
+      })
+      for (let i = 0; i < 3; i++) yield* Effect.exit(ref.ask("crash", `boom ${i}`))
+      const later = yield* Effect.exit(ref.ask("add", 1))
+      return { later, stats: yield* ref.stats() }
+    }))
+    expect(escalations).toHaveLength(1)
+    expect(escalations[0]).toContain("crashed 3 times within 60000 ms")
+    expect(r.stats).toMatchObject({ state: "escalated", restarts: 2 })
+    expect(Exit.isFailure(r.later)).toBe(true)
+    const error = Exit.isFailure(r.later) ? Cause.findErrorOption(r.later.cause) : undefined
+    expect(error?._tag === "Some" ? (error.value as { _tag: string; reason: string }) : undefined).toMatchObject({
+      _tag: "ActorUnavailable",
+      reason: expect.stringContaining("crashed 3 times")
+    })
+    expect(builds.n).toBe(3)
+  })
+
+  test("a full mailbox makes senders wait (backpressure); answers keep order", async () => {
+    const builds = { n: 0 }
+    const order = await run(Effect.gen(function*() {
+      const ref = yield* spawn(Counter, counterBehaviour(builds), { policy: { mailboxCapacity: 1, concurrency: 1 } })
+      const seen: Array<number> = []
+      yield* Effect.all([1, 2, 3, 4].map((i) => ref.ask("slow", 20).pipe(Effect.tap(() => Effect.sync(() => void seen.push(i))))), { concurrency: "unbounded" })
+      return seen
+    }))
+    expect(order).toEqual([1, 2, 3, 4])
+  })
+
+  test("no answer within the ask timeout is ActorTimeout", async () => {
+    const builds = { n: 0 }
+    const exit = await run(Effect.gen(function*() {
+      const ref = yield* spawn(Counter, counterBehaviour(builds), { policy: { askTimeoutMs: 20 } })
+      return yield* Effect.exit(ref.ask("slow", 200))
+    }))
+    expect(Exit.isFailure(exit) && String(exit.cause)).toContain("ActorTimeout")
+  })
+
+  test("an idle actor passivates and is rebuilt on the next message", async () => {
+    const builds = { n: 0 }
+    const r = await run(Effect.gen(function*() {
+      const ref = yield* spawn(Counter, counterBehaviour(builds), { policy: { passivateAfterMs: 30 } })
+      yield* ref.ask("add", 5)
+      yield* Effect.sleep(100)
+      const idle = yield* ref.stats()
+      const after = yield* ref.ask("add", 1)
+      return { idle, after }
+    }))
+    expect(r.idle.state).toBe("passive")
+    expect(r.after).toBe(1)
+    expect(builds.n).toBe(2)
+  })
+})

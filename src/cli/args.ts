@@ -9,7 +9,7 @@ import { DEFAULT_RETENTION, type RetentionPolicy } from "../store/maintenance.ts
 import type { FormatChoice } from "../ingest/ingest.ts"
 
 export type Command =
-  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" | "campaigns" | "maintenance" | "ops" }
+  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" | "campaigns" | "maintenance" | "ops" | "replay" }
   | { readonly _tag: "Migrate"; readonly store: StoreConfig; readonly quiet: boolean }
   | { readonly _tag: "Config"; readonly store: StoreConfig }
   | {
@@ -46,7 +46,10 @@ export type Command =
     readonly store: StoreConfig | undefined
     /** Days of silence after which a stored campaign becomes dormant. */
     readonly dormantDays: number
+    /** Where to write the replay manifest, if anywhere. */
+    readonly manifest: string | undefined
   }
+  | { readonly _tag: "Replay"; readonly manifest: string; readonly out: string | undefined }
   | { readonly _tag: "Campaigns"; readonly action: "list" | "show" | "timeline"; readonly id: string | undefined; readonly all: boolean; readonly store: StoreConfig }
   | { readonly _tag: "OpsStatus"; readonly store: StoreConfig }
   | { readonly _tag: "Maintenance"; readonly store: StoreConfig; readonly policy: RetentionPolicy; readonly quiet: boolean }
@@ -145,6 +148,17 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           gzip: values.gzip === true,
           quiet: values.quiet === true
         }
+      }
+      case "replay": {
+        const { positionals, values } = parseArgs({
+          args: [...rest],
+          allowPositionals: true,
+          strict: true,
+          options: { help: { type: "boolean", short: "h" }, out: { type: "string" } }
+        })
+        if (values.help === true) return { _tag: "Help", text: "replay" }
+        if (positionals.length !== 1) throw new UsageError({ message: "replay needs exactly one manifest (written by analyze --manifest FILE)." })
+        return { _tag: "Replay", manifest: positionals[0]!, out: values.out }
       }
       case "campaigns": {
         const { positionals, values } = parseArgs({
@@ -260,10 +274,14 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             store: { type: "boolean" },
             "database-url": { type: "string" },
             "data-dir": { type: "string" },
-            "dormant-days": { type: "string" }
+            "dormant-days": { type: "string" },
+            manifest: { type: "string" }
           }
         })
         if (values.help === true) return { _tag: "Help", text: "analyze" }
+        if (values.manifest !== undefined && values.store === true) {
+          throw new UsageError({ message: "--manifest cannot be combined with --store yet (the stored history is not recorded in the manifest); drop one of them." })
+        }
         const format = (values.format ?? "auto") as FormatChoice
         if (!FORMATS.includes(format)) {
           throw new UsageError({ message: `--format must be one of ${FORMATS.join(", ")}, not "${values.format}".` })
@@ -285,7 +303,8 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           store: values.store === true
             ? resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] })
             : undefined,
-          dormantDays: integer("dormant-days", values["dormant-days"], 14, 1, 36500)
+          dormantDays: integer("dormant-days", values["dormant-days"], 14, 1, 36500),
+          manifest: values.manifest
         }
       }
       default:

@@ -17,6 +17,7 @@ Commands:
   ops status             which stores are in use and whether they answer
   migrate                apply the database migrations (PostgreSQL or embedded PGlite)
   config                 print the effective configuration (secrets redacted)
+  replay MANIFEST        re-execute a recorded analysis and verify its result digest
   schema                 print the JSON Schema of Result v1
   version                print the engine version
 
@@ -52,6 +53,8 @@ Options:
   --database-url URL    PostgreSQL for --store (default: $DATABASE_URL; unset → embedded
                         PGlite in --data-dir, default ./.dshield-coord/db)
   --data-dir DIR        embedded store directory
+  --manifest FILE       write a replay manifest (inputs and their digests, options, seed,
+                        engine version, result digest) for dshield-coord replay
   --dormant-days N      with --store: a campaign silent N days (on the data's own clock)
                         becomes dormant (default 14)
   -h, --help            show this help
@@ -209,4 +212,20 @@ keeps working from the SQL store and memory).
 Options:
 ${STORE_OPTIONS}
   -h, --help           show this help
+`
+
+export const REPLAY_HELP = `dshield-coord replay — re-execute a recorded analysis
+
+Usage:
+  dshield-coord replay MANIFEST [--out FILE]
+
+Reads a manifest written by "analyze --manifest", checks that every input still has its
+recorded sha256, runs the analysis again with the recorded options and seed, and compares
+the result digest (everything but run.id, started_at and finished_at).
+
+Exit codes: 0 identical, 1 the result differs, 2 an input changed or the manifest is unusable.
+
+Options:
+  --out FILE   also write the replayed Result v1
+  -h, --help   show this help
 `

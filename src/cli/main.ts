@@ -9,11 +9,12 @@ import { analyzeCommand } from "./commands/analyze.ts"
 import { assessCommand } from "./commands/assess.ts"
 import { evalCommand } from "./commands/evalCommand.ts"
 import { generateCommand } from "./commands/generate.ts"
+import { replayCommand } from "./commands/replay.ts"
 import { campaignsCommand, configCommand, maintenanceCommand, migrateCommand, opsStatusCommand } from "./commands/store.ts"
 import { schemaCommand } from "./commands/schema.ts"
-import { ANALYZE_HELP, ASSESS_HELP, CAMPAIGNS_HELP, CONFIG_HELP, MAINTENANCE_HELP, OPS_HELP, EVAL_HELP, GENERATE_HELP, MAIN_HELP, MIGRATE_HELP, SCHEMA_HELP, VERSION_HELP } from "./help.ts"
+import { ANALYZE_HELP, ASSESS_HELP, CAMPAIGNS_HELP, CONFIG_HELP, MAINTENANCE_HELP, OPS_HELP, REPLAY_HELP, EVAL_HELP, GENERATE_HELP, MAIN_HELP, MIGRATE_HELP, SCHEMA_HELP, VERSION_HELP } from "./help.ts"
 
-const HELP = { main: MAIN_HELP, analyze: ANALYZE_HELP, schema: SCHEMA_HELP, version: VERSION_HELP, eval: EVAL_HELP, assess: ASSESS_HELP, generate: GENERATE_HELP, migrate: MIGRATE_HELP, config: CONFIG_HELP, campaigns: CAMPAIGNS_HELP, maintenance: MAINTENANCE_HELP, ops: OPS_HELP } as const
+const HELP = { main: MAIN_HELP, analyze: ANALYZE_HELP, schema: SCHEMA_HELP, version: VERSION_HELP, eval: EVAL_HELP, assess: ASSESS_HELP, generate: GENERATE_HELP, migrate: MIGRATE_HELP, config: CONFIG_HELP, campaigns: CAMPAIGNS_HELP, maintenance: MAINTENANCE_HELP, ops: OPS_HELP, replay: REPLAY_HELP } as const
 
 const program = (argv: ReadonlyArray<string>) =>
   Effect.gen(function*() {
@@ -35,6 +36,8 @@ const program = (argv: ReadonlyArray<string>) =>
         return yield* migrateCommand(command.store, command.quiet)
       case "Config":
         return yield* configCommand(command.store)
+      case "Replay":
+        return yield* replayCommand(command.manifest, command.out)
       case "OpsStatus":
         return yield* opsStatusCommand(command.store)
       case "Maintenance":

@@ -221,3 +221,30 @@ describe("usage errors exit 2 with one line", () => {
     expectUsageError(runCli(["assess"]), /assess needs at least one input/)
   })
 })
+
+describe("replay", () => {
+  const dir = mkdtempSync(join(tmpdir(), "dshield-replay-"))
+  const input = join(dir, "cowrie.json")
+  const manifest = join(dir, "manifest.json")
+
+  test("a recorded run replays to the identical digest; a changed option is detected; a changed input is refused", () => {
+    expect(runCli(["generate", "--sessions", "300", "--seed", "12", "--out", dir, "--quiet"]).code).toBe(0)
+    const first = runCli(["analyze", "--quiet", "--out", join(dir, "r.json"), "--manifest", manifest, input])
+    expect(first.code).toBe(0)
+    const replay = runCli(["replay", manifest])
+    expect(replay.code).toBe(0)
+    expect(replay.stdout).toContain("identical result")
+
+    const tampered = JSON.parse(readFileSync(manifest, "utf8")) as { config: { seed: number } }
+    tampered.config.seed = tampered.config.seed + 1
+    writeFileSync(join(dir, "tampered.json"), JSON.stringify(tampered))
+    const differs = runCli(["replay", join(dir, "tampered.json")])
+    expect(differs.code).toBe(1)
+    expect(differs.stderr).toContain("Replay differs")
+
+    writeFileSync(input, `${readFileSync(input, "utf8")}\n`)
+    const changed = runCli(["replay", manifest])
+    expect(changed.code).toBe(2)
+    expect(changed.stderr).toContain("changed since the run was recorded")
+  }, 60_000)
+})

@@ -12,6 +12,7 @@ import type { AttackSession } from "../../domain/AttackSession.ts"
 import { loadSessions, saveAnalysis } from "../../store/AnalysisRepository.ts"
 import { loadMigrations, migrate } from "../../store/migrate.ts"
 import { runAnalysis } from "../../workflow/runAnalysis.ts"
+import { manifestFor, writeManifest } from "./replay.ts"
 import { sqlStoreLayer } from "./store.ts"
 import type { Command } from "../args.ts"
 import { renderCampaignTable } from "../campaignTable.ts"
@@ -101,6 +102,8 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
   yield* Schema.decodeUnknownEffect(Result)(result).pipe(
     Effect.mapError((issue) => new AnalysisError({ message: `The result does not match Result v1 (${String(issue)}); please report this.` }))
   )
+
+  if (command.manifest !== undefined) yield* writeManifest(command.manifest, manifestFor(result, config, command.paths))
 
   const json = serializeResult(result)
   if (command.out !== undefined && command.out !== "-") {

@@ -1,0 +1,66 @@
+/**
+ * `dshield-coord replay MANIFEST`: re-execute a recorded analysis and verify its digest.
+ * Exit 0 when the result is identical, 1 when it differs, 2 when an input changed or is
+ * missing (the run cannot be replayed as recorded).
+ */
+import { readFile, writeFile } from "node:fs/promises"
+import { Effect, Schema } from "effect"
+import { type AnalysisConfig, DEFAULT_CONFIG } from "../../config/AnalysisConfig.ts"
+import { AnalysisError, InputError } from "../../domain/errors.ts"
+import type { Result } from "../../domain/Result.ts"
+import { Manifest, MANIFEST_SCHEMA_ID, resultDigest } from "../../replay/Manifest.ts"
+import { ENGINE_VERSION } from "../../version.ts"
+import { runAnalysis } from "../../workflow/runAnalysis.ts"
+
+/** The manifest of a finished run (in-process transport, pool of one). */
+export const manifestFor = (result: Result, config: AnalysisConfig, paths: ReadonlyArray<string>): Manifest => ({
+  schema: MANIFEST_SCHEMA_ID,
+  engine_version: result.run.engine_version,
+  run_id: result.run.id,
+  inputs: result.input.files.map((f, i) => ({ path: paths.length === result.input.files.length ? paths[i]! : f.path, sha256: f.sha256, format: f.format })),
+  config: { ...config },
+  seed: config.seed,
+  transport: "in-process",
+  pool_size: 1,
+  enrichment_databases: [],
+  inference_exchanges: [],
+  result_digest: resultDigest(result)
+})
+
+export const writeManifest = (path: string, manifest: Manifest) =>
+  Effect.tryPromise({
+    try: () => writeFile(path, `${JSON.stringify(manifest, null, 2)}\n`),
+    catch: () => new InputError({ message: `Cannot write the manifest ${path}; choose a writable path for --manifest.`, path })
+  })
+
+export const replayCommand = Effect.fn("Cli.replay")(function*(manifestPath: string, out: string | undefined) {
+  const text = yield* Effect.tryPromise({
+    try: () => readFile(manifestPath, "utf8"),
+    catch: () => new InputError({ message: `Cannot read the manifest ${manifestPath}; check the path.`, path: manifestPath })
+  })
+  const manifest = yield* Effect.try({ try: () => JSON.parse(text) as unknown, catch: () => new InputError({ message: `${manifestPath} is not JSON; pass a manifest written by analyze --manifest.` }) }).pipe(
+    Effect.flatMap((json) => Schema.decodeUnknownEffect(Manifest)(json)),
+    Effect.mapError((e) => (e instanceof InputError ? e : new InputError({ message: `${manifestPath} is not a ${MANIFEST_SCHEMA_ID} manifest; pass one written by analyze --manifest.` })))
+  )
+  const config = { ...DEFAULT_CONFIG, ...(manifest.config as Partial<AnalysisConfig>) } as AnalysisConfig
+  const { result } = yield* runAnalysis(manifest.inputs.map((i) => i.path), config)
+  for (const [i, recorded] of manifest.inputs.entries()) {
+    const now = result.input.files[i]
+    if (now === undefined || now.sha256 !== recorded.sha256) {
+      return yield* new InputError({
+        message: `Input ${recorded.path} changed since the run was recorded (sha256 ${recorded.sha256.slice(0, 12)}… expected, ${now?.sha256.slice(0, 12) ?? "nothing"}… found); restore it to replay.`
+      })
+    }
+  }
+  if (out !== undefined) {
+    yield* Effect.tryPromise({ try: () => writeFile(out, `${JSON.stringify(result, null, 2)}\n`), catch: () => new InputError({ message: `Cannot write ${out}.`, path: out }) })
+  }
+  const digest = resultDigest(result)
+  const versionNote = manifest.engine_version === ENGINE_VERSION ? "" : ` (recorded with engine ${manifest.engine_version}, replayed with ${ENGINE_VERSION})`
+  if (digest !== manifest.result_digest) {
+    return yield* new AnalysisError({
+      message: `Replay differs: result digest ${digest.slice(0, 16)}… instead of ${manifest.result_digest.slice(0, 16)}…${versionNote}; the run is not reproduced.`
+    })
+  }
+  yield* Effect.sync(() => process.stdout.write(`Replayed ${manifest.run_id}: identical result (digest ${digest.slice(0, 16)}…)${versionNote}.\n`))
+})

@@ -1,0 +1,39 @@
+/**
+ * Deterministic replay: every analysis can write a manifest — what went in (input paths and
+ * content digests), every option that shapes the result, the engine version, and the digest
+ * of the result — and `dshield-coord replay MANIFEST` re-executes it and checks the digest.
+ *
+ * The result digest covers the whole Result v1 except `run.id`, `started_at` and
+ * `finished_at`, the only fields allowed to differ between two runs of the same input.
+ * Enrichment databases and inference exchanges will be recorded here when they exist; this
+ * build uses neither.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { sha256Hex } from "../config/AnalysisConfig.ts"
+import type { Result } from "../domain/Result.ts"
+
+export const MANIFEST_SCHEMA_ID = "dshield-coordination/manifest@1" as const
+
+export const ManifestInput = Schema.Struct({ path: Schema.String, sha256: Schema.String, format: Schema.String })
+
+export const Manifest = Schema.Struct({
+  schema: Schema.Literal(MANIFEST_SCHEMA_ID),
+  engine_version: Schema.String,
+  run_id: Schema.String,
+  inputs: Schema.Array(ManifestInput),
+  /** Every option that shapes the result (AnalysisConfig), as given. */
+  config: Schema.Record(Schema.String, Schema.Unknown),
+  seed: Schema.Int,
+  transport: Schema.Literals(["in-process", "nats"]),
+  pool_size: Schema.Int,
+  enrichment_databases: Schema.Array(Schema.Struct({ name: Schema.String, sha256: Schema.String })),
+  inference_exchanges: Schema.Array(Schema.Struct({ request: Schema.String, response: Schema.String })),
+  result_digest: Schema.String
+})
+export interface Manifest extends Schema.Schema.Type<typeof Manifest> {}
+
+/** The digest of a result, blind to the fields that may differ between identical runs. */
+export const resultDigest = (result: Result): string =>
+  sha256Hex(JSON.stringify({ ...result, run: { ...result.run, id: "", started_at: "", finished_at: "" } }))

@@ -6,10 +6,11 @@ import { Effect } from "effect"
 import { UsageError } from "../domain/errors.ts"
 import { resolveStoreConfig, type StoreConfig } from "../config/StoreConfig.ts"
 import { DEFAULT_RETENTION, type RetentionPolicy } from "../store/maintenance.ts"
+import { WORKER_ROLES } from "./commands/remote.ts"
 import type { FormatChoice } from "../ingest/ingest.ts"
 
 export type Command =
-  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" | "campaigns" | "maintenance" | "ops" | "replay" }
+  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" | "campaigns" | "maintenance" | "ops" | "replay" | "worker" }
   | { readonly _tag: "Migrate"; readonly store: StoreConfig; readonly quiet: boolean }
   | { readonly _tag: "Config"; readonly store: StoreConfig }
   | {
@@ -48,7 +49,10 @@ export type Command =
     readonly dormantDays: number
     /** Where to write the replay manifest, if anywhere. */
     readonly manifest: string | undefined
+    /** Run on the NATS actor pool at this URL instead of in process. */
+    readonly nats: string | undefined
   }
+  | { readonly _tag: "Worker"; readonly roles: ReadonlyArray<string>; readonly pool: number; readonly nats: string; readonly quiet: boolean }
   | { readonly _tag: "Replay"; readonly manifest: string; readonly out: string | undefined }
   | { readonly _tag: "Campaigns"; readonly action: "list" | "show" | "timeline"; readonly id: string | undefined; readonly all: boolean; readonly store: StoreConfig }
   | { readonly _tag: "OpsStatus"; readonly store: StoreConfig }
@@ -146,6 +150,32 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           out: values.out,
           seed: integer("seed", values.seed, 42, 0, 2 ** 32 - 1),
           gzip: values.gzip === true,
+          quiet: values.quiet === true
+        }
+      }
+      case "worker": {
+        const { values } = parseArgs({
+          args: [...rest],
+          strict: true,
+          options: {
+            help: { type: "boolean", short: "h" },
+            roles: { type: "string" },
+            pool: { type: "string" },
+            nats: { type: "string" },
+            quiet: { type: "boolean" }
+          }
+        })
+        if (values.help === true) return { _tag: "Help", text: "worker" }
+        const roles = (values.roles ?? "orchestrator").split(",").map((r) => r.trim()).filter((r) => r.length > 0)
+        const unknown = roles.filter((r) => !WORKER_ROLES.includes(r))
+        if (unknown.length > 0) {
+          throw new UsageError({ message: `Role(s) ${unknown.join(", ")} cannot be served yet; this build serves: ${WORKER_ROLES.join(", ")}.` })
+        }
+        return {
+          _tag: "Worker",
+          roles,
+          pool: integer("pool", values.pool, 1, 1, 256),
+          nats: values.nats ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222",
           quiet: values.quiet === true
         }
       }
@@ -275,10 +305,17 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             "database-url": { type: "string" },
             "data-dir": { type: "string" },
             "dormant-days": { type: "string" },
-            manifest: { type: "string" }
+            manifest: { type: "string" },
+            nats: { type: "string" }
           }
         })
         if (values.help === true) return { _tag: "Help", text: "analyze" }
+        if (values.nats !== undefined && positionals.includes("-")) {
+          throw new UsageError({ message: "--nats cannot read stdin (the workers read the files); give file paths the workers can read." })
+        }
+        if (values.nats !== undefined && values.store === true) {
+          throw new UsageError({ message: "--nats cannot be combined with --store yet; run the stored analysis in process." })
+        }
         if (values.manifest !== undefined && values.store === true) {
           throw new UsageError({ message: "--manifest cannot be combined with --store yet (the stored history is not recorded in the manifest); drop one of them." })
         }
@@ -304,7 +341,8 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             ? resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] })
             : undefined,
           dormantDays: integer("dormant-days", values["dormant-days"], 14, 1, 36500),
-          manifest: values.manifest
+          manifest: values.manifest,
+          nats: values.nats
         }
       }
       default:

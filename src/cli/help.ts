@@ -18,6 +18,7 @@ Commands:
   migrate                apply the database migrations (PostgreSQL or embedded PGlite)
   config                 print the effective configuration (secrets redacted)
   replay MANIFEST        re-execute a recorded analysis and verify its result digest
+  worker                 serve a pool of actors over NATS (--roles, --pool, --nats)
   schema                 print the JSON Schema of Result v1
   version                print the engine version
 
@@ -53,6 +54,8 @@ Options:
   --database-url URL    PostgreSQL for --store (default: $DATABASE_URL; unset → embedded
                         PGlite in --data-dir, default ./.dshield-coord/db)
   --data-dir DIR        embedded store directory
+  --nats URL            run the analysis on the NATS worker pool (dshield-coord worker)
+                        instead of in process; inputs must be readable by the workers
   --manifest FILE       write a replay manifest (inputs and their digests, options, seed,
                         engine version, result digest) for dshield-coord replay
   --dormant-days N      with --store: a campaign silent N days (on the data's own clock)
@@ -228,4 +231,22 @@ Exit codes: 0 identical, 1 the result differs, 2 an input changed or the manifes
 Options:
   --out FILE   also write the replayed Result v1
   -h, --help   show this help
+`
+
+export const WORKER_HELP = `dshield-coord worker — serve actors over NATS
+
+Usage:
+  dshield-coord worker [--roles orchestrator] [--pool N] [--nats URL] [--quiet]
+
+Starts N instances of each role as NATS micro services (service name = role; instances of
+a role share the default queue group, so pools on several machines form one pool;
+discovery and stats through $SRV.PING|INFO|STATS). SIGTERM or SIGINT stops taking work,
+finishes what is in flight and exits.
+
+Options:
+  --roles LIST   comma-separated roles (this build: orchestrator)
+  --pool N       instances per role (default 1)
+  --nats URL     NATS server (default $NATS_URL or nats://127.0.0.1:4222)
+  --quiet        no start-up line
+  -h, --help     show this help
 `

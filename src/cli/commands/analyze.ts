@@ -12,6 +12,7 @@ import type { AttackSession } from "../../domain/AttackSession.ts"
 import { loadSessions, saveAnalysis } from "../../store/AnalysisRepository.ts"
 import { loadMigrations, migrate } from "../../store/migrate.ts"
 import { runAnalysis } from "../../workflow/runAnalysis.ts"
+import { analyzeOverNats } from "./remote.ts"
 import { manifestFor, writeManifest } from "./replay.ts"
 import { sqlStoreLayer } from "./store.ts"
 import type { Command } from "../args.ts"
@@ -74,7 +75,10 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
       onProgress: bar === undefined ? undefined : (bytes, events) => bar.update(bytes, events)
     }).pipe(Effect.ensuring(Effect.sync(() => bar?.clear())))
   const storeConfig = command.store
-  const { result, report, saved } = storeConfig === undefined
+  const natsUrl = command.nats
+  const { result, report, saved } = natsUrl !== undefined
+    ? { result: yield* Effect.scoped(analyzeOverNats(natsUrl, command.paths, config)), report: undefined, saved: undefined }
+    : storeConfig === undefined
     ? { ...(yield* run([])), saved: undefined }
     : yield* Effect.gen(function*() {
       // The store's history is analysed with the new input, then everything is written in
@@ -119,7 +123,7 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
   if (!command.quiet) {
     const tableStream = command.out === "-" ? process.stderr : process.stdout
     yield* Effect.sync(() => {
-      process.stderr.write(rejectSummary(report))
+      if (report !== undefined) process.stderr.write(rejectSummary(report))
       tableStream.write(renderCampaignTable(result, command.limit))
       if (command.out !== undefined && command.out !== "-") process.stderr.write(`Result v1 written to ${command.out}\n`)
       if (saved !== undefined) {
@@ -129,9 +133,10 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
       }
     })
   }
-  if (command.strict && report.rejects.total > 0) {
+  const rejectedLines = Object.values(result.input.rejected).reduce((a, b) => a + b, 0)
+  if (command.strict && rejectedLines > 0) {
     return yield* new InputError({
-      message: `${report.rejects.total} input line(s) were rejected and --strict was given; fix or remove them, or drop --strict (the result was still written).`
+      message: `${rejectedLines} input line(s) were rejected and --strict was given; fix or remove them, or drop --strict (the result was still written).`
     })
   }
 })

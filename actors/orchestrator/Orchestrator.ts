@@ -1,0 +1,79 @@
+/**
+ * The orchestrator actor: runs one whole analysis (ingest → features → linkage → hierarchy →
+ * evidence → Result v1) for files it can read, and keeps the Result in the result store
+ * (NATS object store over NATS, memory in process): a Result can be larger than one NATS
+ * message, so the reply carries its name and digest, not the document.
+ *
+ * Until the LangGraph workflow splits the analysis across the agent actors, this is the unit
+ * a worker pool scales.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema } from "effect"
+import { type AnalysisConfig, DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
+import { resultDigest } from "../../src/replay/Manifest.ts"
+import { runAnalysis } from "../../src/workflow/runAnalysis.ts"
+import { type Handlers, protocol } from "../kernel/Actor.ts"
+
+/** The analysis could not be done; `message` is one sentence for the user. */
+export class AnalysisFailed extends Schema.TaggedError<AnalysisFailed>()("AnalysisFailed", {
+  message: Schema.String,
+  /** "input" for unreadable inputs (exit 2), "analysis" otherwise (exit 1). */
+  kind: Schema.Literals(["input", "analysis"])
+}) {}
+
+export const AnalyzeRequest = Schema.Struct({
+  /** Absolute paths the worker can read (same machine or shared storage). */
+  paths: Schema.Array(Schema.String),
+  /** The paths as the user gave them: the Result names inputs this way, whatever the transport. */
+  display_paths: Schema.optionalKey(Schema.Array(Schema.String)),
+  config: Schema.Record(Schema.String, Schema.Unknown)
+})
+
+export const AnalyzeReply = Schema.Struct({
+  run_id: Schema.String,
+  result_digest: Schema.String,
+  /** Name of the Result v1 document in the result store. */
+  result_object: Schema.String,
+  sessions: Schema.Int,
+  campaigns: Schema.Int
+})
+export interface AnalyzeReply extends Schema.Schema.Type<typeof AnalyzeReply> {}
+
+export const Orchestrator = protocol("orchestrator", "1.0.0", {
+  analyze: { payload: AnalyzeRequest, success: AnalyzeReply, error: AnalysisFailed }
+})
+
+/** Where finished Result documents are kept for the caller to fetch. */
+export interface ResultStore {
+  readonly put: (name: string, data: Uint8Array) => Effect.Effect<void>
+  readonly get: (name: string) => Effect.Effect<Uint8Array | undefined>
+}
+
+export const memoryResultStore = (): ResultStore => {
+  const blobs = new Map<string, Uint8Array>()
+  return {
+    put: (name, data) => Effect.sync(() => void blobs.set(name, data)),
+    get: (name) => Effect.sync(() => blobs.get(name))
+  }
+}
+
+const encoder = new TextEncoder()
+
+export const orchestratorBehaviour = (results: ResultStore): Effect.Effect<Handlers<typeof Orchestrator>> =>
+  Effect.succeed({
+    analyze: Effect.fn("Orchestrator.analyze")(function*(request: typeof AnalyzeRequest.Type) {
+      const config = { ...DEFAULT_CONFIG, ...(request.config as Partial<AnalysisConfig>) } as AnalysisConfig
+      const { result: computed } = yield* runAnalysis(request.paths, config).pipe(
+        Effect.mapError((error) => new AnalysisFailed({ message: error.message, kind: error._tag === "InputError" ? "input" : "analysis" }))
+      )
+      const shown = request.display_paths
+      const result = shown !== undefined && shown.length === computed.input.files.length
+        ? { ...computed, input: { ...computed.input, files: computed.input.files.map((f, i) => ({ ...f, path: shown[i]! })) } }
+        : computed
+      const digest = resultDigest(result)
+      const name = `result-${digest.slice(0, 32)}`
+      yield* results.put(name, encoder.encode(`${JSON.stringify(result, null, 2)}\n`))
+      return { run_id: result.run.id, result_digest: digest, result_object: name, sessions: result.input.sessions, campaigns: result.campaigns.length }
+    })
+  })

@@ -1,0 +1,71 @@
+/**
+ * Running analyses through NATS actors: `dshield-coord worker` serves a pool of actors, and
+ * `analyze --nats URL` sends the analysis to whichever instance of the pool is free.
+ */
+import { resolve } from "node:path"
+import { Effect, Schema } from "effect"
+import { connect, type NatsConnection } from "nats"
+import { spawn } from "../../../actors/kernel/Actor.ts"
+import { Orchestrator, orchestratorBehaviour } from "../../../actors/orchestrator/Orchestrator.ts"
+import { natsResultStore } from "../../../actors/transport/NatsResultStore.ts"
+import { natsClient, serveOverNats } from "../../../actors/transport/NatsTransport.ts"
+import type { AnalysisConfig } from "../../config/AnalysisConfig.ts"
+import { AnalysisError, InputError } from "../../domain/errors.ts"
+import { Result } from "../../domain/Result.ts"
+
+/** A NATS connection for the scope, drained (in-flight replies sent) when the scope closes. */
+export const natsConnection = (url: string) =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: () => connect({ servers: url, name: "dshield-coord" }),
+      catch: () => new InputError({ message: `Cannot connect to NATS at ${url}; check --nats and that nats-server is running.` })
+    }),
+    (nc: NatsConnection) => Effect.promise(() => nc.drain().catch(() => undefined))
+  )
+
+/** Runs one analysis on the NATS pool and fetches its Result from the object store. */
+export const analyzeOverNats = Effect.fn("Cli.analyzeOverNats")(function*(natsUrl: string, paths: ReadonlyArray<string>, config: AnalysisConfig) {
+  const nc = yield* natsConnection(natsUrl)
+  const client = natsClient(nc, Orchestrator, { timeoutMs: 30 * 60_000 })
+  const reply = yield* client.ask("analyze", { paths: paths.map((p) => resolve(p)), display_paths: [...paths], config: { ...config } }).pipe(
+    Effect.mapError((error) => {
+      switch (error._tag) {
+        case "AnalysisFailed":
+          return error.kind === "input" ? new InputError({ message: error.message }) : new AnalysisError({ message: error.message })
+        case "ActorUnavailable":
+          return new AnalysisError({ message: `The analysis could not run on NATS: ${error.reason}` })
+        case "ActorTimeout":
+          return new AnalysisError({ message: `No orchestrator answered within ${error.timeoutMs / 1000} s; check the workers (dshield-coord ops status).` })
+      }
+    })
+  )
+  const blob = yield* natsResultStore(nc).get(reply.result_object)
+  if (blob === undefined) {
+    return yield* new AnalysisError({ message: `The result ${reply.result_object} is missing from the NATS object store; run the analysis again.` })
+  }
+  const parsed = JSON.parse(new TextDecoder().decode(blob)) as unknown
+  yield* Schema.decodeUnknownEffect(Result)(parsed).pipe(
+    Effect.mapError(() => new AnalysisError({ message: "The worker's result does not match Result v1; check that workers run the same engine version." }))
+  )
+  // The document as the worker wrote it (decoding would reorder keys): same bytes as in process.
+  return parsed as Result
+})
+
+/** `dshield-coord worker`: serve `pool` instances of each role until interrupted (SIGTERM/SIGINT). */
+export const workerCommand = Effect.fn("Cli.worker")(function*(roles: ReadonlyArray<string>, pool: number, natsUrl: string, quiet: boolean) {
+  for (const role of roles) {
+    for (let i = 0; i < pool; i++) {
+      // One connection per instance: instances behave like separate processes in the queue group.
+      const nc = yield* natsConnection(natsUrl)
+      if (role === "orchestrator") {
+        const ref = yield* spawn(Orchestrator, orchestratorBehaviour(natsResultStore(nc)))
+        yield* serveOverNats(nc, ref)
+      }
+    }
+  }
+  if (!quiet) yield* Effect.sync(() => process.stderr.write(`worker ready: ${roles.join(", ")} × ${pool} on ${natsUrl}; SIGTERM drains and stops.\n`))
+  return yield* Effect.never
+})
+
+/** Roles a worker can serve in this build. */
+export const WORKER_ROLES: ReadonlyArray<string> = ["orchestrator"]

@@ -1,0 +1,56 @@
+/**
+ * Analyses through NATS worker pools give the same Result v1 as in process — for pools of
+ * 1 and 4 — and a worker stops cleanly on SIGTERM.
+ */
+import { describe, expect, test } from "bun:test"
+import { mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import { REPO, runCli, withoutRunTimes } from "../cli/helpers.ts"
+import { serviceAvailable } from "./services.ts"
+
+const HAVE_NATS = await serviceAvailable("NATS", 4222)
+const NATS = "nats://127.0.0.1:4222"
+
+const startWorker = async (pool: number) => {
+  const worker = Bun.spawn([process.execPath, resolve(REPO, "src/cli/main.ts"), "worker", "--pool", String(pool), "--nats", NATS], {
+    cwd: REPO,
+    stdout: "ignore",
+    stderr: "pipe"
+  })
+  // Ready once it says so on stderr.
+  const reader = worker.stderr.getReader()
+  let text = ""
+  while (!text.includes("worker ready")) {
+    const { value, done } = await reader.read()
+    if (done) throw new Error(`worker exited early: ${text}`)
+    text += new TextDecoder().decode(value)
+  }
+  reader.releaseLock()
+  return worker
+}
+
+describe.skipIf(!HAVE_NATS)("analysis on NATS worker pools", () => {
+  const dir = mkdtempSync(join(tmpdir(), "dshield-nats-"))
+  const input = join(dir, "cowrie.json")
+
+  test("pools of 1 and 4 give the in-process result, byte for byte apart from run id and times; SIGTERM stops a worker cleanly", async () => {
+    expect(runCli(["generate", "--sessions", "3000", "--seed", "21", "--out", dir, "--quiet"]).code).toBe(0)
+    expect(runCli(["analyze", "--quiet", "--out", join(dir, "local.json"), input]).code).toBe(0)
+    const local = withoutRunTimes(readFileSync(join(dir, "local.json"), "utf8"))
+
+    for (const pool of [1, 4]) {
+      const worker = await startWorker(pool)
+      try {
+        const out = join(dir, `pool-${pool}.json`)
+        const r = runCli(["analyze", "--nats", NATS, "--quiet", "--out", out, input])
+        expect(r.stderr).toBe("")
+        expect(r.code).toBe(0)
+        expect(withoutRunTimes(readFileSync(out, "utf8"))).toBe(local)
+      } finally {
+        worker.kill("SIGTERM")
+        expect(await worker.exited).toBe(0)
+      }
+    }
+  }, 120_000)
+})

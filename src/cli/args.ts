@@ -55,7 +55,7 @@ export type Command =
   | { readonly _tag: "Worker"; readonly roles: ReadonlyArray<string>; readonly pool: number; readonly nats: string; readonly quiet: boolean }
   | { readonly _tag: "Replay"; readonly manifest: string; readonly out: string | undefined }
   | { readonly _tag: "Campaigns"; readonly action: "list" | "show" | "timeline"; readonly id: string | undefined; readonly all: boolean; readonly store: StoreConfig }
-  | { readonly _tag: "OpsStatus"; readonly store: StoreConfig }
+  | { readonly _tag: "OpsStatus"; readonly store: StoreConfig; readonly nats: string | undefined }
   | { readonly _tag: "Maintenance"; readonly store: StoreConfig; readonly policy: RetentionPolicy; readonly quiet: boolean }
 
 const FORMATS: ReadonlyArray<FormatChoice> = ["auto", "cowrie", "ecs", "firewall", "webhoneypot", "sessions"]
@@ -221,13 +221,20 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           args: [...rest],
           allowPositionals: true,
           strict: true,
-          options: { help: { type: "boolean", short: "h" }, "database-url": { type: "string" }, "redis-url": { type: "string" }, "data-dir": { type: "string" } }
+          options: {
+            help: { type: "boolean", short: "h" },
+            "database-url": { type: "string" },
+            "redis-url": { type: "string" },
+            "data-dir": { type: "string" },
+            nats: { type: "string" }
+          }
         })
         if (values.help === true) return { _tag: "Help", text: "ops" }
         if (positionals[0] !== "status") throw new UsageError({ message: "ops needs an action: status." })
         return {
           _tag: "OpsStatus",
-          store: resolveStoreConfig({ databaseUrl: values["database-url"], redisUrl: values["redis-url"], dataDir: values["data-dir"] })
+          store: resolveStoreConfig({ databaseUrl: values["database-url"], redisUrl: values["redis-url"], dataDir: values["data-dir"] }),
+          nats: values.nats ?? process.env.NATS_URL
         }
       }
       case "maintenance": {

@@ -206,11 +206,12 @@ ${STORE_OPTIONS}
 export const OPS_HELP = `dshield-coord ops — operations
 
 Usage:
-  dshield-coord ops status [--database-url URL | --data-dir DIR] [--redis-url URL]
+  dshield-coord ops status [--database-url URL | --data-dir DIR] [--redis-url URL] [--nats URL]
 
 Prints, as JSON, the SQL store in use and whether it answers (with the migrations applied),
 and the cache: Redis, in-memory, or degraded (Redis configured but not answering: the engine
-keeps working from the SQL store and memory).
+keeps working from the SQL store and memory), and with --nats (or $NATS_URL) every actor
+instance on NATS with its requests, errors and average processing time ($SRV.STATS).
 
 Options:
 ${STORE_OPTIONS}

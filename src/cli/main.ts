@@ -42,7 +42,7 @@ const program = (argv: ReadonlyArray<string>) =>
       case "Replay":
         return yield* replayCommand(command.manifest, command.out)
       case "OpsStatus":
-        return yield* opsStatusCommand(command.store)
+        return yield* opsStatusCommand(command.store, command.nats)
       case "Maintenance":
         return yield* maintenanceCommand(command.store, command.policy, command.quiet)
       case "Campaigns":

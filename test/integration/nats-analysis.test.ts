@@ -47,6 +47,13 @@ describe.skipIf(!HAVE_NATS)("analysis on NATS worker pools", () => {
         expect(r.stderr).toBe("")
         expect(r.code).toBe(0)
         expect(withoutRunTimes(readFileSync(out, "utf8"))).toBe(local)
+        // ops status lists the pool's instances through $SRV.STATS, with the request counted.
+        const status = JSON.parse(runCli(["ops", "status", "--data-dir", join(dir, "store"), "--nats", NATS]).stdout) as {
+          actors: { instances: Array<{ service: string; requests: number }> }
+        }
+        const orchestrators = status.actors.instances.filter((i) => i.service === "orchestrator")
+        expect(orchestrators.length).toBeGreaterThanOrEqual(pool)
+        expect(orchestrators.reduce((a, i) => a + i.requests, 0)).toBeGreaterThanOrEqual(1)
       } finally {
         worker.kill("SIGTERM")
         expect(await worker.exited).toBe(0)

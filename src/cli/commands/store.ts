@@ -10,6 +10,8 @@ import { campaignSessions, campaignTimeline, DEFAULT_TENANT, listCampaigns } fro
 import { type RetentionPolicy, runMaintenance } from "../../store/maintenance.ts"
 import { loadMigrations, migrate } from "../../store/migrate.ts"
 import { Cache } from "../../store/Cache.ts"
+import { RequestStrategy } from "nats"
+import { natsConnection } from "./remote.ts"
 import { SqlStore, type StoreError } from "../../store/SqlStore.ts"
 
 /** The SQL store the configuration names: PostgreSQL, or PGlite in the data directory. */
@@ -88,7 +90,7 @@ export const maintenanceCommand = Effect.fn("Cli.maintenance")(function*(config:
 })
 
 /** `ops status`: what the stores are and whether they answer. */
-export const opsStatusCommand = Effect.fn("Cli.opsStatus")(function*(config: StoreConfig) {
+export const opsStatusCommand = Effect.fn("Cli.opsStatus")(function*(config: StoreConfig, natsUrl: string | undefined) {
   const database = yield* Effect.gen(function*() {
     const store = yield* SqlStore
     const rows = yield* store.query("SELECT count(*)::integer AS n FROM schema_migrations").pipe(
@@ -108,7 +110,33 @@ export const opsStatusCommand = Effect.fn("Cli.opsStatus")(function*(config: Sto
   const report = {
     database: { configured: described.database, ...database },
     cache: { configured: described.redis, ...cache, status: cache.degraded ? "degraded" : "ok" },
-    actors: "not built yet: analyses run in process (see issue on the actor runtime)"
+    actors: natsUrl === undefined
+      ? "in process (pass --nats URL or set NATS_URL to list the NATS actor pools)"
+      : yield* listActorInstances(natsUrl)
   }
   yield* Effect.sync(() => process.stdout.write(`${JSON.stringify(report, null, 2)}\n`))
 })
+
+/** Every actor instance on NATS, by service, with its request counts ($SRV.STATS). */
+const listActorInstances = (natsUrl: string) =>
+  Effect.scoped(Effect.gen(function*() {
+    const nc = yield* natsConnection(natsUrl)
+    return yield* Effect.promise(async () => {
+      const instances: Array<Record<string, unknown>> = []
+      for await (const s of await nc.services.client({ maxWait: 1000, strategy: RequestStrategy.Timer }).stats()) {
+        instances.push({
+          service: s.name,
+          version: s.version,
+          id: s.id,
+          started: s.started,
+          requests: s.endpoints?.reduce((a, e) => a + e.num_requests, 0) ?? 0,
+          errors: s.endpoints?.reduce((a, e) => a + e.num_errors, 0) ?? 0,
+          average_processing_ms: Math.round(
+            (s.endpoints?.reduce((a, e) => a + e.average_processing_time, 0) ?? 0) / Math.max(1, s.endpoints?.length ?? 1) / 1e6
+          )
+        })
+      }
+      instances.sort((a, b) => String(a.service).localeCompare(String(b.service)) || String(a.id).localeCompare(String(b.id)))
+      return { nats: natsUrl, instances }
+    })
+  })).pipe(Effect.catch((error: unknown) => Effect.succeed({ nats: natsUrl, error: String((error as { message?: string }).message ?? error) })))

@@ -51,6 +51,8 @@ export type Command =
     readonly manifest: string | undefined
     /** Run on the NATS actor pool at this URL instead of in process. */
     readonly nats: string | undefined
+    /** With --nats: submit as a durable JetStream job instead of a request. */
+    readonly durable: boolean
   }
   | { readonly _tag: "Worker"; readonly roles: ReadonlyArray<string>; readonly pool: number; readonly nats: string; readonly quiet: boolean }
   | { readonly _tag: "Replay"; readonly manifest: string; readonly out: string | undefined }
@@ -313,10 +315,14 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             "data-dir": { type: "string" },
             "dormant-days": { type: "string" },
             manifest: { type: "string" },
-            nats: { type: "string" }
+            nats: { type: "string" },
+            durable: { type: "boolean" }
           }
         })
         if (values.help === true) return { _tag: "Help", text: "analyze" }
+        if (values.durable === true && values.nats === undefined) {
+          throw new UsageError({ message: "--durable needs --nats URL (durable jobs live in JetStream)." })
+        }
         if (values.nats !== undefined && positionals.includes("-")) {
           throw new UsageError({ message: "--nats cannot read stdin (the workers read the files); give file paths the workers can read." })
         }
@@ -349,7 +355,8 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             : undefined,
           dormantDays: integer("dormant-days", values["dormant-days"], 14, 1, 36500),
           manifest: values.manifest,
-          nats: values.nats
+          nats: values.nats,
+          durable: values.durable === true
         }
       }
       default:

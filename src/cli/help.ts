@@ -56,6 +56,8 @@ Options:
   --data-dir DIR        embedded store directory
   --nats URL            run the analysis on the NATS worker pool (dshield-coord worker)
                         instead of in process; inputs must be readable by the workers
+  --durable             with --nats: submit a durable JetStream job (survives worker
+                        crashes: redelivered to another "jobs" worker, one result)
   --manifest FILE       write a replay manifest (inputs and their digests, options, seed,
                         engine version, result digest) for dshield-coord replay
   --dormant-days N      with --store: a campaign silent N days (on the data's own clock)
@@ -245,7 +247,8 @@ discovery and stats through $SRV.PING|INFO|STATS). SIGTERM or SIGINT stops takin
 finishes what is in flight and exits.
 
 Options:
-  --roles LIST   comma-separated roles (this build: orchestrator)
+  --roles LIST   comma-separated roles: orchestrator (request/reply), jobs (durable
+                 JetStream work queue)
   --pool N       instances per role (default 1)
   --nats URL     NATS server (default $NATS_URL or nats://127.0.0.1:4222)
   --quiet        no start-up line

@@ -12,7 +12,7 @@ import type { AttackSession } from "../../domain/AttackSession.ts"
 import { loadSessions, saveAnalysis } from "../../store/AnalysisRepository.ts"
 import { loadMigrations, migrate } from "../../store/migrate.ts"
 import { runAnalysis } from "../../workflow/runAnalysis.ts"
-import { analyzeOverNats } from "./remote.ts"
+import { analyzeAsDurableJob, analyzeOverNats } from "./remote.ts"
 import { manifestFor, writeManifest } from "./replay.ts"
 import { sqlStoreLayer } from "./store.ts"
 import type { Command } from "../args.ts"
@@ -77,7 +77,13 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
   const storeConfig = command.store
   const natsUrl = command.nats
   const { result, report, saved } = natsUrl !== undefined
-    ? { result: yield* Effect.scoped(analyzeOverNats(natsUrl, command.paths, config)), report: undefined, saved: undefined }
+    ? {
+      result: yield* Effect.scoped(
+        command.durable ? analyzeAsDurableJob(natsUrl, command.paths, config, 60 * 60_000) : analyzeOverNats(natsUrl, command.paths, config)
+      ),
+      report: undefined,
+      saved: undefined
+    }
     : storeConfig === undefined
     ? { ...(yield* run([])), saved: undefined }
     : yield* Effect.gen(function*() {

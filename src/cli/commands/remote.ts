@@ -2,11 +2,13 @@
  * Running analyses through NATS actors: `dshield-coord worker` serves a pool of actors, and
  * `analyze --nats URL` sends the analysis to whichever instance of the pool is free.
  */
+import { randomUUID } from "node:crypto"
 import { resolve } from "node:path"
 import { Effect, Schema } from "effect"
 import { connect, type NatsConnection } from "nats"
 import { spawn } from "../../../actors/kernel/Actor.ts"
 import { Orchestrator, orchestratorBehaviour } from "../../../actors/orchestrator/Orchestrator.ts"
+import { consumeJobs, ensureJobStream, resultName, submitJob } from "../../../actors/transport/JobQueue.ts"
 import { natsResultStore } from "../../../actors/transport/NatsResultStore.ts"
 import { natsClient, serveOverNats } from "../../../actors/transport/NatsTransport.ts"
 import type { AnalysisConfig } from "../../config/AnalysisConfig.ts"
@@ -60,6 +62,12 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(roles: ReadonlyAr
       if (role === "orchestrator") {
         const ref = yield* spawn(Orchestrator, orchestratorBehaviour(natsResultStore(nc)))
         yield* serveOverNats(nc, ref)
+      } else if (role === "jobs") {
+        // Durable jobs: this instance pulls from the JetStream work queue, one job at a time.
+        const results = natsResultStore(nc)
+        const ref = yield* spawn(Orchestrator, orchestratorBehaviour(results))
+        yield* ensureJobStream(nc, jobOptions())
+        yield* Effect.forkScoped(consumeJobs(nc, results, (request) => ref.ask("analyze", request), jobOptions()))
       }
     }
   }
@@ -68,4 +76,32 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(roles: ReadonlyAr
 })
 
 /** Roles a worker can serve in this build. */
-export const WORKER_ROLES: ReadonlyArray<string> = ["orchestrator"]
+export const WORKER_ROLES: ReadonlyArray<string> = ["orchestrator", "jobs"]
+
+/** Job timing; DSHIELD_JOB_ACK_WAIT_MS shortens the redelivery delay (tests, small jobs). */
+const jobOptions = () => ({ ackWaitMs: Number(process.env.DSHIELD_JOB_ACK_WAIT_MS ?? 30_000) })
+
+/**
+ * Runs one analysis as a durable job: submitted to the JetStream work queue, picked up by
+ * any `jobs` worker (again by another if that one dies), result fetched by its analysis id.
+ */
+export const analyzeAsDurableJob = Effect.fn("Cli.analyzeAsDurableJob")(function*(natsUrl: string, paths: ReadonlyArray<string>, config: AnalysisConfig, timeoutMs: number) {
+  const nc = yield* natsConnection(natsUrl)
+  yield* ensureJobStream(nc, jobOptions())
+  const analysisId = randomUUID()
+  yield* submitJob(nc, { analysis_id: analysisId, request: { paths: paths.map((p) => resolve(p)), display_paths: [...paths], config: { ...config } } })
+  const results = natsResultStore(nc)
+  const started = Date.now()
+  while (Date.now() - started < timeoutMs) {
+    const blob = yield* results.get(resultName(analysisId))
+    if (blob !== undefined) {
+      const reply = JSON.parse(new TextDecoder().decode(blob)) as { result_object?: string; failed?: string }
+      if (reply.result_object === undefined) return yield* new AnalysisError({ message: `Job ${analysisId} failed on the worker: ${reply.failed ?? "unknown error"}` })
+      const document = yield* results.get(reply.result_object)
+      if (document === undefined) return yield* new AnalysisError({ message: `The result of job ${analysisId} is missing from the object store; submit it again.` })
+      return JSON.parse(new TextDecoder().decode(document)) as Result
+    }
+    yield* Effect.sleep(250)
+  }
+  return yield* new AnalysisError({ message: `Job ${analysisId} did not finish within ${timeoutMs / 1000} s; it stays queued — check the jobs workers (dshield-coord ops status).` })
+})

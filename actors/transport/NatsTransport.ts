@@ -28,12 +28,20 @@ const encodeJson = (schema: Schema.Top, value: unknown): Uint8Array =>
   encoder.encode(JSON.stringify(Schema.encodeUnknownSync(json(schema))(value)))
 const decodeJson = (schema: Schema.Top, data: Uint8Array): unknown => Schema.decodeUnknownSync(json(schema))(JSON.parse(decoder.decode(data)))
 
+/** A header-safe one-line description (NATS headers cannot hold line breaks). */
+const oneLine = (text: string): string => text.replace(/[\r\n]+/g, " ").replace(/\s+/g, " ").trim().slice(0, 300)
+
 export interface NatsServiceHandle {
   readonly stop: () => Promise<void>
 }
 
+export interface ServeOptions {
+  /** Subject prefix of the endpoints (default `coord.actor.<name>`). */
+  readonly group?: string
+}
+
 /** Serves an actor (running in this process) to NATS clients; stopped with the scope. */
-export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: ActorRef<P>) =>
+export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: ActorRef<P>, serveOptions: ServeOptions = {}) =>
   Effect.acquireRelease(
     Effect.promise(async () => {
       const proto = ref.protocol
@@ -43,7 +51,7 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
         description: `dshield-coord ${proto.name} actor`,
         metadata: { engine: "dshield-coord" }
       })
-      const group = service.addGroup(`coord.actor.${proto.name}`)
+      const group = service.addGroup(serveOptions.group ?? `coord.actor.${proto.name}`)
       for (const [message, spec] of Object.entries(proto.messages)) {
         group.addEndpoint(message, {
           handler: (err, msg: ServiceMsg) => {
@@ -52,7 +60,7 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
             try {
               payload = decodeJson(spec.payload, msg.data)
             } catch (error) {
-              msg.respondError(422, `payload of ${proto.name}.${message} does not decode: ${String(error).slice(0, 200)}`)
+              msg.respondError(422, oneLine(`payload of ${proto.name}.${message} does not decode: ${String(error)}`))
               return
             }
             void Effect.runPromiseExit(ref.ask(message as never, payload as never)).then((exit) => {
@@ -62,9 +70,12 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
               }
               const failure = Cause.findErrorOption(exit.cause)
               const error = failure._tag === "Some" ? failure.value : new ActorUnavailable({ actor: proto.name, reason: `${proto.name} failed: ${Cause.pretty(exit.cause).slice(0, 200)}` })
-              if (error instanceof ActorUnavailable) msg.respondError(503, error.reason, encodeJson(ActorUnavailable, error))
+              if (error instanceof ActorUnavailable) msg.respondError(503, oneLine(error.reason), encodeJson(ActorUnavailable, error))
               else if (error instanceof ActorTimeout) msg.respondError(504, `${error.actor} did not answer in ${error.timeoutMs} ms`, encodeJson(ActorTimeout, error))
-              else msg.respondError(400, String((error as { _tag?: string })._tag ?? "error"), encodeJson(spec.error, error))
+              else {
+                const description = (error as { message?: string }).message ?? (error as { _tag?: string })._tag ?? "error"
+                msg.respondError(400, oneLine(String(description)), encodeJson(spec.error, error))
+              }
             })
           },
           metadata: { protocol_version: proto.version }
@@ -77,6 +88,8 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
 
 export interface NatsClientOptions {
   readonly timeoutMs?: number
+  /** Subject prefix the service was served under (default `coord.actor.<name>`). */
+  readonly group?: string
 }
 
 /** A client of an actor type served over NATS: the same ActorRef as in process. */
@@ -88,7 +101,11 @@ export const natsClient = <P extends Protocol>(nc: NatsConnection, proto: P, opt
       Effect.gen(function*() {
         const spec = proto.messages[message]!
         const reply = yield* Effect.tryPromise({
-          try: () => nc.request(subjectOf(proto, message), encodeJson(spec.payload, payload), { timeout: timeoutMs, headers: natsHeaders() }),
+          try: () =>
+            nc.request(options.group === undefined ? subjectOf(proto, message) : `${options.group}.${message}`, encodeJson(spec.payload, payload), {
+              timeout: timeoutMs,
+              headers: natsHeaders()
+            }),
           catch: (error) => {
             const code = (error as { code?: string }).code
             return code === "503"

@@ -248,7 +248,8 @@ finishes what is in flight and exits.
 
 Options:
   --roles LIST   comma-separated roles: orchestrator (request/reply), jobs (durable
-                 JetStream work queue)
+                 JetStream work queue), api (coord.v1.analyze|result|status for clients,
+                 docs/nats-api.md)
   --pool N       instances per role (default 1)
   --nats URL     NATS server (default $NATS_URL or nats://127.0.0.1:4222)
   --quiet        no start-up line

@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto"
 import { resolve } from "node:path"
 import { Effect, Schema } from "effect"
 import { connect, type NatsConnection } from "nats"
+import { API_GROUP, CoordApi, coordApiBehaviour } from "../../../actors/api/CoordApi.ts"
 import { spawn } from "../../../actors/kernel/Actor.ts"
 import { Orchestrator, orchestratorBehaviour } from "../../../actors/orchestrator/Orchestrator.ts"
 import { consumeJobs, ensureJobStream, resultName, submitJob } from "../../../actors/transport/JobQueue.ts"
@@ -62,6 +63,10 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(roles: ReadonlyAr
       if (role === "orchestrator") {
         const ref = yield* spawn(Orchestrator, orchestratorBehaviour(natsResultStore(nc)))
         yield* serveOverNats(nc, ref)
+      } else if (role === "api") {
+        // The client API: coord.v1.analyze | result | status (docs/nats-api.md).
+        const ref = yield* spawn(CoordApi, coordApiBehaviour(natsResultStore(nc)))
+        yield* serveOverNats(nc, ref, { group: API_GROUP })
       } else if (role === "jobs") {
         // Durable jobs: this instance pulls from the JetStream work queue, one job at a time.
         const results = natsResultStore(nc)
@@ -76,7 +81,7 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(roles: ReadonlyAr
 })
 
 /** Roles a worker can serve in this build. */
-export const WORKER_ROLES: ReadonlyArray<string> = ["orchestrator", "jobs"]
+export const WORKER_ROLES: ReadonlyArray<string> = ["orchestrator", "jobs", "api"]
 
 /** Job timing; DSHIELD_JOB_ACK_WAIT_MS shortens the redelivery delay (tests, small jobs). */
 const jobOptions = () => ({ ackWaitMs: Number(process.env.DSHIELD_JOB_ACK_WAIT_MS ?? 30_000) })

@@ -8,7 +8,13 @@
 import { Effect, Schema } from "effect"
 import { connect } from "nats"
 import { type ActorRef, protocol, spawn } from "../actors/kernel/Actor.ts"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Orchestrator, orchestratorBehaviour } from "../actors/orchestrator/Orchestrator.ts"
+import { natsResultStore } from "../actors/transport/NatsResultStore.ts"
 import { natsClient, serveOverNats } from "../actors/transport/NatsTransport.ts"
+import { writeDataset } from "../src/synthetic/writeDataset.ts"
 
 class Never extends Schema.TaggedError<Never>()("Never", {}) {}
 const Echo = protocol(`bench-echo-${process.pid}`, "1.0.0", {
@@ -52,3 +58,34 @@ const r = await Effect.runPromise(Effect.scoped(program))
 console.log(`bun ${Bun.version}; ${requests} requests, ${concurrency} in flight, one actor instance`)
 console.log(`in process  ${r.inProcess}`)
 console.log(`NATS        ${r.overNats}`)
+
+// A 1,000-session analysis: in process vs through an orchestrator actor served over NATS
+// (same process, warm), median of 9 runs each.
+const dir = mkdtempSync(join(tmpdir(), "dshield-bench-actors-"))
+const dataset = await writeDataset({ sessions: 1000, seed: 99, outDir: dir })
+const analysis = Effect.gen(function*() {
+  const nc = yield* Effect.promise(() => connect({ servers: "127.0.0.1:4222" }))
+  const results = natsResultStore(nc)
+  const local = yield* spawn(Orchestrator, orchestratorBehaviour(results))
+  const server = yield* Effect.promise(() => connect({ servers: "127.0.0.1:4222" }))
+  yield* serveOverNats(server, local)
+  const remote = natsClient(nc, Orchestrator)
+  const request = { paths: [dataset.cowriePath], config: {} }
+  const time = (ref: typeof local) =>
+    Effect.gen(function*() {
+      const times: Array<number> = []
+      for (let i = 0; i < 10; i++) {
+        const t0 = performance.now()
+        const reply = yield* ref.ask("analyze", request).pipe(Effect.orDie)
+        yield* results.get(reply.result_object)
+        if (i > 0) times.push(performance.now() - t0)
+      }
+      return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!
+    })
+  const inProcess = yield* time(local)
+  const overNats = yield* time(remote)
+  yield* Effect.promise(() => Promise.all([nc.close(), server.close()]))
+  return { inProcess, overNats }
+})
+const a = await Effect.runPromise(Effect.scoped(analysis))
+console.log(`1,000-session analysis (result stored in and read from the NATS object store): in process ${a.inProcess.toFixed(0)} ms, through NATS ${a.overNats.toFixed(0)} ms (${(a.overNats / a.inProcess).toFixed(2)}×)`)

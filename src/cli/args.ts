@@ -55,7 +55,7 @@ export type Command =
     readonly durable: boolean
   }
   | { readonly _tag: "Worker"; readonly roles: ReadonlyArray<string>; readonly pool: number; readonly nats: string; readonly quiet: boolean }
-  | { readonly _tag: "Replay"; readonly manifest: string; readonly out: string | undefined }
+  | { readonly _tag: "Replay"; readonly manifest: string; readonly out: string | undefined; readonly nats: string | undefined }
   | { readonly _tag: "Campaigns"; readonly action: "list" | "show" | "timeline"; readonly id: string | undefined; readonly all: boolean; readonly store: StoreConfig }
   | { readonly _tag: "OpsStatus"; readonly store: StoreConfig; readonly nats: string | undefined }
   | { readonly _tag: "Maintenance"; readonly store: StoreConfig; readonly policy: RetentionPolicy; readonly quiet: boolean }
@@ -186,11 +186,11 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           args: [...rest],
           allowPositionals: true,
           strict: true,
-          options: { help: { type: "boolean", short: "h" }, out: { type: "string" } }
+          options: { help: { type: "boolean", short: "h" }, out: { type: "string" }, nats: { type: "string" } }
         })
         if (values.help === true) return { _tag: "Help", text: "replay" }
         if (positionals.length !== 1) throw new UsageError({ message: "replay needs exactly one manifest (written by analyze --manifest FILE)." })
-        return { _tag: "Replay", manifest: positionals[0]!, out: values.out }
+        return { _tag: "Replay", manifest: positionals[0]!, out: values.out, nats: values.nats }
       }
       case "campaigns": {
         const { positionals, values } = parseArgs({

@@ -233,6 +233,8 @@ Exit codes: 0 identical, 1 the result differs, 2 an input changed or the manifes
 
 Options:
   --out FILE   also write the replayed Result v1
+  --nats URL   replay on the NATS worker pool instead of in process (the digest must
+               still match: results do not depend on the transport or the pool size)
   -h, --help   show this help
 `
 

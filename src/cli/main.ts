@@ -40,7 +40,7 @@ const program = (argv: ReadonlyArray<string>) =>
       case "Worker":
         return yield* Effect.scoped(workerCommand(command.roles, command.pool, command.nats, command.quiet))
       case "Replay":
-        return yield* replayCommand(command.manifest, command.out)
+        return yield* replayCommand(command.manifest, command.out, command.nats)
       case "OpsStatus":
         return yield* opsStatusCommand(command.store, command.nats)
       case "Maintenance":

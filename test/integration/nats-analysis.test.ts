@@ -36,7 +36,8 @@ describe.skipIf(!HAVE_NATS)("analysis on NATS worker pools", () => {
 
   test("pools of 1 and 4 give the in-process result, byte for byte apart from run id and times; SIGTERM stops a worker cleanly", async () => {
     expect(runCli(["generate", "--sessions", "3000", "--seed", "21", "--out", dir, "--quiet"]).code).toBe(0)
-    expect(runCli(["analyze", "--quiet", "--out", join(dir, "local.json"), input]).code).toBe(0)
+    const manifest = join(dir, "manifest.json")
+    expect(runCli(["analyze", "--quiet", "--out", join(dir, "local.json"), "--manifest", manifest, input]).code).toBe(0)
     const local = withoutRunTimes(readFileSync(join(dir, "local.json"), "utf8"))
 
     for (const pool of [1, 4]) {
@@ -47,6 +48,10 @@ describe.skipIf(!HAVE_NATS)("analysis on NATS worker pools", () => {
         expect(r.stderr).toBe("")
         expect(r.code).toBe(0)
         expect(withoutRunTimes(readFileSync(out, "utf8"))).toBe(local)
+        // The run recorded in process replays to the same digest on this pool.
+        const replay = runCli(["replay", "--nats", NATS, manifest])
+        expect(replay.code).toBe(0)
+        expect(replay.stdout).toContain("on the NATS pool")
         // ops status lists the pool's instances through $SRV.STATS, with the request counted.
         const status = JSON.parse(runCli(["ops", "status", "--data-dir", join(dir, "store"), "--nats", NATS]).stdout) as {
           actors: { instances: Array<{ service: string; requests: number }> }

@@ -11,6 +11,7 @@ import type { Result } from "../../domain/Result.ts"
 import { Manifest, MANIFEST_SCHEMA_ID, resultDigest } from "../../replay/Manifest.ts"
 import { ENGINE_VERSION } from "../../version.ts"
 import { runAnalysis } from "../../workflow/runAnalysis.ts"
+import { analyzeOverNats } from "./remote.ts"
 
 /** The manifest of a finished run (in-process transport, pool of one). */
 export const manifestFor = (result: Result, config: AnalysisConfig, paths: ReadonlyArray<string>): Manifest => ({
@@ -33,7 +34,7 @@ export const writeManifest = (path: string, manifest: Manifest) =>
     catch: () => new InputError({ message: `Cannot write the manifest ${path}; choose a writable path for --manifest.`, path })
   })
 
-export const replayCommand = Effect.fn("Cli.replay")(function*(manifestPath: string, out: string | undefined) {
+export const replayCommand = Effect.fn("Cli.replay")(function*(manifestPath: string, out: string | undefined, natsUrl: string | undefined) {
   const text = yield* Effect.tryPromise({
     try: () => readFile(manifestPath, "utf8"),
     catch: () => new InputError({ message: `Cannot read the manifest ${manifestPath}; check the path.`, path: manifestPath })
@@ -43,7 +44,9 @@ export const replayCommand = Effect.fn("Cli.replay")(function*(manifestPath: str
     Effect.mapError((e) => (e instanceof InputError ? e : new InputError({ message: `${manifestPath} is not a ${MANIFEST_SCHEMA_ID} manifest; pass one written by analyze --manifest.` })))
   )
   const config = { ...DEFAULT_CONFIG, ...(manifest.config as Partial<AnalysisConfig>) } as AnalysisConfig
-  const { result } = yield* runAnalysis(manifest.inputs.map((i) => i.path), config)
+  // Replaying on another transport (the NATS worker pool) must give the same digest.
+  const paths = manifest.inputs.map((i) => i.path)
+  const result = natsUrl === undefined ? (yield* runAnalysis(paths, config)).result : yield* Effect.scoped(analyzeOverNats(natsUrl, paths, config))
   for (const [i, recorded] of manifest.inputs.entries()) {
     const now = result.input.files[i]
     if (now === undefined || now.sha256 !== recorded.sha256) {
@@ -62,5 +65,6 @@ export const replayCommand = Effect.fn("Cli.replay")(function*(manifestPath: str
       message: `Replay differs: result digest ${digest.slice(0, 16)}… instead of ${manifest.result_digest.slice(0, 16)}…${versionNote}; the run is not reproduced.`
     })
   }
-  yield* Effect.sync(() => process.stdout.write(`Replayed ${manifest.run_id}: identical result (digest ${digest.slice(0, 16)}…)${versionNote}.\n`))
+  const where = natsUrl === undefined ? "in process" : `on the NATS pool at ${natsUrl}`
+  yield* Effect.sync(() => process.stdout.write(`Replayed ${manifest.run_id} ${where}: identical result (digest ${digest.slice(0, 16)}…)${versionNote}.\n`))
 })

@@ -14,13 +14,13 @@
  */
 import { createHash } from "node:crypto"
 import { Clock, Effect, Schema } from "effect"
-import { type AnalysisConfig, configDigest, DEFAULT_CONFIG, sha256Hex } from "../../src/config/AnalysisConfig.ts"
+import { type AnalysisConfig, DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
 import { AttackSession } from "../../src/domain/AttackSession.ts"
 import { RESULT_SCHEMA_ID, type Result } from "../../src/domain/Result.ts"
 import { resultDigest } from "../../src/replay/Manifest.ts"
 import { ENGINE_VERSION } from "../../src/version.ts"
 import { analyzeSessions } from "../../src/workflow/analyzeSessions.ts"
-import { runAnalysis } from "../../src/workflow/runAnalysis.ts"
+import { runAnalysis, runInfo } from "../../src/workflow/runAnalysis.ts"
 import { type Handlers, protocol } from "../kernel/Actor.ts"
 import type { ResultStore } from "../orchestrator/Orchestrator.ts"
 import { RESULTS_BUCKET } from "../transport/NatsResultStore.ts"
@@ -72,18 +72,9 @@ const analyzeInline = (sessions: ReadonlyArray<AttackSession>, config: AnalysisC
     })
     const finishedAt = yield* Clock.currentTimeMillis
     const digest = createHash("sha256").update(JSON.stringify(ordered)).digest("hex")
-    const cfg = configDigest(config)
     const result: Result = {
       schema: RESULT_SCHEMA_ID,
-      run: {
-        id: `run-${sha256Hex(`${digest}\n${cfg}\n${startedAt}`).slice(0, 16)}`,
-        engine_version: ENGINE_VERSION,
-        input_digest: digest,
-        config_digest: cfg,
-        seed: config.seed,
-        started_at: new Date(startedAt).toISOString(),
-        finished_at: new Date(finishedAt).toISOString()
-      },
+      run: runInfo(digest, config, startedAt, finishedAt),
       input: { files: [], events: ordered.reduce((a, s) => a + s.event_count, 0), sessions: ordered.length, rejected: {} },
       campaigns: analysis.campaigns,
       unclustered_sessions: analysis.unclusteredSessions

@@ -8,7 +8,7 @@ import { configDigest, sha256Hex } from "../config/AnalysisConfig.ts"
 import type { AttackSession } from "../domain/AttackSession.ts"
 import { AnalysisError, InputError } from "../domain/errors.ts"
 import { mergeSessionPieces } from "../domain/mergeSessions.ts"
-import { RESULT_SCHEMA_ID, type Result } from "../domain/Result.ts"
+import { RESULT_SCHEMA_ID, type Result, type RunInfo } from "../domain/Result.ts"
 import { ingest, IngestFailure, type IngestReport } from "../ingest/ingest.ts"
 import { ENGINE_VERSION } from "../version.ts"
 import { analyzeSessions } from "./analyzeSessions.ts"
@@ -33,6 +33,23 @@ export interface RunOptions {
 
 /** The digest of the inputs: of their content digests in order, not of their paths. */
 export const inputDigest = (report: IngestReport): string => sha256Hex(report.files.map((f) => f.sha256).join("\n"))
+
+/**
+ * The `run` block of a result: its id is derived (not random) from the digests and the start
+ * instant, so the same run started at the same instant has the same id.
+ */
+export const runInfo = (inputDigestHex: string, config: AnalysisConfig, startedAt: number, finishedAt: number): RunInfo => {
+  const cfgDigest = configDigest(config)
+  return {
+    id: `run-${sha256Hex(`${inputDigestHex}\n${cfgDigest}\n${startedAt}`).slice(0, 16)}`,
+    engine_version: ENGINE_VERSION,
+    input_digest: inputDigestHex,
+    config_digest: cfgDigest,
+    seed: config.seed,
+    started_at: new Date(startedAt).toISOString(),
+    finished_at: new Date(finishedAt).toISOString()
+  }
+}
 
 /** History and new sessions in (start, id) order; pieces of one session are joined. */
 export const mergeHistory = (history: ReadonlyArray<AttackSession>, fresh: ReadonlyArray<AttackSession>): ReadonlyArray<AttackSession> => {
@@ -71,20 +88,9 @@ export const runAnalysis = Effect.fn("Analysis.run")(function*(
     catch: (error) => new AnalysisError({ message: `The analysis failed: ${String(error)}; please report this with the input that caused it.` })
   })
   const finishedAt = yield* Clock.currentTimeMillis
-  const digest = inputDigest(report)
-  const cfgDigest = configDigest(config)
   const result: Result = {
     schema: RESULT_SCHEMA_ID,
-    run: {
-      // Derived, not random: the same run started at the same instant has the same id.
-      id: `run-${sha256Hex(`${digest}\n${cfgDigest}\n${startedAt}`).slice(0, 16)}`,
-      engine_version: ENGINE_VERSION,
-      input_digest: digest,
-      config_digest: cfgDigest,
-      seed: config.seed,
-      started_at: new Date(startedAt).toISOString(),
-      finished_at: new Date(finishedAt).toISOString()
-    },
+    run: runInfo(inputDigest(report), config, startedAt, finishedAt),
     input: {
       files: report.files,
       events: report.events,

@@ -11,29 +11,13 @@ import { connect } from "nats"
 import { JOBS_CONSUMER, JOBS_STREAM } from "../../actors/transport/JobQueue.ts"
 import { RESULTS_BUCKET } from "../../actors/transport/NatsResultStore.ts"
 import { REPO, runCli, withoutRunTimes } from "../cli/helpers.ts"
-import { serviceAvailable } from "./services.ts"
+import { serviceAvailable, startWorker } from "./services.ts"
 
 const HAVE_NATS = await serviceAvailable("NATS", 4222)
 const NATS = "nats://127.0.0.1:4222"
 const ENV = { ...process.env, DSHIELD_JOB_ACK_WAIT_MS: "3000" }
 
-const startJobsWorker = async () => {
-  const worker = Bun.spawn([process.execPath, resolve(REPO, "src/cli/main.ts"), "worker", "--roles", "jobs", "--nats", NATS], {
-    cwd: REPO,
-    env: ENV,
-    stdout: "ignore",
-    stderr: "pipe"
-  })
-  const reader = worker.stderr.getReader()
-  let text = ""
-  while (!text.includes("worker ready")) {
-    const { value, done } = await reader.read()
-    if (done) throw new Error(`worker exited early: ${text}`)
-    text += new TextDecoder().decode(value)
-  }
-  reader.releaseLock()
-  return worker
-}
+const startJobsWorker = () => startWorker(REPO, "jobs", 1, ENV)
 
 describe.skipIf(!HAVE_NATS)("durable jobs on JetStream", () => {
   test("kill -9 mid-job: redelivered, completed exactly once, same result as in process", async () => {

@@ -5,30 +5,12 @@
 import { describe, expect, test } from "bun:test"
 import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
+import { join } from "node:path"
 import { REPO, runCli, withoutRunTimes } from "../cli/helpers.ts"
-import { serviceAvailable } from "./services.ts"
+import { serviceAvailable, startWorker } from "./services.ts"
 
 const HAVE_NATS = await serviceAvailable("NATS", 4222)
 const NATS = "nats://127.0.0.1:4222"
-
-const startWorker = async (pool: number) => {
-  const worker = Bun.spawn([process.execPath, resolve(REPO, "src/cli/main.ts"), "worker", "--pool", String(pool), "--nats", NATS], {
-    cwd: REPO,
-    stdout: "ignore",
-    stderr: "pipe"
-  })
-  // Ready once it says so on stderr.
-  const reader = worker.stderr.getReader()
-  let text = ""
-  while (!text.includes("worker ready")) {
-    const { value, done } = await reader.read()
-    if (done) throw new Error(`worker exited early: ${text}`)
-    text += new TextDecoder().decode(value)
-  }
-  reader.releaseLock()
-  return worker
-}
 
 describe.skipIf(!HAVE_NATS)("analysis on NATS worker pools", () => {
   const dir = mkdtempSync(join(tmpdir(), "dshield-nats-"))
@@ -41,7 +23,7 @@ describe.skipIf(!HAVE_NATS)("analysis on NATS worker pools", () => {
     const local = withoutRunTimes(readFileSync(join(dir, "local.json"), "utf8"))
 
     for (const pool of [1, 4]) {
-      const worker = await startWorker(pool)
+      const worker = await startWorker(REPO, "orchestrator", pool)
       try {
         const out = join(dir, `pool-${pool}.json`)
         const r = runCli(["analyze", "--nats", NATS, "--quiet", "--out", out, input])

@@ -5,16 +5,16 @@
 import { afterAll, describe, expect, test } from "bun:test"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
+import { join } from "node:path"
 import { connect, type NatsConnection, ServiceError } from "nats"
 import { generateSessions } from "../../src/synthetic/generateSessions.ts"
 import { REPO, runCli } from "../cli/helpers.ts"
-import { serviceAvailable } from "./services.ts"
+import { serviceAvailable, startWorker } from "./services.ts"
 
 const HAVE_NATS = await serviceAvailable("NATS", 4222)
 
 describe.skipIf(!HAVE_NATS)("NATS API coord.v1", () => {
-  let worker: { kill: (signal?: NodeJS.Signals) => void; exited: Promise<number> } | undefined
+  let worker: Awaited<ReturnType<typeof startWorker>> | undefined
   let nc: NatsConnection | undefined
   afterAll(async () => {
     worker?.kill("SIGTERM")
@@ -29,15 +29,7 @@ describe.skipIf(!HAVE_NATS)("NATS API coord.v1", () => {
   }
 
   test("status, inline and file analyses, result fetch, and typed errors", async () => {
-    const spawned = Bun.spawn([process.execPath, resolve(REPO, "src/cli/main.ts"), "worker", "--roles", "api", "--nats", "nats://127.0.0.1:4222"], {
-      cwd: REPO,
-      stdout: "ignore",
-      stderr: "pipe"
-    })
-    worker = spawned
-    const reader = spawned.stderr.getReader()
-    let text = ""
-    while (!text.includes("worker ready")) text += new TextDecoder().decode((await reader.read()).value)
+    worker = await startWorker(REPO, "api")
     nc = await connect({ servers: "127.0.0.1:4222" })
 
     const status = await call("status", {})

@@ -33,3 +33,28 @@ export const serviceAvailable = async (name: string, port: number): Promise<bool
 
 export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_ADMIN_URL ?? "postgres://root@127.0.0.1:5432/postgres"
 export const postgresUrlFor = (database: string): string => POSTGRES_ADMIN_URL.replace(/\/[^/?]*(\?|$)/, `/${database}$1`)
+
+/** Starts `dshield-coord worker` and resolves once it reports ready on stderr. */
+export const startWorker = async (
+  repo: string,
+  roles: string,
+  pool = 1,
+  env: Record<string, string | undefined> = process.env
+) => {
+  const { resolve } = await import("node:path")
+  const worker = Bun.spawn([process.execPath, resolve(repo, "src/cli/main.ts"), "worker", "--roles", roles, "--pool", String(pool), "--nats", "nats://127.0.0.1:4222"], {
+    cwd: repo,
+    env,
+    stdout: "ignore",
+    stderr: "pipe"
+  })
+  const reader = worker.stderr.getReader()
+  let text = ""
+  while (!text.includes("worker ready")) {
+    const { value, done } = await reader.read()
+    if (done) throw new Error(`worker exited before it was ready: ${text}`)
+    text += new TextDecoder().decode(value)
+  }
+  reader.releaseLock()
+  return worker
+}

@@ -3,13 +3,12 @@
  */
 import { writeFile } from "node:fs/promises"
 import { Clock, Effect, Schema } from "effect"
-import { type AnalysisConfig, configDigest, DEFAULT_CONFIG, sha256Hex } from "../../config/AnalysisConfig.ts"
+import { type AnalysisConfig, DEFAULT_CONFIG, sha256Hex } from "../../config/AnalysisConfig.ts"
 import { ASSESSMENT_SCHEMA_ID, AssessmentResult } from "../../domain/AssessmentResult.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
 import { ingest, IngestFailure, type IngestReport } from "../../ingest/ingest.ts"
-import { ENGINE_VERSION } from "../../version.ts"
 import { assessSessions } from "../../workflow/assessSessions.ts"
-import { inputDigest } from "../../workflow/runAnalysis.ts"
+import { inputDigest, runInfo } from "../../workflow/runAnalysis.ts"
 import type { Command } from "../args.ts"
 
 type AssessCommand = Extract<Command, { _tag: "Assess" }>
@@ -37,18 +36,10 @@ export const assessCommand = Effect.fn("Cli.assess")(function*(command: AssessCo
   })
   const finishedAt = yield* Clock.currentTimeMillis
   const digest = sha256Hex([inputDigest(report), reference === undefined ? "" : inputDigest(reference)].join("\n"))
-  const cfg = configDigest({ ...config, reference: command.reference.length > 0 } as AnalysisConfig)
+  // Whether a reference was given changes the null model, so it is part of the config digest.
   const result: AssessmentResult = {
     schema: ASSESSMENT_SCHEMA_ID,
-    run: {
-      id: `run-${sha256Hex(`${digest}\n${cfg}\n${startedAt}`).slice(0, 16)}`,
-      engine_version: ENGINE_VERSION,
-      input_digest: digest,
-      config_digest: cfg,
-      seed: config.seed,
-      started_at: new Date(startedAt).toISOString(),
-      finished_at: new Date(finishedAt).toISOString()
-    },
+    run: runInfo(digest, { ...config, reference: command.reference.length > 0 } as AnalysisConfig, startedAt, finishedAt),
     input: { files: report.files, events: report.events, sessions: report.sessions.length, rejected: report.rejects.toRecord() },
     assessment
   }

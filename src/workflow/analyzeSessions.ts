@@ -116,15 +116,23 @@ const indicatorsOf = (members: Int32Array, f: SessionFeatures): Array<Indicator>
 export const analyzeSessions = (sessions: Iterable<AttackSession>, config: AnalysisConfig): Analysis =>
   analyzeFeatures(computeFeatures(sessions), config)
 
-export const analyzeFeatures = (features: SessionFeatures, config: AnalysisConfig): Analysis => {
+export const analyzeFeatures = (features: SessionFeatures, config: AnalysisConfig): Analysis =>
+  campaignsFromDrafts(features, draftCampaigns(features, config), config)
+
+/** Pattern analysis: linkage and hierarchy, the campaigns' membership (no scores yet). */
+export const draftCampaigns = (features: SessionFeatures, config: AnalysisConfig): Array<CampaignDraft> => {
   collectGarbage(true, features.count)
   const linkage = linkSessions(features, { seed: config.seed, behaviourThreshold: config.behaviourThreshold })
   collectGarbage(true, features.count)
-  const drafts = buildHierarchy(features, linkage, {
+  return buildHierarchy(features, linkage, {
     variantThreshold: config.variantThreshold,
     waveGapMs: config.waveGapMs,
     minSessions: config.minSessions
   })
+}
+
+/** Confidence scoring and the campaign report for drafted campaigns. */
+export const campaignsFromDrafts = (features: SessionFeatures, drafts: ReadonlyArray<CampaignDraft>, config: AnalysisConfig): Analysis => {
   collectGarbage(true, features.count)
   const scores = scoreGroups(drafts, features, { seed: config.seed, permutations: config.permutations, bootstrap: config.bootstrap })
   collectGarbage(true, features.count)

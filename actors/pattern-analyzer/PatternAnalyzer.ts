@@ -1,0 +1,42 @@
+/**
+ * pattern-analyzer: sessions in, campaign drafts out (features → linkage → hierarchy).
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema } from "effect"
+import { computeFeatures } from "../../src/analytics/sessionFeatures.ts"
+import { type AnalysisConfig, DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
+import { AttackSession } from "../../src/domain/AttackSession.ts"
+import { CampaignLevel } from "../../src/domain/Campaign.ts"
+import { draftCampaigns } from "../../src/workflow/analyzeSessions.ts"
+import { type Handlers, protocol } from "../kernel/Actor.ts"
+
+export class PatternAnalysisFailed extends Schema.TaggedError<PatternAnalysisFailed>()("PatternAnalysisFailed", { message: Schema.String }) {}
+
+/** A campaign draft as data: level, parent index, member session indices, dominant artefact id. */
+export const Draft = Schema.Struct({
+  level: CampaignLevel,
+  parent: Schema.NullOr(Schema.Int),
+  members: Schema.Array(Schema.Int),
+  dominant: Schema.Int
+})
+export interface Draft extends Schema.Schema.Type<typeof Draft> {}
+
+export const PatternAnalyzer = protocol("pattern-analyzer", "1.0.0", {
+  patterns: {
+    payload: Schema.Struct({ sessions: Schema.Array(AttackSession), config: Schema.Record(Schema.String, Schema.Unknown) }),
+    success: Schema.Array(Draft),
+    error: PatternAnalysisFailed
+  }
+})
+
+export const patternAnalyzerBehaviour: Effect.Effect<Handlers<typeof PatternAnalyzer>> = Effect.succeed({
+  patterns: ({ sessions, config }) =>
+    Effect.try({
+      try: () => {
+        const merged = { ...DEFAULT_CONFIG, ...(config as Partial<AnalysisConfig>) } as AnalysisConfig
+        return draftCampaigns(computeFeatures(sessions), merged).map((d) => ({ level: d.level, parent: d.parent, members: Array.from(d.members), dominant: d.dominant }))
+      },
+      catch: (error) => new PatternAnalysisFailed({ message: `Pattern analysis failed: ${String(error)}.` })
+    })
+})

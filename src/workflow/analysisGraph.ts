@@ -1,0 +1,164 @@
+/**
+ * The analysis as a LangGraph StateGraph whose nodes call actors through their clients:
+ *
+ *   START → ingestInputs → findPatterns ─(deep)→ coordinateTools ─┐
+ *                                      └──────────────────────────┴→ scoreConfidence ─(deep)→ narrate → indexResults → END
+ *                                                                                   └──────────────────────────────→ END
+ *
+ * Depths:
+ * - `minimal`: triage — 49 permutations, no bootstrap interval (the interval is the point
+ *   estimate), no tools, no narrative;
+ * - `standard`: the full analysis — the Result is byte-identical to `analyze` in process;
+ * - `deep`: standard plus tool coordination (enrichment), a narrative, and write-back to the
+ *   enrichment index.
+ *
+ * A checkpointer (PostgreSQL when configured, memory otherwise) saves the state after every
+ * node: an analysis interrupted by a crash is resumed with the same thread id and continues
+ * from its last completed node.
+ */
+import { Annotation, type BaseCheckpointSaver, END, START, StateGraph } from "@langchain/langgraph"
+import { Clock, Effect } from "effect"
+import type { ConfidenceScorer } from "../../actors/confidence-scorer/ConfidenceScorer.ts"
+import type { ElasticsearchEnricher } from "../../actors/elasticsearch-enricher/ElasticsearchEnricher.ts"
+import type { Inference } from "../../actors/inference/Inference.ts"
+import type { ActorRef } from "../../actors/kernel/Actor.ts"
+import type { Draft, PatternAnalyzer } from "../../actors/pattern-analyzer/PatternAnalyzer.ts"
+import type { ToolCoordinator } from "../../actors/tool-coordinator/ToolCoordinator.ts"
+import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
+import type { AttackSession } from "../domain/AttackSession.ts"
+import type { Campaign } from "../domain/Campaign.ts"
+import { RESULT_SCHEMA_ID, type InputSummary, type Result } from "../domain/Result.ts"
+import { ingest, IngestFailure } from "../ingest/ingest.ts"
+import { inputDigest, runInfo } from "./runAnalysis.ts"
+
+export type Depth = "minimal" | "standard" | "deep"
+
+export interface AnalysisActors {
+  readonly patternAnalyzer: ActorRef<typeof PatternAnalyzer>
+  readonly confidenceScorer: ActorRef<typeof ConfidenceScorer>
+  readonly toolCoordinator: ActorRef<typeof ToolCoordinator>
+  readonly inference: ActorRef<typeof Inference>
+  readonly enricher: ActorRef<typeof ElasticsearchEnricher>
+}
+
+const AnalysisState = Annotation.Root({
+  paths: Annotation<ReadonlyArray<string>>(),
+  config: Annotation<AnalysisConfig>(),
+  depth: Annotation<Depth>(),
+  startedAt: Annotation<number>(),
+  inputDigest: Annotation<string>(),
+  input: Annotation<InputSummary>(),
+  sessions: Annotation<ReadonlyArray<AttackSession>>(),
+  drafts: Annotation<ReadonlyArray<Draft>>(),
+  tools: Annotation<ReadonlyArray<{ tool: string; status: string; detail: string }>>(),
+  campaigns: Annotation<ReadonlyArray<Campaign>>(),
+  unclustered: Annotation<number>(),
+  result: Annotation<Result>(),
+  narrative: Annotation<string>(),
+  indexed: Annotation<string>(),
+  /** Names of the nodes that ran in this process (for tests and traces). */
+  trail: Annotation<Array<string>>({ reducer: (a, b) => [...a, ...b], default: () => [] })
+})
+type State = typeof AnalysisState.State
+
+/** The options a depth changes. */
+export const configForDepth = (config: AnalysisConfig, depth: Depth): AnalysisConfig =>
+  depth === "minimal" ? { ...config, permutations: 49, bootstrap: 0 } : config
+
+const run = <A>(effect: Effect.Effect<A, unknown>): Promise<A> =>
+  Effect.runPromise(effect.pipe(Effect.mapError((e) => new Error(String((e as { message?: string; reason?: string }).message ?? (e as { reason?: string }).reason ?? e)))))
+
+/** The compiled graph for one set of actor clients. */
+export const analysisGraph = (actors: AnalysisActors, checkpointer: BaseCheckpointSaver, hooks: { readonly beforeNode?: (name: string) => void } = {}) => {
+  const ingestInputs = async (s: State): Promise<Partial<State>> => {
+    hooks.beforeNode?.("ingestInputs")
+    const startedAt = await Effect.runPromise(Clock.currentTimeMillis)
+    const report = await ingest(s.paths, { format: s.config.format, syslogYear: s.config.syslogYear ?? undefined, sessionGapMs: s.config.sessionGapMs }).catch((error) => {
+      throw error instanceof IngestFailure ? new Error(error.message) : error
+    })
+    return {
+      startedAt,
+      inputDigest: inputDigest(report),
+      input: { files: report.files, events: report.events, sessions: report.sessions.length, rejected: report.rejects.toRecord() },
+      sessions: report.sessions,
+      trail: ["ingestInputs"]
+    }
+  }
+  const findPatterns = async (s: State): Promise<Partial<State>> => {
+    hooks.beforeNode?.("findPatterns")
+    const drafts = await run(actors.patternAnalyzer.ask("patterns", { sessions: s.sessions, config: { ...configForDepth(s.config, s.depth) } }))
+    return { drafts, trail: ["findPatterns"] }
+  }
+  const coordinateTools = async (s: State): Promise<Partial<State>> => {
+    hooks.beforeNode?.("coordinateTools")
+    const addresses = [...new Set(s.sessions.flatMap((x) => (x.src_ip === null ? [] : [x.src_ip])))].sort()
+    return { tools: await run(actors.toolCoordinator.ask("enrich", { addresses })), trail: ["coordinateTools"] }
+  }
+  const scoreConfidence = async (s: State): Promise<Partial<State>> => {
+    hooks.beforeNode?.("scoreConfidence")
+    const config = configForDepth(s.config, s.depth)
+    const scored = await run(actors.confidenceScorer.ask("score", { sessions: s.sessions, drafts: s.drafts, config: { ...config } }))
+    const finishedAt = await Effect.runPromise(Clock.currentTimeMillis)
+    const result: Result = {
+      schema: RESULT_SCHEMA_ID,
+      run: runInfo(s.inputDigest, config, s.startedAt, finishedAt),
+      input: s.input,
+      campaigns: [...scored.campaigns],
+      unclustered_sessions: scored.unclustered_sessions
+    }
+    return { result, trail: ["scoreConfidence"] }
+  }
+  const narrate = async (s: State): Promise<Partial<State>> => {
+    hooks.beforeNode?.("narrate")
+    return { narrative: await run(actors.inference.ask("narrate", { campaigns: s.result.campaigns })), trail: ["narrate"] }
+  }
+  const indexResults = async (s: State): Promise<Partial<State>> => {
+    hooks.beforeNode?.("indexResults")
+    const r = await run(actors.enricher.ask("index", { run_id: s.result.run.id, campaigns: s.result.campaigns.length }))
+    return { indexed: `${r.status}: ${r.detail}`, trail: ["indexResults"] }
+  }
+
+  // Routers: pure functions of the state, with explicit path maps.
+  const afterPatterns = (s: State): "coordinateTools" | "scoreConfidence" => (s.depth === "deep" ? "coordinateTools" : "scoreConfidence")
+  const afterScoring = (s: State): "narrate" | typeof END => (s.depth === "deep" ? "narrate" : END)
+
+  return new StateGraph(AnalysisState)
+    .addNode("ingestInputs", ingestInputs)
+    .addNode("findPatterns", findPatterns)
+    .addNode("coordinateTools", coordinateTools)
+    .addNode("scoreConfidence", scoreConfidence)
+    .addNode("narrate", narrate)
+    .addNode("indexResults", indexResults)
+    .addEdge(START, "ingestInputs")
+    .addEdge("ingestInputs", "findPatterns")
+    .addConditionalEdges("findPatterns", afterPatterns, { coordinateTools: "coordinateTools", scoreConfidence: "scoreConfidence" })
+    .addEdge("coordinateTools", "scoreConfidence")
+    .addConditionalEdges("scoreConfidence", afterScoring, { narrate: "narrate", [END]: END })
+    .addEdge("narrate", "indexResults")
+    .addEdge("indexResults", END)
+    .compile({ checkpointer })
+}
+
+export interface WorkflowRun {
+  readonly result: Result
+  readonly narrative: string | undefined
+  readonly tools: ReadonlyArray<{ tool: string; status: string; detail: string }> | undefined
+  readonly indexed: string | undefined
+  readonly trail: ReadonlyArray<string>
+}
+
+/**
+ * Runs (or, when `resume` is set, resumes from its last checkpoint) the analysis with the
+ * given thread id.
+ */
+export const runWorkflow = async (
+  graph: ReturnType<typeof analysisGraph>,
+  threadId: string,
+  input: { readonly paths: ReadonlyArray<string>; readonly config: AnalysisConfig; readonly depth: Depth } | undefined
+): Promise<WorkflowRun> => {
+  const state = await graph.invoke(input === undefined ? null : { paths: input.paths, config: input.config, depth: input.depth }, {
+    configurable: { thread_id: threadId },
+    recursionLimit: 20
+  })
+  return { result: state.result, narrative: state.narrative, tools: state.tools, indexed: state.indexed, trail: state.trail }
+}

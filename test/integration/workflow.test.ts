@@ -1,0 +1,104 @@
+/**
+ * The LangGraph workflow over the agent actors: depths do different work, standard gives the
+ * in-process result byte for byte, and an analysis interrupted mid-way resumes from its last
+ * completed node — with the memory checkpointer and with PostgreSQL.
+ */
+import { afterAll, describe, expect, test } from "bun:test"
+import { mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { type BaseCheckpointSaver, MemorySaver } from "@langchain/langgraph"
+import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres"
+import { Effect } from "effect"
+import { DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
+import { serializeResult } from "../../src/cli/commands/analyze.ts"
+import { spawnAnalysisActors } from "../../src/workflow/analysisActors.ts"
+import { analysisGraph, runWorkflow } from "../../src/workflow/analysisGraph.ts"
+import { runCli, withoutRunTimes } from "../cli/helpers.ts"
+import { POSTGRES_ADMIN_URL, postgresUrlFor, serviceAvailable } from "./services.ts"
+
+const HAVE_POSTGRES = await serviceAvailable("PostgreSQL", 5432)
+const DATABASE = `dshield_coord_graph_${process.pid}`
+const psql = (statement: string): void => {
+  const r = Bun.spawnSync(["psql", POSTGRES_ADMIN_URL, "-q", "-c", statement], { stdout: "pipe", stderr: "pipe" })
+  if (r.exitCode !== 0) throw new Error(r.stderr.toString())
+}
+if (HAVE_POSTGRES) {
+  psql(`DROP DATABASE IF EXISTS ${DATABASE}`)
+  psql(`CREATE DATABASE ${DATABASE}`)
+}
+const savers: Array<PostgresSaver> = []
+afterAll(async () => {
+  for (const s of savers) await s.end()
+  if (HAVE_POSTGRES) psql(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`)
+})
+
+const dir = mkdtempSync(join(tmpdir(), "dshield-graph-"))
+const input = join(dir, "cowrie.json")
+expect(runCli(["generate", "--sessions", "1500", "--seed", "8", "--out", dir, "--quiet"]).code).toBe(0)
+expect(runCli(["analyze", "--quiet", "--out", join(dir, "local.json"), input]).code).toBe(0)
+const local = withoutRunTimes(readFileSync(join(dir, "local.json"), "utf8"))
+
+const withActors = <A>(body: (actors: Effect.Success<typeof spawnAnalysisActors>) => Promise<A>): Promise<A> =>
+  Effect.runPromise(Effect.scoped(Effect.flatMap(spawnAnalysisActors, (actors) => Effect.promise(() => body(actors)))))
+
+describe("analysis workflow (LangGraph over actors)", () => {
+  test("depths: standard equals the in-process result; minimal skips the interval; deep adds tools, narrative, index", async () => {
+    await withActors(async (actors) => {
+      const graph = analysisGraph(actors, new MemorySaver())
+      const standard = await runWorkflow(graph, "standard", { paths: [input], config: DEFAULT_CONFIG, depth: "standard" })
+      expect(withoutRunTimes(serializeResult(standard.result))).toBe(local)
+      expect(standard.trail).toEqual(["ingestInputs", "findPatterns", "scoreConfidence"])
+
+      const minimal = await runWorkflow(graph, "minimal", { paths: [input], config: DEFAULT_CONFIG, depth: "minimal" })
+      expect(minimal.result.campaigns.every((c) => c.confidence_interval[0] === c.confidence && c.confidence_interval[1] === c.confidence)).toBe(true)
+      expect(minimal.result.campaigns.map((c) => c.sessions)).toEqual(standard.result.campaigns.map((c) => c.sessions))
+
+      const deep = await runWorkflow(graph, "deep", { paths: [input], config: DEFAULT_CONFIG, depth: "deep" })
+      expect(deep.trail).toEqual(["ingestInputs", "findPatterns", "coordinateTools", "scoreConfidence", "narrate", "indexResults"])
+      expect(deep.narrative).toContain("campaign famil")
+      expect(deep.tools?.map((t) => t.status)).toEqual(["unavailable", "unavailable", "unavailable"])
+      expect(deep.indexed).toContain("skipped")
+    })
+  }, 120_000)
+
+  const checkpointers: Array<readonly [string, () => Promise<BaseCheckpointSaver>, boolean]> = [
+    ["memory", async () => new MemorySaver(), true],
+    [
+      "PostgreSQL",
+      async () => {
+        const saver = PostgresSaver.fromConnString(postgresUrlFor(DATABASE))
+        await saver.setup()
+        savers.push(saver)
+        return saver
+      },
+      HAVE_POSTGRES
+    ]
+  ]
+  for (const [name, make, available] of checkpointers) {
+    test.skipIf(!available)(`an analysis interrupted during scoring resumes from its last completed node (${name} checkpointer)`, async () => {
+      await withActors(async (actors) => {
+        const saver = await make()
+        let crash = true
+        const ran: Array<string> = []
+        const graph = analysisGraph(actors, saver, {
+          beforeNode: (node) => {
+            ran.push(node)
+            if (node === "scoreConfidence" && crash) {
+              crash = false
+              throw new Error("simulated crash during scoring")
+            }
+          }
+        })
+        const thread = `resume-${name}-${process.pid}`
+        await expect(runWorkflow(graph, thread, { paths: [input], config: DEFAULT_CONFIG, depth: "standard" })).rejects.toThrow("simulated crash")
+        expect(ran).toEqual(["ingestInputs", "findPatterns", "scoreConfidence"])
+        ran.length = 0
+        const resumed = await runWorkflow(graph, thread, undefined)
+        // Only the node that had not completed runs again.
+        expect(ran).toEqual(["scoreConfidence"])
+        expect(withoutRunTimes(serializeResult(resumed.result))).toBe(local)
+      })
+    }, 120_000)
+  }
+})

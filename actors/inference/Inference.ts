@@ -18,7 +18,7 @@ export const templateNarrative = (campaigns: ReadonlyArray<Campaign>): string =>
   const families = campaigns.filter((c) => c.level === "family")
   if (families.length === 0) return "No coordinated campaign was found: no two sessions share an artefact or specific behaviour."
   const lines = families.slice(0, 5).map((c) =>
-    `- ${c.name}: ${c.sessions.length} sessions from ${c.source_ips.length} source IPs, ${c.first_seen.slice(0, 10)} to ${c.last_seen.slice(0, 10)}; ` +
+    `- ${c.name}: ${c.sessions.length} session${c.sessions.length === 1 ? "" : "s"} from ${c.source_ips.length} source IP${c.source_ips.length === 1 ? "" : "s"}, ${c.first_seen.slice(0, 10)} to ${c.last_seen.slice(0, 10)}; ` +
     `${c.assessment.replace(/_/g, " ")} (confidence ${c.confidence.toFixed(2)})${c.ttps.length > 0 ? `; techniques ${c.ttps.slice(0, 4).join(", ")}` : ""}.`
   )
   return [`${families.length} campaign famil${families.length === 1 ? "y" : "ies"} found. The largest:`, ...lines].join("\n")

@@ -53,6 +53,10 @@ export type Command =
     readonly nats: string | undefined
     /** With --nats: submit as a durable JetStream job instead of a request. */
     readonly durable: boolean
+    /** Run as the LangGraph workflow over the agent actors at this depth. */
+    readonly depth: "minimal" | "standard" | "deep" | undefined
+    /** Workflow thread id (resumes it when it has a checkpoint). */
+    readonly thread: string | undefined
   }
   | { readonly _tag: "Worker"; readonly roles: ReadonlyArray<string>; readonly pool: number; readonly nats: string; readonly quiet: boolean }
   | { readonly _tag: "Replay"; readonly manifest: string; readonly out: string | undefined; readonly nats: string | undefined }
@@ -316,10 +320,19 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             "dormant-days": { type: "string" },
             manifest: { type: "string" },
             nats: { type: "string" },
-            durable: { type: "boolean" }
+            durable: { type: "boolean" },
+            depth: { type: "string" },
+            thread: { type: "string" }
           }
         })
         if (values.help === true) return { _tag: "Help", text: "analyze" }
+        const depth = values.depth
+        if (depth !== undefined && depth !== "minimal" && depth !== "standard" && depth !== "deep") {
+          throw new UsageError({ message: `--depth must be minimal, standard or deep, not "${depth}".` })
+        }
+        if (depth !== undefined && (values.nats !== undefined || values.store === true)) {
+          throw new UsageError({ message: "--depth runs the workflow in process; it cannot be combined with --nats or --store yet." })
+        }
         if (values.durable === true && values.nats === undefined) {
           throw new UsageError({ message: "--durable needs --nats URL (durable jobs live in JetStream)." })
         }
@@ -356,7 +369,9 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           dormantDays: integer("dormant-days", values["dormant-days"], 14, 1, 36500),
           manifest: values.manifest,
           nats: values.nats,
-          durable: values.durable === true
+          durable: values.durable === true,
+          depth: depth as "minimal" | "standard" | "deep" | undefined,
+          thread: values.thread
         }
       }
       default:

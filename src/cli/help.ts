@@ -58,6 +58,12 @@ Options:
                         instead of in process; inputs must be readable by the workers
   --durable             with --nats: submit a durable JetStream job (survives worker
                         crashes: redelivered to another "jobs" worker, one result)
+  --depth minimal|standard|deep
+                        run as the LangGraph workflow over the agent actors: minimal =
+                        fast triage (49 permutations, no interval), standard = the full
+                        analysis, deep = standard + enrichment tools, narrative, index
+  --thread ID           workflow thread; with DATABASE_URL its checkpoints are in
+                        PostgreSQL and rerunning with the same --thread resumes it
   --manifest FILE       write a replay manifest (inputs and their digests, options, seed,
                         engine version, result digest) for dshield-coord replay
   --dormant-days N      with --store: a campaign silent N days (on the data's own clock)

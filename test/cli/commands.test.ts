@@ -248,3 +248,23 @@ describe("replay", () => {
     expect(changed.stderr).toContain("changed since the run was recorded")
   }, 60_000)
 })
+
+describe("analyze --depth (the LangGraph workflow)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "dshield-depth-"))
+  test("deep prints tools, index status and a narrative; standard writes the in-process result; a bad depth is exit 2", () => {
+    expect(runCli(["generate", "--sessions", "800", "--seed", "13", "--out", dir, "--quiet"]).code).toBe(0)
+    const input = join(dir, "cowrie.json")
+    const deep = runCli(["analyze", "--depth", "deep", "--limit", "1", input])
+    expect(deep.code).toBe(0)
+    expect(deep.stdout).toContain("campaign famil")
+    expect(deep.stderr).toContain("tool asn-prefix: unavailable")
+    expect(deep.stderr).toContain("enrichment index: skipped")
+    expect(runCli(["analyze", "--quiet", "--out", join(dir, "a.json"), input]).code).toBe(0)
+    expect(runCli(["analyze", "--quiet", "--depth", "standard", "--out", join(dir, "b.json"), input]).code).toBe(0)
+    const strip = (t: string) => t.replace(/"(id|started_at|finished_at)": "[^"]+"/g, "")
+    expect(strip(readFileSync(join(dir, "b.json"), "utf8"))).toBe(strip(readFileSync(join(dir, "a.json"), "utf8")))
+    const bad = runCli(["analyze", "--depth", "extreme", input])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain("--depth must be minimal, standard or deep")
+  }, 60_000)
+})

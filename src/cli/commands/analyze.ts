@@ -12,7 +12,9 @@ import type { AttackSession } from "../../domain/AttackSession.ts"
 import { loadSessions, saveAnalysis } from "../../store/AnalysisRepository.ts"
 import { loadMigrations, migrate } from "../../store/migrate.ts"
 import { runAnalysis } from "../../workflow/runAnalysis.ts"
+import { resolveStoreConfig } from "../../config/StoreConfig.ts"
 import { analyzeAsDurableJob, analyzeOverNats } from "./remote.ts"
+import { runAnalysisWorkflow } from "./workflowRun.ts"
 import { manifestFor, writeManifest } from "./replay.ts"
 import { sqlStoreLayer } from "./store.ts"
 import type { Command } from "../args.ts"
@@ -76,7 +78,15 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
     }).pipe(Effect.ensuring(Effect.sync(() => bar?.clear())))
   const storeConfig = command.store
   const natsUrl = command.nats
-  const { result, report, saved } = natsUrl !== undefined
+  const depth = command.depth
+  const workflow = depth === undefined
+    ? undefined
+    : yield* Effect.scoped(
+      runAnalysisWorkflow(command.paths, config, depth, command.thread, resolveStoreConfig({}).databaseUrl, command.quiet)
+    )
+  const { result, report, saved } = workflow !== undefined
+    ? { result: workflow.result, report: undefined, saved: undefined }
+    : natsUrl !== undefined
     ? {
       result: yield* Effect.scoped(
         command.durable ? analyzeAsDurableJob(natsUrl, command.paths, config, 60 * 60_000) : analyzeOverNats(natsUrl, command.paths, config)
@@ -130,6 +140,9 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
     const tableStream = command.out === "-" ? process.stderr : process.stdout
     yield* Effect.sync(() => {
       if (report !== undefined) process.stderr.write(rejectSummary(report))
+      if (workflow?.tools !== undefined) for (const t of workflow.tools) process.stderr.write(`tool ${t.tool}: ${t.status} (${t.detail})\n`)
+      if (workflow?.indexed !== undefined) process.stderr.write(`enrichment index: ${workflow.indexed}\n`)
+      if (workflow?.narrative !== undefined) tableStream.write(`\n${workflow.narrative}\n\n`)
       tableStream.write(renderCampaignTable(result, command.limit))
       if (command.out !== undefined && command.out !== "-") process.stderr.write(`Result v1 written to ${command.out}\n`)
       if (saved !== undefined) {

@@ -1,0 +1,57 @@
+/**
+ * `analyze --depth minimal|standard|deep [--thread ID]`: the analysis as the LangGraph
+ * workflow over the agent actors. With DATABASE_URL / --database-url the checkpoints live in
+ * PostgreSQL, so an analysis interrupted by a crash is resumed by running the same command
+ * with the same --thread; without it they are kept in memory for the run.
+ */
+import { randomUUID } from "node:crypto"
+import { type BaseCheckpointSaver, MemorySaver } from "@langchain/langgraph"
+import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres"
+import { Effect } from "effect"
+import type { AnalysisConfig } from "../../config/AnalysisConfig.ts"
+import { AnalysisError, InputError } from "../../domain/errors.ts"
+import { spawnAnalysisActors } from "../../workflow/analysisActors.ts"
+import { analysisGraph, type Depth, runWorkflow, type WorkflowRun } from "../../workflow/analysisGraph.ts"
+
+const checkpointer = (databaseUrl: string | undefined) =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async (): Promise<BaseCheckpointSaver & { end?: () => Promise<void> }> => {
+        if (databaseUrl === undefined) return new MemorySaver()
+        const saver = PostgresSaver.fromConnString(databaseUrl)
+        await saver.setup()
+        return saver
+      },
+      catch: (error) => new AnalysisError({ message: `Cannot set up workflow checkpoints in PostgreSQL (${String(error)}); check DATABASE_URL.` })
+    }),
+    (saver) => Effect.promise(async () => void (await saver.end?.()))
+  )
+
+export const runAnalysisWorkflow = Effect.fn("Cli.workflow")(function*(
+  paths: ReadonlyArray<string>,
+  config: AnalysisConfig,
+  depth: Depth,
+  thread: string | undefined,
+  databaseUrl: string | undefined,
+  quiet: boolean
+) {
+  const actors = yield* spawnAnalysisActors
+  const saver = yield* checkpointer(databaseUrl)
+  const graph = analysisGraph(actors, saver)
+  const threadId = thread ?? `analysis-${randomUUID()}`
+  const existing = yield* Effect.promise(() => graph.getState({ configurable: { thread_id: threadId } }))
+  const resuming = existing.next.length > 0
+  if (!quiet) {
+    yield* Effect.sync(() => process.stderr.write(resuming ? `resuming ${threadId} at ${existing.next.join(", ")}\n` : `workflow ${threadId} (${depth})\n`))
+  }
+  const run: WorkflowRun = yield* Effect.tryPromise({
+    try: () => runWorkflow(graph, threadId, resuming ? undefined : { paths, config, depth }),
+    catch: (error) => {
+      const message = String((error as Error).message ?? error)
+      return /does not exist|cannot be read|not readable|Cannot tell the format/.test(message)
+        ? new InputError({ message })
+        : new AnalysisError({ message: `The workflow ${threadId} failed: ${message}; run the same command with --thread ${threadId} to resume it.` })
+    }
+  })
+  return run
+})

@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import { Effect, Queue } from "effect"
 import { AckPolicy, type JsMsg, type NatsConnection, RetentionPolicy, StorageType } from "nats"
 import type { AnalyzeReply, AnalyzeRequest, ResultStore } from "../orchestrator/Orchestrator.ts"
 
@@ -96,4 +96,42 @@ export const consumeJobs = (
         msg.ack()
       }
     }
+  })
+
+/**
+ * The job queue as one interface over both transports: JetStream (durable, across
+ * machines) or an in-process queue (the embedded default: same semantics within one
+ * process — at-least-once delivery, one result per analysis id).
+ */
+export interface JobQueueService {
+  readonly submit: (job: AnalysisJob) => Effect.Effect<void>
+  /** Takes jobs until interrupted; each result is stored under its analysis id. */
+  readonly consume: (run: (request: typeof AnalyzeRequest.Type) => Effect.Effect<AnalyzeReply, unknown>) => Effect.Effect<never>
+  readonly result: (analysisId: string) => Effect.Effect<Uint8Array | undefined>
+}
+
+export const natsJobQueue = (nc: NatsConnection, results: ResultStore, options: JobQueueOptions = {}): JobQueueService => ({
+  submit: (job) => Effect.asVoid(Effect.andThen(ensureJobStream(nc, options), submitJob(nc, job))),
+  consume: (run) => Effect.andThen(ensureJobStream(nc, options), consumeJobs(nc, results, run, options)) as Effect.Effect<never>,
+  result: (analysisId) => results.get(resultName(analysisId))
+})
+
+export const memoryJobQueue = (results: ResultStore) =>
+  Effect.gen(function*() {
+    const queue = yield* Queue.unbounded<AnalysisJob>()
+    const service: JobQueueService = {
+      submit: (job) => Effect.asVoid(Queue.offer(queue, job)),
+      consume: (run) =>
+        Effect.forever(
+          Effect.gen(function*() {
+            const job = yield* Queue.take(queue)
+            if ((yield* results.get(resultName(job.analysis_id))) !== undefined) return
+            const outcome = yield* Effect.exit(run(job.request))
+            const body = outcome._tag === "Success" ? outcome.value : { failed: String(outcome.cause) }
+            yield* results.put(resultName(job.analysis_id), encoder.encode(JSON.stringify(body)))
+          })
+        ),
+      result: (analysisId) => results.get(resultName(analysisId))
+    }
+    return service
   })

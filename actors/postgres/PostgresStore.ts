@@ -1,0 +1,55 @@
+/**
+ * The postgres store actor: owns the SQL store (PostgreSQL pool, or the embedded PGlite) and
+ * answers typed store operations; no other code holds the client when analyses run on
+ * actors. Behind it: src/store (SqlStore, migrations, AnalysisRepository).
+ *
+ * @since 0.1.0
+ */
+import { Effect, Layer, Schema } from "effect"
+import { AttackSession } from "../../src/domain/AttackSession.ts"
+import { Result } from "../../src/domain/Result.ts"
+import { listCampaigns, loadSessions, saveAnalysis } from "../../src/store/AnalysisRepository.ts"
+import { loadMigrations, migrate } from "../../src/store/migrate.ts"
+import { SqlStore, type StoreError } from "../../src/store/SqlStore.ts"
+import { type Handlers, protocol } from "../kernel/Actor.ts"
+
+export class StoreFailed extends Schema.TaggedError<StoreFailed>()("StoreFailed", { message: Schema.String }) {}
+
+const StoredCampaign = Schema.Struct({
+  id: Schema.String,
+  parent_id: Schema.NullOr(Schema.String),
+  level: Schema.String,
+  name: Schema.String,
+  state: Schema.String,
+  confidence: Schema.Number,
+  assessment: Schema.String,
+  session_count: Schema.Int,
+  source_ip_count: Schema.Int,
+  first_seen: Schema.String,
+  last_seen: Schema.String
+})
+
+export const PostgresStore = protocol("postgres", "1.0.0", {
+  migrate: { payload: Schema.Struct({}), success: Schema.Struct({ applied: Schema.Array(Schema.String) }), error: StoreFailed },
+  saveAnalysis: {
+    payload: Schema.Struct({ result: Result, sessions: Schema.Array(AttackSession), tenant: Schema.optionalKey(Schema.String) }),
+    success: Schema.Struct({ analysisId: Schema.String, sessionsWritten: Schema.Int, campaignsCreated: Schema.Int, campaignsUpdated: Schema.Int, campaignsConcluded: Schema.Int }),
+    error: StoreFailed
+  },
+  loadSessions: { payload: Schema.Struct({ tenant: Schema.optionalKey(Schema.String) }), success: Schema.Array(AttackSession), error: StoreFailed },
+  listCampaigns: { payload: Schema.Struct({ tenant: Schema.optionalKey(Schema.String), all: Schema.optionalKey(Schema.Boolean) }), success: Schema.Array(StoredCampaign), error: StoreFailed }
+})
+
+/** The behaviour owns one SqlStore for the actor's lifetime (rebuilt with the actor on a crash). */
+export const postgresStoreBehaviour = (store: Layer.Layer<SqlStore, StoreError>) =>
+  Effect.gen(function*() {
+    const context = yield* Layer.build(store)
+    const inStore = <A>(effect: Effect.Effect<A, StoreError, SqlStore>): Effect.Effect<A, StoreFailed> =>
+      effect.pipe(Effect.provideContext(context), Effect.mapError((e) => new StoreFailed({ message: e.message })))
+    return {
+      migrate: () => inStore(Effect.flatMap(loadMigrations(), migrate)).pipe(Effect.map((r) => ({ applied: [...r.applied] }))),
+      saveAnalysis: ({ result, sessions, tenant }) => inStore(saveAnalysis(result, sessions, tenant === undefined ? {} : { tenant })),
+      loadSessions: ({ tenant }) => inStore(loadSessions(tenant)),
+      listCampaigns: ({ tenant, all }) => inStore(listCampaigns(tenant, all === true))
+    } satisfies Handlers<typeof PostgresStore>
+  }).pipe(Effect.orDie)

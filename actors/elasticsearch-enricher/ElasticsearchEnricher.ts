@@ -1,24 +1,34 @@
 /**
- * elasticsearch-enricher: writes a deep analysis's campaigns back to the Elasticsearch
- * enrichment index. No Elasticsearch is configured in this build: it reports that instead
- * of pretending to write.
+ * elasticsearch-enricher: writes a deep analysis's campaigns back to the enrichment index
+ * through the elasticsearch store actor. Without Elasticsearch configured
+ * (ELASTICSEARCH_URL) it reports that instead of pretending to write.
  *
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
-import { type Handlers, protocol } from "../kernel/Actor.ts"
+import { Result } from "../../src/domain/Result.ts"
+import type { ElasticsearchStore } from "../elasticsearch/ElasticsearchStore.ts"
+import { type ActorRef, type Handlers, protocol } from "../kernel/Actor.ts"
 
 export class IndexFailed extends Schema.TaggedError<IndexFailed>()("IndexFailed", { message: Schema.String }) {}
 
 export const ElasticsearchEnricher = protocol("elasticsearch-enricher", "1.0.0", {
   index: {
-    payload: Schema.Struct({ run_id: Schema.String, campaigns: Schema.Int }),
+    payload: Schema.Struct({ result: Result }),
     success: Schema.Struct({ status: Schema.Literals(["indexed", "skipped"]), detail: Schema.String }),
     error: IndexFailed
   }
 })
 
-export const elasticsearchEnricherBehaviour: Effect.Effect<Handlers<typeof ElasticsearchEnricher>> = Effect.succeed({
-  index: ({ run_id, campaigns }) =>
-    Effect.succeed({ status: "skipped" as const, detail: `no Elasticsearch configured; ${campaigns} campaigns of ${run_id} not indexed` })
-})
+export const elasticsearchEnricherBehaviour = (
+  store: ActorRef<typeof ElasticsearchStore> | undefined
+): Effect.Effect<Handlers<typeof ElasticsearchEnricher>> =>
+  Effect.succeed({
+    index: ({ result }) =>
+      store === undefined
+        ? Effect.succeed({ status: "skipped" as const, detail: `no Elasticsearch configured (ELASTICSEARCH_URL); ${result.campaigns.length} campaigns of ${result.run.id} not indexed` })
+        : store.ask("indexResult", { result }).pipe(
+          Effect.map((r) => ({ status: "indexed" as const, detail: `${r.indexed} campaigns indexed, ${r.errors} rejected by Elasticsearch` })),
+          Effect.mapError((e) => new IndexFailed({ message: e._tag === "IndexingFailed" ? e.message : `The elasticsearch actor is unavailable (${e._tag}).` }))
+        )
+  })

@@ -114,7 +114,7 @@ export const analysisGraph = (actors: AnalysisActors, checkpointer: BaseCheckpoi
   }
   const indexResults = async (s: State): Promise<Partial<State>> => {
     hooks.beforeNode?.("indexResults")
-    const r = await run(actors.enricher.ask("index", { run_id: s.result.run.id, campaigns: s.result.campaigns.length }))
+    const r = await run(actors.enricher.ask("index", { result: s.result }))
     return { indexed: `${r.status}: ${r.detail}`, trail: ["indexResults"] }
   }
 

@@ -48,6 +48,8 @@ const round = (x: number, digits = 6): number => {
 /** Six significant digits; never exactly 0 (a p-value that underflows is reported as 1e-300). */
 const roundP = (p: number): number => Math.min(1, Math.max(1e-300, Number(p.toPrecision(6))))
 
+const EVIDENCE_ORDER: ReadonlyArray<EvidenceKind> = ["temporal_correlation", "behavioral_similarity", "infrastructure_clustering", "geographic_proximity", "payload_similarity"]
+
 const KINDS: ReadonlyArray<EvidenceKind> = ["temporal_correlation", "infrastructure_clustering", "behavioral_similarity", "payload_similarity"]
 
 export const scoreGroups = (groups: ReadonlyArray<GroupToScore>, features: SessionFeatures, options: ScoringOptions): Array<GroupScore> => {
@@ -64,7 +66,11 @@ export const scoreGroups = (groups: ReadonlyArray<GroupToScore>, features: Sessi
   return groups.map((group, index) => {
     const raw = measuredGroups[index]!.raw
     const evidence: Partial<Record<EvidenceKind, Evidence>> = {}
-    for (const r of raw) {
+    // Keys in the order Result v1 declares them, so the document is the same bytes whether
+    // it is serialised here or decoded and re-encoded on the other side of a transport.
+    for (const kind of EVIDENCE_ORDER) {
+      const r = raw.find((x) => x.kind === kind)
+      if (r === undefined) continue
       const q = adjusted[index]!.get(r.kind)!
       evidence[r.kind] = {
         score: round(r.score),

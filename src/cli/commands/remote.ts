@@ -4,10 +4,16 @@
  */
 import { randomUUID } from "node:crypto"
 import { resolve } from "node:path"
-import { Effect, Schema } from "effect"
+import { Effect, Schema, type Scope } from "effect"
 import { connect, type NatsConnection } from "nats"
 import { API_GROUP, CoordApi, coordApiBehaviour } from "../../../actors/api/CoordApi.ts"
+import { ConfidenceScorer, confidenceScorerBehaviour } from "../../../actors/confidence-scorer/ConfidenceScorer.ts"
+import { ElasticsearchEnricher } from "../../../actors/elasticsearch-enricher/ElasticsearchEnricher.ts"
+import { Inference, inferenceBehaviour } from "../../../actors/inference/Inference.ts"
 import { spawn } from "../../../actors/kernel/Actor.ts"
+import { PatternAnalyzer, patternAnalyzerBehaviour } from "../../../actors/pattern-analyzer/PatternAnalyzer.ts"
+import { ToolCoordinator, toolCoordinatorBehaviour } from "../../../actors/tool-coordinator/ToolCoordinator.ts"
+import { AGENT_POLICY, enricherBehaviour } from "../../workflow/analysisActors.ts"
 import { Orchestrator, orchestratorBehaviour } from "../../../actors/orchestrator/Orchestrator.ts"
 import { consumeJobs, ensureJobStream, resultName, submitJob } from "../../../actors/transport/JobQueue.ts"
 import { natsResultStore } from "../../../actors/transport/NatsResultStore.ts"
@@ -63,6 +69,9 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(roles: ReadonlyAr
       if (role === "orchestrator") {
         const ref = yield* spawn(Orchestrator, orchestratorBehaviour(natsResultStore(nc)))
         yield* serveOverNats(nc, ref)
+      } else if (AGENT_ROLES[role] !== undefined) {
+        // A workflow agent actor, reached by the Live layer's clients.
+        yield* AGENT_ROLES[role]!(nc)
       } else if (role === "api") {
         // The client API: coord.v1.analyze | result | status (docs/nats-api.md).
         const ref = yield* spawn(CoordApi, coordApiBehaviour(natsResultStore(nc)))
@@ -81,7 +90,16 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(roles: ReadonlyAr
 })
 
 /** Roles a worker can serve in this build. */
-export const WORKER_ROLES: ReadonlyArray<string> = ["orchestrator", "jobs", "api"]
+/** The workflow's agent actors, served over NATS. */
+const AGENT_ROLES: Record<string, (nc: NatsConnection) => Effect.Effect<unknown, never, Scope.Scope>> = {
+  "pattern-analyzer": (nc) => Effect.flatMap(spawn(PatternAnalyzer, patternAnalyzerBehaviour, { policy: AGENT_POLICY }), (ref) => serveOverNats(nc, ref)),
+  "confidence-scorer": (nc) => Effect.flatMap(spawn(ConfidenceScorer, confidenceScorerBehaviour, { policy: AGENT_POLICY }), (ref) => serveOverNats(nc, ref)),
+  "tool-coordinator": (nc) => Effect.flatMap(spawn(ToolCoordinator, toolCoordinatorBehaviour, { policy: AGENT_POLICY }), (ref) => serveOverNats(nc, ref)),
+  inference: (nc) => Effect.flatMap(spawn(Inference, inferenceBehaviour, { policy: AGENT_POLICY }), (ref) => serveOverNats(nc, ref)),
+  "elasticsearch-enricher": (nc) => Effect.flatMap(spawn(ElasticsearchEnricher, enricherBehaviour, { policy: AGENT_POLICY }), (ref) => serveOverNats(nc, ref))
+}
+
+export const WORKER_ROLES: ReadonlyArray<string> = ["orchestrator", "jobs", "api", ...Object.keys(AGENT_ROLES)]
 
 /** Job timing; DSHIELD_JOB_ACK_WAIT_MS shortens the redelivery delay (tests, small jobs). */
 const jobOptions = () => ({ ackWaitMs: Number(process.env.DSHIELD_JOB_ACK_WAIT_MS ?? 30_000) })

@@ -1,0 +1,7 @@
+/**
+ * The embedded default: every agent actor in this process, no server needed. Used by
+ * `analyze --depth …` and by tests.
+ *
+ * @since 0.1.0
+ */
+export { EmbeddedAgents as Embedded } from "../src/workflow/analysisActors.ts"

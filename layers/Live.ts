@@ -1,0 +1,29 @@
+/**
+ * The distributed deployment: the workflow's agent actors are reached through NATS (workers
+ * started with `dshield-coord worker --roles pattern-analyzer,confidence-scorer,…`), with
+ * the same typed clients as the embedded layer — only the layer changes.
+ *
+ * Limit: agent messages carry the sessions themselves, so one request must fit in a NATS
+ * message (1 MiB by default, about a thousand sessions); larger analyses go to the
+ * orchestrator pool (`analyze --nats`), which reads the files itself.
+ *
+ * @since 0.1.0
+ */
+import { Layer } from "effect"
+import type { NatsConnection } from "nats"
+import {
+  ConfidenceScorerClient,
+  ElasticsearchEnricherClient,
+  InferenceClient,
+  PatternAnalyzerClient,
+  ToolCoordinatorClient
+} from "../src/workflow/analysisActors.ts"
+
+export const Live = (nc: NatsConnection, timeoutMs = 60 * 60_000) =>
+  Layer.mergeAll(
+    PatternAnalyzerClient.nats(nc, { timeoutMs }),
+    ConfidenceScorerClient.nats(nc, { timeoutMs }),
+    ToolCoordinatorClient.nats(nc, { timeoutMs }),
+    InferenceClient.nats(nc, { timeoutMs }),
+    ElasticsearchEnricherClient.nats(nc, { timeoutMs })
+  )

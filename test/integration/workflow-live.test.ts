@@ -1,0 +1,45 @@
+/**
+ * The same workflow with the Live layer: agent actors served by a worker over the real
+ * nats-server give the Result of the embedded layer, byte for byte.
+ */
+import { describe, expect, test } from "bun:test"
+import { mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { MemorySaver } from "@langchain/langgraph"
+import { Effect, Layer } from "effect"
+import { connect } from "nats"
+import { Live } from "../../layers/Live.ts"
+import { serializeResult } from "../../src/cli/commands/analyze.ts"
+import { DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
+import { analysisActors } from "../../src/workflow/analysisActors.ts"
+import { analysisGraph, runWorkflow } from "../../src/workflow/analysisGraph.ts"
+import { REPO, runCli, withoutRunTimes } from "../cli/helpers.ts"
+import { serviceAvailable, startWorker } from "./services.ts"
+
+const HAVE_NATS = await serviceAvailable("NATS", 4222)
+
+describe.skipIf(!HAVE_NATS)("workflow over NATS agent actors (Live layer)", () => {
+  test("deep analysis through remote agents equals the embedded result", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dshield-live-"))
+    expect(runCli(["generate", "--sessions", "300", "--seed", "17", "--out", dir, "--quiet"]).code).toBe(0)
+    const input = join(dir, "cowrie.json")
+    expect(runCli(["analyze", "--quiet", "--out", join(dir, "local.json"), input]).code).toBe(0)
+    const worker = await startWorker(REPO, "pattern-analyzer,confidence-scorer,tool-coordinator,inference,elasticsearch-enricher", 2)
+    const nc = await connect({ servers: "127.0.0.1:4222" })
+    try {
+      const run = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+        const context = yield* Layer.build(Live(nc))
+        const actors = yield* Effect.provideContext(analysisActors, context)
+        return yield* Effect.promise(() => runWorkflow(analysisGraph(actors, new MemorySaver()), "live", { paths: [input], config: DEFAULT_CONFIG, depth: "deep" }))
+      })))
+      expect(run.trail).toEqual(["ingestInputs", "findPatterns", "coordinateTools", "scoreConfidence", "narrate", "indexResults"])
+      expect(withoutRunTimes(serializeResult(run.result))).toBe(withoutRunTimes(readFileSync(join(dir, "local.json"), "utf8")))
+      expect(run.narrative).toContain("campaign famil")
+    } finally {
+      await nc.close()
+      worker.kill("SIGTERM")
+      await worker.exited
+    }
+  }, 120_000)
+})

@@ -8,7 +8,8 @@
 import { Effect, Layer, Schema } from "effect"
 import { AttackSession } from "../../src/domain/AttackSession.ts"
 import { Result } from "../../src/domain/Result.ts"
-import { listCampaigns, loadSessions, saveAnalysis } from "../../src/store/AnalysisRepository.ts"
+import { campaignSessions, campaignTimeline, listCampaigns, loadSessions, saveAnalysis } from "../../src/store/AnalysisRepository.ts"
+import { runMaintenance } from "../../src/store/maintenance.ts"
 import { loadMigrations, migrate } from "../../src/store/migrate.ts"
 import { SqlStore, type StoreError } from "../../src/store/SqlStore.ts"
 import { type Handlers, protocol } from "../kernel/Actor.ts"
@@ -30,14 +31,40 @@ const StoredCampaign = Schema.Struct({
 })
 
 export const PostgresStore = protocol("postgres", "1.0.0", {
-  migrate: { payload: Schema.Struct({}), success: Schema.Struct({ applied: Schema.Array(Schema.String) }), error: StoreFailed },
+  migrate: {
+    payload: Schema.Struct({}),
+    success: Schema.Struct({ applied: Schema.Array(Schema.String), alreadyApplied: Schema.Int, partitionsCreated: Schema.Int }),
+    error: StoreFailed
+  },
   saveAnalysis: {
-    payload: Schema.Struct({ result: Result, sessions: Schema.Array(AttackSession), tenant: Schema.optionalKey(Schema.String) }),
+    payload: Schema.Struct({
+      result: Result,
+      sessions: Schema.Array(AttackSession),
+      tenant: Schema.optionalKey(Schema.String),
+      replaceIds: Schema.optionalKey(Schema.Array(Schema.String)),
+      dormantAfterDays: Schema.optionalKey(Schema.Int)
+    }),
     success: Schema.Struct({ analysisId: Schema.String, sessionsWritten: Schema.Int, campaignsCreated: Schema.Int, campaignsUpdated: Schema.Int, campaignsConcluded: Schema.Int }),
     error: StoreFailed
   },
   loadSessions: { payload: Schema.Struct({ tenant: Schema.optionalKey(Schema.String) }), success: Schema.Array(AttackSession), error: StoreFailed },
-  listCampaigns: { payload: Schema.Struct({ tenant: Schema.optionalKey(Schema.String), all: Schema.optionalKey(Schema.Boolean) }), success: Schema.Array(StoredCampaign), error: StoreFailed }
+  listCampaigns: { payload: Schema.Struct({ tenant: Schema.optionalKey(Schema.String), all: Schema.optionalKey(Schema.Boolean) }), success: Schema.Array(StoredCampaign), error: StoreFailed },
+  campaignSessions: { payload: Schema.Struct({ campaignId: Schema.String }), success: Schema.Array(Schema.String), error: StoreFailed },
+  campaignTimeline: {
+    payload: Schema.Struct({ campaignId: Schema.String }),
+    success: Schema.Array(Schema.Struct({ day: Schema.String, sessions: Schema.Int, sourceIps: Schema.Int })),
+    error: StoreFailed
+  },
+  maintenance: {
+    payload: Schema.Struct({ analysesDays: Schema.Int, usageLogsDays: Schema.Int, auditDays: Schema.Int, partitionsAhead: Schema.Int }),
+    success: Schema.Struct({ analysesDeleted: Schema.Int, usageLogsDeleted: Schema.Int, auditRowsDeleted: Schema.Int, partitionsCreated: Schema.Int }),
+    error: StoreFailed
+  },
+  health: {
+    payload: Schema.Struct({}),
+    success: Schema.Struct({ backend: Schema.String, migrationsApplied: Schema.Int }),
+    error: StoreFailed
+  }
 })
 
 /** The behaviour owns one SqlStore for the actor's lifetime (rebuilt with the actor on a crash). */
@@ -47,9 +74,21 @@ export const postgresStoreBehaviour = (store: Layer.Layer<SqlStore, StoreError>)
     const inStore = <A>(effect: Effect.Effect<A, StoreError, SqlStore>): Effect.Effect<A, StoreFailed> =>
       effect.pipe(Effect.provideContext(context), Effect.mapError((e) => new StoreFailed({ message: e.message })))
     return {
-      migrate: () => inStore(Effect.flatMap(loadMigrations(), migrate)).pipe(Effect.map((r) => ({ applied: [...r.applied] }))),
-      saveAnalysis: ({ result, sessions, tenant }) => inStore(saveAnalysis(result, sessions, tenant === undefined ? {} : { tenant })),
+      migrate: () => inStore(Effect.flatMap(loadMigrations(), migrate)).pipe(Effect.map((r) => ({ ...r, applied: [...r.applied] }))),
+      saveAnalysis: ({ result, sessions, ...options }) => inStore(saveAnalysis(result, sessions, options)),
       loadSessions: ({ tenant }) => inStore(loadSessions(tenant)),
-      listCampaigns: ({ tenant, all }) => inStore(listCampaigns(tenant, all === true))
+      listCampaigns: ({ tenant, all }) => inStore(listCampaigns(tenant, all === true)),
+      campaignSessions: ({ campaignId }) => inStore(campaignSessions(campaignId)),
+      campaignTimeline: ({ campaignId }) => inStore(campaignTimeline(campaignId)),
+      maintenance: (policy) => inStore(runMaintenance(policy)),
+      health: () =>
+        inStore(Effect.gen(function*() {
+          const store = yield* SqlStore
+          // Reachability first (a failure here is the answer); a store never migrated has no
+          // schema_migrations table yet, which only means zero migrations.
+          yield* store.query("SELECT 1")
+          const rows = yield* store.query("SELECT count(*)::integer AS n FROM schema_migrations").pipe(Effect.catch(() => Effect.succeed([{ n: 0 }])))
+          return { backend: store.kind, migrationsApplied: Number(rows[0]?.n ?? 0) }
+        }))
     } satisfies Handlers<typeof PostgresStore>
   }).pipe(Effect.orDie)

@@ -9,14 +9,12 @@ import { AnalysisError, InputError } from "../../domain/errors.ts"
 import { Result } from "../../domain/Result.ts"
 import type { IngestReport } from "../../ingest/ingest.ts"
 import type { AttackSession } from "../../domain/AttackSession.ts"
-import { loadSessions, saveAnalysis } from "../../store/AnalysisRepository.ts"
-import { loadMigrations, migrate } from "../../store/migrate.ts"
 import { runAnalysis } from "../../workflow/runAnalysis.ts"
 import { resolveStoreConfig } from "../../config/StoreConfig.ts"
 import { analyzeAsDurableJob, analyzeOverNats } from "./remote.ts"
 import { runAnalysisWorkflow } from "./workflowRun.ts"
 import { manifestFor, writeManifest } from "./replay.ts"
-import { sqlStoreLayer } from "./store.ts"
+import { postgresActor, storeFailure } from "./store.ts"
 import type { Command } from "../args.ts"
 import { renderCampaignTable } from "../campaignTable.ts"
 import { PROGRESS_MIN_BYTES, ProgressBar } from "../ProgressBar.ts"
@@ -97,24 +95,26 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
     : storeConfig === undefined
     ? { ...(yield* run([])), saved: undefined }
     : yield* Effect.gen(function*() {
-      // The store's history is analysed with the new input, then everything is written in
-      // one transaction.
-      yield* migrate(yield* loadMigrations())
-      const history = yield* loadSessions()
+      // Through the postgres store actor: the store's history is analysed with the new input,
+      // then everything is written in one transaction.
+      const pg = yield* postgresActor(storeConfig)
+      yield* pg.ask("migrate", {})
+      const history = yield* pg.ask("loadSessions", {})
       const done = yield* run(history)
       // Write the input's sessions, joined with their stored pieces where a session
       // straddled two runs.
       const fresh = new Set(done.report.sessions.map((s) => s.id))
       const stored = new Set(history.map((s) => s.id))
-      const saved = yield* saveAnalysis(done.result, done.sessions.filter((s) => fresh.has(s.id)), {
+      const saved = yield* pg.ask("saveAnalysis", {
+        result: done.result,
+        sessions: done.sessions.filter((s) => fresh.has(s.id)),
         replaceIds: [...fresh].filter((id) => stored.has(id)),
         dormantAfterDays: command.dormantDays
       })
       return { ...done, saved }
     }).pipe(
-      Effect.provide(sqlStoreLayer(storeConfig)),
       Effect.scoped,
-      Effect.mapError((error) => (error._tag === "StoreError" ? new AnalysisError({ message: error.message }) : error))
+      Effect.mapError((error) => (error._tag === "InputError" || error._tag === "AnalysisError" ? error : storeFailure(error)))
     )
 
   // The contract is checked before anything is written: a result that does not match its

@@ -1,18 +1,21 @@
 /**
- * `dshield-coord migrate` and `dshield-coord config`.
+ * The store commands — `migrate`, `maintenance`, `campaigns`, `config`, `ops status` — and
+ * the postgres store actor they all go through: the actor owns the SQL store (PostgreSQL
+ * pool or embedded PGlite); commands only send it typed messages.
  */
 import { mkdir } from "node:fs/promises"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, type Scope } from "effect"
+import { RequestStrategy } from "nats"
+import type { ActorRef } from "../../../actors/kernel/Actor.ts"
+import { spawn } from "../../../actors/kernel/Actor.ts"
+import { PostgresStore, postgresStoreBehaviour } from "../../../actors/postgres/PostgresStore.ts"
 import { DEFAULT_CONFIG } from "../../config/AnalysisConfig.ts"
 import { describeStoreConfig, type StoreConfig } from "../../config/StoreConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
-import { campaignSessions, campaignTimeline, DEFAULT_TENANT, listCampaigns } from "../../store/AnalysisRepository.ts"
-import { type RetentionPolicy, runMaintenance } from "../../store/maintenance.ts"
-import { loadMigrations, migrate } from "../../store/migrate.ts"
 import { Cache } from "../../store/Cache.ts"
-import { RequestStrategy } from "nats"
-import { natsConnection } from "./remote.ts"
+import type { RetentionPolicy } from "../../store/maintenance.ts"
 import { SqlStore, type StoreError } from "../../store/SqlStore.ts"
+import { natsConnection } from "./remote.ts"
 
 /** The SQL store the configuration names: PostgreSQL, or PGlite in the data directory. */
 export const sqlStoreLayer = (config: StoreConfig): Layer.Layer<SqlStore, StoreError> =>
@@ -22,14 +25,18 @@ export const sqlStoreLayer = (config: StoreConfig): Layer.Layer<SqlStore, StoreE
       Effect.promise(() => mkdir(config.dataDir, { recursive: true })).pipe(Effect.as(SqlStore.pglite(config.dataDir)))
     )
 
-const toCliError = (error: StoreError | InputError): InputError | AnalysisError =>
-  error._tag === "StoreError" ? new AnalysisError({ message: error.message }) : error
+/** The postgres store actor for the configured store, for the current scope. */
+export const postgresActor = (config: StoreConfig): Effect.Effect<ActorRef<typeof PostgresStore>, never, Scope.Scope> =>
+  spawn(PostgresStore, postgresStoreBehaviour(sqlStoreLayer(config)), { policy: { askTimeoutMs: 60 * 60_000, maxRestarts: 1 } })
+
+/** A store actor's failure as the CLI reports it (exit 1, one sentence). */
+export const storeFailure = (error: { readonly _tag: string; readonly message?: string; readonly reason?: string }): AnalysisError | InputError =>
+  error._tag === "InputError"
+    ? (error as InputError)
+    : new AnalysisError({ message: error.message ?? error.reason ?? `The store failed (${error._tag}).` })
 
 export const migrateCommand = Effect.fn("Cli.migrate")(function*(config: StoreConfig, quiet: boolean) {
-  const report = yield* Effect.gen(function*() {
-    const migrations = yield* loadMigrations()
-    return yield* migrate(migrations)
-  }).pipe(Effect.provide(sqlStoreLayer(config)), Effect.scoped, Effect.mapError(toCliError))
+  const report = yield* Effect.scoped(Effect.flatMap(postgresActor(config), (pg) => pg.ask("migrate", {}))).pipe(Effect.mapError(storeFailure))
   if (!quiet) {
     yield* Effect.sync(() =>
       process.stdout.write(
@@ -51,8 +58,9 @@ export const configCommand = Effect.fn("Cli.config")(function*(config: StoreConf
 /** `campaigns list` and `campaigns show ID`. */
 export const campaignsCommand = Effect.fn("Cli.campaigns")(function*(action: "list" | "show" | "timeline", id: string | undefined, all: boolean, config: StoreConfig) {
   const text = yield* Effect.gen(function*() {
-    yield* migrate(yield* loadMigrations())
-    const campaigns = yield* listCampaigns(DEFAULT_TENANT, all || action === "show")
+    const pg = yield* postgresActor(config)
+    yield* pg.ask("migrate", {})
+    const campaigns = yield* pg.ask("listCampaigns", { all: all || action !== "list" })
     if (action === "list") {
       if (campaigns.length === 0) return "No campaigns stored yet; run `dshield-coord analyze --store FILE` first.\n"
       const lines = campaigns.map((c) =>
@@ -63,22 +71,23 @@ export const campaignsCommand = Effect.fn("Cli.campaigns")(function*(action: "li
     const found = campaigns.find((c) => c.id === id)
     if (found === undefined) return yield* new InputError({ message: `No stored campaign has id ${id}; see \`dshield-coord campaigns list\`.` })
     if (action === "timeline") {
-      const days = yield* campaignTimeline(found.id)
+      const days = yield* pg.ask("campaignTimeline", { campaignId: found.id })
       const peak = Math.max(1, ...days.map((d) => d.sessions))
       const bars = days.map((d) => `${d.day}  ${String(d.sessions).padStart(6)}  ${String(d.sourceIps).padStart(5)}  ${"#".repeat(Math.max(1, Math.round((d.sessions / peak) * 40)))}`)
       return `${found.name} (${found.id}, ${found.level}, ${found.state})\nDAY          SESSIONS    IPS\n${bars.join("\n")}\n`
     }
-    const sessions = yield* campaignSessions(found.id)
+    const sessions = yield* pg.ask("campaignSessions", { campaignId: found.id })
     return `${JSON.stringify({ ...found, sessions }, null, 2)}\n`
-  }).pipe(Effect.provide(sqlStoreLayer(config)), Effect.scoped, Effect.mapError(toCliError))
+  }).pipe(Effect.scoped, Effect.mapError(storeFailure))
   yield* Effect.sync(() => process.stdout.write(text))
 })
 
 export const maintenanceCommand = Effect.fn("Cli.maintenance")(function*(config: StoreConfig, policy: RetentionPolicy, quiet: boolean) {
-  const report = yield* Effect.gen(function*() {
-    yield* migrate(yield* loadMigrations())
-    return yield* runMaintenance(policy)
-  }).pipe(Effect.provide(sqlStoreLayer(config)), Effect.scoped, Effect.mapError(toCliError))
+  const report = yield* Effect.scoped(Effect.gen(function*() {
+    const pg = yield* postgresActor(config)
+    yield* pg.ask("migrate", {})
+    return yield* pg.ask("maintenance", policy)
+  })).pipe(Effect.mapError(storeFailure))
   if (!quiet) {
     yield* Effect.sync(() =>
       process.stdout.write(
@@ -91,16 +100,11 @@ export const maintenanceCommand = Effect.fn("Cli.maintenance")(function*(config:
 
 /** `ops status`: what the stores are and whether they answer. */
 export const opsStatusCommand = Effect.fn("Cli.opsStatus")(function*(config: StoreConfig, natsUrl: string | undefined) {
-  const database = yield* Effect.gen(function*() {
-    const store = yield* SqlStore
-    const rows = yield* store.query("SELECT count(*)::integer AS n FROM schema_migrations").pipe(
-      Effect.catch(() => Effect.succeed([{ n: 0 }]))
+  const database = yield* Effect.scoped(Effect.flatMap(postgresActor(config), (pg) => pg.ask("health", {}))).pipe(
+    Effect.map((h) => ({ status: "ok", ...h })),
+    Effect.catch((error: { readonly _tag: string; readonly message?: string; readonly reason?: string }) =>
+      Effect.succeed({ status: "unavailable", detail: error.message ?? error.reason ?? error._tag })
     )
-    return { status: "ok", backend: store.kind, migrationsApplied: Number(rows[0]?.n ?? 0) }
-  }).pipe(
-    Effect.provide(sqlStoreLayer(config)),
-    Effect.scoped,
-    Effect.catch((error: StoreError) => Effect.succeed({ status: "unavailable", detail: error.message }))
   )
   const cache = yield* Effect.gen(function*() {
     const c = yield* Cache

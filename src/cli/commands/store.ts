@@ -9,6 +9,7 @@ import { RequestStrategy } from "nats"
 import type { ActorRef } from "../../../actors/kernel/Actor.ts"
 import { spawn } from "../../../actors/kernel/Actor.ts"
 import { PostgresStore, postgresStoreBehaviour } from "../../../actors/postgres/PostgresStore.ts"
+import { RedisStore, redisStoreBehaviour } from "../../../actors/redis/RedisStore.ts"
 import { DEFAULT_CONFIG } from "../../config/AnalysisConfig.ts"
 import { describeStoreConfig, type StoreConfig } from "../../config/StoreConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
@@ -106,10 +107,11 @@ export const opsStatusCommand = Effect.fn("Cli.opsStatus")(function*(config: Sto
       Effect.succeed({ status: "unavailable", detail: error.message ?? error.reason ?? error._tag })
     )
   )
-  const cache = yield* Effect.gen(function*() {
-    const c = yield* Cache
-    return yield* c.status()
-  }).pipe(Effect.provide(config.redisUrl === undefined ? Cache.memory : Cache.redis(config.redisUrl)), Effect.scoped)
+  // Through the redis store actor, which owns the cache (Redis or memory).
+  const cache = yield* Effect.scoped(
+    Effect.flatMap(spawn(RedisStore, redisStoreBehaviour(config.redisUrl === undefined ? Cache.memory : Cache.redis(config.redisUrl))), (redis) =>
+      redis.ask("status", {}))
+  ).pipe(Effect.catch(() => Effect.succeed({ backend: "unknown", degraded: true, detail: "the redis store actor did not answer" })))
   const described = describeStoreConfig(config)
   const report = {
     database: { configured: described.database, ...database },

@@ -3,20 +3,12 @@ import { Effect, type Layer } from "effect"
 import { runMaintenance } from "../../src/store/maintenance.ts"
 import { loadMigrations, migrate } from "../../src/store/migrate.ts"
 import { SqlStore, type StoreError } from "../../src/store/SqlStore.ts"
-import { POSTGRES_ADMIN_URL, postgresUrlFor, serviceAvailable } from "./services.ts"
+import { freshDatabase, serviceAvailable } from "./services.ts"
 
 const HAVE_POSTGRES = await serviceAvailable("PostgreSQL", 5432)
-const DATABASE = `dshield_coord_maint_${process.pid}`
-const psql = (statement: string): void => {
-  const r = Bun.spawnSync(["psql", POSTGRES_ADMIN_URL, "-q", "-c", statement], { stdout: "pipe", stderr: "pipe" })
-  if (r.exitCode !== 0) throw new Error(r.stderr.toString())
-}
-if (HAVE_POSTGRES) {
-  psql(`DROP DATABASE IF EXISTS ${DATABASE}`)
-  psql(`CREATE DATABASE ${DATABASE}`)
-}
+const database = freshDatabase("dshield_coord_maint", HAVE_POSTGRES)
 afterAll(() => {
-  if (HAVE_POSTGRES) psql(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`)
+  database?.drop()
 })
 
 const scenario = (layer: Layer.Layer<SqlStore, StoreError>) =>
@@ -52,7 +44,7 @@ const scenario = (layer: Layer.Layer<SqlStore, StoreError>) =>
 
 const backends: Array<readonly [string, () => Layer.Layer<SqlStore, StoreError>, boolean]> = [
   ["PGlite (embedded)", () => SqlStore.pglite("memory://"), true],
-  ["PostgreSQL", () => SqlStore.postgres(postgresUrlFor(DATABASE)), HAVE_POSTGRES]
+  ["PostgreSQL", () => SqlStore.postgres(database!.url), HAVE_POSTGRES]
 ]
 
 describe("maintenance: retention deletes exactly what is due", () => {

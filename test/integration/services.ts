@@ -58,3 +58,19 @@ export const startWorker = async (
   reader.releaseLock()
   return worker
 }
+
+/**
+ * A fresh PostgreSQL database for one test file (created now, dropped by `drop`), or
+ * undefined when PostgreSQL is not available.
+ */
+export const freshDatabase = (prefix: string, available: boolean): { readonly url: string; readonly drop: () => void } | undefined => {
+  if (!available) return undefined
+  const name = `${prefix}_${process.pid}`
+  const psql = (statement: string): void => {
+    const r = Bun.spawnSync(["psql", POSTGRES_ADMIN_URL, "-q", "-c", statement], { stdout: "pipe", stderr: "pipe" })
+    if (r.exitCode !== 0) throw new Error(`psql failed: ${r.stderr.toString()}`)
+  }
+  psql(`DROP DATABASE IF EXISTS ${name}`)
+  psql(`CREATE DATABASE ${name}`)
+  return { url: postgresUrlFor(name), drop: () => psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) }
+}

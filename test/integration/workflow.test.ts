@@ -15,22 +15,14 @@ import { serializeResult } from "../../src/cli/commands/analyze.ts"
 import { spawnAnalysisActors } from "../../src/workflow/analysisActors.ts"
 import { analysisGraph, runWorkflow } from "../../src/workflow/analysisGraph.ts"
 import { runCli, withoutRunTimes } from "../cli/helpers.ts"
-import { POSTGRES_ADMIN_URL, postgresUrlFor, serviceAvailable } from "./services.ts"
+import { freshDatabase, serviceAvailable } from "./services.ts"
 
 const HAVE_POSTGRES = await serviceAvailable("PostgreSQL", 5432)
-const DATABASE = `dshield_coord_graph_${process.pid}`
-const psql = (statement: string): void => {
-  const r = Bun.spawnSync(["psql", POSTGRES_ADMIN_URL, "-q", "-c", statement], { stdout: "pipe", stderr: "pipe" })
-  if (r.exitCode !== 0) throw new Error(r.stderr.toString())
-}
-if (HAVE_POSTGRES) {
-  psql(`DROP DATABASE IF EXISTS ${DATABASE}`)
-  psql(`CREATE DATABASE ${DATABASE}`)
-}
+const database = freshDatabase("dshield_coord_graph", HAVE_POSTGRES)
 const savers: Array<PostgresSaver> = []
 afterAll(async () => {
   for (const s of savers) await s.end()
-  if (HAVE_POSTGRES) psql(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`)
+  database?.drop()
 })
 
 const dir = mkdtempSync(join(tmpdir(), "dshield-graph-"))
@@ -67,7 +59,7 @@ describe("analysis workflow (LangGraph over actors)", () => {
     [
       "PostgreSQL",
       async () => {
-        const saver = PostgresSaver.fromConnString(postgresUrlFor(DATABASE))
+        const saver = PostgresSaver.fromConnString(database!.url)
         await saver.setup()
         savers.push(saver)
         return saver

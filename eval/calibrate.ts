@@ -15,7 +15,7 @@ import { calibrationRows, type CalibrationRow } from "../src/evaluation/calibrat
 import { generateSessions } from "../src/synthetic/generateSessions.ts"
 
 const REPO = resolve(import.meta.dir, "..")
-const FIT_SETS = [{ seed: 1001, sessions: 30_000 }, { seed: 1002, sessions: 30_000 }, { seed: 1003, sessions: 30_000 }, { seed: 1004, sessions: 10_000 }]
+const FIT_SETS = [{ seed: 1001, sessions: 30_000 }, { seed: 1002, sessions: 30_000 }, { seed: 1003, sessions: 30_000 }, { seed: 1004, sessions: 10_000 }, { seed: 1005, sessions: 30_000 }, { seed: 1006, sessions: 30_000 }]
 const FIT = { seed: FIT_SETS.map((f) => f.seed).join("+"), sessions: FIT_SETS.reduce((a, f) => a + f.sessions, 0) }
 const HELD_OUT = [{ seed: 2002, sessions: 30_000 }, { seed: 3003, sessions: 30_000 }]
 const L2 = 0.1

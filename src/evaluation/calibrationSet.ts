@@ -11,8 +11,9 @@
  *
  * The generator's campaigns all run shell commands. Real campaigns also come without any:
  * SFTP/SCP uploads of one payload, a key pushed by an automated client. So the data is
- * augmented with such campaigns: copies of background sessions (their credentials, clients,
- * addresses and times unchanged) that share one payload hash or one SSH key and nothing else.
+ * augmented with such campaigns: copies of background sessions (their clients, addresses and
+ * times unchanged) that share one payload hash, one SSH key, or one rare credential pair
+ * (a botnet logging in with its own credential) and nothing else.
  */
 import { featureVector, type GroupShape } from "../analytics/confidenceModel.ts"
 import { EvidenceContext, measureGroup } from "../analytics/evidence.ts"
@@ -80,15 +81,23 @@ const artefactOnlyCampaigns = (background: ReadonlyArray<SyntheticSession>, seed
     // Heavy-tailed sizes: mostly a handful of sessions, sometimes dozens.
     const size = Math.min(background.length, 2 + Math.floor(2 ** (prng.next() * 6)))
     const family = `A${String(k).padStart(4, "0")}`
-    const byKey = prng.next() < 0.4
+    // What the campaign shares: an SSH key, a payload, or (a botnet logging in with its own
+    // credential, nothing else) a rare credential pair.
+    const shared = prng.next()
+    const byKey = shared < 0.3
+    const byCredential = shared >= 0.65
+    const credential = { username: "root", password: `${hex(prng, 6)}Qx${hex(prng, 4)}`, success: true }
     const sha = hex(prng, 64)
     let key = "ssh-rsa AAAAB3NzaC1yc2E"
     for (let c = 0; c < 200; c++) key += BASE64[prng.int(64)]
     for (let m = 0; m < size; m++) {
       const source = background[prng.int(background.length)]!
+      const id = `${source.session.id}${family}${m}`
       const session = byKey
-        ? { ...source.session, id: `${source.session.id}${family}${m}`, ssh_keys_added: [key] }
-        : { ...source.session, id: `${source.session.id}${family}${m}`, uploads: [{ url: null, sha256: sha, filename: `/tmp/${family.toLowerCase()}.bin` }] }
+        ? { ...source.session, id, ssh_keys_added: [key] }
+        : byCredential
+        ? { ...source.session, id, credentials: [credential] }
+        : { ...source.session, id, uploads: [{ url: null, sha256: sha, filename: `/tmp/${family.toLowerCase()}.bin` }] }
       out.push({ session, label: { family, variant: family, wave: "-", coordinated: true } })
     }
   }

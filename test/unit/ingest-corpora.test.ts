@@ -14,6 +14,7 @@ import { gunzipSync } from "node:zlib"
 import { ingest, type IngestReport } from "../../src/ingest/ingest.ts"
 import { MAX_LINE_CHARS } from "../../src/ingest/readLines.ts"
 import { MAX_FIELD_CHARS } from "../../src/ingest/validate.ts"
+import { Prng } from "../../src/analytics/Prng.ts"
 
 const CORPORA = resolve(import.meta.dir, "../../../shared/corpora")
 const available = existsSync(CORPORA)
@@ -123,16 +124,10 @@ describe("public cowrie corpora", () => {
   }
 })
 
-/** Deterministic PRNG (mulberry32): the same bad lines at the same places on every run. */
+/** The engine's seeded generator, as a plain function: the same inputs on every run. */
 const prng = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const rng = new Prng(seed)
+  return () => rng.next()
 }
 
 const digestSessions = (r: IngestReport): string => createHash("sha256").update(JSON.stringify(r.sessions)).digest("hex")

@@ -13,6 +13,7 @@ import type { AttackSession } from "../../src/domain/AttackSession.ts"
 import { ingest, IngestFailure, type IngestReport } from "../../src/ingest/ingest.ts"
 import { MAX_LINE_CHARS } from "../../src/ingest/readLines.ts"
 import { MAX_FIELD_CHARS } from "../../src/ingest/validate.ts"
+import { Prng } from "../../src/analytics/Prng.ts"
 
 const FIXTURES = resolve(import.meta.dir, "../fixtures")
 const fixture = (name: string): string => join(FIXTURES, name)
@@ -41,16 +42,10 @@ const only = <T>(items: ReadonlyArray<T>): T => {
 
 const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex")
 
-/** Deterministic PRNG (mulberry32) so generated inputs are the same on every run. */
+/** The engine's seeded generator, as a plain function: the same inputs on every run. */
 const prng = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const rng = new Prng(seed)
+  return () => rng.next()
 }
 
 const KEY_BODY = "AAAAB3NzaC1yc2EAAAADAQABAAABAQC0fakeKeyForUnitTestsOnly0123456789abcdefghijklmnop"

@@ -11,17 +11,12 @@ import {
   parseEpochSeconds,
   parseIsoTimestamp
 } from "../../src/ingest/validate.ts"
+import { Prng } from "../../src/analytics/Prng.ts"
 
-/** Deterministic PRNG (mulberry32). */
+/** The engine's seeded generator, as a plain function: the same inputs on every run. */
 const prng = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const rng = new Prng(seed)
+  return () => rng.next()
 }
 
 const MIN_TS = Date.UTC(1990, 0, 1)

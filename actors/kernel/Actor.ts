@@ -22,6 +22,11 @@ export interface MessageSpec {
   readonly payload: Schema.Top
   readonly success: Schema.Top
   readonly error: Schema.Top
+  /**
+   * A payload that does not decode is answered with this typed error (a 400 over NATS)
+   * instead of the transport's generic 422: for messages from clients outside the engine.
+   */
+  readonly invalid?: (reason: string) => unknown
 }
 
 export interface Protocol<Messages extends Record<string, MessageSpec> = Record<string, MessageSpec>> {
@@ -58,12 +63,23 @@ export interface ActorStats {
   readonly queued: number
 }
 
+/** Per-message options of an ask. */
+export interface AskOptions {
+  /**
+   * How long this caller waits (the request's deadline), instead of the policy's default
+   * `askTimeoutMs`. Mail still queued when its deadline passes is answered ActorTimeout
+   * without being handled, and a handler still running at the deadline is interrupted.
+   */
+  readonly timeoutMs?: number | undefined
+}
+
 /** A typed client of one actor, wherever it runs. */
 export interface ActorRef<P extends Protocol> {
   readonly protocol: P
   readonly ask: <K extends keyof P["messages"] & string>(
     message: K,
-    payload: Payload<P["messages"][K]>
+    payload: Payload<P["messages"][K]>,
+    options?: AskOptions
   ) => Effect.Effect<Success<P["messages"][K]>, Failure<P["messages"][K]> | ActorUnavailable | ActorTimeout>
   readonly stats: () => Effect.Effect<ActorStats>
 }
@@ -72,6 +88,9 @@ interface Envelope {
   readonly message: string
   readonly payload: unknown
   readonly reply: Deferred.Deferred<unknown, unknown>
+  /** Epoch ms after which nobody waits for the answer. */
+  readonly deadline: number
+  readonly timeoutMs: number
 }
 
 export interface SpawnOptions {
@@ -159,9 +178,21 @@ export const spawn = <P extends Protocol, R>(
         if (handler === undefined) {
           return yield* Deferred.fail(envelope.reply, unavailable(`${proto.name} has no message "${envelope.message}".`))
         }
+        const remaining = envelope.deadline - Date.now()
+        if (remaining <= 0) {
+          // Its asker has given up: do not start work nobody waits for.
+          failed++
+          return yield* Deferred.fail(envelope.reply, new ActorTimeout({ actor: proto.name, message: envelope.message, timeoutMs: envelope.timeoutMs }))
+        }
         inFlight++
         lastActivity = now()
-        const exit = yield* Effect.exit(Effect.suspend(() => handler(envelope.payload)))
+        const exit = yield* Effect.exit(Effect.suspend(() => handler(envelope.payload)).pipe(
+          // At the deadline the handler is interrupted and the answer is a typed ActorTimeout, not a crash.
+          Effect.timeoutOrElse({
+            duration: remaining,
+            orElse: () => Effect.fail(new ActorTimeout({ actor: proto.name, message: envelope.message, timeoutMs: envelope.timeoutMs }))
+          })
+        ))
         inFlight--
         lastActivity = now()
         if (Exit.isSuccess(exit)) {
@@ -202,18 +233,21 @@ export const spawn = <P extends Protocol, R>(
 
     const ref: ActorRef<P> = {
       protocol: proto,
-      ask: (message, payload) =>
+      ask: (message, payload, askOptions) =>
         Effect.gen(function*() {
           if (state === "escalated" || state === "stopped") {
             return yield* unavailable(escalation ?? `${proto.name} is stopped.`)
           }
+          // The request's own deadline when it carries one; the policy's default otherwise.
+          const timeoutMs = askOptions?.timeoutMs ?? policy.askTimeoutMs
+          const deadline = Date.now() + timeoutMs
           const reply = yield* Deferred.make<unknown, unknown>()
           // A full mailbox makes the sender wait: backpressure instead of unbounded memory.
-          yield* Queue.offer(mailbox, { message, payload, reply })
+          yield* Queue.offer(mailbox, { message, payload, reply, deadline, timeoutMs })
           return yield* Deferred.await(reply).pipe(
             Effect.timeoutOrElse({
-              duration: policy.askTimeoutMs,
-              orElse: () => Effect.fail(new ActorTimeout({ actor: proto.name, message, timeoutMs: policy.askTimeoutMs }))
+              duration: Math.max(0, deadline - Date.now()),
+              orElse: () => Effect.fail(new ActorTimeout({ actor: proto.name, message, timeoutMs }))
             })
           )
         }) as never,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test"
-import { Cause, Effect, Exit, Schema } from "effect"
+import { Cause, Effect, Exit, Fiber, Schema } from "effect"
 import { protocol, spawn } from "../../actors/kernel/Actor.ts"
 import { backoffDelay, DEFAULT_SUPERVISION, withinBudget } from "../../actors/kernel/Supervision.ts"
 
@@ -110,6 +110,31 @@ describe("in-process actor", () => {
       return yield* Effect.exit(ref.ask("slow", 200))
     }))
     expect(Exit.isFailure(exit) && String(exit.cause)).toContain("ActorTimeout")
+  })
+
+  test("a request's own deadline overrides the default ask timeout; expired mail is not handled; a handler past its deadline is interrupted, not crashed", async () => {
+    const builds = { n: 0 }
+    const r = await run(Effect.gen(function*() {
+      // Default ask timeout 20 ms; this request carries a 1 s deadline and takes 150 ms.
+      const ref = yield* spawn(Counter, counterBehaviour(builds), { policy: { askTimeoutMs: 20, concurrency: 1 } })
+      const slow = yield* ref.ask("slow", 150, { timeoutMs: 1000 })
+      // Past its deadline: interrupted and answered ActorTimeout (a typed answer: no restart).
+      const late = yield* Effect.exit(ref.ask("slow", 500, { timeoutMs: 50 }))
+      // Queued behind a 200 ms handler with a 30 ms deadline: answered without being run.
+      const blocker = yield* Effect.forkChild(ref.ask("slow", 200, { timeoutMs: 1000 }))
+      yield* Effect.sleep(10)
+      const queued = yield* Effect.exit(ref.ask("add", 7, { timeoutMs: 30 }))
+      yield* Fiber.join(blocker)
+      const total = yield* ref.ask("add", 0, { timeoutMs: 1000 })
+      const stats = yield* ref.stats()
+      return { slow, late, queued, total, stats }
+    }))
+    expect(r.slow).toBe(0)
+    expect(Exit.isFailure(r.late) && String(r.late.cause)).toContain("ActorTimeout")
+    expect(Exit.isFailure(r.queued) && String(r.queued.cause)).toContain("ActorTimeout")
+    expect(r.total).toBe(0)
+    expect(r.stats.restarts).toBe(0)
+    expect(builds.n).toBe(1)
   })
 
   test("an idle actor passivates and is rebuilt on the next message", async () => {

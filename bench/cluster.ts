@@ -12,7 +12,7 @@ import { DEFAULT_CONFIG } from "../src/config/AnalysisConfig.ts"
 import { FeatureBuilder } from "../src/analytics/sessionFeatures.ts"
 import { generateSessions } from "../src/synthetic/generateSessions.ts"
 import { type SessionCommands, tfidfDbscan } from "../src/evaluation/tfidfDbscan.ts"
-import { analyzeFeatures } from "../src/workflow/analyzeSessions.ts"
+import { analyzeFeatures } from "../src/pipeline/analyzeSessions.ts"
 
 /** Largest size the TF-IDF + DBSCAN peer is run at (its neighbour search is quadratic). */
 const PEER_MAX = 100_000

@@ -14,7 +14,7 @@ import { Effect } from "effect"
 import { serializeResult } from "../src/cli/commands/analyze.ts"
 import { DEFAULT_CONFIG } from "../src/config/AnalysisConfig.ts"
 import { writeDataset } from "../src/synthetic/writeDataset.ts"
-import { runAnalysis } from "../src/workflow/runAnalysis.ts"
+import { runAnalysis } from "../src/pipeline/runAnalysis.ts"
 
 const sessions = Number(process.argv[2] ?? 1000)
 const dir = mkdtempSync(join(tmpdir(), "dshield-e2e-"))

@@ -12,15 +12,15 @@
  *
  * @since 0.1.0
  */
-import { createHash } from "node:crypto"
 import { Clock, Effect, Schema } from "effect"
 import { type AnalysisConfig, DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
 import { AttackSession } from "../../src/domain/AttackSession.ts"
 import { RESULT_SCHEMA_ID, type Result } from "../../src/domain/Result.ts"
 import { resultDigest } from "../../src/replay/Manifest.ts"
 import { ENGINE_VERSION } from "../../src/version.ts"
-import { analyzeSessions } from "../../src/workflow/analyzeSessions.ts"
-import { runAnalysis, runInfo } from "../../src/workflow/runAnalysis.ts"
+import { analyzeSessions } from "../../src/pipeline/analyzeSessions.ts"
+import { assembleResult, inlineInputDigest, inlineInputSummary, runInfo } from "../../src/pipeline/assembleResult.ts"
+import { runAnalysis } from "../../src/pipeline/runAnalysis.ts"
 import { type Handlers, protocol } from "../kernel/Actor.ts"
 import type { ResultStore } from "../orchestrator/Orchestrator.ts"
 import { RESULTS_BUCKET } from "../transport/NatsResultStore.ts"
@@ -71,15 +71,7 @@ const analyzeInline = (sessions: ReadonlyArray<AttackSession>, config: AnalysisC
       catch: (error) => new ApiError({ code: "analysis", message: `The analysis failed: ${String(error)}.` })
     })
     const finishedAt = yield* Clock.currentTimeMillis
-    const digest = createHash("sha256").update(JSON.stringify(ordered)).digest("hex")
-    const result: Result = {
-      schema: RESULT_SCHEMA_ID,
-      run: runInfo(digest, config, startedAt, finishedAt),
-      input: { files: [], events: ordered.reduce((a, s) => a + s.event_count, 0), sessions: ordered.length, rejected: {} },
-      campaigns: analysis.campaigns,
-      unclustered_sessions: analysis.unclusteredSessions
-    }
-    return result
+    return assembleResult(runInfo(inlineInputDigest(ordered), config, startedAt, finishedAt), inlineInputSummary(ordered), analysis)
   })
 
 export const coordApiBehaviour = (results: ResultStore): Effect.Effect<Handlers<typeof CoordApi>> =>

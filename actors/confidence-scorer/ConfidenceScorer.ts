@@ -9,7 +9,7 @@ import { computeFeatures } from "../../src/analytics/sessionFeatures.ts"
 import { type AnalysisConfig, DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
 import { AttackSession } from "../../src/domain/AttackSession.ts"
 import { Campaign } from "../../src/domain/Campaign.ts"
-import { campaignsFromDrafts } from "../../src/workflow/analyzeSessions.ts"
+import { campaignsFromDrafts } from "../../src/pipeline/analyzeSessions.ts"
 import { type Handlers, protocol } from "../kernel/Actor.ts"
 import { Draft } from "../pattern-analyzer/PatternAnalyzer.ts"
 

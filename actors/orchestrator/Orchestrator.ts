@@ -12,7 +12,7 @@
 import { Effect, Schema } from "effect"
 import { type AnalysisConfig, DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
 import { resultDigest } from "../../src/replay/Manifest.ts"
-import { runAnalysis } from "../../src/workflow/runAnalysis.ts"
+import { runAnalysis } from "../../src/pipeline/runAnalysis.ts"
 import { type Handlers, protocol } from "../kernel/Actor.ts"
 
 /** The analysis could not be done; `message` is one sentence for the user. */

@@ -8,7 +8,7 @@ import { computeFeatures } from "../../src/analytics/sessionFeatures.ts"
 import { type AnalysisConfig, DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
 import { AttackSession } from "../../src/domain/AttackSession.ts"
 import { CampaignLevel } from "../../src/domain/Campaign.ts"
-import { draftCampaigns } from "../../src/workflow/analyzeSessions.ts"
+import { draftCampaigns } from "../../src/pipeline/analyzeSessions.ts"
 import { type Handlers, protocol } from "../kernel/Actor.ts"
 
 export class PatternAnalysisFailed extends Schema.TaggedError<PatternAnalysisFailed>()("PatternAnalysisFailed", { message: Schema.String }) {}

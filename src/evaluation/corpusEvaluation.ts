@@ -14,7 +14,7 @@ import { type AnalysisConfig, configDigest, DEFAULT_CONFIG } from "../config/Ana
 import type { AttackSession } from "../domain/AttackSession.ts"
 import type { Result } from "../domain/Result.ts"
 import { ingest } from "../ingest/ingest.ts"
-import { runAnalysis } from "../workflow/runAnalysis.ts"
+import { runAnalysis } from "../pipeline/runAnalysis.ts"
 import { ENGINE_VERSION } from "../version.ts"
 import { fmt } from "./evalCommand.ts"
 import { type EvalReport, evaluate, evaluatePrediction, type PartitionReport, predictionFromKeys } from "./evaluate.ts"

@@ -27,9 +27,9 @@ import type { ToolCoordinator } from "../../actors/tool-coordinator/ToolCoordina
 import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
 import type { AttackSession } from "../domain/AttackSession.ts"
 import type { Campaign } from "../domain/Campaign.ts"
-import { RESULT_SCHEMA_ID, type InputSummary, type Result } from "../domain/Result.ts"
+import type { InputSummary, Result } from "../domain/Result.ts"
 import { ingest, IngestFailure } from "../ingest/ingest.ts"
-import { inputDigest, runInfo } from "./runAnalysis.ts"
+import { assembleResult, inputDigest, inputSummary, runInfo } from "../pipeline/assembleResult.ts"
 
 export type Depth = "minimal" | "standard" | "deep"
 
@@ -79,7 +79,7 @@ export const analysisGraph = (actors: AnalysisActors, checkpointer: BaseCheckpoi
     return {
       startedAt,
       inputDigest: inputDigest(report),
-      input: { files: report.files, events: report.events, sessions: report.sessions.length, rejected: report.rejects.toRecord() },
+      input: inputSummary(report, report.sessions.length),
       sessions: report.sessions,
       trail: ["ingestInputs"]
     }
@@ -99,13 +99,10 @@ export const analysisGraph = (actors: AnalysisActors, checkpointer: BaseCheckpoi
     const config = configForDepth(s.config, s.depth)
     const scored = await run(actors.confidenceScorer.ask("score", { sessions: s.sessions, drafts: s.drafts, config: { ...config } }))
     const finishedAt = await Effect.runPromise(Clock.currentTimeMillis)
-    const result: Result = {
-      schema: RESULT_SCHEMA_ID,
-      run: runInfo(s.inputDigest, config, s.startedAt, finishedAt),
-      input: s.input,
-      campaigns: [...scored.campaigns],
-      unclustered_sessions: scored.unclustered_sessions
-    }
+    const result = assembleResult(runInfo(s.inputDigest, config, s.startedAt, finishedAt), s.input, {
+      campaigns: scored.campaigns,
+      unclusteredSessions: scored.unclustered_sessions
+    })
     return { result, trail: ["scoreConfidence"] }
   }
   const narrate = async (s: State): Promise<Partial<State>> => {

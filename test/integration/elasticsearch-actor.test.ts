@@ -10,7 +10,7 @@ import { ElasticsearchStore, elasticsearchClient, elasticsearchStoreBehaviour, E
 import { spawn } from "../../actors/kernel/Actor.ts"
 import { DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
 import { generateSessions } from "../../src/synthetic/generateSessions.ts"
-import { analyzeSessions } from "../../src/workflow/analyzeSessions.ts"
+import { analyzeSessions } from "../../src/pipeline/analyzeSessions.ts"
 
 const sessions = [...generateSessions({ sessions: 400, seed: 3 })].map((s) => s.session).sort((a, b) => (a.start < b.start ? -1 : 1))
 const analysis = analyzeSessions(sessions, DEFAULT_CONFIG)

@@ -17,7 +17,7 @@ import { DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
 import { Cache } from "../../src/store/Cache.ts"
 import { SqlStore } from "../../src/store/SqlStore.ts"
 import { generateSessions } from "../../src/synthetic/generateSessions.ts"
-import { analyzeSessions } from "../../src/workflow/analyzeSessions.ts"
+import { analyzeSessions } from "../../src/pipeline/analyzeSessions.ts"
 import { runCli } from "../cli/helpers.ts"
 
 describe("store actors and the in-process job queue", () => {

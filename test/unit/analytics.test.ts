@@ -17,8 +17,8 @@ import { computeFeatures, jaccard } from "../../src/analytics/sessionFeatures.ts
 import { DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
 import type { AttackSession, Credential, Transfer } from "../../src/domain/AttackSession.ts"
 import type { Campaign } from "../../src/domain/Campaign.ts"
-import { type Analysis, analyzeSessions } from "../../src/workflow/analyzeSessions.ts"
-import { assessSessions } from "../../src/workflow/assessSessions.ts"
+import { type Analysis, analyzeSessions } from "../../src/pipeline/analyzeSessions.ts"
+import { assessSessions } from "../../src/pipeline/assessSessions.ts"
 
 // ---------------------------------------------------------------------------------------
 // building sessions by hand

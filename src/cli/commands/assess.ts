@@ -7,8 +7,8 @@ import { type AnalysisConfig, DEFAULT_CONFIG, sha256Hex } from "../../config/Ana
 import { ASSESSMENT_SCHEMA_ID, AssessmentResult } from "../../domain/AssessmentResult.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
 import { ingest, IngestFailure, type IngestReport } from "../../ingest/ingest.ts"
-import { assessSessions } from "../../workflow/assessSessions.ts"
-import { inputDigest, runInfo } from "../../workflow/runAnalysis.ts"
+import { assessSessions } from "../../pipeline/assessSessions.ts"
+import { inputDigest, runInfo } from "../../pipeline/assembleResult.ts"
 import type { Command } from "../args.ts"
 
 type AssessCommand = Extract<Command, { _tag: "Assess" }>

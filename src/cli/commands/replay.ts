@@ -10,7 +10,7 @@ import { AnalysisError, InputError } from "../../domain/errors.ts"
 import type { Result } from "../../domain/Result.ts"
 import { Manifest, MANIFEST_SCHEMA_ID, resultDigest } from "../../replay/Manifest.ts"
 import { ENGINE_VERSION } from "../../version.ts"
-import { runAnalysis } from "../../workflow/runAnalysis.ts"
+import { runAnalysis } from "../../pipeline/runAnalysis.ts"
 import { analyzeOverNats } from "./remote.ts"
 
 /** The manifest of a finished run (in-process transport, pool of one). */

@@ -4,14 +4,13 @@
  */
 import { Clock, Effect } from "effect"
 import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
-import { configDigest, sha256Hex } from "../config/AnalysisConfig.ts"
 import type { AttackSession } from "../domain/AttackSession.ts"
 import { AnalysisError, InputError } from "../domain/errors.ts"
 import { mergeSessionPieces } from "../domain/mergeSessions.ts"
-import { RESULT_SCHEMA_ID, type Result, type RunInfo } from "../domain/Result.ts"
+import type { Result } from "../domain/Result.ts"
 import { ingest, IngestFailure, type IngestReport } from "../ingest/ingest.ts"
-import { ENGINE_VERSION } from "../version.ts"
 import { analyzeSessions } from "./analyzeSessions.ts"
+import { assembleResult, inputDigest, inputSummary, runInfo } from "./assembleResult.ts"
 
 export interface AnalysisRun {
   readonly result: Result
@@ -29,26 +28,6 @@ export interface RunOptions {
    * files): the pieces are joined.
    */
   readonly history?: ReadonlyArray<AttackSession> | undefined
-}
-
-/** The digest of the inputs: of their content digests in order, not of their paths. */
-export const inputDigest = (report: IngestReport): string => sha256Hex(report.files.map((f) => f.sha256).join("\n"))
-
-/**
- * The `run` block of a result: its id is derived (not random) from the digests and the start
- * instant, so the same run started at the same instant has the same id.
- */
-export const runInfo = (inputDigestHex: string, config: AnalysisConfig, startedAt: number, finishedAt: number): RunInfo => {
-  const cfgDigest = configDigest(config)
-  return {
-    id: `run-${sha256Hex(`${inputDigestHex}\n${cfgDigest}\n${startedAt}`).slice(0, 16)}`,
-    engine_version: ENGINE_VERSION,
-    input_digest: inputDigestHex,
-    config_digest: cfgDigest,
-    seed: config.seed,
-    started_at: new Date(startedAt).toISOString(),
-    finished_at: new Date(finishedAt).toISOString()
-  }
 }
 
 /** History and new sessions in (start, id) order; pieces of one session are joined. */
@@ -88,17 +67,6 @@ export const runAnalysis = Effect.fn("Analysis.run")(function*(
     catch: (error) => new AnalysisError({ message: `The analysis failed: ${String(error)}; please report this with the input that caused it.` })
   })
   const finishedAt = yield* Clock.currentTimeMillis
-  const result: Result = {
-    schema: RESULT_SCHEMA_ID,
-    run: runInfo(inputDigest(report), config, startedAt, finishedAt),
-    input: {
-      files: report.files,
-      events: report.events,
-      sessions: sessions.length,
-      rejected: report.rejects.toRecord()
-    },
-    campaigns: analysis.campaigns,
-    unclustered_sessions: analysis.unclusteredSessions
-  }
+  const result = assembleResult(runInfo(inputDigest(report), config, startedAt, finishedAt), inputSummary(report, sessions.length), analysis)
   return { result, report, sessions } satisfies AnalysisRun
 })

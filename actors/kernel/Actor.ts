@@ -11,9 +11,14 @@
  * actor escalates: every waiting and future message fails with ActorUnavailable and the
  * supervisor's `onEscalate` is told why — no restart loop.
  *
+ * Each incarnation of the behaviour runs in its own scope (a child of the actor's): a crash,
+ * a passivation or a stop closes it, so what the behaviour acquired (connection pools,
+ * `Layer.build`) is released before the next incarnation is built. A behaviour that fails
+ * to build counts as a crash against the same restart budget.
+ *
  * @since 0.1.0
  */
-import { Cause, Deferred, Effect, Exit, Queue, type Schema, type Scope } from "effect"
+import { Cause, Deferred, Effect, Exit, Queue, type Schema, Scope, Semaphore } from "effect"
 import { ActorTimeout, ActorUnavailable } from "./ActorErrors.ts"
 import { backoffDelay, DEFAULT_SUPERVISION, type SupervisionPolicy, withinBudget } from "./Supervision.ts"
 
@@ -61,6 +66,10 @@ export interface ActorStats {
   readonly failed: number
   readonly restarts: number
   readonly queued: number
+  /** Messages being handled now. */
+  readonly inFlight?: number
+  /** The last crash (or the escalation reason), one line. */
+  readonly lastError?: string | undefined
 }
 
 /** Per-message options of an ask. */
@@ -114,67 +123,127 @@ export const spawn = <P extends Protocol, R>(
     const policy: SupervisionPolicy = { ...DEFAULT_SUPERVISION, ...options.policy }
     const now = options.now ?? (() => Date.now())
     const context = yield* Effect.context<R>()
-    const build = behaviour.pipe(Effect.provideContext(context))
+    const outer = yield* Scope.Scope
     const mailbox = yield* Queue.bounded<Envelope>(policy.mailboxCapacity)
-    let handlers: Handlers<P> | undefined = yield* build
-    let state: ActorState = "running"
+    /** The scope of the current incarnation: closed on crash, passivation and stop. */
+    let incarnation: Scope.Closeable | undefined
+    /** One build at a time; handlers wait while the behaviour is rebuilt. */
+    const building = yield* Semaphore.make(1)
+    let handlers: Handlers<P> | undefined
+    let state: ActorState = "restarting"
     let escalation: string | undefined
+    let lastError: string | undefined
     const restarts: Array<number> = []
     let processed = 0
     let failed = 0
     let inFlight = 0
     let lastActivity = now()
 
+    const describe = (defect: unknown): string =>
+      String((defect as { message?: string }).message ?? defect).split("\n")[0]!.slice(0, 300)
+
+    /** Closes the current incarnation's scope (releasing what it acquired). */
+    const release: Effect.Effect<void> = Effect.suspend(() => {
+      const scope = incarnation
+      incarnation = undefined
+      handlers = undefined
+      return scope === undefined ? Effect.void : Scope.close(scope, Exit.void)
+    })
+
+    /** Builds a new incarnation in a fresh child scope; a failed build closes it and is a defect. */
+    const build: Effect.Effect<Handlers<P>, unknown> = Effect.gen(function*() {
+      const scope = yield* Scope.fork(outer)
+      const exit = yield* Effect.exit(behaviour.pipe(Scope.provide(scope), Effect.provideContext(context as never)) as Effect.Effect<Handlers<P>>)
+      if (Exit.isFailure(exit)) {
+        yield* Scope.close(scope, exit)
+        return yield* Effect.fail(Cause.squash(exit.cause))
+      }
+      incarnation = scope
+      handlers = exit.value
+      return exit.value
+    })
+
     const unavailable = (reason: string): ActorUnavailable => new ActorUnavailable({ actor: proto.name, reason })
 
-    const escalate = (reason: string, crashed: Envelope): Effect.Effect<void> =>
+    const escalate = (reason: string, crashed: Envelope | undefined): Effect.Effect<void> =>
       Effect.gen(function*() {
         if (state === "escalated") return
         state = "escalated"
         escalation = reason
-        handlers = undefined
+        lastError = reason
+        yield* release
         if (options.onEscalate !== undefined) yield* options.onEscalate(reason)
-        yield* Deferred.fail(crashed.reply, unavailable(reason))
+        if (crashed !== undefined) yield* Deferred.fail(crashed.reply, unavailable(reason))
         // Everything still waiting is answered now: nobody waits for an actor that is gone.
         const waiting = yield* Queue.clear(mailbox)
         for (const envelope of waiting) yield* Deferred.fail(envelope.reply, unavailable(reason))
       })
 
     /**
-     * After a crash: escalate when the budget is spent (answering the crashed message with
-     * the reason), else answer it "restarting", wait the backoff and rebuild the behaviour.
+     * After a crash (or a failed build): close the incarnation; escalate when the budget is
+     * spent (answering the crashed message with the reason), else answer it "restarting",
+     * wait the backoff and rebuild — a rebuild that fails is one more crash on the budget.
+     * Holds the build lock throughout, so other handlers wait for the new incarnation.
      */
-    const restart = (defect: unknown, crashed: Envelope): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        const at = now()
-        if (!withinBudget(policy, restarts, at)) {
-          const reason = `${proto.name} crashed ${restarts.filter((t) => t > at - policy.withinMs).length + 1} times within ${policy.withinMs} ms ` +
-            `(last: ${String((defect as { message?: string }).message ?? defect)}); it was stopped instead of restarted again.`
-          // State first, then answers: whoever hears "unavailable" sees the actor escalated.
-          return yield* escalate(reason, crashed)
+    const restart = (firstDefect: unknown, crashed: Envelope | undefined): Effect.Effect<void> =>
+      building.withPermits(1)(Effect.gen(function*() {
+        let defect = firstDefect
+        let answer = crashed
+        yield* release
+        while (state !== "escalated" && state !== "stopped") {
+          lastError = describe(defect)
+          const at = now()
+          if (!withinBudget(policy, restarts, at)) {
+            const reason = `${proto.name} crashed ${restarts.filter((t) => t > at - policy.withinMs).length + 1} times within ${policy.withinMs} ms ` +
+              `(last: ${describe(defect)}); it was stopped instead of restarted again.`
+            // State first, then answers: whoever hears "unavailable" sees the actor escalated.
+            return yield* escalate(reason, answer)
+          }
+          restarts.push(at)
+          state = "restarting"
+          if (answer !== undefined) {
+            yield* Deferred.fail(answer.reply, unavailable(`${proto.name} crashed handling "${answer.message}" and is restarting.`))
+            answer = undefined
+          }
+          yield* Effect.sleep(backoffDelay(policy, restarts.length))
+          if (state !== "restarting") return
+          const rebuilt = yield* Effect.exit(build)
+          if (Exit.isSuccess(rebuilt)) {
+            state = "running"
+            return
+          }
+          defect = Cause.squash(rebuilt.cause)
         }
-        restarts.push(at)
-        state = "restarting"
-        handlers = undefined
-        yield* Deferred.fail(crashed.reply, unavailable(`${proto.name} crashed handling "${crashed.message}" and is restarting.`))
-        yield* Effect.sleep(backoffDelay(policy, restarts.length))
-        if (state === "restarting") {
-          handlers = yield* build
+      }))
+
+    /** The handlers of the current incarnation, building one when passivated. */
+    const current: Effect.Effect<Handlers<P> | undefined> = Effect.suspend(() =>
+      handlers !== undefined && state === "running" ? Effect.succeed(handlers) : building.withPermits(1)(Effect.gen(function*() {
+        if (state === "escalated" || state === "stopped") return undefined
+        if (handlers !== undefined) return handlers
+        const built = yield* Effect.exit(build)
+        if (Exit.isSuccess(built)) {
           state = "running"
+          return built.value
         }
-      })
+        // A failed rebuild after passivation is a crash like any other.
+        lastError = describe(Cause.squash(built.cause))
+        return yield* Effect.die(Cause.squash(built.cause))
+      }))
+    )
 
     const handle = (envelope: Envelope): Effect.Effect<void> =>
       Effect.gen(function*() {
         if (state === "escalated" || state === "stopped") {
           return yield* Deferred.fail(envelope.reply, unavailable(escalation ?? `${proto.name} is stopped.`))
         }
-        if (handlers === undefined) {
-          // Passivated (or restarting in another worker): rebuild before handling.
-          handlers = yield* build
-          state = "running"
+        // Passivated: rebuilt here; restarting: wait for the new incarnation.
+        const ready = yield* Effect.exit(current)
+        if (Exit.isFailure(ready)) return yield* restart(Cause.squash(ready.cause), envelope)
+        if (ready.value === undefined) {
+          return yield* Deferred.fail(envelope.reply, unavailable(escalation ?? `${proto.name} is stopped.`))
         }
-        const handler = (handlers as Record<string, (p: unknown) => Effect.Effect<unknown, unknown>>)[envelope.message]
+        const handler = (ready.value as Record<string, (p: unknown) => Effect.Effect<unknown, unknown>>)[envelope.message]
         if (handler === undefined) {
           return yield* Deferred.fail(envelope.reply, unavailable(`${proto.name} has no message "${envelope.message}".`))
         }
@@ -208,24 +277,32 @@ export const spawn = <P extends Protocol, R>(
         yield* restart(Cause.squash(exit.cause), envelope)
       })
 
+    // The first incarnation; a behaviour that cannot be built is a crash on the budget.
+    const first = yield* Effect.exit(build)
+    if (Exit.isSuccess(first)) state = "running"
+    else yield* Effect.forkScoped(restart(Cause.squash(first.cause), undefined))
+
     for (let w = 0; w < policy.concurrency; w++) {
       yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(mailbox), handle)))
     }
     if (policy.passivateAfterMs > 0) {
       yield* Effect.forkScoped(Effect.forever(
         Effect.sleep(Math.max(1, Math.floor(policy.passivateAfterMs / 2))).pipe(
-          Effect.andThen(Effect.sync(() => {
+          Effect.andThen(building.withPermits(1)(Effect.suspend(() => {
             if (state === "running" && inFlight === 0 && now() - lastActivity >= policy.passivateAfterMs) {
-              handlers = undefined
               state = "passive"
+              // The idle incarnation's resources are released with it.
+              return release
             }
-          }))
+            return Effect.void
+          })))
         )
       ))
     }
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
         state = "stopped"
+        yield* release
         const waiting = yield* Queue.clear(mailbox)
         for (const envelope of waiting) yield* Deferred.fail(envelope.reply, unavailable(`${proto.name} is stopped.`))
       })
@@ -254,7 +331,7 @@ export const spawn = <P extends Protocol, R>(
       stats: () =>
         Effect.gen(function*() {
           const queued = yield* Queue.size(mailbox)
-          return { name: proto.name, state, processed, failed, restarts: restarts.length, queued }
+          return { name: proto.name, state, processed, failed, restarts: restarts.length, queued, inFlight, lastError }
         })
     }
     return ref

@@ -60,20 +60,47 @@ export const memoryResultStore = (): ResultStore => {
 
 const encoder = new TextEncoder()
 
-export const orchestratorBehaviour = (results: ResultStore): Effect.Effect<Handlers<typeof Orchestrator>> =>
+/** A finished analysis: the reply and the Result v1 document it names (the bytes to store). */
+export interface AnalysisDocument {
+  readonly reply: AnalyzeReply
+  readonly document: Uint8Array
+}
+
+/**
+ * One analysis, up to the bytes of its Result document: the same code whether it runs on the
+ * actor's loop or on a worker thread (actors/threads), so the Result is the same either way.
+ */
+export const analyzeToDocument = Effect.fn("Orchestrator.analyzeToDocument")(function*(
+  request: typeof AnalyzeRequest.Type,
+  onProgress?: (bytes: number, events: number) => void
+) {
+  const config = { ...DEFAULT_CONFIG, ...(request.config as Partial<AnalysisConfig>) } as AnalysisConfig
+  const { result: computed } = yield* runAnalysis(request.paths, config, { onProgress }).pipe(
+    Effect.mapError((error) => new AnalysisFailed({ message: error.message, kind: error._tag === "InputError" ? "input" : "analysis" }))
+  )
+  const shown = request.display_paths
+  const result = shown !== undefined && shown.length === computed.input.files.length
+    ? { ...computed, input: { ...computed.input, files: computed.input.files.map((f, i) => ({ ...f, path: shown[i]! })) } }
+    : computed
+  const digest = resultDigest(result)
+  const name = `result-${digest.slice(0, 32)}`
+  const document = encoder.encode(`${JSON.stringify(result, null, 2)}\n`)
+  const reply: AnalyzeReply = { run_id: result.run.id, result_digest: digest, result_object: name, sessions: result.input.sessions, campaigns: result.campaigns.length }
+  return { reply, document } satisfies AnalysisDocument
+})
+
+/**
+ * The orchestrator. `compute` runs the analysis: on this loop by default, or on a worker
+ * thread of an AnalysisPool (actors/threads/AnalysisPool.ts) so the loop stays responsive.
+ */
+export const orchestratorBehaviour = (
+  results: ResultStore,
+  compute: (request: typeof AnalyzeRequest.Type) => Effect.Effect<AnalysisDocument, AnalysisFailed> = analyzeToDocument
+): Effect.Effect<Handlers<typeof Orchestrator>> =>
   Effect.succeed({
     analyze: Effect.fn("Orchestrator.analyze")(function*(request: typeof AnalyzeRequest.Type) {
-      const config = { ...DEFAULT_CONFIG, ...(request.config as Partial<AnalysisConfig>) } as AnalysisConfig
-      const { result: computed } = yield* runAnalysis(request.paths, config).pipe(
-        Effect.mapError((error) => new AnalysisFailed({ message: error.message, kind: error._tag === "InputError" ? "input" : "analysis" }))
-      )
-      const shown = request.display_paths
-      const result = shown !== undefined && shown.length === computed.input.files.length
-        ? { ...computed, input: { ...computed.input, files: computed.input.files.map((f, i) => ({ ...f, path: shown[i]! })) } }
-        : computed
-      const digest = resultDigest(result)
-      const name = `result-${digest.slice(0, 32)}`
-      yield* results.put(name, encoder.encode(`${JSON.stringify(result, null, 2)}\n`))
-      return { run_id: result.run.id, result_digest: digest, result_object: name, sessions: result.input.sessions, campaigns: result.campaigns.length }
+      const { reply, document } = yield* compute(request)
+      yield* results.put(reply.result_object, document)
+      return reply
     })
   })

@@ -2,18 +2,74 @@
  * The result store on NATS: a JetStream object store bucket, so Results larger than one NATS
  * message travel in chunks and any client of the pool can fetch them.
  *
+ * Writes never overwrite: `put` and `create` publish the object's metadata with an expected
+ * last sequence of 0 for its name, so when the name exists the server refuses the write (and
+ * the chunks just written are purged). Result documents are named by their digest and job
+ * answers by their analysis id, so the first write is the one result. The bucket has a TTL
+ * and a byte limit.
+ *
  * @since 0.1.0
  */
 import { Effect } from "effect"
-import type { NatsConnection } from "nats"
+import type { NatsConnection, ObjectStore } from "nats"
+import { StorageType } from "nats"
 import type { ResultStore } from "../orchestrator/Orchestrator.ts"
 
 export const RESULTS_BUCKET = "coord-results"
 
-export const natsResultStore = (nc: NatsConnection, bucket: string = RESULTS_BUCKET): ResultStore => {
-  const store = () => nc.jetstream().views.os(bucket)
+export interface NatsResultStoreOptions {
+  readonly bucket?: string
+  /** How long results are kept (default 30 days). */
+  readonly ttlMs?: number
+  /** Byte limit of the bucket (default 4 GiB); past it the oldest results are dropped. */
+  readonly maxBytes?: number
+}
+
+const DEFAULT_TTL_MS = 30 * 24 * 60 * 60_000
+const DEFAULT_MAX_BYTES = 4 * 1024 * 1024 * 1024
+
+export interface NatsResultStore extends ResultStore {
+  /** Writes `name` unless it exists; true when this call wrote it. */
+  readonly create: (name: string, data: Uint8Array) => Effect.Effect<boolean>
+}
+
+const exists = (error: unknown): boolean => /wrong last sequence|10071/i.test(`${String((error as Error).message)} ${(error as { api_error?: { err_code?: number } }).api_error?.err_code ?? ""}`)
+
+export const natsResultStore = (nc: NatsConnection, options: NatsResultStoreOptions | string = {}): NatsResultStore => {
+  const opts: NatsResultStoreOptions = typeof options === "string" ? { bucket: options } : options
+  const bucket = opts.bucket ?? RESULTS_BUCKET
+  const ttlMs = opts.ttlMs ?? DEFAULT_TTL_MS
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES
+  let opened: Promise<ObjectStore> | undefined
+  const store = (): Promise<ObjectStore> => {
+    opened ??= (async () => {
+      const os = await nc.jetstream().views.os(bucket, { ttl: ttlMs * 1_000_000, max_bytes: maxBytes, storage: StorageType.File })
+      // A bucket made before limits existed gets them.
+      const jsm = await nc.jetstreamManager()
+      const info = await jsm.streams.info(`OBJ_${bucket}`)
+      if (info.config.max_age !== ttlMs * 1_000_000 || info.config.max_bytes !== maxBytes) {
+        await jsm.streams.update(`OBJ_${bucket}`, { ...info.config, max_age: ttlMs * 1_000_000, max_bytes: maxBytes }).catch(() => undefined)
+      }
+      return os
+    })().catch((error) => {
+      opened = undefined
+      throw error
+    })
+    return opened
+  }
+  const create = (name: string, data: Uint8Array): Effect.Effect<boolean> =>
+    Effect.promise(async () => {
+      try {
+        await (await store()).putBlob({ name }, data, { previousRevision: 0 })
+        return true
+      } catch (error) {
+        if (exists(error)) return false
+        throw error
+      }
+    })
   return {
-    put: (name, data) => Effect.promise(async () => void (await (await store()).putBlob({ name }, data))),
+    create,
+    put: (name, data) => Effect.asVoid(create(name, data)),
     get: (name) => Effect.promise(async () => (await (await store()).getBlob(name)) ?? undefined)
   }
 }

@@ -1,0 +1,142 @@
+/**
+ * Analyses off the event loop: a pool of Bun Worker threads, each running one analysis at a
+ * time with the orchestrator's own code (actors/threads/analysisThread.ts). While a thread
+ * analyses, the actor's loop stays free: JetStream heartbeats fire, `$SRV` stats answer,
+ * progress arrives, and an interrupted analysis is cancelled by terminating its thread
+ * (a fresh thread takes its place).
+ *
+ * A pool of N threads runs N analyses in parallel; callers beyond N wait for a free thread.
+ *
+ * @since 0.1.0
+ */
+import { availableParallelism } from "node:os"
+import { Effect, Queue, type Scope } from "effect"
+import { AnalysisFailed, type AnalysisDocument, type AnalyzeRequest } from "../orchestrator/Orchestrator.ts"
+import type { ThreadReply, ThreadRequest } from "./protocol.ts"
+
+const THREAD_URL = new URL("./analysisThread.ts", import.meta.url).href
+
+export interface AnalysisProgress {
+  readonly bytes: number
+  readonly events: number
+}
+
+export interface AnalysisPool {
+  /** Threads in the pool: analyses that can run at once. */
+  readonly size: number
+  /** Runs one analysis on a free thread (waiting for one); interruption terminates the thread. */
+  readonly run: (
+    request: typeof AnalyzeRequest.Type,
+    onProgress?: (progress: AnalysisProgress) => void
+  ) => Effect.Effect<AnalysisDocument, AnalysisFailed>
+  /** Analyses running now. */
+  readonly busy: () => number
+}
+
+export interface AnalysisPoolOptions {
+  /** Test hook: each thread blocks this long before analysing. */
+  readonly blockMs?: number
+}
+
+/** The default pool size: one thread per core. */
+export const defaultPoolSize = (): number => Math.max(1, availableParallelism())
+
+interface Thread {
+  readonly worker: Worker
+  dead: boolean
+}
+
+const startThread = (): Thread => {
+  const thread: Thread = { worker: new Worker(THREAD_URL), dead: false }
+  return thread
+}
+
+/** Starts `size` threads for the lifetime of the scope (terminated when it closes). */
+export const makeAnalysisPool = (size: number, options: AnalysisPoolOptions = {}): Effect.Effect<AnalysisPool, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const idle = yield* Queue.unbounded<Thread>()
+    const all = new Set<Thread>()
+    const spawnThread = (): Thread => {
+      const thread = startThread()
+      all.add(thread)
+      return thread
+    }
+    for (let i = 0; i < size; i++) yield* Queue.offer(idle, spawnThread())
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        for (const thread of all) thread.worker.terminate()
+        all.clear()
+      })
+    )
+    let busy = 0
+    let nextId = 0
+
+    const runOn = (thread: Thread, request: typeof AnalyzeRequest.Type, onProgress?: (progress: AnalysisProgress) => void) =>
+      Effect.callback<AnalysisDocument, AnalysisFailed>((resume) => {
+        const id = ++nextId
+        const { worker } = thread
+        const cleanup = (): void => {
+          worker.removeEventListener("message", onMessage)
+          worker.removeEventListener("error", onError)
+          worker.removeEventListener("close", onClose)
+        }
+        const onMessage = (event: MessageEvent<ThreadReply>): void => {
+          const reply = event.data
+          if (reply.id !== id) return
+          switch (reply.type) {
+            case "progress":
+              onProgress?.({ bytes: reply.bytes, events: reply.events })
+              return
+            case "done":
+              cleanup()
+              return resume(Effect.succeed({ reply: reply.reply, document: reply.document }))
+            case "failed":
+              cleanup()
+              return resume(Effect.fail(new AnalysisFailed({ message: reply.message, kind: reply.kind })))
+            case "crashed":
+              cleanup()
+              return resume(Effect.die(new Error(`The analysis thread crashed: ${reply.message}`)))
+          }
+        }
+        const onError = (event: ErrorEvent): void => {
+          cleanup()
+          thread.dead = true
+          worker.terminate()
+          resume(Effect.die(new Error(`The analysis thread failed: ${event.message}`)))
+        }
+        const onClose = (): void => {
+          cleanup()
+          thread.dead = true
+          resume(Effect.die(new Error("The analysis thread exited during the analysis.")))
+        }
+        worker.addEventListener("message", onMessage)
+        worker.addEventListener("error", onError)
+        worker.addEventListener("close", onClose)
+        const message: ThreadRequest = { id, request, blockMs: options.blockMs ?? 0 }
+        worker.postMessage(message)
+        // Interrupted (cancelled, deadline passed, worker shutting down): stop the work itself.
+        return Effect.sync(() => {
+          cleanup()
+          thread.dead = true
+          worker.terminate()
+        })
+      })
+
+    const pool: AnalysisPool = {
+      size,
+      busy: () => busy,
+      run: (request, onProgress) =>
+        Effect.acquireUseRelease(
+          Effect.tap(Queue.take(idle), () => Effect.sync(() => void busy++)),
+          (thread) => runOn(thread, request, onProgress),
+          (thread) =>
+            Effect.suspend(() => {
+              busy--
+              if (!thread.dead) return Queue.offer(idle, thread)
+              all.delete(thread)
+              return Queue.offer(idle, spawnThread())
+            })
+        )
+    }
+    return pool
+  })

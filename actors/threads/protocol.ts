@@ -1,0 +1,19 @@
+/**
+ * The messages between an AnalysisPool and its threads.
+ *
+ * @since 0.1.0
+ */
+import type { AnalyzeReply, AnalyzeRequest } from "../orchestrator/Orchestrator.ts"
+
+export interface ThreadRequest {
+  readonly id: number
+  readonly request: typeof AnalyzeRequest.Type
+  /** Test hook: block the thread this long before analysing (0 in production). */
+  readonly blockMs: number
+}
+
+export type ThreadReply =
+  | { readonly type: "progress"; readonly id: number; readonly bytes: number; readonly events: number }
+  | { readonly type: "done"; readonly id: number; readonly reply: AnalyzeReply; readonly document: Uint8Array }
+  | { readonly type: "failed"; readonly id: number; readonly message: string; readonly kind: "input" | "analysis" }
+  | { readonly type: "crashed"; readonly id: number; readonly message: string }

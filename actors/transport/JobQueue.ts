@@ -232,6 +232,8 @@ export interface ConsumeOptions extends JobQueueOptions {
   readonly stopping?: Effect.Effect<boolean>
   /** Told about every message handled (worker logs, stats). */
   readonly onOutcome?: (outcome: JobOutcome) => Effect.Effect<void>
+  /** Wraps the handling of each message: the worker counts it as work in flight (its drain waits for it). */
+  readonly track?: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 }
 
 /** Publishes a dead letter (the original bytes, the reason in headers) to the DLQ stream. */
@@ -407,7 +409,8 @@ export const consumeJobs = (nc: NatsConnection, results: ReturnType<typeof natsR
           const msg = yield* js("Fetching a job", () => consumer.next({ expires: 1000 }))
           if (msg === null) continue
           failures = 0
-          const outcome = yield* handleMessage(nc, kv, results, run, msg, options).pipe(
+          const track = options.track ?? ((effect) => effect)
+          const outcome = yield* track(handleMessage(nc, kv, results, run, msg, options)).pipe(
             // A JetStream failure mid-job: the job stays unacked and is redelivered.
             Effect.catchCause((cause) =>
               Effect.sync(() => {

@@ -30,7 +30,7 @@ export const confidenceScorerBehaviour: Effect.Effect<Handlers<typeof Confidence
         const merged = { ...DEFAULT_CONFIG, ...(config as Partial<AnalysisConfig>) } as AnalysisConfig
         const analysis = campaignsFromDrafts(
           computeFeatures(sessions),
-          drafts.map((d) => ({ level: d.level, parent: d.parent, members: Int32Array.from(d.members), dominant: d.dominant })),
+          drafts.map((d) => ({ level: d.level, parent: d.parent, members: Int32Array.from(d.members), dominant: d.dominant, formedBy: d.formed_by })),
           merged
         )
         return { campaigns: analysis.campaigns, unclustered_sessions: analysis.unclusteredSessions }

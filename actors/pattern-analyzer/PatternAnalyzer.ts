@@ -7,18 +7,19 @@ import { Effect, Schema } from "effect"
 import { computeFeatures } from "../../src/analytics/sessionFeatures.ts"
 import { type AnalysisConfig, DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
 import { AttackSession } from "../../src/domain/AttackSession.ts"
-import { CampaignLevel } from "../../src/domain/Campaign.ts"
+import { CampaignLevel, FormedBy } from "../../src/domain/Campaign.ts"
 import { draftCampaigns } from "../../src/pipeline/analyzeSessions.ts"
 import { type Handlers, protocol } from "../kernel/Actor.ts"
 
 export class PatternAnalysisFailed extends Schema.TaggedError<PatternAnalysisFailed>()("PatternAnalysisFailed", { message: Schema.String }) {}
 
-/** A campaign draft as data: level, parent index, member session indices, dominant artefact id. */
+/** A campaign draft as data: level, parent index, member session indices, dominant artefact id, the links that formed it. */
 export const Draft = Schema.Struct({
   level: CampaignLevel,
   parent: Schema.NullOr(Schema.Int),
   members: Schema.Array(Schema.Int),
-  dominant: Schema.Int
+  dominant: Schema.Int,
+  formed_by: Schema.Array(FormedBy)
 })
 export interface Draft extends Schema.Schema.Type<typeof Draft> {}
 
@@ -35,7 +36,7 @@ export const patternAnalyzerBehaviour: Effect.Effect<Handlers<typeof PatternAnal
     Effect.try({
       try: () => {
         const merged = { ...DEFAULT_CONFIG, ...(config as Partial<AnalysisConfig>) } as AnalysisConfig
-        return draftCampaigns(computeFeatures(sessions), merged).map((d) => ({ level: d.level, parent: d.parent, members: Array.from(d.members), dominant: d.dominant }))
+        return draftCampaigns(computeFeatures(sessions), merged).map((d) => ({ level: d.level, parent: d.parent, members: Array.from(d.members), dominant: d.dominant, formed_by: d.formedBy }))
       },
       catch: (error) => new PatternAnalysisFailed({ message: `Pattern analysis failed: ${String(error)}.` })
     })

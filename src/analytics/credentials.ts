@@ -2,8 +2,9 @@ import { dictionary } from "@zxcvbn-ts/language-common"
 
 /**
  * Credentials as evidence. Popular pairs (root/admin, admin/admin, pi/raspberry, …) are what
- * every scanner tries: they never link sessions. A pair links only when it is rare on the
- * data: not popular, and used from few source IPs relative to the population.
+ * every scanner tries: they never link sessions on their own. A pair in no dictionary that
+ * several sources use verbatim is a campaign marker; the whole list a source tries is its
+ * wordlist fingerprint (linkage.ts).
  */
 
 /** Passwords and usernames of public default-credential and top-password lists. */
@@ -50,10 +51,8 @@ export const isPopularCredential = (username: string, password: string): boolean
   (POPULAR_USERNAMES.has(username) && password === username)
 
 /**
- * The most source IPs a pair may be seen from and still count as rare: 1% (rounded up) of the
- * source IPs that tried any login, at least 3 and at most 50 — on a million sessions 1% would
- * be thousands of sources, which is not "few".
+ * A pair in no dictionary becomes a campaign marker when this many source IPs use it verbatim:
+ * a botnet's own check login is carried by every bot, however many. Two sources sharing an
+ * unusual password is evidence, not a campaign.
  */
-export const RARE_CREDENTIAL_MAX_IPS_CAP = 50
-export const rareCredentialMaxIps = (loginIps: number): number =>
-  Math.max(3, Math.min(RARE_CREDENTIAL_MAX_IPS_CAP, Math.ceil(loginIps * 0.01)))
+export const CREDENTIAL_MARKER_MIN_SOURCES = 3

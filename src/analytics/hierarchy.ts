@@ -9,7 +9,8 @@
  *   silence longer than `waveGapMs`. Waves are emitted only where there are several.
  */
 import type { CampaignLevel } from "../domain/Campaign.ts"
-import type { Linkage } from "./linkage.ts"
+import { LINK_KINDS, type LinkKind } from "../domain/linkKinds.ts"
+import { type Linkage, linkKindsByFamily } from "./linkage.ts"
 import { type ArtefactKind, ARTEFACT_KINDS, type SessionFeatures } from "./sessionFeatures.ts"
 import { UnionFind } from "./UnionFind.ts"
 
@@ -27,7 +28,14 @@ export interface CampaignDraft {
   readonly members: Int32Array
   /** Id (in features.artefactTable) of the artefact most members share; -1 when none. */
   readonly dominant: number
+  /** The link kinds that formed the draft's family, most unions first. */
+  readonly formedBy: ReadonlyArray<{ readonly kind: LinkKind; readonly links: number }>
 }
+
+const formedByOf = (counts: Map<LinkKind, number> | undefined): CampaignDraft["formedBy"] =>
+  [...(counts ?? new Map<LinkKind, number>())]
+    .map(([kind, links]) => ({ kind, links }))
+    .sort((a, b) => b.links - a.links || LINK_KINDS.indexOf(a.kind) - LINK_KINDS.indexOf(b.kind))
 
 export interface HierarchyOptions {
   readonly variantThreshold: number
@@ -100,18 +108,20 @@ export const buildHierarchy = (features: SessionFeatures, linkage: Linkage, opti
   }
 
   const drafts: Array<CampaignDraft> = []
-  const addWaves = (members: Int32Array, parent: number): void => {
+  const kindsByFamily = linkKindsByFamily(linkage)
+  const addWaves = (members: Int32Array, parent: number, formedBy: CampaignDraft["formedBy"]): void => {
     const waves = splitWaves(members, features, options.waveGapMs)
     if (waves.length < 2) return
     for (const wave of waves) {
-      if (wave.length >= options.minSessions) drafts.push({ level: "wave", parent, members: wave, dominant: dominantArtefact(wave, features) })
+      if (wave.length >= options.minSessions) drafts.push({ level: "wave", parent, members: wave, dominant: dominantArtefact(wave, features), formedBy })
     }
   }
 
   for (const group of linkage.families.groups(options.minSessions)) {
     const familyMembers = Int32Array.from(group)
     const familyIndex = drafts.length
-    drafts.push({ level: "family", parent: null, members: familyMembers, dominant: dominantArtefact(familyMembers, features) })
+    const formedBy = formedByOf(kindsByFamily.get(linkage.families.find(group[0]!)))
+    drafts.push({ level: "family", parent: null, members: familyMembers, dominant: dominantArtefact(familyMembers, features), formedBy })
     const byVariant = new Map<number, Array<number>>()
     for (const i of group) {
       const root = variants.find(i)
@@ -121,15 +131,15 @@ export const buildHierarchy = (features: SessionFeatures, linkage: Linkage, opti
     }
     const kept = [...byVariant.values()].filter((v) => v.length >= options.minSessions)
     if (byVariant.size < 2 || kept.length === 0) {
-      addWaves(familyMembers, familyIndex)
+      addWaves(familyMembers, familyIndex, formedBy)
       continue
     }
     kept.sort((a, b) => a[0]! - b[0]!)
     for (const v of kept) {
       const members = Int32Array.from(v)
       const variantIndex = drafts.length
-      drafts.push({ level: "variant", parent: familyIndex, members, dominant: dominantArtefact(members, features) })
-      addWaves(members, variantIndex)
+      drafts.push({ level: "variant", parent: familyIndex, members, dominant: dominantArtefact(members, features), formedBy })
+      addWaves(members, variantIndex, formedBy)
     }
   }
   return drafts

@@ -1,29 +1,59 @@
 /**
- * Linkage: which sessions belong to one family. Union-find over links of explicit strength,
- * no O(n²) step anywhere:
+ * Linkage: which sessions belong to one family. Union-find over links ranked by strength,
+ * no O(n²) step anywhere. Strong links form cores first; weak links may only gather sessions
+ * that no strong link claimed and attach them to at most one core, so a weak bridge never
+ * chains two cores together and never claims a session before behaviour could.
  *
- * 1. Strong artefacts link outright: the same SSH key planted, the same payload sha256, the
- *    same download URL, the same kit marker, the same rare credential pair.
- * 2. Behaviour links join two groups only when they do not carry two different identities
- *    (SSH keys or payload hashes): "same technique ≠ same actor" — several unrelated
- *    operators run near-identical key-planting scripts with their own keys. In order:
- *    sessions with the same specific command set; command sets whose exact token Jaccard is
- *    at least the behaviour threshold, found by MinHash-LSH (strongest pairs first).
- * 3. A rare hassh + client version pair groups sessions that carry nothing else.
- * 4. Weak signals (popular credentials, a shared technique, the same /24, closeness in time)
- *    never link; they are evidence only.
+ * Cores (phase 1), strongest first:
+ * 1. The same planted SSH key or payload sha256 (identities) links outright.
+ * 2. The same command list, when it is specific: specific on the log's own frequencies
+ *    (inverse document frequency, `MIN_SPECIFICITY`), or holding a kit command — a command
+ *    found in one behaviour only and repeated in the same few lists, however many sessions
+ *    run it, so a campaign that dominates a log does not make its own commands look common.
+ * 3. Similar specific command sets (exact token Jaccard ≥ the threshold, found by
+ *    MinHash-LSH), strongest pairs first.
+ * 4. The same download URL, kit marker or dropped file name — unless that artefact turns up
+ *    across several unrelated behaviours (architecture names, public tool URLs), where it
+ *    says nothing about who sent it.
+ * Links 2–3 never join two groups holding different identities: "same technique ≠ same actor"
+ * (unrelated operators run near-identical key-planting scripts with their own keys); a kit's
+ * own URL, marker or file name does join its builds.
+ *
+ * Weak links (phase 2), among sessions outside every core:
+ * 5. A credential in no dictionary used verbatim by several sources (a botnet's check login).
+ * 6. A shared wordlist: sources whose credential lists (set and order) overlap strongly.
+ *
+ * Attachment (phase 3): each weak group — or lone session — joins the one core it is tied to
+ * most, by sessions without commands from a source that has a session in the core within
+ * `sourceWindowMs`, or by carrying the core's marker credential.
+ *
+ * Never links: popular credentials, client fingerprints, a shared technique, the same /24,
+ * closeness in time alone. They are evidence only.
  */
+import { LINK_KINDS, type LinkKind } from "../domain/linkKinds.ts"
 import { lshCandidatePairs, minHashSeeds, minHashSignatures } from "./minHash.ts"
-import { IDENTITY_KINDS, jaccard, type SessionFeatures, STRONG_KINDS } from "./sessionFeatures.ts"
+import { PairMap } from "./PairMap.ts"
+import { type ArtefactKind, IDENTITY_KINDS, jaccard, type SessionFeatures } from "./sessionFeatures.ts"
 import { UnionFind } from "./UnionFind.ts"
 
 export interface LinkageOptions {
   readonly seed: number
   /** Token Jaccard from which two command sets link (family level). */
   readonly behaviourThreshold: number
+  /** Jaccard of two sources' credential lists (pairs and consecutive pairs) from which they share a wordlist. */
+  readonly wordlistThreshold: number
+  /** Distinct credentials a source must try before its list counts as a wordlist. */
+  readonly wordlistMinCredentials: number
+  /** How close in time a session without commands must be to its source's core session to join it. */
+  readonly sourceWindowMs: number
 }
 
-export const DEFAULT_LINKAGE: Omit<LinkageOptions, "seed"> = { behaviourThreshold: 0.55 }
+export const DEFAULT_LINKAGE: Omit<LinkageOptions, "seed"> = {
+  behaviourThreshold: 0.55,
+  wordlistThreshold: 0.6,
+  wordlistMinCredentials: 6,
+  sourceWindowMs: 60 * 60 * 1000
+}
 
 /** A verified behaviour link between two distinct command sets. */
 export interface SetPair {
@@ -32,18 +62,138 @@ export interface SetPair {
   readonly jaccard: number
 }
 
+/** The unions that formed the families, in the order they were made. */
+export interface LinkRecord {
+  readonly a: Int32Array
+  readonly kind: Uint8Array
+  readonly count: number
+}
+
 export interface Linkage {
   readonly families: UnionFind
-  /** Verified LSH pairs (above the threshold), strongest first; reused for variants. */
+  /** Verified LSH pairs between linkable sets (above the threshold), strongest first; reused for variants. */
   readonly setPairs: ReadonlyArray<SetPair>
+  /** One entry per effective union: a session of the joined group and the link kind. */
+  readonly links: LinkRecord
+  /** Sessions in a core (formed by strong links); the rest joined by weak links or not at all. */
+  readonly inCore: Uint8Array
 }
 
 /** Identity artefacts are few per group; past this many we stop collecting (still compatible). */
 const MAX_IDENTITIES = 64
 
+/**
+ * A URL, marker or file name carried by sessions of this many unrelated behaviours (behaviour
+ * clusters) is a commonplace, not a kit's own: it no longer links outright.
+ */
+export const GENERIC_ARTEFACT_BEHAVIOURS = 3
+
+/** Sessions per distinct list from which a command repeats like a kit's. */
+const KIT_REPETITION = 3
+
+/** A kit command must say something: at least this many words and this many characters. */
+const KIT_COMMAND_MIN_WORDS = 3
+const KIT_COMMAND_MIN_LENGTH = 12
+
+const ARTEFACT_LINK: Partial<Record<ArtefactKind, LinkKind>> = {
+  ssh_key: "ssh_key",
+  sha256: "payload",
+  url: "download_url",
+  marker: "kit_marker",
+  file: "dropped_file"
+}
+
+class LinkLog {
+  private a = new Int32Array(256)
+  private kind = new Uint8Array(256)
+  count = 0
+  push(session: number, kind: LinkKind): void {
+    if (this.count === this.a.length) {
+      const a = new Int32Array(this.count * 2)
+      a.set(this.a)
+      this.a = a
+      const k = new Uint8Array(this.count * 2)
+      k.set(this.kind)
+      this.kind = k
+    }
+    this.a[this.count] = session
+    this.kind[this.count++] = LINK_KINDS.indexOf(kind)
+  }
+  record(): LinkRecord {
+    return { a: this.a.slice(0, this.count), kind: this.kind.slice(0, this.count), count: this.count }
+  }
+}
+
+/** Verified behaviour pairs over every distinct command set, strongest first. */
+const similarSets = (features: SessionFeatures, sets: ReadonlyArray<number>, seed: number, threshold: number): Array<SetPair> => {
+  const signatures = minHashSignatures(sets.map((k) => features.commandSets[k]!), minHashSeeds(seed))
+  const pairs: Array<SetPair> = []
+  for (const [x, y] of lshCandidatePairs(signatures, sets.length)) {
+    const a = sets[x]!
+    const b = sets[y]!
+    const j = jaccard(features.commandSets[a]!, features.commandSets[b]!)
+    if (j >= threshold) pairs.push({ a: Math.min(a, b), b: Math.max(a, b), jaccard: j })
+  }
+  pairs.sort((p, q) => q.jaccard - p.jaccard || p.a - q.a || p.b - q.b)
+  return pairs
+}
+
+/**
+ * Which command sets may link by behaviour: specific on the log's frequencies, or holding a
+ * kit command (a non-trivial command seen in one behaviour cluster only).
+ */
+const linkableSets = (features: SessionFeatures, behaviourOfSet: Int32Array): Uint8Array => {
+  const commandCount = features.commands.length
+  const sessionsOfSet = new Int32Array(features.commandSets.length)
+  for (let i = 0; i < features.count; i++) if (features.commandSetOf[i]! >= 0) sessionsOfSet[features.commandSetOf[i]!]!++
+  const firstCluster = new Int32Array(commandCount).fill(-1)
+  const spread = new Int32Array(commandCount)
+  const sets = new Int32Array(commandCount)
+  const sessions = new Float64Array(commandCount)
+  for (let k = 0; k < features.commandSets.length; k++) {
+    const cluster = behaviourOfSet[k]!
+    for (let t = features.setCommands.start(k), e = features.setCommands.end(k); t < e; t++) {
+      const c = features.setCommands.value(t)
+      sets[c]!++
+      sessions[c]! += sessionsOfSet[k]!
+      if (firstCluster[c] === -1) {
+        firstCluster[c] = cluster
+        spread[c] = 1
+      } else if (firstCluster[c] !== cluster && spread[c] === 1) spread[c] = 2
+    }
+  }
+  // A kit repeats itself: its commands come back in the same few lists, session after session.
+  // A commonplace command is mixed into ever new combinations (about one list per session),
+  // even when those combinations are similar enough to form one behaviour cluster.
+  const kitCommand = (c: number): boolean => {
+    if (spread[c] !== 1 || sessions[c]! < KIT_REPETITION * sets[c]!) return false
+    const text = features.commands[c]!
+    return text.length >= KIT_COMMAND_MIN_LENGTH && text.split(" ").length >= KIT_COMMAND_MIN_WORDS
+  }
+  const out = Uint8Array.from(features.setSpecific)
+  for (let k = 0; k < out.length; k++) {
+    if (out[k] === 1) continue
+    for (let t = features.setCommands.start(k), e = features.setCommands.end(k); t < e; t++) {
+      if (kitCommand(features.setCommands.value(t))) {
+        out[k] = 1
+        break
+      }
+    }
+  }
+  return out
+}
+
+/** Elements of a source's wordlist: its pairs and its consecutive pairs (order-aware). */
+const wordlistElements = (pairs: ReadonlyArray<number>, pairCount: number): Int32Array => {
+  const out = new Set<number>(pairs)
+  for (let k = 1; k < pairs.length; k++) out.add(pairCount + ((Math.imul(pairs[k - 1]!, 0x9e3779b1) ^ pairs[k]!) >>> 1))
+  return Int32Array.from(out).sort()
+}
+
 export const linkSessions = (features: SessionFeatures, options: LinkageOptions): Linkage => {
   const n = features.count
   const uf = new UnionFind(n)
+  const log = new LinkLog()
   const identity: Array<Array<number> | undefined> = new Array(n)
   for (let i = 0; i < n; i++) {
     let own: Array<number> | undefined
@@ -63,7 +213,7 @@ export const linkSessions = (features: SessionFeatures, options: LinkageOptions)
     if (into !== from) identity[from] = undefined
   }
 
-  const union = (a: number, b: number, constrained: boolean): void => {
+  const union = (a: number, b: number, kind: LinkKind, constrained: boolean): void => {
     const ra = uf.find(a)
     const rb = uf.find(b)
     if (ra === rb) return
@@ -77,59 +227,254 @@ export const linkSessions = (features: SessionFeatures, options: LinkageOptions)
     uf.union(ra, rb)
     const root = uf.find(ra)
     mergeIdentity(root, root === ra ? rb : ra, ra, rb)
+    log.push(a, kind)
   }
 
-  // 1. Strong artefacts: each carrier joins the artefact's first carrier.
+  // Behaviour clusters: every distinct command set, joined by verified similarity alone. They
+  // tell kit commands from commonplace ones, and commonplace artefacts from a kit's own.
+  const allSets = Array.from({ length: features.commandSets.length }, (_, k) => k)
+  const allPairs = similarSets(features, allSets, options.seed, options.behaviourThreshold)
+  const clusters = new UnionFind(features.commandSets.length)
+  for (const p of allPairs) clusters.union(p.a, p.b)
+  const behaviourOfSet = new Int32Array(features.commandSets.length)
+  for (let k = 0; k < behaviourOfSet.length; k++) behaviourOfSet[k] = clusters.find(k)
+  const linkable = linkableSets(features, behaviourOfSet)
+
+  // 1. Identities link outright.
   const firstCarrier = new Int32Array(features.artefactTable.length).fill(-1)
-  const clientCarriers: Array<number> = []
   for (let i = 0; i < n; i++) {
     for (let k = features.artefacts.start(i), e = features.artefacts.end(i); k < e; k++) {
       const id = features.artefacts.value(k)
       const kind = features.artefactTable[id]!.kind
-      if (!STRONG_KINDS.has(kind)) {
-        if (kind === "client") clientCarriers.push(i)
-        continue
-      }
+      if (!IDENTITY_KINDS.has(kind)) continue
       const first = firstCarrier[id]!
       if (first < 0) firstCarrier[id] = i
-      else union(first, i, false)
+      else union(first, i, ARTEFACT_LINK[kind]!, false)
     }
   }
 
-  // 2a. Sessions with the same specific command set.
+  // 2. The same linkable command set.
   const setFirst = new Int32Array(features.commandSets.length).fill(-1)
   for (let i = 0; i < n; i++) {
     const set = features.commandSetOf[i]!
-    if (set < 0 || features.setSpecific[set] !== 1) continue
+    if (set < 0 || linkable[set] !== 1) continue
     const first = setFirst[set]!
     if (first < 0) setFirst[set] = i
-    else union(first, i, true)
+    else union(first, i, "command_sequence", true)
   }
 
-  // 2b. Similar command sets through MinHash-LSH, verified on exact Jaccard.
-  const specificSets: Array<number> = []
-  for (let k = 0; k < features.commandSets.length; k++) if (features.setSpecific[k] === 1) specificSets.push(k)
-  const signatures = minHashSignatures(specificSets.map((k) => features.commandSets[k]!), minHashSeeds(options.seed))
-  const setPairs: Array<SetPair> = []
-  for (const [x, y] of lshCandidatePairs(signatures, specificSets.length)) {
-    const a = specificSets[x]!
-    const b = specificSets[y]!
-    const j = jaccard(features.commandSets[a]!, features.commandSets[b]!)
-    if (j >= options.behaviourThreshold) setPairs.push({ a: Math.min(a, b), b: Math.max(a, b), jaccard: j })
-  }
-  setPairs.sort((p, q) => q.jaccard - p.jaccard || p.a - q.a || p.b - q.b)
-  for (const pair of setPairs) union(setFirst[pair.a]!, setFirst[pair.b]!, true)
+  // 3. Similar linkable command sets.
+  const setPairs = allPairs.filter((p) => linkable[p.a] === 1 && linkable[p.b] === 1)
+  for (const pair of setPairs) union(setFirst[pair.a]!, setFirst[pair.b]!, "similar_commands", true)
 
-  // 2c. A rare client fingerprint (hassh + version) groups sessions that carry nothing else:
-  // it is the weakest link, so it never joins a session that has a stronger artefact or a
-  // specific command set (two operators may share an uncommon SSH library).
-  for (const i of clientCarriers) {
-    const own = features.artefacts.get(i)
-    if (own.length > 1 || uf.find(i) !== i || uf.size(i) > 1) continue
-    const id = own[0]!
-    const first = firstCarrier[id]!
-    if (first < 0) firstCarrier[id] = i
-    else union(first, i, false)
+  // 4. URLs, markers and file names a kit keeps — unless they cross unrelated behaviours.
+  const behaviourSpread = new Int32Array(features.artefactTable.length)
+  const behaviourSeen = new PairMap()
+  for (let i = 0; i < n; i++) {
+    const set = features.commandSetOf[i]!
+    if (set < 0) continue
+    const cluster = behaviourOfSet[set]!
+    for (let k = features.artefacts.start(i), e = features.artefacts.end(i); k < e; k++) {
+      const id = features.artefacts.value(k)
+      if (behaviourSeen.setIfAbsent(id, cluster, 1)) behaviourSpread[id]!++
+    }
   }
-  return { families: uf, setPairs }
+  for (let i = 0; i < n; i++) {
+    for (let k = features.artefacts.start(i), e = features.artefacts.end(i); k < e; k++) {
+      const id = features.artefacts.value(k)
+      const kind = features.artefactTable[id]!.kind
+      if (IDENTITY_KINDS.has(kind)) continue
+      const link = ARTEFACT_LINK[kind]
+      if (link === undefined || behaviourSpread[id]! >= GENERIC_ARTEFACT_BEHAVIOURS) continue
+      const first = firstCarrier[id]!
+      if (first < 0) firstCarrier[id] = i
+      else union(first, i, link, false)
+    }
+  }
+
+  const inCore = new Uint8Array(n)
+  for (let i = 0; i < n; i++) if (uf.size(i) > 1) inCore[i] = 1
+
+  // 5. Marker credentials among sessions outside the cores.
+  const credentialFirst = new Int32Array(features.artefactTable.length).fill(-1)
+  for (let i = 0; i < n; i++) {
+    if (inCore[i] === 1) continue
+    for (let k = features.artefacts.start(i), e = features.artefacts.end(i); k < e; k++) {
+      const id = features.artefacts.value(k)
+      if (features.artefactTable[id]!.kind !== "credential") continue
+      const first = credentialFirst[id]!
+      if (first < 0) credentialFirst[id] = i
+      else union(first, i, "credential_marker", false)
+    }
+  }
+
+  // 6. Shared wordlists, source by source (sessions in start order give each list its order).
+  const sourceCount = features.ips.length
+  const sourcePairs: Array<Array<number> | undefined> = new Array(sourceCount)
+  const sourceSessions: Array<Array<number> | undefined> = new Array(sourceCount)
+  for (let i = 0; i < n; i++) {
+    const ip = features.ipId[i]!
+    const from = features.credentials.start(i)
+    const to = features.credentials.end(i)
+    if (ip < 0 || from === to) continue
+    const list = (sourcePairs[ip] ??= [])
+    for (let k = from; k < to; k++) list.push(features.credentials.value(k))
+    if (inCore[i] === 0) (sourceSessions[ip] ??= []).push(i)
+  }
+  const listSources: Array<number> = []
+  const lists: Array<Int32Array> = []
+  for (let ip = 0; ip < sourceCount; ip++) {
+    const raw = sourcePairs[ip]
+    const sessions = sourceSessions[ip]
+    if (raw === undefined || sessions === undefined) continue
+    const seen = new Set<number>()
+    const ordered: Array<number> = []
+    for (const p of raw) if (!seen.has(p)) (seen.add(p), ordered.push(p))
+    if (ordered.length < options.wordlistMinCredentials) continue
+    listSources.push(ip)
+    lists.push(wordlistElements(ordered, features.pairDictionary.length))
+  }
+  if (lists.length > 1) {
+    const signatures = minHashSignatures(lists, minHashSeeds(options.seed, "wordlist"))
+    const pairs: Array<SetPair> = []
+    for (const [x, y] of lshCandidatePairs(signatures, lists.length)) {
+      const j = jaccard(lists[x]!, lists[y]!)
+      if (j >= options.wordlistThreshold) pairs.push({ a: Math.min(x, y), b: Math.max(x, y), jaccard: j })
+    }
+    pairs.sort((p, q) => q.jaccard - p.jaccard || p.a - q.a || p.b - q.b)
+    const joined = new Uint8Array(lists.length)
+    for (const p of pairs) {
+      union(sourceSessions[listSources[p.a]!]![0]!, sourceSessions[listSources[p.b]!]![0]!, "wordlist", false)
+      joined[p.a] = 1
+      joined[p.b] = 1
+    }
+    // A source in a shared wordlist brings its other login sessions along.
+    for (let x = 0; x < lists.length; x++) {
+      if (joined[x] === 0) continue
+      const sessions = sourceSessions[listSources[x]!]!
+      for (let k = 1; k < sessions.length; k++) union(sessions[0]!, sessions[k]!, "wordlist", false)
+    }
+  }
+
+  // 7. Attachment: each weak group joins the one core it is tied to most.
+  attachToCores(features, uf, inCore, options.sourceWindowMs, (a, b, kind) => union(a, b, kind, false))
+
+  return { families: uf, setPairs, links: log.record(), inCore }
+}
+
+/**
+ * Ties of sessions outside the cores to cores: a session without commands whose source has a
+ * core session within the window (the nearest one), or a marker credential that core
+ * sessions carry too (the core with most carriers). Each weak group — a union-find component
+ * outside the cores, or a lone session — joins the core with most ties.
+ */
+const attachToCores = (
+  features: SessionFeatures,
+  uf: UnionFind,
+  inCore: Uint8Array,
+  windowMs: number,
+  join: (a: number, b: number, kind: LinkKind) => void
+): void => {
+  const n = features.count
+  // Core sessions per source, in start order (sessions are analysed in start order).
+  const coreBySource = new Map<number, Array<number>>()
+  for (let i = 0; i < n; i++) {
+    if (inCore[i] === 0 || features.ipId[i]! < 0) continue
+    const ip = features.ipId[i]!
+    const list = coreBySource.get(ip)
+    if (list === undefined) coreBySource.set(ip, [i])
+    else list.push(i)
+  }
+  // The core most carriers of each marker credential belong to.
+  const credentialCore = new Map<number, number>()
+  {
+    const counts = new Map<number, Map<number, number>>()
+    for (let i = 0; i < n; i++) {
+      if (inCore[i] === 0) continue
+      for (let k = features.artefacts.start(i), e = features.artefacts.end(i); k < e; k++) {
+        const id = features.artefacts.value(k)
+        if (features.artefactTable[id]!.kind !== "credential") continue
+        const byCore = counts.get(id) ?? new Map<number, number>()
+        const root = uf.find(i)
+        byCore.set(root, (byCore.get(root) ?? 0) + 1)
+        counts.set(id, byCore)
+      }
+    }
+    for (const [id, byCore] of counts) credentialCore.set(id, bestKey(byCore))
+  }
+
+  // Ties per weak group: group root → (core root → [same-source ties, credential ties]).
+  const ties = new Map<number, Map<number, [number, number]>>()
+  const tie = (i: number, core: number, kind: 0 | 1): void => {
+    const group = uf.find(i)
+    const byCore = ties.get(group) ?? new Map<number, [number, number]>()
+    const t = byCore.get(core) ?? [0, 0]
+    t[kind]++
+    byCore.set(core, t)
+    ties.set(group, byCore)
+  }
+  for (let i = 0; i < n; i++) {
+    if (inCore[i] === 1) continue
+    const ip = features.ipId[i]!
+    const cores = ip < 0 ? undefined : coreBySource.get(ip)
+    if (cores !== undefined && features.commandSetOf[i]! < 0) {
+      const t = features.startMs[i]!
+      let best = -1
+      let bestGap = Infinity
+      for (const c of cores) {
+        const gap = Math.abs(features.startMs[c]! - t)
+        if (gap < bestGap || (gap === bestGap && c < best)) {
+          best = c
+          bestGap = gap
+        }
+      }
+      if (best >= 0 && bestGap <= windowMs) tie(i, uf.find(best), 0)
+    }
+    for (let k = features.artefacts.start(i), e = features.artefacts.end(i); k < e; k++) {
+      const core = credentialCore.get(features.artefacts.value(k))
+      if (core !== undefined) tie(i, core, 1)
+    }
+  }
+  // Decide every group against the cores as they were, then join (a join never feeds a later choice).
+  const decisions: Array<[number, number, LinkKind]> = []
+  for (const [group, byCore] of [...ties].sort((a, b) => a[0] - b[0])) {
+    let best = -1
+    let bestTotal = 0
+    for (const [core, [s, c]] of byCore) {
+      if (s + c > bestTotal || (s + c === bestTotal && core < best)) {
+        best = core
+        bestTotal = s + c
+      }
+    }
+    const [s, c] = byCore.get(best)!
+    decisions.push([group, best, s >= c ? "same_source" : "credential_marker"])
+  }
+  for (const [group, core, kind] of decisions) join(core, group, kind)
+}
+
+/** The key with the largest count; ties to the smaller key. */
+const bestKey = (counts: Map<number, number>): number => {
+  let best = -1
+  let bestCount = 0
+  for (const [key, count] of counts) {
+    if (count > bestCount || (count === bestCount && key < best)) {
+      best = key
+      bestCount = count
+    }
+  }
+  return best
+}
+
+/** For each family root: how many unions of each kind formed it. */
+export const linkKindsByFamily = (linkage: Linkage): Map<number, Map<LinkKind, number>> => {
+  const out = new Map<number, Map<LinkKind, number>>()
+  const { a, kind, count } = linkage.links
+  for (let k = 0; k < count; k++) {
+    const root = linkage.families.find(a[k]!)
+    const byKind = out.get(root) ?? new Map<LinkKind, number>()
+    const name = LINK_KINDS[kind[k]!]!
+    byKind.set(name, (byKind.get(name) ?? 0) + 1)
+    out.set(root, byKind)
+  }
+  return out
 }

@@ -19,9 +19,9 @@ const mix = (x: number, seed: number): number => {
   return (h ^ (h >>> 16)) >>> 0
 }
 
-/** The 128 hash seeds of one analysis, drawn from the run seed. */
-export const minHashSeeds = (seed: number): Uint32Array => {
-  const prng = new Prng(seed, "minhash")
+/** The 128 hash seeds of one analysis, drawn from the run seed (one stream per label). */
+export const minHashSeeds = (seed: number, label = "minhash"): Uint32Array => {
+  const prng = new Prng(seed, label)
   const seeds = new Uint32Array(PERMUTATIONS)
   for (let i = 0; i < PERMUTATIONS; i++) seeds[i] = prng.nextU32()
   return seeds

@@ -11,7 +11,7 @@
  */
 import type { AttackSession } from "../domain/AttackSession.ts"
 import { commandTechniqueMask, sessionTechniqueMask } from "./attackTechniques.ts"
-import { isPopularCredential, rareCredentialMaxIps } from "./credentials.ts"
+import { CREDENTIAL_MARKER_MIN_SOURCES, isPopularCredential } from "./credentials.ts"
 import { droppedFilesIn } from "./droppedFiles.ts"
 import { markersIn } from "./markers.ts"
 import { collectGarbage, GC_HINT_EVERY } from "./memory.ts"
@@ -211,8 +211,16 @@ export interface SessionFeatures {
   readonly commandSetOf: Int32Array
   /** Distinct token-id sets (sorted ascending), shared by sessions with equal sets. */
   readonly commandSets: ReadonlyArray<Int32Array>
-  /** Whether a set is specific enough to link by behaviour (see `MIN_SPECIFICITY`). */
+  /** Whether a set is specific enough to link by behaviour on the log's frequencies alone (see `MIN_SPECIFICITY`). */
   readonly setSpecific: Uint8Array
+  /** Normalised command ids of each distinct set (ascending): what linkage measures spread on. */
+  readonly setCommands: IntLists
+  /** Normalised commands, by id. */
+  readonly commands: ReadonlyArray<string>
+  /** Credential pair ids each session tried, in order, each once. */
+  readonly credentials: IntLists
+  /** Whether a pair is in a dictionary (popular lists, common passwords, name-derived, many user names). */
+  readonly pairDictionary: Uint8Array
   /** Interned artefacts: id → artefact. */
   readonly artefactTable: ReadonlyArray<Artefact>
   /** Artefact ids of each session, ascending. */
@@ -288,7 +296,6 @@ export class FeatureBuilder {
   private readonly clientIps = new DistinctCounter(NOTE_IP_CAP)
   private readonly clientKeyIds = new PairMap()
   private readonly pairStamp = new GrowableInt()
-  private readonly loginIps = new Set<number>()
 
   add(s: AttackSession): void {
     const sessionIndex = this.ids.length
@@ -330,7 +337,6 @@ export class FeatureBuilder {
 
     // Credentials: pair ids, and the statistics that decide rarity later.
     const pairIds: Array<number> = []
-    if (s.credentials.length > 0 && ip >= 0) this.loginIps.add(ip)
     for (const c of s.credentials) {
       const user = this.usernames.id(c.username)
       const password = this.passwords.id(c.password)
@@ -409,12 +415,13 @@ export class FeatureBuilder {
       }
     }
 
-    // Token sets of normalised commands (one per distinct set), their specificity, and the
-    // command-sequence artefact of sessions whose set is specific.
+    // Token sets of normalised commands (one per distinct set), their specificity on the
+    // log's frequencies, and a command-sequence artefact per distinct command list.
     const tokenIds = new Interner()
     const tokensOfCommand: Array<Array<number> | undefined> = new Array(normalized.size)
     const setIds = new Map<string, number>()
     const commandSets: Array<Int32Array> = []
+    const setCommandLists: Array<Set<number>> = []
     const specific: Array<number> = []
     const commandSetOf = new Int32Array(n).fill(-1)
     const sequenceArtefact = new Int32Array(n).fill(-1)
@@ -469,11 +476,15 @@ export class FeatureBuilder {
         setId = commandSets.length
         setIds.set(key, setId)
         commandSets.push(sorted)
+        setCommandLists.push(new Set())
         specific.push(0)
       }
+      for (const c of own) setCommandLists[setId]!.add(c)
       // A set is specific when any command list producing it is.
       if (spec >= MIN_SPECIFICITY) specific[setId] = 1
-      const sequence = spec >= MIN_SPECIFICITY ? this.artefact("command_sequence", Array.from(own, (c) => normalized.values[c]!).join("\n")) : -1
+      // Every distinct list is a sequence artefact: it names campaigns and is evidence; whether
+      // it links is linkage's decision (specificity on the log and spread over behaviours).
+      const sequence = this.artefact("command_sequence", Array.from(own, (c) => normalized.values[c]!).join("\n"))
       const entry = { list: own, set: setId, sequence }
       const list = byList.get(h >>> 0)
       if (list === undefined) byList.set(h >>> 0, [entry])
@@ -481,27 +492,69 @@ export class FeatureBuilder {
       commandSetOf[i] = setId
       sequenceArtefact[i] = sequence
     }
+    const setCommands = new IntLists()
+    for (const commands of setCommandLists) setCommands.push(Int32Array.from(commands).sort())
 
-    // Rare credential pairs and client fingerprints.
-    const maxIps = rareCredentialMaxIps(this.loginIps.size)
-    const rarePair = new Int32Array(this.pairUser.length).fill(-2)
-    const pairArtefact = (pair: number): number => {
-      if (rarePair[pair] !== -2) return rarePair[pair]!
+    // Credentials: a pair is in a dictionary when lists or the data say so (popular pairs,
+    // common passwords, name-derived passwords, a password tried under many user names). A
+    // pair in no dictionary that several sources use verbatim is a campaign marker (a
+    // botnet's own check login), however many sources carry it.
+    const pairDictionary = new Uint8Array(this.pairUser.length)
+    for (let pair = 0; pair < this.pairUser.length; pair++) {
       const password = this.pairPassword.data[pair]!
       const username = this.usernames.values[this.pairUser.data[pair]!]!
-      const passwordText = this.passwords.values[password]!
-      const ipCount = this.pairIps.count(pair)
-      const rare = ipCount >= 2 && ipCount <= maxIps && !isPopularCredential(username, passwordText) &&
-        this.passwordUsers.count(password) < DICTIONARY_PASSWORD_USERNAMES
-      rarePair[pair] = rare ? this.artefact("credential", `${username}/${passwordText}`) : -1
-      return rarePair[pair]!
+      pairDictionary[pair] = isPopularCredential(username, this.passwords.values[password]!) ||
+          this.passwordUsers.count(password) >= DICTIONARY_PASSWORD_USERNAMES
+        ? 1
+        : 0
     }
+    // A pair its sources try inside long lists is a wordlist entry, not a check login: the
+    // median list length (distinct pairs per source) of its sources decides.
+    const listLength = new Int32Array(this.ips.size)
+    {
+      const seen = new PairMap()
+      for (let i = 0; i < n; i++) {
+        const ip = this.ipIds.data[i]!
+        if (ip < 0) continue
+        for (let k = this.sessionPairs.start(i), e = this.sessionPairs.end(i); k < e; k++) {
+          if (seen.setIfAbsent(ip, this.sessionPairs.value(k), 1)) listLength[ip]!++
+        }
+      }
+    }
+    const candidateLists = new Map<number, Array<number>>()
+    {
+      const seen = new PairMap()
+      for (let i = 0; i < n; i++) {
+        const ip = this.ipIds.data[i]!
+        if (ip < 0) continue
+        for (let k = this.sessionPairs.start(i), e = this.sessionPairs.end(i); k < e; k++) {
+          const pair = this.sessionPairs.value(k)
+          if (pairDictionary[pair] === 1 || this.pairIps.count(pair) < CREDENTIAL_MARKER_MIN_SOURCES) continue
+          if (!seen.setIfAbsent(pair, ip, 1)) continue
+          const lengths = candidateLists.get(pair)
+          if (lengths === undefined) candidateLists.set(pair, [listLength[ip]!])
+          else lengths.push(listLength[ip]!)
+        }
+      }
+    }
+    const markerPair = new Int32Array(this.pairUser.length).fill(-2)
+    const pairArtefact = (pair: number): number => {
+      if (markerPair[pair] !== -2) return markerPair[pair]!
+      const lengths = candidateLists.get(pair)
+      const marker = lengths !== undefined && median(lengths) < WORDLIST_ENTRY_MEDIAN_LIST
+      markerPair[pair] = marker
+        ? this.artefact("credential", `${this.usernames.values[this.pairUser.data[pair]!]!}/${this.passwords.values[this.pairPassword.data[pair]!]!}`)
+        : -1
+      return markerPair[pair]!
+    }
+    // A client fingerprint (hassh + version) seen from a few sources is evidence; linkage
+    // decides whether it may group anything.
     const clientArtefact = new Map<number, number>()
     const clientFor = (key: number): number => {
       let id = clientArtefact.get(key)
       if (id === undefined) {
         const ipCount = this.clientIps.count(key)
-        id = ipCount >= 2 && ipCount <= maxIps ? this.artefact("client", this.strings.values[key]!) : -1
+        id = ipCount >= 2 && ipCount < NOTE_IP_CAP ? this.artefact("client", this.strings.values[key]!) : -1
         clientArtefact.set(key, id)
       }
       return id
@@ -549,11 +602,27 @@ export class FeatureBuilder {
       commandSetOf,
       commandSets,
       setSpecific: Uint8Array.from(specific),
+      setCommands,
+      commands: normalized.values,
+      credentials: this.sessionPairs,
+      pairDictionary,
       artefactTable,
       artefacts,
       artefactCarriers: carriers
     }
   }
+}
+
+/**
+ * Sources trying a pair inside lists this long (median distinct pairs per source) are walking
+ * a wordlist: the pair is one of its entries, not a botnet's check login (those come alone or
+ * in short lists of a few).
+ */
+export const WORDLIST_ENTRY_MEDIAN_LIST = 16
+
+const median = (values: Array<number>): number => {
+  const sorted = values.slice().sort((a, b) => a - b)
+  return sorted[sorted.length >> 1]!
 }
 
 /** Counting sources of an item stops here: past RARE_CREDENTIAL_MAX_IPS_CAP it is never rare. */

@@ -18,6 +18,12 @@ export interface AnalysisConfig {
   readonly behaviourThreshold: number
   /** Token Jaccard from which command sets belong to one variant. */
   readonly variantThreshold: number
+  /** Jaccard of two sources' credential lists from which they share one wordlist. */
+  readonly wordlistThreshold: number
+  /** Distinct credentials a source must try before its list counts as a wordlist. */
+  readonly wordlistMinCredentials: number
+  /** How close in time a session without commands must be to its source's campaign session to join it. */
+  readonly sourceWindowMs: number
   readonly permutations: number
   readonly bootstrap: number
 }
@@ -31,6 +37,9 @@ export const DEFAULT_CONFIG: AnalysisConfig = {
   minSessions: 2,
   behaviourThreshold: 0.55,
   variantThreshold: 0.8,
+  wordlistThreshold: 0.6,
+  wordlistMinCredentials: 6,
+  sourceWindowMs: 60 * 60 * 1000,
   permutations: 199,
   bootstrap: 100
 }

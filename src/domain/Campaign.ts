@@ -4,13 +4,16 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import { LINK_KINDS } from "./linkKinds.ts"
 
 /** @category models */
 export const CampaignLevel = Schema.Literals(["family", "variant", "wave"])
 export type CampaignLevel = typeof CampaignLevel.Type
 
 /**
- * Assessment labels with the earlier engine's cut-offs (0.8 / 0.6 / 0.4 / 0.2).
+ * Assessment labels with the earlier engine's cut-offs (0.8 / 0.6 / 0.4 / 0.2), and
+ * `single_source`: every session came from one source address, which is one actor's
+ * activity, not coordination (its confidence is 0).
  *
  * @category models
  */
@@ -19,13 +22,20 @@ export const Assessment = Schema.Literals([
   "likely_coordinated",
   "possibly_coordinated",
   "likely_coincidental",
-  "coincidental"
+  "coincidental",
+  "single_source"
 ])
 export type Assessment = typeof Assessment.Type
 
-/** @category constructors */
-export const assessmentFor = (confidence: number): Assessment =>
-  confidence >= 0.8
+/**
+ * The label for a confidence; a group with fewer than two source addresses is `single_source`.
+ *
+ * @category constructors
+ */
+export const assessmentFor = (confidence: number, sources = 2): Assessment =>
+  sources < 2
+    ? "single_source"
+    : confidence >= 0.8
     ? "highly_coordinated"
     : confidence >= 0.6
     ? "likely_coordinated"
@@ -79,6 +89,14 @@ export type IndicatorType = typeof IndicatorType.Type
 export const Indicator = Schema.Struct({ type: IndicatorType, value: Schema.String })
 export interface Indicator extends Schema.Schema.Type<typeof Indicator> {}
 
+/**
+ * A kind of link that joined the campaign's family, with how many unions it made.
+ *
+ * @category models
+ */
+export const FormedBy = Schema.Struct({ kind: Schema.Literals(LINK_KINDS), links: Schema.Int })
+export interface FormedBy extends Schema.Schema.Type<typeof FormedBy> {}
+
 /** @category models */
 export const Campaign = Schema.Struct({
   id: Schema.String,
@@ -100,6 +118,8 @@ export const Campaign = Schema.Struct({
     payload_similarity: Schema.optionalKey(Evidence)
   }),
   indicators: Schema.Array(Indicator),
-  ttps: Schema.Array(Schema.String)
+  ttps: Schema.Array(Schema.String),
+  /** The link kinds that formed the campaign's family, most unions first. */
+  formed_by: Schema.Array(FormedBy)
 })
 export interface Campaign extends Schema.Schema.Type<typeof Campaign> {}

@@ -122,7 +122,13 @@ export const analyzeFeatures = (features: SessionFeatures, config: AnalysisConfi
 /** Pattern analysis: linkage and hierarchy, the campaigns' membership (no scores yet). */
 export const draftCampaigns = (features: SessionFeatures, config: AnalysisConfig): Array<CampaignDraft> => {
   collectGarbage(true, features.count)
-  const linkage = linkSessions(features, { seed: config.seed, behaviourThreshold: config.behaviourThreshold })
+  const linkage = linkSessions(features, {
+    seed: config.seed,
+    behaviourThreshold: config.behaviourThreshold,
+    wordlistThreshold: config.wordlistThreshold,
+    wordlistMinCredentials: config.wordlistMinCredentials,
+    sourceWindowMs: config.sourceWindowMs
+  })
   collectGarbage(true, features.count)
   return buildHierarchy(features, linkage, {
     variantThreshold: config.variantThreshold,
@@ -155,7 +161,9 @@ export const campaignsFromDrafts = (features: SessionFeatures, drafts: ReadonlyA
       if (ip >= 0) ips.add(features.ips[ip]!)
     }
     const firstIso = new Date(first).toISOString()
-    const score = scores[index]!
+    // Coordination needs several actors: one source address is single-source activity,
+    // whatever its evidence says (the evidence is still reported).
+    const score = ips.size < 2 ? { ...scores[index]!, confidence: 0, interval: [0, 0] as const } : scores[index]!
     return {
       id: ids[index]!,
       parent_id: draft.parent === null ? null : ids[draft.parent]!,
@@ -167,10 +175,11 @@ export const campaignsFromDrafts = (features: SessionFeatures, drafts: ReadonlyA
       last_seen: new Date(last).toISOString(),
       confidence: score.confidence,
       confidence_interval: [score.interval[0], score.interval[1]],
-      assessment: assessmentFor(score.confidence),
+      assessment: assessmentFor(score.confidence, ips.size),
       evidence: score.evidence,
       indicators: indicatorsOf(draft.members, features),
-      ttps: techniquesOf(techniques)
+      ttps: techniquesOf(techniques),
+      formed_by: draft.formedBy.map((f) => ({ kind: f.kind, links: f.links }))
     }
   })
   const clustered = new Uint8Array(features.count)

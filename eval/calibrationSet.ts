@@ -15,13 +15,13 @@
  * times unchanged) that share one payload hash, one SSH key, or one rare credential pair
  * (a botnet logging in with its own credential) and nothing else.
  */
-import { featureVector, type GroupShape } from "../analytics/confidenceModel.ts"
-import { EvidenceContext, measureGroup } from "../analytics/evidence.ts"
-import { buildHierarchy, DEFAULT_HIERARCHY, dominantArtefact } from "../analytics/hierarchy.ts"
-import { DEFAULT_LINKAGE, linkSessions } from "../analytics/linkage.ts"
-import { Prng } from "../analytics/Prng.ts"
-import { FeatureBuilder, type SessionFeatures } from "../analytics/sessionFeatures.ts"
-import type { SyntheticSession } from "../synthetic/generateSessions.ts"
+import { featureVector, type GroupShape } from "../src/analytics/confidenceModel.ts"
+import { EvidenceContext, measureGroup } from "../src/analytics/evidence.ts"
+import { buildHierarchy, DEFAULT_HIERARCHY, dominantArtefact } from "../src/analytics/hierarchy.ts"
+import { DEFAULT_LINKAGE, linkSessions } from "../src/analytics/linkage.ts"
+import { Prng } from "../src/analytics/Prng.ts"
+import { FeatureBuilder, type SessionFeatures } from "../src/analytics/sessionFeatures.ts"
+import type { SyntheticSession } from "../src/synthetic/generateSessions.ts"
 
 export interface CalibrationRow {
   readonly source: "engine" | "background" | "campaign" | "mixture"

@@ -312,7 +312,8 @@ export const linkSessions = (features: SessionFeatures, options: LinkageOptions)
   const sourceCount = features.ips.length
   const sourcePairs: Array<Array<number> | undefined> = new Array(sourceCount)
   const sourceSessions: Array<Array<number> | undefined> = new Array(sourceCount)
-  for (let i = 0; i < n; i++) {
+  const byStart = startOrder(features.startMs)
+  for (const i of byStart) {
     const ip = features.ipId[i]!
     const from = features.credentials.start(i)
     const to = features.credentials.end(i)
@@ -321,6 +322,8 @@ export const linkSessions = (features: SessionFeatures, options: LinkageOptions)
     for (let k = from; k < to; k++) list.push(features.credentials.value(k))
     if (inCore[i] === 0) (sourceSessions[ip] ??= []).push(i)
   }
+  // The first free session of each source anchors its unions (the smallest index, not the earliest).
+  for (const list of sourceSessions) list?.sort((a, b) => a - b)
   const listSources: Array<number> = []
   const lists: Array<Int32Array> = []
   for (let ip = 0; ip < sourceCount; ip++) {
@@ -376,7 +379,7 @@ const attachToCores = (
   join: (a: number, b: number, kind: LinkKind) => void
 ): void => {
   const n = features.count
-  // Core sessions per source, in start order (sessions are analysed in start order).
+  // Core sessions per source, in start order.
   const coreBySource = new Map<number, Array<number>>()
   for (let i = 0; i < n; i++) {
     if (inCore[i] === 0 || features.ipId[i]! < 0) continue
@@ -385,6 +388,7 @@ const attachToCores = (
     if (list === undefined) coreBySource.set(ip, [i])
     else list.push(i)
   }
+  for (const list of coreBySource.values()) list.sort((a, b) => features.startMs[a]! - features.startMs[b]! || a - b)
   // The core most carriers of each marker credential belong to.
   const credentialCore = new Map<number, number>()
   {
@@ -418,17 +422,8 @@ const attachToCores = (
     const ip = features.ipId[i]!
     const cores = ip < 0 ? undefined : coreBySource.get(ip)
     if (cores !== undefined && features.commandSetOf[i]! < 0) {
-      const t = features.startMs[i]!
-      let best = -1
-      let bestGap = Infinity
-      for (const c of cores) {
-        const gap = Math.abs(features.startMs[c]! - t)
-        if (gap < bestGap || (gap === bestGap && c < best)) {
-          best = c
-          bestGap = gap
-        }
-      }
-      if (best >= 0 && bestGap <= windowMs) tie(i, uf.find(best), 0)
+      const best = nearestInTime(cores, features.startMs, features.startMs[i]!)
+      if (Math.abs(features.startMs[best]! - features.startMs[i]!) <= windowMs) tie(i, uf.find(best), 0)
     }
     for (let k = features.artefacts.start(i), e = features.artefacts.end(i); k < e; k++) {
       const core = credentialCore.get(features.artefacts.value(k))
@@ -450,6 +445,36 @@ const attachToCores = (
     decisions.push([group, best, s >= c ? "same_source" : "credential_marker"])
   }
   for (const [group, core, kind] of decisions) join(core, group, kind)
+}
+
+/** Session indices in start order (ties by index); the identity when already in order, as usual. */
+const startOrder = (startMs: Float64Array): Int32Array => {
+  const order = new Int32Array(startMs.length)
+  let sorted = true
+  for (let i = 0; i < order.length; i++) {
+    order[i] = i
+    if (i > 0 && startMs[i]! < startMs[i - 1]!) sorted = false
+  }
+  return sorted ? order : order.sort((a, b) => startMs[a]! - startMs[b]! || a - b)
+}
+
+/**
+ * The session of `sorted` (ascending start times) that starts nearest to `t`; a tie goes to
+ * the earlier one. Binary search: a busy source may have thousands of core sessions.
+ */
+const nearestInTime = (sorted: ReadonlyArray<number>, startMs: Float64Array, t: number): number => {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (startMs[sorted[mid]!]! < t) lo = mid + 1
+    else hi = mid
+  }
+  if (lo === sorted.length) return sorted[lo - 1]!
+  if (lo === 0) return sorted[0]!
+  const before = sorted[lo - 1]!
+  const after = sorted[lo]!
+  return t - startMs[before]! <= startMs[after]! - t ? before : after
 }
 
 /** The key with the largest count; ties to the smaller key. */

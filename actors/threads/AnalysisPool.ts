@@ -34,8 +34,10 @@ export interface AnalysisPool {
 }
 
 export interface AnalysisPoolOptions {
-  /** Test hook: each thread blocks this long before analysing. */
+  /** Test hook: each thread blocks this long before analysing (default DSHIELD_TEST_THREAD_BLOCK_MS or 0). */
   readonly blockMs?: number
+  /** Test hook: each thread crashes instead of analysing (default: DSHIELD_TEST_THREAD_CRASH=1). */
+  readonly crash?: boolean
 }
 
 /** The default pool size: one thread per core. */
@@ -70,6 +72,8 @@ export const makeAnalysisPool = (size: number, options: AnalysisPoolOptions = {}
     )
     let busy = 0
     let nextId = 0
+    const blockMs = options.blockMs ?? (Number(process.env.DSHIELD_TEST_THREAD_BLOCK_MS ?? 0) || 0)
+    const crash = options.crash ?? process.env.DSHIELD_TEST_THREAD_CRASH === "1"
 
     const runOn = (thread: Thread, request: typeof AnalyzeRequest.Type, onProgress?: (progress: AnalysisProgress) => void) =>
       Effect.callback<AnalysisDocument, AnalysisFailed>((resume) => {
@@ -112,7 +116,7 @@ export const makeAnalysisPool = (size: number, options: AnalysisPoolOptions = {}
         worker.addEventListener("message", onMessage)
         worker.addEventListener("error", onError)
         worker.addEventListener("close", onClose)
-        const message: ThreadRequest = { id, request, blockMs: options.blockMs ?? 0 }
+        const message: ThreadRequest = { id, request, blockMs, crash }
         worker.postMessage(message)
         // Interrupted (cancelled, deadline passed, worker shutting down): stop the work itself.
         return Effect.sync(() => {

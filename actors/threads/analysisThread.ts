@@ -27,7 +27,8 @@ const blockFor = (ms: number): void => {
 const post = (message: ThreadReply, transfer: Array<ArrayBuffer> = []): void => self.postMessage(message, transfer)
 
 self.onmessage = (event: MessageEvent<ThreadRequest>) => {
-  const { id, request, blockMs } = event.data
+  const { id, request, blockMs, crash } = event.data
+  if (crash) throw new Error("test hook DSHIELD_TEST_THREAD_CRASH: the analysis thread crashed")
   let lastProgress = 0
   const onProgress = (bytes: number, events: number): void => {
     const now = Date.now()

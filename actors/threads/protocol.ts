@@ -10,6 +10,8 @@ export interface ThreadRequest {
   readonly request: typeof AnalyzeRequest.Type
   /** Test hook: block the thread this long before analysing (0 in production). */
   readonly blockMs: number
+  /** Test hook: the thread throws (an uncaught error) instead of analysing. */
+  readonly crash: boolean
 }
 
 export type ThreadReply =

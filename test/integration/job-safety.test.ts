@@ -1,0 +1,145 @@
+/**
+ * Issue acceptance for durable jobs and worker supervision, against the real nats-server:
+ * - SIGTERM mid-job: the worker stops taking work, finishes the job, acks it and exits 0;
+ * - poison jobs (not JSON, not a job, refused by the orchestrator) are terminated and land
+ *   in the dead-letter stream with the reason, and the worker keeps serving; the same
+ *   analysis id submitted again after the dedupe window is answered by the claim, not re-run;
+ * - a role that keeps crashing past its restart budget makes the worker exit non-zero.
+ *
+ * Test hooks (read by the analysis threads): DSHIELD_TEST_THREAD_BLOCK_MS holds a thread as a
+ * long analysis would; DSHIELD_TEST_THREAD_CRASH=1 makes every analysis thread crash.
+ */
+import { afterAll, describe, expect, test } from "bun:test"
+import { mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import { connect, type NatsConnection } from "nats"
+import { jobNames } from "../../actors/transport/JobQueue.ts"
+import { REPO, runCli, withoutRunTimes } from "../cli/helpers.ts"
+import { dropNamespace, eventually, jobEnv, NATS, startJobsWorker, uniqueNamespace } from "./jobWorkers.ts"
+import { serviceAvailable } from "./services.ts"
+
+const HAVE_NATS = await serviceAvailable("NATS", 4222)
+const namespaces: Array<string> = []
+let nc: NatsConnection | undefined
+const connection = async (): Promise<NatsConnection> => (nc ??= await connect({ servers: NATS }))
+
+afterAll(async () => {
+  if (nc === undefined) return
+  for (const ns of namespaces) await dropNamespace(nc, ns)
+  await nc.close()
+})
+
+const dataset = (sessions: number, seed: number): { dir: string; input: string } => {
+  const dir = mkdtempSync(join(tmpdir(), "dshield-jobsafety-"))
+  expect(runCli(["generate", "--sessions", String(sessions), "--seed", String(seed), "--out", dir, "--quiet"]).code).toBe(0)
+  return { dir, input: join(dir, "cowrie.json") }
+}
+
+const durableClient = (env: Record<string, string | undefined>, input: string, out: string) =>
+  Bun.spawn([process.execPath, resolve(REPO, "src/cli/main.ts"), "analyze", "--nats", NATS, "--durable", "--quiet", "--out", out, input], {
+    cwd: REPO,
+    env,
+    stdout: "ignore",
+    stderr: "pipe"
+  })
+
+describe.skipIf(!HAVE_NATS)("durable jobs: shutdown, poison, escalation", () => {
+  test("SIGTERM mid-job: the job completes on that worker, is acked once, and the worker exits 0", async () => {
+    const ns = uniqueNamespace("term")
+    namespaces.push(ns)
+    const names = jobNames({ namespace: ns })
+    const jsm = await (await connection()).jetstreamManager()
+    const { dir, input } = dataset(2000, 12)
+    expect(runCli(["analyze", "--quiet", "--out", join(dir, "local.json"), input]).code).toBe(0)
+
+    // The thread is held 5 s, so the job is certainly in flight when SIGTERM arrives.
+    const worker = await startJobsWorker(["--roles", "jobs", "--pool", "1", "--grace", "60s"], jobEnv(ns, { DSHIELD_TEST_THREAD_BLOCK_MS: "5000" }))
+    const client = durableClient(jobEnv(ns), input, join(dir, "job.json"))
+    await eventually("the worker taking the job", async () => ((await jsm.consumers.info(names.stream, names.consumer).catch(() => undefined))?.num_ack_pending ?? 0) === 1)
+    worker.proc.kill("SIGTERM")
+    expect(await worker.proc.exited).toBe(0)
+    expect(worker.stderr()).toContain("worker stopping: no new work")
+    expect(worker.stderr()).toContain("worker stopped: work in flight finished.")
+    // The job was finished by the stopping worker: delivered once, acked, answered.
+    expect(await client.exited).toBe(0)
+    const info = await jsm.consumers.info(names.stream, names.consumer)
+    expect(info.delivered.consumer_seq).toBe(1)
+    expect(info.num_ack_pending).toBe(0)
+    expect((await jsm.streams.info(names.stream)).state.messages).toBe(0)
+    expect(withoutRunTimes(readFileSync(join(dir, "job.json"), "utf8"))).toBe(withoutRunTimes(readFileSync(join(dir, "local.json"), "utf8")))
+  }, 90_000)
+
+  test("poison jobs land in the dead-letter stream with the reason; the worker keeps serving; a late duplicate is not run again", async () => {
+    const ns = uniqueNamespace("poison")
+    namespaces.push(ns)
+    const names = jobNames({ namespace: ns })
+    const c = await connection()
+    const jsm = await c.jetstreamManager()
+    const js = c.jetstream()
+    const encode = (text: string): Uint8Array => new TextEncoder().encode(text)
+    const worker = await startJobsWorker(["--roles", "jobs", "--pool", "1"], jobEnv(ns))
+    try {
+      await js.publish(names.subject, encode("this is not json {"), { msgID: "p-1" })
+      await js.publish(names.subject, encode(JSON.stringify({ analysis_id: "has spaces and !", request: {} })), { msgID: "p-2" })
+      await js.publish(names.subject, encode(JSON.stringify({ analysis_id: "refused-1", request: { config: { no_such_option: 1 } } })), { msgID: "p-3" })
+      await eventually("three dead letters", async () => ((await jsm.streams.info(names.dlqStream).catch(() => undefined))?.state.messages ?? 0) === 3)
+      const reasons: Array<string> = []
+      for (let seq = 1; seq <= 3; seq++) {
+        const m = await jsm.streams.getMessage(names.dlqStream, { seq })
+        reasons.push(m.header.get("Coord-Dlq-Reason"))
+        expect(m.header.get("Coord-Dlq-Stream")).toBe(names.stream)
+      }
+      expect(reasons[0]).toBe("the job is not JSON")
+      expect(reasons[1]).toContain("the job does not match the job schema")
+      expect(reasons[2]).toContain("the orchestrator refused the request")
+      // The refused job's id gets an answer, so its client stops waiting.
+      const os = await js.views.os(names.resultsBucket)
+      const refused = JSON.parse(new TextDecoder().decode((await os.getBlob("job-refused-1"))!)) as { failed: string; dead_lettered: boolean }
+      expect(refused.dead_lettered).toBe(true)
+      // Terminated, not left for redelivery.
+      expect((await jsm.streams.info(names.stream)).state.messages).toBe(0)
+
+      // The worker keeps serving: a good job completes.
+      const { dir, input } = dataset(300, 4)
+      const client = durableClient(jobEnv(ns), input, join(dir, "job.json"))
+      expect(await client.exited).toBe(0)
+      expect(worker.proc.exitCode).toBe(null)
+      const answers = (await os.list()).filter((o) => o.name.startsWith("job-") && o.name !== "job-refused-1")
+      expect(answers.length).toBe(1)
+      const id = answers[0]!.name.slice("job-".length)
+      const before = await os.getBlob(`job-${id}`)
+
+      // The same analysis id again, past JetStream's 2-minute dedupe (a new message id): the
+      // stored answer stands; it is acked as a duplicate, not run, not dead-lettered.
+      await js.publish(names.subject, encode(JSON.stringify({ analysis_id: id, request: { config: {} } })), { msgID: `${id}-again` })
+      await eventually("the duplicate acked", async () => (await jsm.streams.info(names.stream)).state.messages === 0)
+      expect((await jsm.streams.info(names.dlqStream)).state.messages).toBe(3)
+      expect(await os.getBlob(`job-${id}`)).toEqual(before)
+      expect((await os.list()).filter((o) => o.name.startsWith("job-")).length).toBe(2)
+    } finally {
+      worker.proc.kill("SIGTERM")
+      expect(await worker.proc.exited).toBe(0)
+    }
+  }, 90_000)
+
+  test("a role whose restart budget is spent makes the worker exit non-zero with the reason", async () => {
+    const ns = uniqueNamespace("escalate")
+    namespaces.push(ns)
+    // Every analysis thread crashes: the jobs role's orchestrator crashes on each delivery.
+    const env = jobEnv(ns, { DSHIELD_TEST_THREAD_CRASH: "1", DSHIELD_JOB_MAX_ATTEMPTS: "20" })
+    const worker = await startJobsWorker(["--roles", "jobs", "--pool", "1"], env)
+    const { dir, input } = dataset(200, 5)
+    const client = durableClient(env, input, join(dir, "job.json"))
+    try {
+      const code = await Promise.race([worker.proc.exited, Bun.sleep(45_000).then(() => "still running")])
+      expect(code).toBe(1)
+      expect(worker.stderr()).toContain("The jobs role (instance 1) escalated")
+      expect(worker.stderr()).toContain("the worker exits so that its supervisor restarts it")
+    } finally {
+      client.kill()
+      await client.exited
+      if (worker.proc.exitCode === null) worker.proc.kill(9)
+    }
+  }, 90_000)
+})

@@ -18,7 +18,8 @@ import { makeFirewallFormat } from "./formats/firewall.ts"
 import { type LineFormat, type LineOutcome, Reject } from "./formats/Format.ts"
 import { isSessionsBody, parseSessionsBody } from "./formats/sessions.ts"
 import { WebHoneypotFormat } from "./formats/webhoneypot.ts"
-import { MAX_LINE_CHARS, openRaw, readLines } from "./readLines.ts"
+import { jsonTextTooDeep } from "./formats/JsonLine.ts"
+import { BOMB_LINE_BYTES, lineExcerpt, MAX_LINE_CHARS, openRaw, readLines } from "./readLines.ts"
 import { RejectLog } from "./RejectLog.ts"
 import { DEFAULT_SESSION_GAP_MS, SessionBuilder } from "./SessionBuilder.ts"
 
@@ -220,6 +221,17 @@ export const ingest = async (paths: ReadonlyArray<string>, options: IngestOption
           }
           if (!unknownFormat) handle(text, lineNo)
         },
+        // The fast path: a decided line format that parses bytes gets them without a string.
+        bytes: (buf, start, end, lineNo) => {
+          const parseBytes = lineFormat?.parseBytes
+          if (undecided || documentMode || parseBytes === undefined) return false
+          // Blank and whitespace-only lines go through the text path (ignored there).
+          if (end === start || buf[start]! <= 32) return false
+          const outcome = parseBytes(buf, start, end)
+          if (typeof outcome === "string") rejects.add(outcome, file, lineNo, lineExcerpt(buf, start, end))
+          else if (accept(outcome, file, lineNo, "")) fileEvents++
+          return true
+        },
         overlong: (lineNo, prefix) => {
           // Fix: this used to call decide() at once, so an overlong first line left nothing
           // to sniff and the whole file was skipped or failed as "unknown format". The line
@@ -245,6 +257,15 @@ export const ingest = async (paths: ReadonlyArray<string>, options: IngestOption
     }
     bytesBefore += stats.bytes
     if (undecided) decide()
+    if (stats.bomb !== undefined) {
+      // A gzip bomb: the lines before it were kept, the rest of the file is not read.
+      const reason = `gzip bomb: line ${stats.bomb.line} inflates past ${BOMB_LINE_BYTES >> 20} MiB at ${Math.round(stats.bomb.ratio)}:1, so the rest of the file was not read; remove the file or re-compress its real log lines`
+      rejects.add(Reject.gzipBomb, file, stats.bomb.line, reason)
+      if (unknownFormat) {
+        skippedFiles.push({ path: file, reason })
+        continue
+      }
+    }
     if (unknownFormat && stats.truncated) {
       // Fix: a gzip stream cut or corrupt before anything recognisable (e.g. inside its first
       // block) used to vanish without a trace: no file entry, no reject, no error. It is now
@@ -293,6 +314,9 @@ interface ParsedDocument {
 
 /** One JSON document: the earlier engine's body, a `_search` response, or an array of events. */
 const parseDocument = (text: string, formats: ReadonlyArray<LineFormat>): ParsedDocument => {
+  // JSON.stringify and the field checks below walk the document recursively: refuse nesting
+  // deeper than any real document before it is parsed.
+  if (jsonTextTooDeep(text)) return { format: undefined, outcomes: [], error: Reject.tooDeep }
   let doc: unknown
   try {
     doc = JSON.parse(text)

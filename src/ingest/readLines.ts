@@ -2,18 +2,47 @@
  * Streams the lines of one input (a file or stdin), gunzipping when the bytes start with the
  * gzip magic, while hashing and counting the raw bytes for the run's input digest.
  *
- * Lines are handed to a synchronous callback in batches of one decoded chunk: no per-line
- * promise, no per-line allocation beyond the string itself.
+ * Lines are split on bytes, not on decoded text: a line that fits in one chunk is handed to the
+ * sink as a byte range of that chunk (no copy, no string) when the sink takes bytes, and is
+ * decoded only otherwise. Memory is bounded whatever the input: a line over the limit is never
+ * buffered (its bytes are dropped up to its newline), and a gzip stream that inflates to one
+ * endless line at an extreme ratio is a gzip bomb: reading stops there.
  */
 import { createHash, type Hash } from "node:crypto"
 import { createReadStream } from "node:fs"
 import { Readable } from "node:stream"
-import { createGunzip } from "node:zlib"
+import { createGunzip, type Gunzip } from "node:zlib"
 
-/** Lines longer than this are rejected without being parsed (and without being buffered). */
+/**
+ * Lines longer than this many bytes (UTF-8; 1 MiB) are rejected without being parsed and
+ * without being buffered.
+ */
 export const MAX_LINE_CHARS = 1024 * 1024
 
+/**
+ * The first line may be longer than MAX_LINE_CHARS, up to this, when it starts with `{` or `[`:
+ * a whole JSON document on one line (a compact `_search` response or request body) is read as
+ * a document, not rejected.
+ */
+export const MAX_FIRST_LINE_CHARS = 512 * 1024 * 1024
+
+/**
+ * A gzip bomb: one line that has inflated past this many bytes at more than BOMB_RATIO bytes
+ * per compressed byte. No log line is that long (lines over 1 MiB are rejected anyway), and no
+ * text compresses that well unless it is built to.
+ */
+export const BOMB_LINE_BYTES = 64 * 1024 * 1024
+export const BOMB_RATIO = 100
+
 const CHUNK_BYTES = 1 << 20
+
+export interface GzipBomb {
+  /** The line where the bomb starts. */
+  readonly line: number
+  /** Bytes of that line inflated before reading stopped, and the ratio they inflated at. */
+  readonly inflated: number
+  readonly ratio: number
+}
 
 export interface ReadStats {
   /** Raw bytes read from the source (compressed size for .gz). */
@@ -23,12 +52,19 @@ export interface ReadStats {
   sha256: string
   /** Set when a gzip stream ended early or was corrupt; the lines before it were delivered. */
   truncated: boolean
+  /** Set when reading stopped at a gzip bomb; the lines before it were delivered. */
+  bomb: GzipBomb | undefined
 }
 
 export interface LineSink {
   /** Called for every line (without its line terminator), numbered from 1. */
   readonly line: (text: string, lineNo: number) => void
-  /** Called for a line that exceeded MAX_LINE_CHARS; its text is not kept. */
+  /**
+   * Optional fast path, tried first: the line's UTF-8 bytes [start, end) (valid only during
+   * the call). Returning true means the line was handled and `line` is not called.
+   */
+  readonly bytes?: ((buf: Uint8Array, start: number, end: number, lineNo: number) => boolean) | undefined
+  /** Called for a line that exceeded the limit, once it has ended; its text is not kept. */
   readonly overlong: (lineNo: number, prefix: string) => void
   /** Called as raw bytes are read, for progress reporting. */
   readonly progress?: (rawBytes: number) => void
@@ -51,16 +87,26 @@ async function* hashed(raw: Readable, hash: Hash, stats: ReadStats, sink: LineSi
   }
 }
 
-/** Reads one source line by line. Never throws for bad content; I/O errors propagate. */
-/**
- * The first line may be longer than MAX_LINE_CHARS, up to this: a whole JSON document on one
- * line (a compact `_search` response or request body) is read as a document, not rejected.
- */
-export const MAX_FIRST_LINE_CHARS = 512 * 1024 * 1024
+const utf8 = new TextDecoder("utf-8")
 
+/** The first 120 characters of bytes [start, end): the excerpt of a rejected line. */
+export const lineExcerpt = (buf: Uint8Array, start: number, end: number): string =>
+  utf8.decode(buf.subarray(start, Math.min(end, start + 480))).slice(0, 120)
+
+/** True when the first non-blank byte of [start, end) opens a JSON object or array. */
+const opensDocument = (buf: Uint8Array, start: number, end: number): boolean => {
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!
+    if (b === 32 || b === 9 || b === 13) continue
+    return b === 123 || b === 91
+  }
+  return false
+}
+
+/** Reads one source line by line. Never throws for bad content; I/O errors propagate. */
 export const readLines = async (raw: Readable, sink: LineSink): Promise<ReadStats> => {
   const hash = createHash("sha256")
-  const stats: ReadStats = { bytes: 0, lines: 0, gzip: false, sha256: "", truncated: false }
+  const stats: ReadStats = { bytes: 0, lines: 0, gzip: false, sha256: "", truncated: false, bomb: undefined }
   const iterator = hashed(raw, hash, stats, sink)[Symbol.asyncIterator]()
   const first = await iterator.next()
   const firstChunk = first.done === true ? undefined : first.value
@@ -75,72 +121,143 @@ export const readLines = async (raw: Readable, sink: LineSink): Promise<ReadStat
     }
   }
 
+  let gunzip: Gunzip | undefined
   let decoded: AsyncIterable<Uint8Array> = replay()
   if (stats.gzip) {
-    decoded = Readable.from(replay()).pipe(createGunzip({ chunkSize: CHUNK_BYTES }))
+    gunzip = createGunzip({ chunkSize: CHUNK_BYTES })
+    decoded = Readable.from(replay()).pipe(gunzip)
   }
 
-  const decoder = new TextDecoder("utf-8")
-  let carry = ""
-  let skippingOverlong = false
+  const bytesSink = sink.bytes
   let lineNo = 0
+  // The start of a line that spans chunks.
+  let carry = new Uint8Array(64 * 1024)
+  let carryLen = 0
+  // Inside an over-long line: its bytes are counted and dropped up to its newline.
+  let skipping = false
+  let skippedPrefix = ""
+  // Bytes of the current line so far (kept or dropped), and the compressed bytes consumed when it began.
+  let lineBytes = 0
+  let lineRawStart = 0
+  let atStart = true
 
-  const emit = (text: string): void => {
+  const emit = (buf: Uint8Array, start: number, end: number): void => {
     lineNo++
-    const line = text.length > 0 && text.charCodeAt(text.length - 1) === 13 ? text.slice(0, -1) : text
-    if (line.length > (lineNo === 1 ? MAX_FIRST_LINE_CHARS : MAX_LINE_CHARS)) sink.overlong(lineNo, line.slice(0, 120))
-    else sink.line(line, lineNo)
+    if (end > start && buf[end - 1] === 13) end--
+    if (bytesSink !== undefined && bytesSink(buf, start, end, lineNo)) return
+    sink.line(utf8.decode(buf.subarray(start, end)), lineNo)
   }
 
-  const consume = (text: string): void => {
-    let start = 0
-    let nl = text.indexOf("\n")
-    if (skippingOverlong) {
-      if (nl < 0) return
-      skippingOverlong = false
-      start = nl + 1
-      nl = text.indexOf("\n", start)
-    } else if (carry.length > 0) {
-      if (nl < 0) {
-        carry += text
-        if (carry.length > (lineNo === 0 ? MAX_FIRST_LINE_CHARS : MAX_LINE_CHARS)) {
-          lineNo++
-          sink.overlong(lineNo, carry.slice(0, 120))
-          carry = ""
-          skippingOverlong = true
-        }
-        return
-      }
-      emit(carry + text.slice(0, nl))
-      carry = ""
-      start = nl + 1
-      nl = text.indexOf("\n", start)
+  /** The limit of the line now being read, which starts with the bytes [start, end). */
+  const limitFor = (buf: Uint8Array, start: number, end: number): number =>
+    lineNo === 0 && opensDocument(buf, start, end) ? MAX_FIRST_LINE_CHARS : MAX_LINE_CHARS
+
+  const append = (buf: Uint8Array, start: number, end: number): void => {
+    const need = carryLen + (end - start)
+    if (need > carry.length) {
+      let size = carry.length * 2
+      while (size < need) size *= 2
+      const grown = new Uint8Array(size)
+      grown.set(carry.subarray(0, carryLen))
+      carry = grown
     }
-    while (nl >= 0) {
-      emit(text.slice(start, nl))
-      start = nl + 1
-      nl = text.indexOf("\n", start)
+    carry.set(buf.subarray(start, end), carryLen)
+    carryLen = need
+  }
+
+  /** True when the current line, still open at the end of a chunk, is a gzip bomb. */
+  const isBomb = (): boolean => {
+    if (gunzip === undefined || lineBytes <= BOMB_LINE_BYTES) return false
+    const ratio = lineBytes / Math.max(1, gunzip.bytesWritten - lineRawStart)
+    if (ratio <= BOMB_RATIO) return false
+    stats.bomb = { line: lineNo + 1, inflated: lineBytes, ratio }
+    return true
+  }
+
+  /** Consumes one chunk; returns false when reading must stop (a gzip bomb). */
+  const consume = (chunk: Uint8Array): boolean => {
+    const len = chunk.length
+    let pos = 0
+    if (atStart && len > 0) {
+      atStart = false
+      // A UTF-8 byte order mark is not part of the first line (TextDecoder drops it too).
+      if (len >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) pos = 3
     }
-    if (start < text.length) {
-      carry = text.slice(start)
-      if (carry.length > (lineNo === 0 ? MAX_FIRST_LINE_CHARS : MAX_LINE_CHARS)) {
+    const chunkRaw = gunzip === undefined ? 0 : gunzip.bytesWritten
+    while (pos < len) {
+      const nl = chunk.indexOf(10, pos)
+      const stop = nl < 0 ? len : nl
+      if (skipping) {
+        lineBytes += stop - pos
+        if (nl < 0) return !isBomb()
+        skipping = false
         lineNo++
-        sink.overlong(lineNo, carry.slice(0, 120))
-        carry = ""
-        skippingOverlong = true
+        sink.overlong(lineNo, skippedPrefix)
+        pos = nl + 1
+        continue
       }
+      if (carryLen === 0) {
+        if (nl >= 0 && nl - pos <= MAX_LINE_CHARS) {
+          // The common case: a whole line inside this chunk.
+          emit(chunk, pos, nl)
+          pos = nl + 1
+          continue
+        }
+        lineRawStart = chunkRaw
+      }
+      const limit = carryLen === 0 ? limitFor(chunk, pos, stop) : limitFor(carry, 0, carryLen)
+      if (carryLen + (stop - pos) > limit) {
+        skippedPrefix = carryLen > 0 ? lineExcerpt(carry, 0, carryLen) : lineExcerpt(chunk, pos, stop)
+        lineBytes = carryLen + (stop - pos)
+        carryLen = 0
+        if (carry.length > 1 << 20) carry = new Uint8Array(64 * 1024)
+        if (nl < 0) {
+          skipping = true
+          return !isBomb()
+        }
+        lineNo++
+        sink.overlong(lineNo, skippedPrefix)
+        pos = nl + 1
+        continue
+      }
+      if (nl < 0) {
+        append(chunk, pos, len)
+        lineBytes = carryLen
+        return !isBomb()
+      }
+      if (carryLen === 0) {
+        emit(chunk, pos, nl)
+      } else {
+        append(chunk, pos, nl)
+        emit(carry, 0, carryLen)
+        carryLen = 0
+        if (carry.length > 1 << 20) carry = new Uint8Array(64 * 1024)
+      }
+      pos = nl + 1
     }
+    return true
   }
 
   try {
-    for await (const chunk of decoded) consume(decoder.decode(chunk, { stream: true }))
+    for await (const chunk of decoded) {
+      if (!consume(chunk)) break
+    }
   } catch (error) {
     // A truncated or corrupt gzip member: keep every line decoded so far.
     if (!stats.gzip || !isZlibError(error)) throw error
     stats.truncated = true
   }
-  consume(decoder.decode())
-  if (carry.length > 0 && !skippingOverlong) emit(carry)
+  if (stats.bomb === undefined) {
+    if (skipping) {
+      lineNo++
+      sink.overlong(lineNo, skippedPrefix)
+    } else if (carryLen > 0) {
+      emit(carry, 0, carryLen)
+    }
+  } else {
+    lineNo++
+    raw.destroy()
+  }
   stats.lines = lineNo
   stats.sha256 = hash.digest("hex")
   return stats

@@ -13,11 +13,14 @@ const MAX_TS = Date.UTC(2100, 0, 1)
 
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
-const digit = (s: string, i: number): number => {
-  const c = s.charCodeAt(i) - 48
+const digit = (s: Uint8Array, i: number): number => {
+  const c = s[i]! - 48
   return c >= 0 && c <= 9 ? c : -1000
 }
-const two = (s: string, i: number): number => digit(s, i) * 10 + digit(s, i + 1)
+const two = (s: Uint8Array, i: number): number => digit(s, i) * 10 + digit(s, i + 1)
+
+/** Scratch for parseIsoTimestamp's string form: timestamps are ASCII, and short. */
+const isoScratch = new Uint8Array(64)
 
 /**
  * Parses an ISO-8601 date-time ("2024-04-01T20:01:05.690463Z", "2024-04-01 20:01:05+02:00",
@@ -25,50 +28,67 @@ const two = (s: string, i: number): number => digit(s, i) * 10 + digit(s, i + 1)
  * (month 13, February 30, hour 25, year 2300).
  */
 export const parseIsoTimestamp = (s: string): number => {
-  if (s.length < 19) return Number.NaN
-  const year = digit(s, 0) * 1000 + digit(s, 1) * 100 + two(s, 2)
-  const month = two(s, 5)
-  const day = two(s, 8)
-  const hour = two(s, 11)
-  const minute = two(s, 14)
-  const second = two(s, 17)
-  const sep = s.charCodeAt(10)
+  const n = s.length
+  if (n < 19) return Number.NaN
+  const bytes = n <= isoScratch.length ? isoScratch : new Uint8Array(n)
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i)
+    // No character outside ASCII belongs in a timestamp.
+    if (c > 127) return Number.NaN
+    bytes[i] = c
+  }
+  return parseIsoTimestampBytes(bytes, 0, n)
+}
+
+/** parseIsoTimestamp on the ASCII bytes [start, end) of a buffer (the ingest fast path). */
+export const parseIsoTimestampBytes = (s: Uint8Array, start: number, end: number): number => {
+  const len = end - start
+  if (len < 19) return Number.NaN
+  const o = start
+  const year = digit(s, o) * 1000 + digit(s, o + 1) * 100 + two(s, o + 2)
+  const month = two(s, o + 5)
+  const day = two(s, o + 8)
+  const hour = two(s, o + 11)
+  const minute = two(s, o + 14)
+  const second = two(s, o + 17)
+  const sep = s[o + 10]
   if (
     year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 ||
-    minute > 59 || second < 0 || second > 60 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 ||
-    (sep !== 84 && sep !== 32 && sep !== 116) || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58
+    minute > 59 || second < 0 || second > 60 || s[o + 4] !== 45 || s[o + 7] !== 45 ||
+    (sep !== 84 && sep !== 32 && sep !== 116) || s[o + 13] !== 58 || s[o + 16] !== 58
   ) return Number.NaN
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
   if (day > DAYS_IN_MONTH[month - 1]! || (month === 2 && day === 29 && !leap)) return Number.NaN
-  let i = 19
+  let i = o + 19
   let millis = 0
-  if (s.charCodeAt(i) === 46 || s.charCodeAt(i) === 44) {
+  if (i < end && (s[i] === 46 || s[i] === 44)) {
     i++
     let scale = 100
-    const start = i
-    while (i < s.length) {
+    const begin = i
+    while (i < end) {
       const d = digit(s, i)
       if (d < 0) break
       millis += d * scale
       scale /= 10
       i++
     }
-    if (i === start) return Number.NaN
+    if (i === begin) return Number.NaN
   }
   let offsetMinutes = 0
-  if (i < s.length) {
-    const c = s.charCodeAt(i)
+  if (i < end) {
+    const c = s[i]!
     if (c === 90 || c === 122) {
       i++
     } else if (c === 43 || c === 45) {
-      const oh = two(s, i + 1)
-      const hasColon = s.charCodeAt(i + 3) === 58
-      const om = two(s, i + (hasColon ? 4 : 3))
+      // Reads stay inside [start, end): past the end is "not a digit", as charCodeAt gave NaN.
+      const oh = i + 2 < end ? two(s, i + 1) : -1
+      const hasColon = i + 3 < end && s[i + 3] === 58
+      const om = i + (hasColon ? 5 : 4) < end ? two(s, i + (hasColon ? 4 : 3)) : -1
       if (oh < 0 || oh > 23 || om < 0 || om > 59) return Number.NaN
       offsetMinutes = (c === 43 ? 1 : -1) * (oh * 60 + om)
       i += hasColon ? 6 : 5
     }
-    if (i !== s.length) return Number.NaN
+    if (i !== end) return Number.NaN
   }
   const ts = Date.UTC(year, month - 1, day, hour, minute, second) + Math.floor(millis) - offsetMinutes * 60_000
   return ts >= MIN_TS && ts < MAX_TS ? ts : Number.NaN
@@ -190,13 +210,24 @@ export const normaliseIp = (s: string): string | undefined => {
   return formatIpv6(groups) + (zoneAt < 0 ? "" : lower.slice(zoneAt))
 }
 
-/** True when any string value (at any depth) of a parsed JSON value exceeds MAX_FIELD_CHARS. */
+/**
+ * True when any string value (at any depth) of a parsed JSON value exceeds MAX_FIELD_CHARS.
+ * Iterative (an explicit stack), so a value nested a million deep cannot overflow the call
+ * stack.
+ */
 export const hasOversizedField = (value: unknown): boolean => {
-  if (typeof value === "string") return value.length > MAX_FIELD_CHARS
-  if (value === null || typeof value !== "object") return false
-  if (Array.isArray(value)) return value.some(hasOversizedField)
-  for (const key in value) {
-    if (hasOversizedField((value as Record<string, unknown>)[key])) return true
+  const stack: Array<unknown> = [value]
+  while (stack.length > 0) {
+    const v = stack.pop()
+    if (typeof v === "string") {
+      if (v.length > MAX_FIELD_CHARS) return true
+    } else if (v !== null && typeof v === "object") {
+      if (Array.isArray(v)) {
+        for (let i = v.length - 1; i >= 0; i--) stack.push(v[i])
+      } else {
+        for (const key in v) stack.push((v as Record<string, unknown>)[key])
+      }
+    }
   }
   return false
 }

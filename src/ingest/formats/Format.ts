@@ -2,8 +2,8 @@
  * What every input format provides to the ingest loop.
  */
 import type { HoneypotEvent } from "../../domain/Event.ts"
-import { hasOversizedField, MAX_FIELD_CHARS } from "../validate.ts"
 import type { InputFormat } from "../../domain/Result.ts"
+import { JsonLineScanner, looksBinary, SCAN_MALFORMED, scanReason } from "./JsonLine.ts"
 
 /**
  * The outcome of parsing one line: an event, a reject reason (a short snake_case identifier
@@ -25,7 +25,15 @@ export const Reject = {
   lineTooLong: "line_too_long",
   truncatedGzip: "truncated_gzip",
   unparseableLine: "unparseable_line",
-  readError: "read_error"
+  readError: "read_error",
+  /** Objects and arrays nested deeper than MAX_JSON_DEPTH. */
+  tooDeep: "too_deep",
+  /** More than MAX_JSON_KEYS object keys in one line. */
+  tooManyKeys: "too_many_keys",
+  /** Not text: NUL or other control bytes, or bytes that are not UTF-8. */
+  binary: "binary",
+  /** A gzip stream that inflates to one endless line at an extreme ratio; the rest of the file is not read. */
+  gzipBomb: "gzip_bomb"
 } as const
 
 /**
@@ -36,6 +44,11 @@ export interface LineFormat {
   readonly name: InputFormat
   readonly sniff: (line: string) => boolean
   readonly parseLine: (line: string) => LineOutcome
+  /**
+   * The same outcome as `parseLine` for the UTF-8 bytes [start, end) of one line, without
+   * decoding the whole line (the fast path of the ingest loop). Optional.
+   */
+  readonly parseBytes?: (buf: Uint8Array, start: number, end: number) => LineOutcome
 }
 
 /** Ports are integers 0..65535 (cowrie logs port 0 for forwarded channels). */
@@ -48,18 +61,35 @@ export const asPort = (value: unknown): number | undefined | "bad" => {
 /** A string field, or undefined when absent or not a string. */
 export const str = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined)
 
+const encoder = new TextEncoder()
+let scratch = new Uint8Array(64 * 1024)
+const stringScanner = new JsonLineScanner()
+
 /**
- * One JSON-lines line as an object, or the reason it is not one: malformed JSON, not an
- * object, or a string field over 64 KiB (checked only on lines long enough to hold one).
+ * The reject reason of a JSON line that is not an acceptable object, or undefined when it is
+ * one: malformed JSON (`binary` when the bytes are not text), not an object, nested too deep,
+ * too many keys, or a string field over 64 KiB. Never recursive, never throws.
+ */
+export const jsonLineProblem = (line: string): string | undefined => {
+  if (scratch.length < line.length * 3) scratch = new Uint8Array(line.length * 3)
+  const { written } = encoder.encodeInto(line, scratch)
+  return jsonBytesProblem(stringScanner, scratch, 0, written)
+}
+
+/** As jsonLineProblem, on bytes [start, end), with the caller's scanner (whose member table it fills). */
+export const jsonBytesProblem = (scanner: JsonLineScanner, buf: Uint8Array, start: number, end: number): string | undefined => {
+  const n = scanner.scan(buf, start, end)
+  if (n >= 0) return undefined
+  return n === SCAN_MALFORMED && looksBinary(buf, start, end) ? Reject.binary : scanReason(n)
+}
+
+/**
+ * One JSON-lines line as an object, or the reason it is not one (see jsonLineProblem). The
+ * line is checked by the scanner before JSON.parse sees it, so a hostile line costs bounded
+ * time and never overflows the stack.
  */
 export const parseJsonObjectLine = (line: string): Record<string, unknown> | string => {
-  let value: unknown
-  try {
-    value = JSON.parse(line)
-  } catch {
-    return Reject.malformedJson
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return Reject.notAnObject
-  if (line.length > MAX_FIELD_CHARS && hasOversizedField(value)) return Reject.fieldTooLarge
-  return value as Record<string, unknown>
+  const problem = jsonLineProblem(line)
+  if (problem !== undefined) return problem
+  return JSON.parse(line) as Record<string, unknown>
 }

@@ -5,8 +5,8 @@ import { parseArgs } from "node:util"
 import { Effect } from "effect"
 import { UsageError } from "../domain/errors.ts"
 import { resolveStoreConfig, type StoreConfig } from "../config/StoreConfig.ts"
-import { DEFAULT_RETENTION, type RetentionPolicy } from "../store/maintenance.ts"
-import { WORKER_ROLES } from "./commands/remote.ts"
+import { DEFAULT_RETENTION, type RetentionPolicy } from "../store/retention.ts"
+import { WORKER_ROLES } from "./workerRoles.ts"
 import type { FormatChoice } from "../ingest/ingest.ts"
 
 export type Command =

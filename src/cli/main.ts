@@ -1,21 +1,22 @@
 /**
  * The `dshield-coord` entry point: parse the command, run it, map typed failures to exit codes
  * (0 ok, 1 analysis error, 2 usage or input error) with one sentence on stderr.
+ *
+ * Each command's module is imported when that command runs, not before: `analyze FILE` loads
+ * ingest, analytics and result writing, and none of NATS, the stores, LangGraph or
+ * Elasticsearch (which only `--nats`, `--store`, `--depth` and the store commands use).
+ * Start-up of a short command is dominated by module loading, so keep this file's static
+ * imports to what every command needs.
  */
 import { Cause, Effect, Exit, Fiber } from "effect"
 import { ENGINE_VERSION } from "../version.ts"
 import { parseCommand } from "./args.ts"
-import { analyzeCommand } from "./commands/analyze.ts"
-import { assessCommand } from "./commands/assess.ts"
-import { evalCommand } from "./commands/evalCommand.ts"
-import { generateCommand } from "./commands/generate.ts"
-import { workerCommand } from "./commands/remote.ts"
-import { replayCommand } from "./commands/replay.ts"
-import { campaignsCommand, configCommand, maintenanceCommand, migrateCommand, opsStatusCommand } from "./commands/store.ts"
-import { schemaCommand } from "./commands/schema.ts"
 import { ANALYZE_HELP, ASSESS_HELP, CAMPAIGNS_HELP, CONFIG_HELP, MAINTENANCE_HELP, OPS_HELP, REPLAY_HELP, WORKER_HELP, EVAL_HELP, GENERATE_HELP, MAIN_HELP, MIGRATE_HELP, SCHEMA_HELP, VERSION_HELP } from "./help.ts"
 
 const HELP = { main: MAIN_HELP, analyze: ANALYZE_HELP, schema: SCHEMA_HELP, version: VERSION_HELP, eval: EVAL_HELP, assess: ASSESS_HELP, generate: GENERATE_HELP, migrate: MIGRATE_HELP, config: CONFIG_HELP, campaigns: CAMPAIGNS_HELP, maintenance: MAINTENANCE_HELP, ops: OPS_HELP, replay: REPLAY_HELP, worker: WORKER_HELP } as const
+
+/** A command's module, loaded on first use (a failure to load it is a defect: a broken install). */
+const load = <M>(module: () => Promise<M>): Effect.Effect<M> => Effect.promise(module)
 
 const program = (argv: ReadonlyArray<string>) =>
   Effect.gen(function*() {
@@ -25,33 +26,56 @@ const program = (argv: ReadonlyArray<string>) =>
         return yield* Effect.sync(() => process.stdout.write(HELP[command.text]))
       case "Version":
         return yield* Effect.sync(() => process.stdout.write(`${ENGINE_VERSION}\n`))
-      case "Schema":
+      case "Schema": {
+        const { schemaCommand } = yield* load(() => import("./commands/schema.ts"))
         return yield* schemaCommand(command.out)
-      case "Analyze":
+      }
+      case "Analyze": {
+        const { analyzeCommand } = yield* load(() => import("./commands/analyze.ts"))
         return yield* analyzeCommand(command)
-      case "Assess":
+      }
+      case "Assess": {
+        const { assessCommand } = yield* load(() => import("./commands/assess.ts"))
         return yield* assessCommand(command)
-      case "Generate":
+      }
+      case "Generate": {
+        const { generateCommand } = yield* load(() => import("./commands/generate.ts"))
         return yield* generateCommand(command)
-      case "Migrate":
+      }
+      case "Migrate": {
+        const { migrateCommand } = yield* load(() => import("./commands/store.ts"))
         return yield* migrateCommand(command.store, command.quiet)
-      case "Config":
+      }
+      case "Config": {
+        const { configCommand } = yield* load(() => import("./commands/store.ts"))
         return yield* configCommand(command.store)
-      case "Worker":
+      }
+      case "Worker": {
+        const { workerCommand } = yield* load(() => import("./commands/remote.ts"))
         return yield* Effect.scoped(workerCommand(command.roles, command.pool, command.nats, command.quiet))
-      case "Replay":
+      }
+      case "Replay": {
+        const { replayCommand } = yield* load(() => import("./commands/replay.ts"))
         return yield* replayCommand(command.manifest, command.out, command.nats)
-      case "OpsStatus":
+      }
+      case "OpsStatus": {
+        const { opsStatusCommand } = yield* load(() => import("./commands/store.ts"))
         return yield* opsStatusCommand(command.store, command.nats)
-      case "Maintenance":
+      }
+      case "Maintenance": {
+        const { maintenanceCommand } = yield* load(() => import("./commands/store.ts"))
         return yield* maintenanceCommand(command.store, command.policy, command.quiet)
-      case "Campaigns":
+      }
+      case "Campaigns": {
+        const { campaignsCommand } = yield* load(() => import("./commands/store.ts"))
         return yield* campaignsCommand(command.action, command.id, command.all, command.store)
-      case "Eval":
+      }
+      case "Eval": {
+        const { evalCommand } = yield* load(() => import("./commands/evalCommand.ts"))
         return yield* evalCommand(command.labels, command.result, command.json)
+      }
     }
   })
-
 /** Runs the CLI and resolves to the process exit code. */
 export const runCli = async (argv: ReadonlyArray<string>): Promise<number> => {
   // SIGTERM / SIGINT interrupt the program: finalizers run (NATS services stop, connections

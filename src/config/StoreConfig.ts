@@ -3,7 +3,7 @@
  * PGlite store in a data directory; REDIS_URL or, when absent, in-memory caches. Flags
  * (--database-url, --redis-url, --data-dir) override the environment.
  */
-import { redactUrl } from "../store/SqlStore.ts"
+import { redactUrl } from "./redactUrl.ts"
 
 export const DEFAULT_DATA_DIR = "./.dshield-coord/db"
 

@@ -10,6 +10,7 @@ import { Context, Effect, Layer, Redacted, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { PGlite } from "@electric-sql/pglite"
+import { redactUrl } from "../config/redactUrl.ts"
 
 /** A store operation failed; `message` is one sentence for the user. */
 export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
@@ -112,5 +113,4 @@ export class SqlStore extends Context.Service<SqlStore, SqlStoreService>()("dshi
     )
 }
 
-/** The URL with its password replaced, for messages and `dshield-coord config`. */
-export const redactUrl = (url: string): string => url.replace(/(\/\/[^:/@]+:)[^@]*@/, "$1***@")
+export { redactUrl }

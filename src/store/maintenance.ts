@@ -6,16 +6,10 @@
  */
 import { Effect } from "effect"
 import { ensurePartitions } from "./migrate.ts"
+import { DEFAULT_RETENTION, type RetentionPolicy } from "./retention.ts"
 import { SqlStore } from "./SqlStore.ts"
 
-export interface RetentionPolicy {
-  readonly analysesDays: number
-  readonly usageLogsDays: number
-  readonly auditDays: number
-  readonly partitionsAhead: number
-}
-
-export const DEFAULT_RETENTION: RetentionPolicy = { analysesDays: 90, usageLogsDays: 30, auditDays: 365, partitionsAhead: 3 }
+export { DEFAULT_RETENTION, type RetentionPolicy }
 
 export interface MaintenanceReport {
   readonly analysesDeleted: number

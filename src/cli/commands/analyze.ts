@@ -11,13 +11,16 @@ import type { IngestReport } from "../../ingest/ingest.ts"
 import type { AttackSession } from "../../domain/AttackSession.ts"
 import { runAnalysis } from "../../pipeline/runAnalysis.ts"
 import { resolveStoreConfig } from "../../config/StoreConfig.ts"
-import { analyzeAsDurableJob, analyzeOverNats } from "./remote.ts"
-import { runAnalysisWorkflow } from "./workflowRun.ts"
-import { manifestFor, writeManifest } from "./replay.ts"
-import { postgresActor, storeFailure } from "./store.ts"
 import type { Command } from "../args.ts"
 import { renderCampaignTable } from "../campaignTable.ts"
 import { PROGRESS_MIN_BYTES, ProgressBar } from "../ProgressBar.ts"
+
+// NATS, the stores and the LangGraph workflow are loaded only on the paths that use them, so
+// that `analyze FILE` starts without them.
+const remote = Effect.promise(() => import("./remote.ts"))
+const workflowRun = Effect.promise(() => import("./workflowRun.ts"))
+const replay = Effect.promise(() => import("./replay.ts"))
+const store = Effect.promise(() => import("./store.ts"))
 
 type AnalyzeCommand = Extract<Command, { _tag: "Analyze" }>
 
@@ -79,22 +82,22 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
   const depth = command.depth
   const workflow = depth === undefined
     ? undefined
-    : yield* Effect.scoped(
+    : yield* Effect.scoped(Effect.flatMap(workflowRun, ({ runAnalysisWorkflow }) =>
       runAnalysisWorkflow(command.paths, config, depth, command.thread, resolveStoreConfig({}).databaseUrl, command.quiet)
-    )
+    ))
   const { result, report, saved } = workflow !== undefined
     ? { result: workflow.result, report: undefined, saved: undefined }
     : natsUrl !== undefined
     ? {
-      result: yield* Effect.scoped(
+      result: yield* Effect.scoped(Effect.flatMap(remote, ({ analyzeAsDurableJob, analyzeOverNats }) =>
         command.durable ? analyzeAsDurableJob(natsUrl, command.paths, config, 60 * 60_000) : analyzeOverNats(natsUrl, command.paths, config)
-      ),
+      )),
       report: undefined,
       saved: undefined
     }
     : storeConfig === undefined
     ? { ...(yield* run([])), saved: undefined }
-    : yield* Effect.gen(function*() {
+    : yield* Effect.flatMap(store, ({ postgresActor, storeFailure }) => Effect.gen(function*() {
       // Through the postgres store actor: the store's history is analysed with the new input,
       // then everything is written in one transaction.
       const pg = yield* postgresActor(storeConfig)
@@ -115,7 +118,7 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
     }).pipe(
       Effect.scoped,
       Effect.mapError((error) => (error._tag === "InputError" || error._tag === "AnalysisError" ? error : storeFailure(error)))
-    )
+    ))
 
   // The contract is checked before anything is written: a result that does not match its
   // own schema is a bug, reported as an analysis error rather than handed to other tools.
@@ -123,7 +126,10 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
     Effect.mapError((issue) => new AnalysisError({ message: `The result does not match Result v1 (${String(issue)}); please report this.` }))
   )
 
-  if (command.manifest !== undefined) yield* writeManifest(command.manifest, manifestFor(result, config, command.paths))
+  if (command.manifest !== undefined) {
+    const { manifestFor, writeManifest } = yield* replay
+    yield* writeManifest(command.manifest, manifestFor(result, config, command.paths))
+  }
 
   const json = serializeResult(result)
   if (command.out !== undefined && command.out !== "-") {

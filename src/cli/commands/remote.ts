@@ -21,6 +21,7 @@ import { natsClient, serveOverNats } from "../../../actors/transport/NatsTranspo
 import type { AnalysisConfig } from "../../config/AnalysisConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
 import { Result } from "../../domain/Result.ts"
+import { type AgentRoleName, WORKER_ROLES } from "../workerRoles.ts"
 
 /** A NATS connection for the scope, drained (in-flight replies sent) when the scope closes. */
 export const natsConnection = (url: string) =>
@@ -89,17 +90,16 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(roles: ReadonlyAr
   return yield* Effect.never
 })
 
-/** Roles a worker can serve in this build. */
-/** The workflow's agent actors, served over NATS. */
+/** The workflow's agent actors, served over NATS (the names are in ../workerRoles.ts). */
 const AGENT_ROLES: Record<string, (nc: NatsConnection) => Effect.Effect<unknown, never, Scope.Scope>> = {
   "pattern-analyzer": (nc) => Effect.flatMap(spawn(PatternAnalyzer, patternAnalyzerBehaviour, { policy: AGENT_POLICY }), (ref) => serveOverNats(nc, ref)),
   "confidence-scorer": (nc) => Effect.flatMap(spawn(ConfidenceScorer, confidenceScorerBehaviour, { policy: AGENT_POLICY }), (ref) => serveOverNats(nc, ref)),
   "tool-coordinator": (nc) => Effect.flatMap(spawn(ToolCoordinator, toolCoordinatorBehaviour, { policy: AGENT_POLICY }), (ref) => serveOverNats(nc, ref)),
   inference: (nc) => Effect.flatMap(spawn(Inference, inferenceBehaviour, { policy: AGENT_POLICY }), (ref) => serveOverNats(nc, ref)),
   "elasticsearch-enricher": (nc) => Effect.flatMap(spawn(ElasticsearchEnricher, enricherBehaviour, { policy: AGENT_POLICY }), (ref) => serveOverNats(nc, ref))
-}
+} satisfies Record<AgentRoleName, (nc: NatsConnection) => Effect.Effect<unknown, never, Scope.Scope>>
 
-export const WORKER_ROLES: ReadonlyArray<string> = ["orchestrator", "jobs", "api", ...Object.keys(AGENT_ROLES)]
+export { WORKER_ROLES }
 
 /** Job timing; DSHIELD_JOB_ACK_WAIT_MS shortens the redelivery delay (tests, small jobs). */
 const jobOptions = () => ({ ackWaitMs: Number(process.env.DSHIELD_JOB_ACK_WAIT_MS ?? 30_000) })

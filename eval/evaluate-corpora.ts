@@ -142,7 +142,7 @@ const renderDoc = (): string => {
   )
   for (const family of families) {
     const fs = sigs.filter((s) => s.family === family)
-    const sources = [...new Map(fs.map((s) => [s.source.url, s.source])).values()]
+    const sources = [...new Map(fs.flatMap((s) => [[s.source.url, s.source] as const, ...(s.attribution ? [[s.attribution.url, s.attribution] as const] : [])])).values()]
     push(
       `| ${family} | ${[...new Set(fs.map((s) => s.kind))].join(", ")} | ${[...new Set(fs.map((s) => s.variant))].join(", ")} | ${sources
         .map((s) => `[${s.title.replace(/\|/g, "\\|")}](${s.url}) (${s.date})`)

@@ -47,6 +47,8 @@ export interface Signature {
   readonly username?: string
   readonly password?: string
   readonly source: SignatureSource
+  /** Optional: a report that ties the artefact to its family (may be http-only). */
+  readonly attribution?: SignatureSource & { readonly note?: string }
   readonly note: string
 }
 

@@ -513,8 +513,8 @@ const cowrieLine = (session: string, eventid: string, extra: Record<string, unkn
   JSON.stringify({ eventid, session, src_ip: "192.0.2.1", timestamp: "2024-01-01T00:00:00.000Z", ...extra })
 
 describe("signature labeller (eval/labeller)", () => {
-  const key = sigOf("outlaw-mdrfckr-key").value
-  const sha = sigOf("outlaw-mdrfckr-authorized-keys-sha256").value
+  const key = sigOf("dota-mdrfckr-key").value
+  const sha = sigOf("dota-mdrfckr-authorized-keys-sha256").value
   const marker = sigOf("var03522123-marker").value
   const log = [
     cowrieLine("s-key", "cowrie.session.connect"),
@@ -548,11 +548,11 @@ describe("signature labeller (eval/labeller)", () => {
 
   test("exact matches label; a family's variant is its first matching signature in file order", () => {
     const l = labelSessions(parseCowrie(new TextEncoder().encode(log)), SIGS)
-    expect(l.labels.get("s-key")).toEqual({ family: "outlaw-mdrfckr", variant: "key" })
-    expect(l.labels.get("s-lockr")).toEqual({ family: "outlaw-mdrfckr", variant: "lockr" }) // lockr listed before the sha
-    expect(l.labels.get("s-sha")).toEqual({ family: "outlaw-mdrfckr", variant: "key" })
-    expect(l.labels.get("s-cred")).toEqual({ family: "345gs5662d34-check-login", variant: "345gs5662d34" })
-    expect(l.labels.get("s-pass")).toEqual({ family: "345gs5662d34-check-login", variant: "3245gs5662d34" })
+    expect(l.labels.get("s-key")).toEqual({ family: "dota-mdrfckr", variant: "key" })
+    expect(l.labels.get("s-lockr")).toEqual({ family: "dota-mdrfckr", variant: "lockr" }) // lockr listed before the sha
+    expect(l.labels.get("s-sha")).toEqual({ family: "dota-mdrfckr", variant: "key" })
+    expect(l.labels.get("s-cred")).toEqual({ family: "dota-mdrfckr", variant: "check-login-345gs5662d34" })
+    expect(l.labels.get("s-pass")).toEqual({ family: "dota-mdrfckr", variant: "check-login-3245gs5662d34" })
     expect(l.labels.has("s-near")).toBe(false)
     expect(l.labels.has("s-case")).toBe(false)
     expect(l.labels.has("s-none")).toBe(false)
@@ -561,11 +561,11 @@ describe("signature labeller (eval/labeller)", () => {
   test("two families in one session: a conflict, counted, not labelled", () => {
     const l = labelSessions(parseCowrie(new TextEncoder().encode(log)), SIGS)
     expect(l.labels.has("s-both")).toBe(false)
-    expect(l.conflicts.get("s-both")).toEqual(["outlaw-mdrfckr", "var03522123-marker"])
-    expect(l.stats.conflicts).toEqual({ "outlaw-mdrfckr+var03522123-marker": 1 })
+    expect(l.conflicts.get("s-both")).toEqual(["dota-mdrfckr", "var03522123-marker"])
+    expect(l.stats.conflicts).toEqual({ "dota-mdrfckr+var03522123-marker": 1 })
     expect(l.stats.labelledSessions).toBe(5)
-    expect(l.stats.families).toEqual({ "345gs5662d34-check-login": 2, "outlaw-mdrfckr": 3 })
-    expect(l.stats.signatureHits["outlaw-mdrfckr-lockr"]).toBe(2) // s-lockr and the conflicting s-both
+    expect(l.stats.families).toEqual({ "dota-mdrfckr": 5 })
+    expect(l.stats.signatureHits["dota-mdrfckr-lockr"]).toBe(2) // s-lockr and the conflicting s-both
   })
 
   test("the labels TSV round-trips and is readable by the shipped `eval` command", () => {
@@ -574,7 +574,7 @@ describe("signature labeller (eval/labeller)", () => {
     expect(readLabelsTsv(tsv)).toEqual(l.labels)
     const parsed = parseLabelsTsv(tsv)
     expect(parsed.sessions.size).toBe(l.labels.size)
-    expect(parsed.sessions.get("s-lockr")).toEqual({ family: "outlaw-mdrfckr", variant: "lockr", wave: null, coordinated: null })
+    expect(parsed.sessions.get("s-lockr")).toEqual({ family: "dota-mdrfckr", variant: "lockr", wave: null, coordinated: null })
   })
 
   test("the signature file is checked when loaded", () => {
@@ -724,16 +724,16 @@ const haveCorpora = existsSync(join(CORPORA, "radec73-2024-04.cowrie.json.gz")) 
 if (!haveCorpora) console.warn(`[evaluation] ${CORPORA} is missing: the corpus tests are SKIPPED.`)
 
 describe.skipIf(!haveCorpora)("signature labels on the public corpora", () => {
-  test("radec73: every session planting the cited mdrfckr key is labelled outlaw-mdrfckr or a reported conflict", () => {
+  test("radec73: every session planting the cited mdrfckr key is labelled dota-mdrfckr or a reported conflict", () => {
     const file = join(CORPORA, "radec73-2024-04.cowrie.json.gz")
     const log = parseCowrie(readFileSync(file))
-    const key = sigOf("outlaw-mdrfckr-key").value
+    const key = sigOf("dota-mdrfckr-key").value
     const planters = [...log.sessions].filter(([, s]) => s.commands.some((c) => c.includes(key))).map(([id]) => id)
     expect(planters.length).toBeGreaterThan(100)
     const l = labelSessions(log, SIGS)
     for (const id of planters) {
-      if (l.conflicts.has(id)) expect(l.conflicts.get(id)).toContain("outlaw-mdrfckr")
-      else expect(l.labels.get(id)?.family).toBe("outlaw-mdrfckr")
+      if (l.conflicts.has(id)) expect(l.conflicts.get(id)).toContain("dota-mdrfckr")
+      else expect(l.labels.get(id)?.family).toBe("dota-mdrfckr")
     }
     // Sessions that only tried a dictionary credential and ran nothing are never labelled.
     const rootAdminOnly = [...log.sessions].filter(([, s]) => s.commands.length === 0 && s.credentials.length > 0 && s.credentials.every(([u, p]) => u === "root" && p === "admin"))

@@ -3,15 +3,21 @@
  * message (an echo of a few bytes) against one actor instance served by this process, with
  * many requests in flight; the same on the in-process transport for comparison.
  *
+ * Then: 8 analyses of 20,000 sessions submitted at once as durable jobs to `worker --pool 1`
+ * and to `worker --pool 2` (analyses on worker threads): throughput of each and their ratio.
+ *
  * Run: npm run bench:actors [-- REQUESTS CONCURRENCY]   (default 20,000 and 64)
+ *      npm run bench:actors -- pool                      (only the pool comparison)
  */
 import { Effect, Schema } from "effect"
 import { connect } from "nats"
 import { type ActorRef, protocol, spawn } from "../actors/kernel/Actor.ts"
 import { mkdtempSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { availableParallelism, tmpdir } from "node:os"
+import { join, resolve } from "node:path"
 import { Orchestrator, orchestratorBehaviour } from "../actors/orchestrator/Orchestrator.ts"
+import { uploadInputs } from "../actors/transport/ClaimCheck.ts"
+import { ensureJobStream, jobNames, jobQueueOptionsFromEnv, resultName, submitJob } from "../actors/transport/JobQueue.ts"
 import { natsResultStore } from "../actors/transport/NatsResultStore.ts"
 import { natsClient, serveOverNats } from "../actors/transport/NatsTransport.ts"
 import { writeDataset } from "../src/synthetic/writeDataset.ts"
@@ -20,7 +26,8 @@ class Never extends Schema.TaggedError<Never>()("Never", {}) {}
 const Echo = protocol(`bench-echo-${process.pid}`, "1.0.0", {
   echo: { payload: Schema.String, success: Schema.String, error: Never }
 })
-const [requests = 20_000, concurrency = 64] = process.argv.slice(2).map(Number)
+const POOL_ONLY = process.argv.includes("pool")
+const [requests = 20_000, concurrency = 64] = process.argv.slice(2).filter((a) => a !== "pool").map(Number)
 
 const measure = (ref: ActorRef<typeof Echo>) =>
   Effect.gen(function*() {
@@ -54,38 +61,103 @@ const program = Effect.gen(function*() {
   return { inProcess, overNats }
 })
 
-const r = await Effect.runPromise(Effect.scoped(program))
-console.log(`bun ${Bun.version}; ${requests} requests, ${concurrency} in flight, one actor instance`)
-console.log(`in process  ${r.inProcess}`)
-console.log(`NATS        ${r.overNats}`)
+if (!POOL_ONLY) {
+  const r = await Effect.runPromise(Effect.scoped(program))
+  console.log(`bun ${Bun.version}; ${requests} requests, ${concurrency} in flight, one actor instance`)
+  console.log(`in process  ${r.inProcess}`)
+  console.log(`NATS        ${r.overNats}`)
 
-// A 1,000-session analysis: in process vs through an orchestrator actor served over NATS
-// (same process, warm), median of 9 runs each.
-const dir = mkdtempSync(join(tmpdir(), "dshield-bench-actors-"))
-const dataset = await writeDataset({ sessions: 1000, seed: 99, outDir: dir })
-const analysis = Effect.gen(function*() {
-  const nc = yield* Effect.promise(() => connect({ servers: "127.0.0.1:4222" }))
-  const results = natsResultStore(nc)
-  const local = yield* spawn(Orchestrator, orchestratorBehaviour(results))
-  const server = yield* Effect.promise(() => connect({ servers: "127.0.0.1:4222" }))
-  yield* serveOverNats(server, local)
-  const remote = natsClient(nc, Orchestrator)
-  const request = { paths: [dataset.cowriePath], config: {} }
-  const time = (ref: typeof local) =>
-    Effect.gen(function*() {
-      const times: Array<number> = []
-      for (let i = 0; i < 10; i++) {
-        const t0 = performance.now()
-        const reply = yield* ref.ask("analyze", request).pipe(Effect.orDie)
-        yield* results.get(reply.result_object)
-        if (i > 0) times.push(performance.now() - t0)
+  // A 1,000-session analysis: in process vs through an orchestrator actor served over NATS
+  // (same process, warm), median of 9 runs each.
+  const dir = mkdtempSync(join(tmpdir(), "dshield-bench-actors-"))
+  const dataset = await writeDataset({ sessions: 1000, seed: 99, outDir: dir })
+  const analysis = Effect.gen(function*() {
+    const nc = yield* Effect.promise(() => connect({ servers: "127.0.0.1:4222" }))
+    const results = natsResultStore(nc)
+    const local = yield* spawn(Orchestrator, orchestratorBehaviour(results))
+    const server = yield* Effect.promise(() => connect({ servers: "127.0.0.1:4222" }))
+    yield* serveOverNats(server, local)
+    const remote = natsClient(nc, Orchestrator)
+    const request = { paths: [dataset.cowriePath], config: {} }
+    const time = (ref: typeof local) =>
+      Effect.gen(function*() {
+        const times: Array<number> = []
+        for (let i = 0; i < 10; i++) {
+          const t0 = performance.now()
+          const reply = yield* ref.ask("analyze", request).pipe(Effect.orDie)
+          yield* results.get(reply.result_object)
+          if (i > 0) times.push(performance.now() - t0)
+        }
+        return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!
+      })
+    const inProcess = yield* time(local)
+    const overNats = yield* time(remote)
+    yield* Effect.promise(() => Promise.all([nc.close(), server.close()]))
+    return { inProcess, overNats }
+  })
+  const a = await Effect.runPromise(Effect.scoped(analysis))
+  console.log(`1,000-session analysis (result stored in and read from the NATS object store): in process ${a.inProcess.toFixed(0)} ms, through NATS ${a.overNats.toFixed(0)} ms (${(a.overNats / a.inProcess).toFixed(2)}×)`)
+}
+
+// 8 analyses of 20,000 sessions submitted at once as durable jobs to `worker --pool N`
+// (N analysis threads): wall time from the first submission to the eighth answer.
+const ANALYSES = 8
+const poolDir = mkdtempSync(join(tmpdir(), "dshield-bench-pool-"))
+const generated = Bun.spawnSync([process.execPath, resolve(import.meta.dir, "../src/cli/main.ts"), "generate", "--sessions", "20000", "--seed", "5", "--out", poolDir, "--quiet"])
+if (generated.exitCode !== 0) throw new Error(`generate failed: ${generated.stderr.toString()}`)
+const poolInput = join(poolDir, "cowrie.json")
+
+const throughput = async (pool: number): Promise<{ seconds: number; perMinute: number }> => {
+  const namespace = `bench${process.pid}p${pool}`
+  const env = { ...process.env, DSHIELD_JOBS_NAMESPACE: namespace }
+  const worker = Bun.spawn([process.execPath, resolve(import.meta.dir, "../src/cli/main.ts"), "worker", "--roles", "jobs", "--pool", String(pool), "--nats", "nats://127.0.0.1:4222"], {
+    env,
+    stdout: "ignore",
+    stderr: "pipe"
+  })
+  const reader = worker.stderr.getReader()
+  let text = ""
+  while (!text.includes("worker ready")) {
+    const { value, done } = await reader.read()
+    if (done) throw new Error(`the worker did not start: ${text}`)
+    text += new TextDecoder().decode(value)
+  }
+  reader.releaseLock()
+  const nc = await connect({ servers: "127.0.0.1:4222" })
+  const options = jobQueueOptionsFromEnv(env)
+  try {
+    // The input is uploaded once (claim-check) before the clock starts; each job names it.
+    const inputs = await Effect.runPromise(uploadInputs(nc, [poolInput]))
+    await Effect.runPromise(ensureJobStream(nc, options))
+    const results = natsResultStore(nc, options.results)
+    const ids = Array.from({ length: ANALYSES }, (_, i) => `bench-${process.pid}-${pool}-${i}`)
+    const t0 = performance.now()
+    await Promise.all(ids.map((id) => Effect.runPromise(submitJob(nc, { analysis_id: id, request: { inputs, config: {} } }, options))))
+    const pending = new Set(ids)
+    while (pending.size > 0) {
+      for (const id of [...pending]) {
+        const answer = await Effect.runPromise(results.get(resultName(id)))
+        if (answer === undefined) continue
+        const reply = JSON.parse(new TextDecoder().decode(answer)) as { sessions?: number; failed?: string }
+        if (reply.failed !== undefined) throw new Error(`job ${id} failed: ${reply.failed}`)
+        pending.delete(id)
       }
-      return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!
-    })
-  const inProcess = yield* time(local)
-  const overNats = yield* time(remote)
-  yield* Effect.promise(() => Promise.all([nc.close(), server.close()]))
-  return { inProcess, overNats }
-})
-const a = await Effect.runPromise(Effect.scoped(analysis))
-console.log(`1,000-session analysis (result stored in and read from the NATS object store): in process ${a.inProcess.toFixed(0)} ms, through NATS ${a.overNats.toFixed(0)} ms (${(a.overNats / a.inProcess).toFixed(2)}×)`)
+      if (pending.size > 0) await Bun.sleep(100)
+    }
+    const seconds = (performance.now() - t0) / 1000
+    return { seconds, perMinute: (ANALYSES / seconds) * 60 }
+  } finally {
+    worker.kill("SIGTERM")
+    await worker.exited
+    const jsm = await nc.jetstreamManager()
+    const names = jobNames(options)
+    for (const stream of [names.stream, names.dlqStream, `KV_${names.claimsBucket}`, `OBJ_${names.resultsBucket}`]) await jsm.streams.delete(stream).catch(() => false)
+    await nc.close()
+  }
+}
+
+const one = await throughput(1)
+const two = await throughput(2)
+console.log(`${ANALYSES} analyses of 20,000 sessions submitted at once (durable jobs; ${availableParallelism()} cores):`)
+console.log(`worker --pool 1  ${one.seconds.toFixed(1)} s   ${one.perMinute.toFixed(2)} analyses/min`)
+console.log(`worker --pool 2  ${two.seconds.toFixed(1)} s   ${two.perMinute.toFixed(2)} analyses/min   (${(two.perMinute / one.perMinute).toFixed(2)}× pool 1)`)

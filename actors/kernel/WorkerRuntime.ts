@@ -56,6 +56,11 @@ export interface WorkerRuntime {
   /** What `$SRV` stats report for an instance. */
   readonly statsOf: (role: string, index: number) => Promise<Record<string, unknown>>
   /**
+   * For an instance that serves no NATS endpoint of its own (a job consumer): a `$SRV`-visible
+   * service named after the role with one `status` endpoint, so `ops status` lists it too.
+   */
+  readonly serveStatus: (nc: NatsConnection, role: string, index: number) => Effect.Effect<void, never, Scope.Scope>
+  /**
    * Call once every instance is up: waits until something fatal happens (then fails with it).
    * Shutdown interrupts it; the drain runs before anything the scope holds is closed.
    */
@@ -165,6 +170,26 @@ export const makeWorkerRuntime = (options: WorkerRuntimeOptions = {}): Effect.Ef
           queued: stats?.queued ?? 0
         }
       },
+      serveStatus: (nc, role, index) =>
+        Effect.asVoid(Effect.acquireRelease(
+          Effect.promise(async () => {
+            const service = await nc.services.add({
+              name: role,
+              version: "1.0.0",
+              description: `dshield-coord ${role} worker instance`,
+              metadata: { engine: "dshield-coord" },
+              statsHandler: () => runtime.statsOf(role, index)
+            })
+            service.addGroup(`coord.worker.${role}`).addEndpoint("status", {
+              handler: (err, msg) => {
+                if (err !== null) return
+                void runtime.statsOf(role, index).then((stats) => msg.respond(new TextEncoder().encode(JSON.stringify(stats))))
+              }
+            })
+            return service
+          }),
+          (service) => Effect.promise(() => service.stop().catch(() => undefined))
+        )),
       awaitFatal: Effect.gen(function*() {
         // Added last, so it runs first when the scope closes: drain before anything closes.
         yield* Effect.addFinalizer(() => drain)

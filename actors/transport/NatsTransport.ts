@@ -38,7 +38,8 @@ export const subjectOf = (proto: Protocol, message: string): string => `coord.ac
 const json = (schema: Schema.Top) => Schema.toCodecJson(schema as Schema.Codec<unknown, unknown>)
 const encodeJson = (schema: Schema.Top, value: unknown): Uint8Array =>
   encoder.encode(JSON.stringify(Schema.encodeUnknownSync(json(schema))(value)))
-const decodeJson = (schema: Schema.Top, data: Uint8Array): unknown => Schema.decodeUnknownSync(json(schema))(JSON.parse(decoder.decode(data)))
+const decodeJson = (schema: Schema.Top, data: Uint8Array, strict = false): unknown =>
+  Schema.decodeUnknownSync(json(schema))(JSON.parse(decoder.decode(data)), strict ? { onExcessProperty: "error" } : undefined)
 
 /** A header-safe one-line description (NATS headers cannot hold line breaks). */
 const oneLine = (text: string): string => text.replace(/[\r\n]+/g, " ").replace(/\s+/g, " ").trim().slice(0, 300)
@@ -100,7 +101,8 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
             if (err !== null) return
             let payload: unknown
             try {
-              payload = decodeJson(spec.payload, msg.data)
+              // Messages from outside the engine (those that declare `invalid`) decode strictly: an unknown key is an error, not ignored.
+              payload = decodeJson(spec.payload, msg.data, spec.invalid !== undefined)
             } catch (error) {
               const reason = oneLine(`the ${proto.name}.${message} request does not decode: ${String(error)}`)
               if (spec.invalid !== undefined) msg.respondError(400, reason, encodeJson(spec.error, spec.invalid(reason)))

@@ -1,0 +1,185 @@
+/**
+ * NATS security, against a second nats-server started from deploy/nats/nats-server.conf
+ * (test passwords, its own JetStream store, a free port): a client without credentials is
+ * refused; a client cannot subscribe to worker subjects or publish to actor subjects; the
+ * worker and a client, each with its own credentials, complete an analysis end to end (inputs
+ * uploaded by claim-check). Also the connection options every command builds.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { ConfigProvider, Effect, Exit, Redacted } from "effect"
+import { connect, type NatsConnection } from "nats"
+import { connectionOptions, redactUrl, resolveNatsSettings } from "../../actors/transport/NatsConnection.ts"
+import { REPO, runCli, withoutRunTimes } from "../cli/helpers.ts"
+import { type AuthServer, natsServerAvailable, passwordOf, startAuthServer, startWorkerWith } from "./natsAuthServer.ts"
+
+const AVAILABLE = natsServerAvailable()
+
+/** Runs the CLI with extra environment (NATS_URL and friends). */
+const runCliEnv = (args: ReadonlyArray<string>, env: Record<string, string>) => {
+  const r = Bun.spawnSync([process.execPath, join(REPO, "src/cli/main.ts"), ...args], { cwd: REPO, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" })
+  return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() }
+}
+
+/** The first asynchronous permission error the connection reports (or undefined within `ms`). */
+const nextPermissionError = (nc: NatsConnection, ms: number): Promise<string | undefined> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), ms)
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === "error" && /PERMISSIONS_VIOLATION/.test(String(s.data))) {
+          clearTimeout(timer)
+          resolve(String(s.data))
+          return
+        }
+      }
+    })()
+  })
+
+describe.skipIf(!AVAILABLE)("NATS security with deploy/nats/nats-server.conf", () => {
+  let server: AuthServer
+  const connections: Array<NatsConnection> = []
+  beforeAll(async () => {
+    server = await startAuthServer(REPO)
+  })
+  afterAll(async () => {
+    for (const nc of connections) await nc.close().catch(() => undefined)
+    await server?.stop()
+  })
+
+  test("a client without credentials (or with a wrong password) is refused, and the CLI says what to do", async () => {
+    for (const options of [{}, { user: "client", pass: "wrong" }, { token: "not-a-user" }]) {
+      const error = await connect({ servers: server.url, ...options, reconnect: false }).then((nc) => nc.close().then(() => undefined), (e: unknown) => e)
+      expect((error as { code?: string }).code).toBe("AUTHORIZATION_VIOLATION")
+    }
+    const dir = mkdtempSync(join(tmpdir(), "dshield-auth-cli-"))
+    writeFileSync(join(dir, "x.json"), "{}\n")
+    const r = runCli(["analyze", "--nats", server.url, "--quiet", join(dir, "x.json")])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain("refused the credentials")
+    // The password never appears in what is printed.
+    const wrong = runCli(["analyze", "--nats", `nats://client:s3cret-wrong@127.0.0.1:${server.port}`, "--quiet", join(dir, "x.json")])
+    expect(wrong.code).toBe(2)
+    expect(wrong.stderr).not.toContain("s3cret-wrong")
+    expect(wrong.stderr).toContain("***@127.0.0.1")
+  })
+
+  test("a client cannot subscribe to worker subjects nor publish to actor subjects or the job queue", async () => {
+    const nc = await connect({ servers: server.url, user: "client", pass: passwordOf("client") })
+    connections.push(nc)
+    // Subscriptions: the API endpoints and actor subjects belong to workers.
+    for (const subject of ["coord.v1.analyze", "coord.actor.orchestrator.analyze", "coord.actor.>", "$SRV.PING"]) {
+      const error = await new Promise<{ code?: string } | null>((resolve) => {
+        nc.subscribe(subject, { callback: (err) => resolve(err as { code?: string } | null) })
+        setTimeout(() => resolve(null), 2000)
+      })
+      expect(error?.code).toBe("PERMISSIONS_VIOLATION")
+    }
+    // Requests to actor subjects are refused by the server.
+    const refused = await nc.request("coord.actor.orchestrator.analyze", new TextEncoder().encode("{}"), { timeout: 2000 }).then(() => undefined, (e: unknown) => e)
+    expect((refused as { code?: string }).code).toBe("PERMISSIONS_VIOLATION")
+    // Publishing a durable job or to an actor is refused too (reported asynchronously).
+    for (const subject of ["coord.jobs.analyze", "coord.actor.pattern-analyzer.patterns"]) {
+      const pending = nextPermissionError(nc, 2000)
+      nc.publish(subject, new TextEncoder().encode("{}"))
+      expect(await pending).toContain("PERMISSIONS_VIOLATION")
+      expect(server.log()).toContain(`Publish Violation - User "client", Subject "${subject}"`)
+    }
+    // An agent may only answer: it cannot call the client API.
+    const agent = await connect({ servers: server.url, user: "agent", pass: passwordOf("agent") })
+    connections.push(agent)
+    const agentCall = await agent.request("coord.v1.status", new TextEncoder().encode("{}"), { timeout: 2000 }).then(() => undefined, (e: unknown) => e)
+    expect((agentCall as { code?: string }).code).toBe("PERMISSIONS_VIOLATION")
+  })
+
+  test("a worker and a client, each with its credentials, complete an analysis end to end (claim-check upload, no shared path)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dshield-auth-e2e-"))
+    expect(runCli(["generate", "--sessions", "400", "--seed", "9", "--out", dir, "--quiet"]).code).toBe(0)
+    const input = join(dir, "cowrie.json")
+    const local = runCli(["analyze", "--quiet", "--out", join(dir, "local.json"), input])
+    expect(local.stderr).toBe("")
+    // The worker reads no local paths (none allowed): the input must arrive by upload.
+    const worker = await startWorkerWith(REPO, ["--roles", "api", "--pool", "1", "--nats", server.urlFor("worker")])
+    try {
+      const remote = runCli(["analyze", "--nats", server.urlFor("client"), "--timeout", "2m", "--quiet", "--out", join(dir, "remote.json"), input])
+      expect(remote.stderr).toBe("")
+      expect(remote.code).toBe(0)
+      expect(withoutRunTimes(readFileSync(join(dir, "remote.json"), "utf8"))).toBe(withoutRunTimes(readFileSync(join(dir, "local.json"), "utf8")))
+      // The same through NATS_URL, and ops status with the ops user's credentials.
+      const viaEnv = runCliEnv(["analyze", "--nats", "", "--quiet", "--out", join(dir, "env.json"), input], { NATS_URL: server.urlFor("client") })
+      expect(viaEnv.code).toBe(0)
+      const status = runCliEnv(["ops", "status", "--data-dir", join(dir, "store")], { NATS_URL: server.urlFor("ops") })
+      const actors = (JSON.parse(status.stdout) as { actors: { nats: string; instances?: Array<{ service: string }> } }).actors
+      expect(actors.nats).not.toContain(passwordOf("ops"))
+      expect(actors.instances?.some((i) => i.service === "coord")).toBe(true)
+    } finally {
+      worker.kill("SIGTERM")
+      await worker.exited
+    }
+    // Nothing the client did was refused by the server.
+    expect(server.log()).not.toMatch(/Violation - User "(client|worker|ops)"/)
+  }, 180_000)
+})
+
+describe("NATS connection options (one builder for every command)", () => {
+  const options = (flags: Parameters<typeof resolveNatsSettings>[0], env: Record<string, string> = {}) =>
+    Effect.runPromiseExit(
+      resolveNatsSettings(flags).pipe(
+        Effect.flatMap((s) => connectionOptions(s)),
+        Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnv({ env }))
+      )
+    )
+  const ok = async (flags: Parameters<typeof resolveNatsSettings>[0], env: Record<string, string> = {}) => {
+    const exit = await options(flags, env)
+    if (!Exit.isSuccess(exit)) throw new Error(String(exit.cause))
+    return exit.value
+  }
+  const failure = async (flags: Parameters<typeof resolveNatsSettings>[0], env: Record<string, string> = {}) => {
+    const exit = await options(flags, env)
+    expect(Exit.isFailure(exit)).toBe(true)
+    return String(Exit.isFailure(exit) ? exit.cause : "")
+  }
+
+  test("user and password come out of the URL (percent-decoded); a lone user part is a token; NATS_URL is the fallback", async () => {
+    const o = await ok({ url: "nats://worker:p%40ss@nats1:4222,nats://nats2:4222" })
+    expect(o.servers).toEqual(["nats://nats1:4222", "nats://nats2:4222"])
+    expect(o.user).toBe("worker")
+    expect(o.pass).toBe("p@ss")
+    const t = await ok({ url: "nats://s3cr3t@nats1:4222" })
+    expect(t.token).toBe("s3cr3t")
+    expect(t.user).toBeUndefined()
+    const env = await ok({}, { NATS_URL: "nats://ops:pw@h:4333", NATS_TOKEN: "" })
+    expect(env.servers).toEqual(["nats://h:4333"])
+    expect(env.user).toBe("ops")
+    const flagToken = await ok({ url: "nats://h:1" }, { NATS_TOKEN: "from-env" })
+    expect(flagToken.token).toBe("from-env")
+    expect(await failure({ url: "nats://u:p@h:1", token: "t" })).toContain("not both")
+    expect(await failure({ url: "http://h:1" })).toContain("use nats://")
+    expect(redactUrl("nats://u:pw@h:1,tok@h2:2")).toBe("nats://***@h:1,***@h2:2")
+  })
+
+  test("a .creds file and TLS files are checked and passed on; missing files are one sentence", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dshield-nats-opts-"))
+    const creds = join(dir, "user.creds")
+    writeFileSync(creds, "-----BEGIN NATS USER JWT-----\neyJ0eXAiOiJKV1QifQ.e30.x\n------END NATS USER JWT------\n\n-----BEGIN USER NKEY SEED-----\nSUAIBDPBAUTWCWBKIO6XHQNINK5FWJW4OHLXC3HQ2KFE4PEJUA44CNHTC4\n------END USER NKEY SEED------\n")
+    const withCreds = await ok({ url: "nats://h:1", creds })
+    expect(typeof withCreds.authenticator).toBe("function")
+    expect(await failure({ url: "nats://h:1", creds: join(dir, "missing.creds") })).toContain("Cannot read the NATS credentials file")
+    writeFileSync(join(dir, "not.creds"), "hello\n")
+    expect(await failure({ url: "nats://h:1", creds: join(dir, "not.creds") })).toContain("is not a NATS .creds file")
+    for (const f of ["ca.pem", "cert.pem", "key.pem"]) writeFileSync(join(dir, f), "-----BEGIN CERTIFICATE-----\n")
+    const tls = await ok({ url: "nats://h:1", tlsCa: join(dir, "ca.pem"), tlsCert: join(dir, "cert.pem"), tlsKey: join(dir, "key.pem") })
+    expect(tls.tls).toEqual({ caFile: join(dir, "ca.pem"), certFile: join(dir, "cert.pem"), keyFile: join(dir, "key.pem") })
+    expect((await ok({ url: "tls://h:1" })).tls).toEqual({})
+    expect(await failure({ url: "nats://h:1", tlsCert: join(dir, "cert.pem") })).toContain("--nats-tls-key")
+    const viaEnv = await ok({ url: "nats://h:1" }, { NATS_CREDS: creds, NATS_TLS_CA: join(dir, "ca.pem") })
+    expect(typeof viaEnv.authenticator).toBe("function")
+    expect(viaEnv.tls).toEqual({ caFile: join(dir, "ca.pem") })
+    // Secrets stay redacted in the decoded settings.
+    const settings = await Effect.runPromise(resolveNatsSettings({ url: "nats://h:1", token: "t0k" }))
+    expect(String(settings.token)).not.toContain("t0k")
+    expect(Redacted.value(settings.token!)).toBe("t0k")
+  })
+})

@@ -1,16 +1,16 @@
 /**
  * Analyses through NATS worker pools give the same Result v1 as in process — for pools of
- * 1 and 4 — and a worker stops cleanly on SIGTERM.
+ * 1 and 4 — with the input uploaded by claim-check (the workers read no local path), and a
+ * worker stops cleanly on SIGTERM. On a private nats-server, so only these workers answer.
  */
 import { describe, expect, test } from "bun:test"
 import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { REPO, runCli, withoutRunTimes } from "../cli/helpers.ts"
-import { serviceAvailable, startWorker } from "./services.ts"
+import { natsServerAvailable, startPrivateServer, startWorkerWith } from "./natsAuthServer.ts"
 
-const HAVE_NATS = await serviceAvailable("NATS", 4222)
-const NATS = "nats://127.0.0.1:4222"
+const HAVE_NATS = natsServerAvailable()
 
 describe.skipIf(!HAVE_NATS)("analysis on NATS worker pools", () => {
   const dir = mkdtempSync(join(tmpdir(), "dshield-nats-"))
@@ -22,8 +22,10 @@ describe.skipIf(!HAVE_NATS)("analysis on NATS worker pools", () => {
     expect(runCli(["analyze", "--quiet", "--out", join(dir, "local.json"), "--manifest", manifest, input]).code).toBe(0)
     const local = withoutRunTimes(readFileSync(join(dir, "local.json"), "utf8"))
 
+    const server = await startPrivateServer()
+    const NATS = server.url
     for (const pool of [1, 4]) {
-      const worker = await startWorker(REPO, "orchestrator", pool)
+      const worker = await startWorkerWith(REPO, ["--roles", "api", "--pool", String(pool), "--nats", NATS])
       try {
         const out = join(dir, `pool-${pool}.json`)
         const r = runCli(["analyze", "--nats", NATS, "--quiet", "--out", out, input])
@@ -38,7 +40,7 @@ describe.skipIf(!HAVE_NATS)("analysis on NATS worker pools", () => {
         const status = JSON.parse(runCli(["ops", "status", "--data-dir", join(dir, "store"), "--nats", NATS]).stdout) as {
           actors: { instances: Array<{ service: string; requests: number }> }
         }
-        const orchestrators = status.actors.instances.filter((i) => i.service === "orchestrator")
+        const orchestrators = status.actors.instances.filter((i) => i.service === "coord")
         expect(orchestrators.length).toBeGreaterThanOrEqual(pool)
         expect(orchestrators.reduce((a, i) => a + i.requests, 0)).toBeGreaterThanOrEqual(1)
       } finally {
@@ -46,5 +48,6 @@ describe.skipIf(!HAVE_NATS)("analysis on NATS worker pools", () => {
         expect(await worker.exited).toBe(0)
       }
     }
-  }, 120_000)
+    await server.stop()
+  }, 180_000)
 })

@@ -1,25 +1,31 @@
 /**
- * The client API over the real nats-server: coord.v1.status | analyze (inline sessions and
- * file paths) | result, and its errors, through plain JSON requests as any client sends.
+ * The client API over a real nats-server (a private one, so no other worker joins the queue
+ * group): coord.v1.status | analyze (inline sessions, uploaded inputs, and file paths under a
+ * root the worker allows) | result, and its errors, through plain JSON requests as any client
+ * sends.
  */
 import { afterAll, describe, expect, test } from "bun:test"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Effect } from "effect"
 import { connect, type NatsConnection, ServiceError } from "nats"
+import { uploadInputs } from "../../actors/transport/ClaimCheck.ts"
 import { generateSessions } from "../../src/synthetic/generateSessions.ts"
 import { REPO, runCli } from "../cli/helpers.ts"
-import { serviceAvailable, startWorker } from "./services.ts"
+import { natsServerAvailable, startPrivateServer, startWorkerWith } from "./natsAuthServer.ts"
 
-const HAVE_NATS = await serviceAvailable("NATS", 4222)
+const HAVE_NATS = natsServerAvailable()
 
 describe.skipIf(!HAVE_NATS)("NATS API coord.v1", () => {
-  let worker: Awaited<ReturnType<typeof startWorker>> | undefined
+  let worker: Awaited<ReturnType<typeof startWorkerWith>> | undefined
   let nc: NatsConnection | undefined
+  let server: Awaited<ReturnType<typeof startPrivateServer>> | undefined
   afterAll(async () => {
     worker?.kill("SIGTERM")
     await worker?.exited
     await nc?.close()
+    await server?.stop()
   })
 
   const call = async (endpoint: string, body: unknown) => {
@@ -29,11 +35,14 @@ describe.skipIf(!HAVE_NATS)("NATS API coord.v1", () => {
   }
 
   test("status, inline and file analyses, result fetch, and typed errors", async () => {
-    worker = await startWorker(REPO, "api")
-    nc = await connect({ servers: "127.0.0.1:4222" })
+    server = await startPrivateServer()
+    const dir = mkdtempSync(join(tmpdir(), "dshield-api-"))
+    // File paths are read only under roots the worker allows; uploads need none.
+    worker = await startWorkerWith(REPO, ["--roles", "api", "--pool", "1", "--nats", server.url, "--allow-paths", dir])
+    nc = await connect({ servers: server.url })
 
     const status = await call("status", {})
-    expect(status.ok).toMatchObject({ result_schema: "dshield-coordination/result@1", results_bucket: "coord-results" })
+    expect(status.ok).toMatchObject({ result_schema: "dshield-coordination/result@1", results_bucket: "coord-results", inputs_bucket: "coord-inputs" })
 
     // Inline: 400 generated sessions as AttackSession objects.
     const sessions = [...generateSessions({ sessions: 400, seed: 4 })].map((s) => s.session)
@@ -44,21 +53,26 @@ describe.skipIf(!HAVE_NATS)("NATS API coord.v1", () => {
     expect(fetched.ok.input.sessions).toBe(400)
     expect(fetched.ok.campaigns.length).toBe(inline.ok.campaigns)
 
-    // By file reference: the same numbers as the CLI in process.
-    const dir = mkdtempSync(join(tmpdir(), "dshield-api-"))
+    // By file reference under an allowed root, and by claim-check upload: the same Result.
     expect(runCli(["generate", "--sessions", "500", "--seed", "4", "--out", dir, "--quiet"]).code).toBe(0)
     const byPath = await call("analyze", { paths: [join(dir, "cowrie.json")] })
     expect(byPath.ok.sessions).toBe(500)
+    const inputs = await Effect.runPromise(uploadInputs(nc, [join(dir, "cowrie.json")]))
+    const byUpload = await call("analyze", { inputs, timeout_ms: 60_000 })
+    expect(byUpload.ok.result_digest).toBe(byPath.ok.result_digest)
+    expect(byUpload.ok.sessions).toBe(500)
 
-    // Errors: both inputs, a missing file, an unknown result, a body that does not decode.
+    // Errors: both inputs, a path outside the roots, an unknown result, a body that does not
+    // decode — all typed 400s.
     const both = await call("analyze", { sessions: [], paths: ["/x"] })
     expect(both.error?.code).toBe(400)
     expect(both.payload).toMatchObject({ _tag: "ApiError", code: "bad_request" })
-    const missing = await call("analyze", { paths: [join(dir, "nope.json")] })
-    expect(missing.payload).toMatchObject({ _tag: "ApiError", code: "input" })
+    const outside = await call("analyze", { paths: ["/etc/passwd"] })
+    expect(outside.payload).toMatchObject({ _tag: "ApiError", code: "bad_request" })
     const unknown = await call("result", { result_object: "result-does-not-exist" })
     expect(unknown.payload).toMatchObject({ _tag: "ApiError", code: "not_found" })
     const malformed = await call("analyze", { sessions: [{ id: 1 }] })
-    expect(malformed.error?.code).toBe(422)
+    expect(malformed.error?.code).toBe(400)
+    expect(malformed.payload).toMatchObject({ _tag: "ApiError", code: "bad_request" })
   }, 120_000)
 })

@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import { connect } from "nats"
+import { connect, RequestStrategy } from "nats"
 import { REPO } from "../cli/helpers.ts"
 import { reachable, REQUIRE_SERVICES } from "./services.ts"
 
@@ -89,7 +89,7 @@ describe.skipIf(!HAVE_SERVER)("worker and a lost NATS server", () => {
       const nc = await connect({ servers: url })
       const found: Array<Record<string, unknown>> = []
       for (let i = 0; i < 40 && found.length === 0; i++) {
-        for await (const s of await nc.services.client({ maxWait: 500 }).stats("pattern-analyzer")) {
+        for await (const s of await nc.services.client({ maxWait: 500, strategy: RequestStrategy.Timer }).stats("pattern-analyzer")) {
           found.push((s.endpoints?.[0]?.data ?? {}) as Record<string, unknown>)
         }
         if (found.length === 0) await Bun.sleep(250)

@@ -8,6 +8,7 @@ import { resolveStoreConfig, type StoreConfig } from "../config/StoreConfig.ts"
 import { DEFAULT_RETENTION, type RetentionPolicy } from "../store/retention.ts"
 import { WORKER_ROLES } from "./workerRoles.ts"
 import type { FormatChoice } from "../ingest/ingest.ts"
+import type { NatsFlags } from "../../actors/transport/NatsConnection.ts"
 
 export type Command =
   | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" | "campaigns" | "maintenance" | "ops" | "replay" | "worker" }
@@ -49,8 +50,10 @@ export type Command =
     readonly dormantDays: number
     /** Where to write the replay manifest, if anywhere. */
     readonly manifest: string | undefined
-    /** Run on the NATS actor pool at this URL instead of in process. */
-    readonly nats: string | undefined
+    /** Run on the NATS actor pool (URL, credentials, TLS) instead of in process. */
+    readonly nats: NatsFlags | undefined
+    /** With --nats: how long to wait, sent as the request's deadline (--timeout). */
+    readonly timeoutMs: number | undefined
     /** With --nats: submit as a durable JetStream job instead of a request. */
     readonly durable: boolean
     /** Run as the LangGraph workflow over the agent actors at this depth. */
@@ -58,10 +61,23 @@ export type Command =
     /** Workflow thread id (resumes it when it has a checkpoint). */
     readonly thread: string | undefined
   }
-  | { readonly _tag: "Worker"; readonly roles: ReadonlyArray<string>; readonly pool: number; readonly nats: string; readonly quiet: boolean }
-  | { readonly _tag: "Replay"; readonly manifest: string; readonly out: string | undefined; readonly nats: string | undefined }
+  | {
+    readonly _tag: "Worker"
+    readonly roles: ReadonlyArray<string>
+    /** Instances per role and analysis threads; undefined = one per core. */
+    readonly pool: number | undefined
+    /** How long SIGTERM waits for work in flight (--grace). */
+    readonly graceMs: number
+    readonly nats: NatsFlags
+    readonly quiet: boolean
+    /** Directories requests may name files under (--allow-paths); empty = uploaded inputs only. */
+    readonly allowPaths: ReadonlyArray<string>
+    readonly defaultTimeoutMs: number
+    readonly maxTimeoutMs: number
+  }
+  | { readonly _tag: "Replay"; readonly manifest: string; readonly out: string | undefined; readonly nats: NatsFlags | undefined; readonly timeoutMs: number | undefined }
   | { readonly _tag: "Campaigns"; readonly action: "list" | "show" | "timeline"; readonly id: string | undefined; readonly all: boolean; readonly store: StoreConfig }
-  | { readonly _tag: "OpsStatus"; readonly store: StoreConfig; readonly nats: string | undefined }
+  | { readonly _tag: "OpsStatus"; readonly store: StoreConfig; readonly nats: NatsFlags | undefined }
   | { readonly _tag: "Maintenance"; readonly store: StoreConfig; readonly policy: RetentionPolicy; readonly quiet: boolean }
 
 const FORMATS: ReadonlyArray<FormatChoice> = ["auto", "cowrie", "ecs", "firewall", "webhoneypot", "sessions"]
@@ -73,6 +89,47 @@ const integer = (name: string, value: string | undefined, fallback: number, min:
   }
   return Number(value)
 }
+
+/** The options every command that connects to NATS takes (actors/transport/NatsConnection.ts). */
+const NATS_OPTIONS = {
+  nats: { type: "string" },
+  "nats-token": { type: "string" },
+  "nats-creds": { type: "string" },
+  "nats-tls-ca": { type: "string" },
+  "nats-tls-cert": { type: "string" },
+  "nats-tls-key": { type: "string" }
+} as const
+
+type NatsValues = { readonly [K in keyof typeof NATS_OPTIONS]?: string | undefined }
+
+/** The NATS flags given; the environment (NATS_URL, NATS_TOKEN, …) fills the rest when connecting. */
+const natsFlags = (values: NatsValues): NatsFlags => ({
+  url: values.nats,
+  token: values["nats-token"],
+  creds: values["nats-creds"],
+  tlsCa: values["nats-tls-ca"],
+  tlsCert: values["nats-tls-cert"],
+  tlsKey: values["nats-tls-key"]
+})
+
+const natsDetailGiven = (values: NatsValues): boolean =>
+  (["nats-token", "nats-creds", "nats-tls-ca", "nats-tls-cert", "nats-tls-key"] as const).some((k) => values[k] !== undefined)
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/** A duration such as 500ms, 90s, 30m or 2h, in milliseconds, within [1 ms, max]. */
+const duration = (name: string, value: string | undefined, fallback: number, maxMs: number): number => {
+  if (value === undefined) return fallback
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value.trim())
+  const ms = match === null ? NaN : Math.round(Number(match[1]) * UNIT_MS[match[2]!]!)
+  if (!Number.isFinite(ms) || ms < 1 || ms > maxMs) {
+    throw new UsageError({ message: `--${name} must be a duration such as 90s, 30m or 2h (at most ${maxMs / 3_600_000} h), not "${value}".` })
+  }
+  return ms
+}
+
+/** Longest deadline a command line may ask for: 24 h. */
+const MAX_TIMEOUT_MS = 24 * 3_600_000
 
 /** node:util parseArgs errors, shortened to the part a user needs. */
 const describeParseError = (error: unknown): string => {
@@ -167,12 +224,16 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             help: { type: "boolean", short: "h" },
             roles: { type: "string" },
             pool: { type: "string" },
-            nats: { type: "string" },
+            ...NATS_OPTIONS,
+            "allow-paths": { type: "string" },
+            "default-timeout": { type: "string" },
+            "max-timeout": { type: "string" },
+            grace: { type: "string" },
             quiet: { type: "boolean" }
           }
         })
         if (values.help === true) return { _tag: "Help", text: "worker" }
-        const roles = (values.roles ?? "orchestrator").split(",").map((r) => r.trim()).filter((r) => r.length > 0)
+        const roles = (values.roles ?? "api").split(",").map((r) => r.trim()).filter((r) => r.length > 0)
         const unknown = roles.filter((r) => !WORKER_ROLES.includes(r))
         if (unknown.length > 0) {
           throw new UsageError({ message: `Role(s) ${unknown.join(", ")} cannot be served yet; this build serves: ${WORKER_ROLES.join(", ")}.` })
@@ -180,9 +241,13 @@ const parse = (argv: ReadonlyArray<string>): Command => {
         return {
           _tag: "Worker",
           roles,
-          pool: integer("pool", values.pool, 1, 1, 256),
-          nats: values.nats ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222",
-          quiet: values.quiet === true
+          pool: values.pool === undefined ? undefined : integer("pool", values.pool, 1, 1, 256),
+          graceMs: duration("grace", values.grace, 60_000, MAX_TIMEOUT_MS),
+          nats: natsFlags(values),
+          quiet: values.quiet === true,
+          allowPaths: (values["allow-paths"] ?? "").split(",").map((r) => r.trim()).filter((r) => r.length > 0),
+          defaultTimeoutMs: duration("default-timeout", values["default-timeout"], 30 * 60_000, MAX_TIMEOUT_MS),
+          maxTimeoutMs: duration("max-timeout", values["max-timeout"], 6 * 3_600_000, MAX_TIMEOUT_MS)
         }
       }
       case "replay": {
@@ -190,11 +255,20 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           args: [...rest],
           allowPositionals: true,
           strict: true,
-          options: { help: { type: "boolean", short: "h" }, out: { type: "string" }, nats: { type: "string" } }
+          options: { help: { type: "boolean", short: "h" }, out: { type: "string" }, ...NATS_OPTIONS, timeout: { type: "string" } }
         })
         if (values.help === true) return { _tag: "Help", text: "replay" }
         if (positionals.length !== 1) throw new UsageError({ message: "replay needs exactly one manifest (written by analyze --manifest FILE)." })
-        return { _tag: "Replay", manifest: positionals[0]!, out: values.out, nats: values.nats }
+        if (values.nats === undefined && (natsDetailGiven(values) || values.timeout !== undefined)) {
+          throw new UsageError({ message: "The --nats-* and --timeout options need --nats URL; add it or drop them." })
+        }
+        return {
+          _tag: "Replay",
+          manifest: positionals[0]!,
+          out: values.out,
+          nats: values.nats === undefined ? undefined : natsFlags(values),
+          timeoutMs: values.timeout === undefined ? undefined : duration("timeout", values.timeout, 0, MAX_TIMEOUT_MS)
+        }
       }
       case "campaigns": {
         const { positionals, values } = parseArgs({
@@ -232,7 +306,7 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             "database-url": { type: "string" },
             "redis-url": { type: "string" },
             "data-dir": { type: "string" },
-            nats: { type: "string" }
+            ...NATS_OPTIONS
           }
         })
         if (values.help === true) return { _tag: "Help", text: "ops" }
@@ -240,7 +314,7 @@ const parse = (argv: ReadonlyArray<string>): Command => {
         return {
           _tag: "OpsStatus",
           store: resolveStoreConfig({ databaseUrl: values["database-url"], redisUrl: values["redis-url"], dataDir: values["data-dir"] }),
-          nats: values.nats ?? process.env.NATS_URL
+          nats: values.nats !== undefined || process.env.NATS_URL !== undefined ? natsFlags(values) : undefined
         }
       }
       case "maintenance": {
@@ -319,7 +393,8 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             "data-dir": { type: "string" },
             "dormant-days": { type: "string" },
             manifest: { type: "string" },
-            nats: { type: "string" },
+            ...NATS_OPTIONS,
+            timeout: { type: "string" },
             durable: { type: "boolean" },
             depth: { type: "string" },
             thread: { type: "string" }
@@ -336,8 +411,11 @@ const parse = (argv: ReadonlyArray<string>): Command => {
         if (values.durable === true && values.nats === undefined) {
           throw new UsageError({ message: "--durable needs --nats URL (durable jobs live in JetStream)." })
         }
+        if (values.nats === undefined && (natsDetailGiven(values) || values.timeout !== undefined)) {
+          throw new UsageError({ message: "The --nats-* and --timeout options need --nats URL; add it or drop them." })
+        }
         if (values.nats !== undefined && positionals.includes("-")) {
-          throw new UsageError({ message: "--nats cannot read stdin (the workers read the files); give file paths the workers can read." })
+          throw new UsageError({ message: "--nats cannot send stdin yet; save the input to a file and pass its path (it is uploaded to the workers)." })
         }
         if (values.nats !== undefined && values.store === true) {
           throw new UsageError({ message: "--nats cannot be combined with --store yet; run the stored analysis in process." })
@@ -368,7 +446,8 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             : undefined,
           dormantDays: integer("dormant-days", values["dormant-days"], 14, 1, 36500),
           manifest: values.manifest,
-          nats: values.nats,
+          nats: values.nats === undefined ? undefined : natsFlags(values),
+          timeoutMs: values.timeout === undefined ? undefined : duration("timeout", values.timeout, 0, MAX_TIMEOUT_MS),
           durable: values.durable === true,
           depth: depth as "minimal" | "standard" | "deep" | undefined,
           thread: values.thread

@@ -2,6 +2,15 @@
  * Help texts: one per command, printed by `--help` and on usage errors.
  */
 
+/** The connection options of every command that talks to NATS (actors/transport/NatsConnection.ts). */
+const NATS_AUTH_OPTIONS = `  --nats-token T        token authentication (default $NATS_TOKEN); a user and password
+                        go in the URL: nats://user:password@host:4222 (also $NATS_URL)
+  --nats-creds FILE     NKey/JWT .creds file (default $NATS_CREDS)
+  --nats-tls-ca FILE    CA of the server's TLS certificate (default $NATS_TLS_CA); a
+                        tls:// URL asks for TLS with the system CAs
+  --nats-tls-cert FILE  client certificate for mutual TLS (default $NATS_TLS_CERT)
+  --nats-tls-key FILE   its key (default $NATS_TLS_KEY)`
+
 export const MAIN_HELP = `dshield-coord — find coordinated campaigns in honeypot attack logs
 
 Usage:
@@ -54,8 +63,14 @@ Options:
   --database-url URL    PostgreSQL for --store (default: $DATABASE_URL; unset → embedded
                         PGlite in --data-dir, default ./.dshield-coord/db)
   --data-dir DIR        embedded store directory
-  --nats URL            run the analysis on the NATS worker pool (dshield-coord worker)
-                        instead of in process; inputs must be readable by the workers
+  --nats URL            run the analysis on the NATS worker pool (dshield-coord worker
+                        --roles api) instead of in process: the inputs are uploaded to
+                        the JetStream object store (bucket coord-inputs), so the workers
+                        need no shared disk; URL may carry user:password@
+  --timeout D           with --nats: how long to wait, sent as the request's deadline
+                        (default 30m; e.g. 90s, 2h; the workers cap it at their
+                        --max-timeout)
+${NATS_AUTH_OPTIONS}
   --durable             with --nats: submit a durable JetStream job (survives worker
                         crashes: redelivered to another "jobs" worker, one result)
   --depth minimal|standard|deep
@@ -215,6 +230,7 @@ export const OPS_HELP = `dshield-coord ops — operations
 
 Usage:
   dshield-coord ops status [--database-url URL | --data-dir DIR] [--redis-url URL] [--nats URL]
+                           [--nats-token T | --nats-creds FILE] [--nats-tls-ca FILE …]
 
 Prints, as JSON, the SQL store in use and whether it answers (with the migrations applied),
 and the cache: Redis, in-memory, or degraded (Redis configured but not answering: the engine
@@ -223,6 +239,8 @@ instance on NATS with its requests, errors and average processing time ($SRV.STA
 
 Options:
 ${STORE_OPTIONS}
+  --nats URL           list the actor instances on this NATS server (default $NATS_URL)
+${NATS_AUTH_OPTIONS}
   -h, --help           show this help
 `
 
@@ -239,27 +257,50 @@ Exit codes: 0 identical, 1 the result differs, 2 an input changed or the manifes
 
 Options:
   --out FILE   also write the replayed Result v1
-  --nats URL   replay on the NATS worker pool instead of in process (the digest must
-               still match: results do not depend on the transport or the pool size)
+  --nats URL   replay on the NATS worker pool instead of in process (the inputs are
+               uploaded; the digest must still match: results do not depend on the
+               transport or the pool size)
+  --timeout D  with --nats: the request's deadline (default 30m)
+${NATS_AUTH_OPTIONS}
   -h, --help   show this help
 `
 
 export const WORKER_HELP = `dshield-coord worker — serve actors over NATS
 
 Usage:
-  dshield-coord worker [--roles orchestrator] [--pool N] [--nats URL] [--quiet]
+  dshield-coord worker [--roles api] [--pool N] [--grace 60s] [--nats URL] [--allow-paths ROOT,…]
+                       [--default-timeout 30m] [--max-timeout 6h] [--nats-creds FILE …] [--quiet]
 
 Starts N instances of each role as NATS micro services (service name = role; instances of
 a role share the default queue group, so pools on several machines form one pool;
-discovery and stats through $SRV.PING|INFO|STATS). SIGTERM or SIGINT stops taking work,
-finishes what is in flight and exits.
+discovery and stats through $SRV.PING|INFO|STATS, which report each instance's state,
+restarts and last error). Analyses run on N worker threads, so N run at once.
+
+SIGTERM or SIGINT stops taking work, finishes what is in flight within the grace period
+(a durable job still running after it goes back to the queue), drains and exits 0. A role
+that keeps crashing past its restart budget makes the worker exit 1, for systemd or
+Kubernetes to restart it. A lost NATS connection is retried forever; the worker reports
+itself not ready meanwhile.
 
 Options:
-  --roles LIST   comma-separated roles: orchestrator (request/reply), jobs (durable
-                 JetStream work queue), api (coord.v1.analyze|result|status for clients,
-                 docs/nats-api.md)
-  --pool N       instances per role (default 1)
-  --nats URL     NATS server (default $NATS_URL or nats://127.0.0.1:4222)
+  --roles LIST   comma-separated roles (default api): api (coord.v1.analyze|result|status
+                 for clients and analyze --nats, docs/nats-api.md), orchestrator (the
+                 internal coord.actor.orchestrator service), jobs (durable JetStream work
+                 queue), and the workflow's agent actors
+  --pool N       instances per role and analysis threads (default: one per core)
+  --grace D      how long SIGTERM waits for work in flight (default 60s; e.g. 90s, 5m)
+  --nats URL     NATS server (default $NATS_URL or nats://127.0.0.1:4222); may carry
+                 user:password@ (deploy/nats has one user per role)
+  --allow-paths ROOT[,ROOT…]
+                 let requests name files by path under these directories (real paths:
+                 no .., no symlink escapes, no devices or FIFOs, no stdin); default:
+                 off, inputs arrive only as uploads (claim-check)
+  --default-timeout D
+                 deadline of a request that names none (default 30m)
+  --max-timeout D
+                 longest deadline a request may name (default 6h); durable jobs run
+                 to their own deadline or this one
+${NATS_AUTH_OPTIONS}
   --quiet        no start-up line
   -h, --help     show this help
 `

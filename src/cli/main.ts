@@ -52,11 +52,11 @@ const program = (argv: ReadonlyArray<string>) =>
       }
       case "Worker": {
         const { workerCommand } = yield* load(() => import("./commands/remote.ts"))
-        return yield* Effect.scoped(workerCommand(command.roles, command.pool, command.nats, command.quiet))
+        return yield* Effect.scoped(workerCommand(command.roles, command.pool, command.nats, command.quiet, command, command.graceMs))
       }
       case "Replay": {
         const { replayCommand } = yield* load(() => import("./commands/replay.ts"))
-        return yield* replayCommand(command.manifest, command.out, command.nats)
+        return yield* replayCommand(command.manifest, command.out, command.nats, command.timeoutMs)
       }
       case "OpsStatus": {
         const { opsStatusCommand } = yield* load(() => import("./commands/store.ts"))

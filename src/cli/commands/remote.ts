@@ -1,55 +1,92 @@
 /**
  * Running analyses through NATS actors: `dshield-coord worker` serves a pool of actors, and
- * `analyze --nats URL` sends the analysis to whichever instance of the pool is free.
+ * `analyze --nats URL` uploads its inputs to the `coord-inputs` object store (claim-check)
+ * and asks `coord.v1.analyze` of whichever `api` instance of the pool is free, with its
+ * deadline (`--timeout`). Connections take credentials and TLS from actors/transport/NatsConnection.ts.
  */
 import { randomUUID } from "node:crypto"
-import { resolve } from "node:path"
 import { Effect, Schema, type Scope } from "effect"
-import { connect, type NatsConnection } from "nats"
+import type { NatsConnection } from "nats"
 import { API_GROUP, CoordApi, coordApiBehaviour } from "../../../actors/api/CoordApi.ts"
+import { workerInputs } from "../../../actors/api/InputResolver.ts"
+import { resolveRoots } from "../../../actors/api/LocalPaths.ts"
 import { ConfidenceScorer, confidenceScorerBehaviour } from "../../../actors/confidence-scorer/ConfidenceScorer.ts"
 import { ElasticsearchEnricher } from "../../../actors/elasticsearch-enricher/ElasticsearchEnricher.ts"
 import { Inference, inferenceBehaviour } from "../../../actors/inference/Inference.ts"
-import { spawn } from "../../../actors/kernel/Actor.ts"
+import { type ActorRef, type Protocol, spawn, type SpawnOptions } from "../../../actors/kernel/Actor.ts"
+import { makeWorkerRuntime, type WorkerRuntime } from "../../../actors/kernel/WorkerRuntime.ts"
+import { type AnalysisPool, defaultPoolSize, makeAnalysisPool } from "../../../actors/threads/AnalysisPool.ts"
 import { PatternAnalyzer, patternAnalyzerBehaviour } from "../../../actors/pattern-analyzer/PatternAnalyzer.ts"
 import { ToolCoordinator, toolCoordinatorBehaviour } from "../../../actors/tool-coordinator/ToolCoordinator.ts"
 import { AGENT_POLICY, enricherBehaviour } from "../../workflow/analysisActors.ts"
-import { Orchestrator, orchestratorBehaviour } from "../../../actors/orchestrator/Orchestrator.ts"
-import { consumeJobs, ensureJobStream, resultName, submitJob } from "../../../actors/transport/JobQueue.ts"
+import { decodeAnalyzeMessage, Orchestrator, orchestratorBehaviour } from "../../../actors/orchestrator/Orchestrator.ts"
+import { ensureInputBucket, inputBucketSettings, uploadInputs } from "../../../actors/transport/ClaimCheck.ts"
+import { connectionOptions, type NatsFlags, openNatsConnection, redactUrl, resolveNatsSettings } from "../../../actors/transport/NatsConnection.ts"
+import { consumeJobs, ensureJobStream, jobQueueOptionsFromEnv, resultName, submitJob } from "../../../actors/transport/JobQueue.ts"
 import { natsResultStore } from "../../../actors/transport/NatsResultStore.ts"
-import { natsClient, serveOverNats } from "../../../actors/transport/NatsTransport.ts"
+import { effectiveTimeout, natsClient, serveOverNats, type ServeOptions } from "../../../actors/transport/NatsTransport.ts"
 import type { AnalysisConfig } from "../../config/AnalysisConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
 import { Result } from "../../domain/Result.ts"
 import { type AgentRoleName, WORKER_ROLES } from "../workerRoles.ts"
 
-/** A NATS connection for the scope, drained (in-flight replies sent) when the scope closes. */
-export const natsConnection = (url: string) =>
-  Effect.acquireRelease(
-    Effect.tryPromise({
-      try: () => connect({ servers: url, name: "dshield-coord" }),
-      catch: () => new InputError({ message: `Cannot connect to NATS at ${url}; check --nats and that nats-server is running.` })
-    }),
-    (nc: NatsConnection) => Effect.promise(() => nc.drain().catch(() => undefined))
+/**
+ * A NATS connection for the scope (URL credentials, token, .creds, TLS; flags over NATS_*
+ * variables), drained (in-flight replies sent) when the scope closes.
+ */
+export const natsConnection = (flags: NatsFlags | string) =>
+  Effect.flatMap(resolveNatsSettings(typeof flags === "string" ? { url: flags } : flags), (settings) => openNatsConnection(settings)).pipe(
+    Effect.mapError((error) => new InputError({ message: error.message }))
   )
 
-/** Runs one analysis on the NATS pool and fetches its Result from the object store. */
-export const analyzeOverNats = Effect.fn("Cli.analyzeOverNats")(function*(natsUrl: string, paths: ReadonlyArray<string>, config: AnalysisConfig) {
-  const nc = yield* natsConnection(natsUrl)
-  const client = natsClient(nc, Orchestrator, { timeoutMs: 30 * 60_000 })
-  const reply = yield* client.ask("analyze", { paths: paths.map((p) => resolve(p)), display_paths: [...paths], config: { ...config } }).pipe(
+/**
+ * A worker's connection: the same settings, but reconnecting forever (the worker reports
+ * itself not ready meanwhile) and fatal to the worker if it ever closes for good.
+ */
+const workerConnection = (flags: NatsFlags | string, runtime: WorkerRuntime) =>
+  resolveNatsSettings(typeof flags === "string" ? { url: flags } : flags).pipe(
+    Effect.flatMap((settings) => connectionOptions(settings, "dshield-coord-worker")),
+    Effect.mapError((error) => new InputError({ message: error.message })),
+    Effect.flatMap((options) => Effect.mapError(runtime.connect(options), (error) => new InputError({ message: error.message })))
+  )
+
+/** How long `analyze --nats` waits by default (and the deadline it sends). */
+export const DEFAULT_CLIENT_TIMEOUT_MS = 30 * 60_000
+
+/**
+ * Runs one analysis on the NATS pool: uploads the inputs (claim-check), asks coord.v1.analyze
+ * with the deadline, and fetches the Result from the object store.
+ */
+export const analyzeOverNats = Effect.fn("Cli.analyzeOverNats")(function*(
+  nats: NatsFlags | string,
+  paths: ReadonlyArray<string>,
+  config: AnalysisConfig,
+  timeoutMs: number = DEFAULT_CLIENT_TIMEOUT_MS
+) {
+  const nc = yield* natsConnection(nats)
+  const bucket = yield* inputBucketSettings.pipe(Effect.mapError((e) => new InputError({ message: e.message })))
+  const inputs = yield* uploadInputs(nc, paths, bucket).pipe(
+    Effect.mapError((e) => (e.kind === "input" ? new InputError({ message: e.message }) : new AnalysisError({ message: e.message })))
+  )
+  const client = natsClient(nc, CoordApi, { group: API_GROUP })
+  const reply = yield* client.ask("analyze", { inputs, config: { ...config }, timeout_ms: timeoutMs }, { timeoutMs }).pipe(
     Effect.mapError((error) => {
       switch (error._tag) {
-        case "AnalysisFailed":
-          return error.kind === "input" ? new InputError({ message: error.message }) : new AnalysisError({ message: error.message })
+        case "ApiError":
+          return error.code === "input" || error.code === "bad_request" ? new InputError({ message: error.message }) : new AnalysisError({ message: error.message })
         case "ActorUnavailable":
           return new AnalysisError({ message: `The analysis could not run on NATS: ${error.reason}` })
         case "ActorTimeout":
-          return new AnalysisError({ message: `No orchestrator answered within ${error.timeoutMs / 1000} s; check the workers (dshield-coord ops status).` })
+          return new AnalysisError({
+            message: `The analysis did not finish within ${error.timeoutMs / 1000} s; give it longer with --timeout (workers cap it at their --max-timeout) or check the workers (dshield-coord ops status).`
+          })
       }
     })
   )
-  const blob = yield* natsResultStore(nc).get(reply.result_object)
+  const blob = yield* natsResultStore(nc).get(reply.result_object).pipe(
+    Effect.catchDefect((defect) =>
+      Effect.fail(new AnalysisError({ message: `Fetching the result ${reply.result_object} from the object store failed (${String((defect as Error | undefined)?.message ?? defect)}); check the NATS user may read the coord-results bucket.` })))
+  )
   if (blob === undefined) {
     return yield* new AnalysisError({ message: `The result ${reply.result_object} is missing from the NATS object store; run the analysis again.` })
   }
@@ -61,59 +98,146 @@ export const analyzeOverNats = Effect.fn("Cli.analyzeOverNats")(function*(natsUr
   return parsed as Result
 })
 
-/** `dshield-coord worker`: serve `pool` instances of each role until interrupted (SIGTERM/SIGINT). */
-export const workerCommand = Effect.fn("Cli.worker")(function*(roles: ReadonlyArray<string>, pool: number, natsUrl: string, quiet: boolean) {
+/** What a worker lets requests do: local paths (off unless roots are given) and deadlines. */
+export interface WorkerServing {
+  /** Directories whose files requests may name by path (`--allow-paths`); empty = uploads only. */
+  readonly allowPaths: ReadonlyArray<string>
+  /** Deadline of a request that names none (`--default-timeout`). */
+  readonly defaultTimeoutMs: number
+  /** Longest deadline a request may name (`--max-timeout`); durable jobs get this one. */
+  readonly maxTimeoutMs: number
+}
+
+/**
+ * `dshield-coord worker`: serve `pool` instances of each role until SIGTERM/SIGINT, then stop
+ * taking work, finish what is in flight within `graceMs`, and exit 0. Analyses run on `pool`
+ * worker threads shared by the instances (actors/threads), so `pool` analyses run at once
+ * and the loop stays free for heartbeats, stats and cancellation. A role that escalates (its
+ * restart budget spent) makes the worker fail, so the process exits non-zero and its
+ * supervisor restarts it (actors/kernel/WorkerRuntime.ts).
+ */
+export const workerCommand = Effect.fn("Cli.worker")(function*(
+  roles: ReadonlyArray<string>,
+  pool: number | undefined,
+  nats: NatsFlags | string,
+  quiet: boolean,
+  serving: WorkerServing = { allowPaths: [], defaultTimeoutMs: 30 * 60_000, maxTimeoutMs: 6 * 60 * 60_000 },
+  graceMs: number = 60_000
+) {
+  const size = pool ?? defaultPoolSize()
+  const runtime = yield* makeWorkerRuntime({ graceMs, quiet })
+  const jobs = yield* Effect.try({ try: () => jobQueueOptionsFromEnv(), catch: (error) => new InputError({ message: (error as Error).message }) })
+  // One thread per analysis that may run at once; instances share them.
+  const threads: AnalysisPool | undefined = roles.some((r) => r === "orchestrator" || r === "api" || r === "jobs")
+    ? yield* makeAnalysisPool(size, { blockMs: Number(process.env.DSHIELD_TEST_THREAD_BLOCK_MS ?? 0) })
+    : undefined
+  /** Supervision of one instance: its escalation stops the worker. */
+  const supervised = (role: string, i: number): SpawnOptions => ({ onEscalate: runtime.onEscalate(role, i) })
+  /** Serves an instance over NATS with its real state in $SRV stats; shutdown stops its intake first. */
+  const serveInstance = <P extends Protocol>(nc: NatsConnection, role: string, i: number, ref: ActorRef<P>, options: ServeOptions, counted?: ActorRef<Protocol>) =>
+    Effect.gen(function*() {
+      const registered = runtime.register(role, i, counted ?? (ref as unknown as ActorRef<Protocol>))
+      const handle = yield* serveOverNats(nc, ref, { ...options, statsData: () => runtime.statsOf(role, i) })
+      registered.onStop(handle.stop)
+    })
+  const roots = yield* Effect.try({ try: () => resolveRoots(serving.allowPaths), catch: (error) => new InputError({ message: (error as Error).message }) })
+  const bucket = yield* inputBucketSettings.pipe(Effect.mapError((e) => new InputError({ message: e.message })))
+  const serve: ServeOptions = { defaultTimeoutMs: serving.defaultTimeoutMs, maxTimeoutMs: serving.maxTimeoutMs }
+  let where = typeof nats === "string" ? redactUrl(nats) : undefined
   for (const role of roles) {
-    for (let i = 0; i < pool; i++) {
+    for (let i = 0; i < size; i++) {
       // One connection per instance: instances behave like separate processes in the queue group.
-      const nc = yield* natsConnection(natsUrl)
+      const nc = yield* workerConnection(nats, runtime)
+      where ??= redactUrl(nc.getServer())
+      if (role === "orchestrator" || role === "api" || role === "jobs") {
+        // The inputs bucket exists with its TTL and byte limit before any upload is named.
+        yield* ensureInputBucket(nc, bucket).pipe(Effect.mapError((e) => new InputError({ message: e.message })))
+      }
+      // Inputs: uploaded objects (claim-check); worker-local paths only under --allow-paths roots.
+      const inputs = workerInputs(nc, bucket, roots)
+      const compute = threads === undefined ? undefined : (request: Parameters<AnalysisPool["run"]>[0]) => threads.run(request)
       if (role === "orchestrator") {
-        const ref = yield* spawn(Orchestrator, orchestratorBehaviour(natsResultStore(nc)))
-        yield* serveOverNats(nc, ref)
+        const ref = yield* spawn(Orchestrator, orchestratorBehaviour(natsResultStore(nc), compute, inputs), supervised(role, i))
+        yield* serveInstance(nc, role, i, ref, serve)
       } else if (AGENT_ROLES[role] !== undefined) {
         // A workflow agent actor, reached by the Live layer's clients.
-        yield* AGENT_ROLES[role]!(nc)
+        const ref = yield* AGENT_ROLES[role]!(supervised(role, i))
+        yield* serveInstance(nc, role, i, ref, {})
       } else if (role === "api") {
-        // The client API: coord.v1.analyze | result | status (docs/nats-api.md).
-        const ref = yield* spawn(CoordApi, coordApiBehaviour(natsResultStore(nc)))
-        yield* serveOverNats(nc, ref, { group: API_GROUP })
+        // The client API: coord.v1.analyze | result | status (docs/nats-api.md). Analyses of
+        // files run on this instance's own orchestrator, to the request's deadline.
+        const results = natsResultStore(nc)
+        const orchestrator = yield* spawn(Orchestrator, orchestratorBehaviour(results, compute, inputs), supervised(role, i))
+        const ref = yield* spawn(CoordApi, coordApiBehaviour(results, (message) => orchestrator.ask("analyze", message, { timeoutMs: effectiveTimeout(message.timeout_ms, serve) })), supervised(role, i))
+        yield* serveInstance(nc, role, i, ref, { ...serve, group: API_GROUP }, orchestrator as unknown as ActorRef<Protocol>)
       } else if (role === "jobs") {
         // Durable jobs: this instance pulls from the JetStream work queue, one job at a time.
-        const results = natsResultStore(nc)
-        const ref = yield* spawn(Orchestrator, orchestratorBehaviour(results))
-        yield* ensureJobStream(nc, jobOptions())
-        yield* Effect.forkScoped(consumeJobs(nc, results, (request) => ref.ask("analyze", request), jobOptions()))
+        // A job is decoded through the orchestrator's Schema; it runs to its own deadline or the
+        // worker's maximum — never a default meant for interactive requests.
+        // Runs on a thread: the consumer's heartbeat timer keeps firing during the analysis.
+        const results = natsResultStore(nc, jobs.results)
+        // The thread's progress (bytes and events read) rides on the job's claim heartbeat.
+        let progress: (p: { readonly bytes: number; readonly events: number }) => void = () => undefined
+        const withProgress = threads === undefined ? undefined : (request: Parameters<AnalysisPool["run"]>[0]) => threads.run(request, (p) => progress(p))
+        const ref = yield* spawn(Orchestrator, orchestratorBehaviour(results, withProgress, inputs), supervised(role, i))
+        runtime.register(role, i, ref as unknown as ActorRef<Protocol>)
+        yield* runtime.serveStatus(nc, role, i)
+        yield* ensureJobStream(nc, jobs).pipe(Effect.mapError((e) => new InputError({ message: e.message })))
+        yield* Effect.forkScoped(consumeJobs(nc, results, (request, onProgress) =>
+          Effect.flatMap(decodeAnalyzeMessage(request).pipe(Effect.tap(() => Effect.sync(() => void (progress = onProgress)))), (message) =>
+            ref.ask("analyze", message, { timeoutMs: effectiveTimeout(message.timeout_ms, { ...serve, defaultTimeoutMs: serve.maxTimeoutMs }) })), {
+          ...jobs,
+          workerId: `${nc.info?.client_id ?? "worker"}-${process.pid}-${role}-${i + 1}`,
+          stopping: runtime.stopping,
+          track: runtime.track
+        }))
       }
     }
   }
-  if (!quiet) yield* Effect.sync(() => process.stderr.write(`worker ready: ${roles.join(", ")} × ${pool} on ${natsUrl}; SIGTERM drains and stops.\n`))
-  return yield* Effect.never
+  const pathsNote = roots.length === 0 ? "worker-local paths off" : `paths allowed under ${roots.join(", ")}`
+  if (!quiet) {
+    yield* Effect.sync(() =>
+      process.stderr.write(`worker ready: ${roles.join(", ")} × ${size} on ${where}; ${threads?.size ?? 0} analysis thread(s); ${pathsNote}; SIGTERM drains (grace ${Math.round(graceMs / 1000)} s) and stops.\n`)
+    )
+  }
+  // Until shutdown (SIGTERM interrupts this; the runtime drains first) or a fatal escalation.
+  return yield* runtime.awaitFatal.pipe(Effect.mapError((error) => new AnalysisError({ message: error.message })))
 })
 
-/** The workflow's agent actors, served over NATS (the names are in ../workerRoles.ts). */
-const AGENT_ROLES: Record<string, (nc: NatsConnection) => Effect.Effect<unknown, never, Scope.Scope>> = {
-  "pattern-analyzer": (nc) => Effect.flatMap(spawn(PatternAnalyzer, patternAnalyzerBehaviour, { policy: AGENT_POLICY }), (ref) => serveOverNats(nc, ref)),
-  "confidence-scorer": (nc) => Effect.flatMap(spawn(ConfidenceScorer, confidenceScorerBehaviour, { policy: AGENT_POLICY }), (ref) => serveOverNats(nc, ref)),
-  "tool-coordinator": (nc) => Effect.flatMap(spawn(ToolCoordinator, toolCoordinatorBehaviour, { policy: AGENT_POLICY }), (ref) => serveOverNats(nc, ref)),
-  inference: (nc) => Effect.flatMap(spawn(Inference, inferenceBehaviour, { policy: AGENT_POLICY }), (ref) => serveOverNats(nc, ref)),
-  "elasticsearch-enricher": (nc) => Effect.flatMap(spawn(ElasticsearchEnricher, enricherBehaviour, { policy: AGENT_POLICY }), (ref) => serveOverNats(nc, ref))
-} satisfies Record<AgentRoleName, (nc: NatsConnection) => Effect.Effect<unknown, never, Scope.Scope>>
+/** The workflow's agent actors (the names are in ../workerRoles.ts); the worker serves them over NATS. */
+type AgentRole = (options: SpawnOptions) => Effect.Effect<ActorRef<Protocol>, never, Scope.Scope>
+const agent = <P extends Protocol>(spawned: Effect.Effect<ActorRef<P>, never, Scope.Scope>) => spawned as unknown as Effect.Effect<ActorRef<Protocol>, never, Scope.Scope>
+const AGENT_ROLES: Record<string, AgentRole> = {
+  "pattern-analyzer": (o) => agent(spawn(PatternAnalyzer, patternAnalyzerBehaviour, { ...o, policy: AGENT_POLICY })),
+  "confidence-scorer": (o) => agent(spawn(ConfidenceScorer, confidenceScorerBehaviour, { ...o, policy: AGENT_POLICY })),
+  "tool-coordinator": (o) => agent(spawn(ToolCoordinator, toolCoordinatorBehaviour, { ...o, policy: AGENT_POLICY })),
+  inference: (o) => agent(spawn(Inference, inferenceBehaviour, { ...o, policy: AGENT_POLICY })),
+  "elasticsearch-enricher": (o) => agent(spawn(ElasticsearchEnricher, enricherBehaviour, { ...o, policy: AGENT_POLICY }))
+} satisfies Record<AgentRoleName, AgentRole>
 
 export { WORKER_ROLES }
 
-/** Job timing; DSHIELD_JOB_ACK_WAIT_MS shortens the redelivery delay (tests, small jobs). */
-const jobOptions = () => ({ ackWaitMs: Number(process.env.DSHIELD_JOB_ACK_WAIT_MS ?? 30_000) })
+/** Job-queue names, timing and limits (DSHIELD_JOB_* variables; JobQueue.jobQueueOptionsFromEnv). */
+const jobOptions = () => jobQueueOptionsFromEnv()
 
 /**
  * Runs one analysis as a durable job: submitted to the JetStream work queue, picked up by
  * any `jobs` worker (again by another if that one dies), result fetched by its analysis id.
  */
-export const analyzeAsDurableJob = Effect.fn("Cli.analyzeAsDurableJob")(function*(natsUrl: string, paths: ReadonlyArray<string>, config: AnalysisConfig, timeoutMs: number) {
-  const nc = yield* natsConnection(natsUrl)
-  yield* ensureJobStream(nc, jobOptions())
+export const analyzeAsDurableJob = Effect.fn("Cli.analyzeAsDurableJob")(function*(nats: NatsFlags | string, paths: ReadonlyArray<string>, config: AnalysisConfig, timeoutMs: number) {
+  const nc = yield* natsConnection(nats)
+  const jobs = jobOptions()
+  yield* ensureJobStream(nc, jobs).pipe(Effect.mapError((e) => new AnalysisError({ message: e.message })))
+  const bucket = yield* inputBucketSettings.pipe(Effect.mapError((e) => new InputError({ message: e.message })))
+  // Inputs by claim-check, as for a request: the job names the uploaded objects.
+  const inputs = yield* uploadInputs(nc, paths, bucket).pipe(
+    Effect.mapError((e) => (e.kind === "input" ? new InputError({ message: e.message }) : new AnalysisError({ message: e.message })))
+  )
   const analysisId = randomUUID()
-  yield* submitJob(nc, { analysis_id: analysisId, request: { paths: paths.map((p) => resolve(p)), display_paths: [...paths], config: { ...config } } })
-  const results = natsResultStore(nc)
+  yield* submitJob(nc, { analysis_id: analysisId, request: { inputs, config: { ...config }, timeout_ms: timeoutMs } }, jobs).pipe(
+    Effect.mapError((e) => new AnalysisError({ message: e.message }))
+  )
+  const results = natsResultStore(nc, jobs.results)
   const started = Date.now()
   while (Date.now() - started < timeoutMs) {
     const blob = yield* results.get(resultName(analysisId))

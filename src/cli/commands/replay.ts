@@ -11,6 +11,7 @@ import type { Result } from "../../domain/Result.ts"
 import { Manifest, MANIFEST_SCHEMA_ID, resultDigest } from "../../replay/Manifest.ts"
 import { ENGINE_VERSION } from "../../version.ts"
 import { runAnalysis } from "../../pipeline/runAnalysis.ts"
+import { type NatsFlags, redactUrl } from "../../../actors/transport/NatsConnection.ts"
 import { analyzeOverNats } from "./remote.ts"
 
 /** The manifest of a finished run (in-process transport, pool of one). */
@@ -34,7 +35,7 @@ export const writeManifest = (path: string, manifest: Manifest) =>
     catch: () => new InputError({ message: `Cannot write the manifest ${path}; choose a writable path for --manifest.`, path })
   })
 
-export const replayCommand = Effect.fn("Cli.replay")(function*(manifestPath: string, out: string | undefined, natsUrl: string | undefined) {
+export const replayCommand = Effect.fn("Cli.replay")(function*(manifestPath: string, out: string | undefined, nats: NatsFlags | undefined, timeoutMs?: number) {
   const text = yield* Effect.tryPromise({
     try: () => readFile(manifestPath, "utf8"),
     catch: () => new InputError({ message: `Cannot read the manifest ${manifestPath}; check the path.`, path: manifestPath })
@@ -46,7 +47,8 @@ export const replayCommand = Effect.fn("Cli.replay")(function*(manifestPath: str
   const config = { ...DEFAULT_CONFIG, ...(manifest.config as Partial<AnalysisConfig>) } as AnalysisConfig
   // Replaying on another transport (the NATS worker pool) must give the same digest.
   const paths = manifest.inputs.map((i) => i.path)
-  const result = natsUrl === undefined ? (yield* runAnalysis(paths, config)).result : yield* Effect.scoped(analyzeOverNats(natsUrl, paths, config))
+  // Over NATS the recorded inputs are uploaded (claim-check): the workers need no shared disk.
+  const result = nats === undefined ? (yield* runAnalysis(paths, config)).result : yield* Effect.scoped(analyzeOverNats(nats, paths, config, timeoutMs))
   for (const [i, recorded] of manifest.inputs.entries()) {
     const now = result.input.files[i]
     if (now === undefined || now.sha256 !== recorded.sha256) {
@@ -65,6 +67,6 @@ export const replayCommand = Effect.fn("Cli.replay")(function*(manifestPath: str
       message: `Replay differs: result digest ${digest.slice(0, 16)}… instead of ${manifest.result_digest.slice(0, 16)}…${versionNote}; the run is not reproduced.`
     })
   }
-  const where = natsUrl === undefined ? "in process" : `on the NATS pool at ${natsUrl}`
+  const where = nats === undefined ? "in process" : `on the NATS pool at ${redactUrl(nats.url ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222")}`
   yield* Effect.sync(() => process.stdout.write(`Replayed ${manifest.run_id} ${where}: identical result (digest ${digest.slice(0, 16)}…)${versionNote}.\n`))
 })

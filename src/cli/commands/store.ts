@@ -17,6 +17,10 @@ import { Cache } from "../../store/Cache.ts"
 import type { RetentionPolicy } from "../../store/maintenance.ts"
 import { SqlStore, type StoreError } from "../../store/SqlStore.ts"
 import { natsConnection } from "./remote.ts"
+import { type NatsFlags, redactUrl } from "../../../actors/transport/NatsConnection.ts"
+
+/** The NATS URL(s) in use, without credentials. */
+const natsUrl = (nats: NatsFlags): string => redactUrl(nats.url ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222")
 
 /** The SQL store the configuration names: PostgreSQL, or PGlite in the data directory. */
 export const sqlStoreLayer = (config: StoreConfig): Layer.Layer<SqlStore, StoreError> =>
@@ -100,7 +104,7 @@ export const maintenanceCommand = Effect.fn("Cli.maintenance")(function*(config:
 })
 
 /** `ops status`: what the stores are and whether they answer. */
-export const opsStatusCommand = Effect.fn("Cli.opsStatus")(function*(config: StoreConfig, natsUrl: string | undefined) {
+export const opsStatusCommand = Effect.fn("Cli.opsStatus")(function*(config: StoreConfig, nats: NatsFlags | undefined) {
   const database = yield* Effect.scoped(Effect.flatMap(postgresActor(config), (pg) => pg.ask("health", {}))).pipe(
     Effect.map((h) => ({ status: "ok", ...h })),
     Effect.catch((error: { readonly _tag: string; readonly message?: string; readonly reason?: string }) =>
@@ -116,17 +120,17 @@ export const opsStatusCommand = Effect.fn("Cli.opsStatus")(function*(config: Sto
   const report = {
     database: { configured: described.database, ...database },
     cache: { configured: described.redis, ...cache, status: cache.degraded ? "degraded" : "ok" },
-    actors: natsUrl === undefined
+    actors: nats === undefined
       ? "in process (pass --nats URL or set NATS_URL to list the NATS actor pools)"
-      : yield* listActorInstances(natsUrl)
+      : yield* listActorInstances(nats)
   }
   yield* Effect.sync(() => process.stdout.write(`${JSON.stringify(report, null, 2)}\n`))
 })
 
 /** Every actor instance on NATS, by service, with its request counts ($SRV.STATS). */
-const listActorInstances = (natsUrl: string) =>
+const listActorInstances = (nats: NatsFlags) =>
   Effect.scoped(Effect.gen(function*() {
-    const nc = yield* natsConnection(natsUrl)
+    const nc = yield* natsConnection(nats)
     return yield* Effect.promise(async () => {
       const instances: Array<Record<string, unknown>> = []
       for await (const s of await nc.services.client({ maxWait: 1000, strategy: RequestStrategy.Timer }).stats()) {
@@ -139,10 +143,12 @@ const listActorInstances = (natsUrl: string) =>
           errors: s.endpoints?.reduce((a, e) => a + e.num_errors, 0) ?? 0,
           average_processing_ms: Math.round(
             (s.endpoints?.reduce((a, e) => a + e.average_processing_time, 0) ?? 0) / Math.max(1, s.endpoints?.length ?? 1) / 1e6
-          )
+          ),
+          // The instance's own report (its statsHandler): role, readiness, state, restarts, last error.
+          ...((s.endpoints?.[0]?.data ?? {}) as Record<string, unknown>)
         })
       }
       instances.sort((a, b) => String(a.service).localeCompare(String(b.service)) || String(a.id).localeCompare(String(b.id)))
-      return { nats: natsUrl, instances }
+      return { nats: natsUrl(nats), instances }
     })
-  })).pipe(Effect.catch((error: unknown) => Effect.succeed({ nats: natsUrl, error: String((error as { message?: string }).message ?? error) })))
+  })).pipe(Effect.catch((error: unknown) => Effect.succeed({ nats: natsUrl(nats), error: String((error as { message?: string }).message ?? error) })))

@@ -20,7 +20,8 @@ export class RejectLog {
   add(reason: string, file: string, line: number, text: string): void {
     this.counts.set(reason, (this.counts.get(reason) ?? 0) + 1)
     if (this.samples.length < this.maxSamples) {
-      this.samples.push({ reason, file, line, excerpt: text.length > 120 ? `${text.slice(0, 117)}...` : text })
+      const safe = printable(text.length > 120 ? text.slice(0, 121) : text)
+      this.samples.push({ reason, file, line, excerpt: safe.length > 120 ? `${safe.slice(0, 117)}...` : safe })
     }
   }
 
@@ -37,3 +38,11 @@ export class RejectLog {
     return out
   }
 }
+
+/**
+ * The excerpt as it is safe to print: control characters (an attacker's terminal escape
+ * sequences, NULs, bells) are written as \xHH instead of being sent to the user's terminal.
+ */
+const printable = (text: string): string =>
+  // eslint-disable-next-line no-control-regex
+  text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)

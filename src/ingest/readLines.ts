@@ -31,7 +31,7 @@ export const MAX_FIRST_LINE_CHARS = 512 * 1024 * 1024
  * per compressed byte. No log line is that long (lines over 1 MiB are rejected anyway), and no
  * text compresses that well unless it is built to.
  */
-export const BOMB_LINE_BYTES = 64 * 1024 * 1024
+export const BOMB_LINE_BYTES = 32 * 1024 * 1024
 export const BOMB_RATIO = 100
 
 const CHUNK_BYTES = 1 << 20

@@ -180,15 +180,28 @@ describe("clustering metrics", () => {
     expect(withNull.agreeingPairs).toBe(fresh.agreeingPairs)
   })
 
-  test("linear time: 300k items in well under a second", () => {
+  test("linear time: 10× the items take far less than 100× the time (300k items)", () => {
+    // A ratio, not a wall-clock bound: the machine may be busy, but pair enumeration would be
+    // 100× slower at 10× the items while the contingency table is ~10×. Best of three runs each.
     const rng = new Prng(7, "evaluation:big")
-    const truth = randomLabeling(rng, 300_000, 50, 0.2)
-    const pred = randomLabeling(rng, 300_000, 80, 0.2)
-    const t0 = performance.now()
-    const s = pairwiseScores(truth, pred)
-    expect(performance.now() - t0).toBeLessThan(1000)
-    expect(Math.abs(s.ari)).toBeLessThan(0.01) // independent random labelings: chance level
-  })
+    const time = (n: number) => {
+      const truth = randomLabeling(rng, n, 50, 0.2)
+      const pred = randomLabeling(rng, n, 80, 0.2)
+      let best = Number.POSITIVE_INFINITY
+      let s = pairwiseScores(truth, pred)
+      for (let k = 0; k < 3; k++) {
+        const t0 = performance.now()
+        s = pairwiseScores(truth, pred)
+        best = Math.min(best, performance.now() - t0)
+      }
+      return { best, s }
+    }
+    const small = time(30_000)
+    const big = time(300_000)
+    expect(big.best / Math.max(small.best, 1)).toBeLessThan(40)
+    expect(big.best).toBeLessThan(15_000)
+    expect(Math.abs(big.s.ari)).toBeLessThan(0.01) // independent random labelings: chance level
+  }, 60_000)
 })
 
 describe("calibration", () => {

@@ -38,15 +38,33 @@ export interface SkippedFile {
   readonly reason: string
 }
 
-export interface IngestReport {
+/** What reading the inputs found, apart from the sessions themselves. */
+export interface IngestSummary {
   readonly files: Array<InputFile>
   readonly events: number
-  readonly sessions: Array<AttackSession>
+  /** Sessions built (collected, or handed to the sink while streaming). */
+  readonly sessionCount: number
   readonly rejects: RejectLog
   /** Events whose eventid the engine does not know: kept, counted here by eventid. */
   readonly unknownEventIds: Record<string, number>
   readonly skippedFiles: Array<SkippedFile>
 }
+
+export interface IngestReport extends IngestSummary {
+  readonly sessions: Array<AttackSession>
+}
+
+/**
+ * The outcome of streaming ingest: the summary, or (when the input's order contradicted a
+ * session already handed on; see SessionBuilder) the reason, and the caller reads the
+ * input again with `ingest`.
+ */
+export type StreamOutcome =
+  | { readonly streamed: true; readonly summary: IngestSummary }
+  | { readonly streamed: false; readonly reason: string }
+
+/** Thrown through the line reader to stop reading once streaming has stopped. */
+class StreamStopped extends Error {}
 
 /** A path could not be read or understood. The message is one sentence for the user. */
 export class IngestFailure extends Error {
@@ -121,11 +139,55 @@ const formatsFor = (options: IngestOptions): Array<LineFormat> => [
   makeFirewallFormat({ syslogYear: options.syslogYear })
 ]
 
-/** Reads every path and builds sessions. Throws IngestFailure only for unreadable paths. */
+/**
+ * Reads every path and builds sessions, all kept and returned in (start, id) order. Throws
+ * IngestFailure only for unreadable paths.
+ */
 export const ingest = async (paths: ReadonlyArray<string>, options: IngestOptions): Promise<IngestReport> => {
+  const builder = new SessionBuilder(options.sessionGapMs ?? DEFAULT_SESSION_GAP_MS)
+  const summary = await readInto(paths, options, builder)
+  const sessions = builder.build()
+  return { ...summary!, sessionCount: sessions.length, sessions }
+}
+
+/**
+ * Reads every path and hands each session to `sink` as soon as it is finished, in the same
+ * (start, id) order as `ingest`, keeping none: memory holds the sessions in progress, not
+ * the input's. Stops early (`streamed: false`) when the input is not in time order enough
+ * for that; the sessions handed on by then are to be discarded.
+ */
+export const ingestStream = async (
+  paths: ReadonlyArray<string>,
+  options: IngestOptions,
+  sink: (session: AttackSession) => void
+): Promise<StreamOutcome> => {
+  const builder = new SessionBuilder(options.sessionGapMs ?? DEFAULT_SESSION_GAP_MS, sink)
+  const summary = await readInto(paths, options, builder)
+  if (summary === undefined || !builder.end()) return { streamed: false, reason: builder.outOfOrder ?? "streaming stopped" }
+  return { streamed: true, summary: { ...summary, sessionCount: builder.streamed } }
+}
+
+/** The reading loop shared by both: undefined when a streaming builder stopped. */
+const readInto = async (
+  paths: ReadonlyArray<string>,
+  options: IngestOptions,
+  builder: SessionBuilder
+): Promise<Omit<IngestSummary, "sessionCount"> | undefined> => {
+  try {
+    return await readAll(paths, options, builder)
+  } catch (error) {
+    if (error instanceof StreamStopped) return undefined
+    throw error
+  }
+}
+
+const readAll = async (
+  paths: ReadonlyArray<string>,
+  options: IngestOptions,
+  builder: SessionBuilder
+): Promise<Omit<IngestSummary, "sessionCount">> => {
   const targets = await expand(paths)
   const formats = formatsFor(options)
-  const builder = new SessionBuilder(options.sessionGapMs ?? DEFAULT_SESSION_GAP_MS)
   const rejects = new RejectLog()
   const unknown = new Map<string, number>()
   const files: Array<InputFile> = []
@@ -143,6 +205,7 @@ export const ingest = async (paths: ReadonlyArray<string>, options: IngestOption
       unknown.set(outcome.sourceEventId, (unknown.get(outcome.sourceEventId) ?? 0) + 1)
     }
     builder.add(outcome as HoneypotEvent)
+    if (builder.outOfOrder !== undefined) throw new StreamStopped("streaming stopped")
     events++
     return true
   }
@@ -250,6 +313,7 @@ export const ingest = async (paths: ReadonlyArray<string>, options: IngestOption
           }
       })
     } catch (error) {
+      if (error instanceof StreamStopped) throw error
       throw new IngestFailure(
         `Input ${file} could not be read (${(error as { code?: string }).code ?? (error as Error).message}); check the file.`,
         target.path
@@ -303,7 +367,7 @@ export const ingest = async (paths: ReadonlyArray<string>, options: IngestOption
 
   const unknownEventIds: Record<string, number> = {}
   for (const key of [...unknown.keys()].sort()) unknownEventIds[key] = unknown.get(key)!
-  return { files, events, sessions: builder.build(), rejects, unknownEventIds, skippedFiles }
+  return { files, events, rejects, unknownEventIds, skippedFiles }
 }
 
 interface ParsedDocument {

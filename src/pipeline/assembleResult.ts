@@ -10,15 +10,10 @@ import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
 import { configDigest, sha256Hex } from "../config/AnalysisConfig.ts"
 import type { AttackSession } from "../domain/AttackSession.ts"
 import { type InputFile, type InputSummary, RESULT_SCHEMA_ID, type Result, type RunInfo } from "../domain/Result.ts"
+import type { IngestSummary } from "../ingest/ingest.ts"
 import { ENGINE_VERSION } from "../version.ts"
 import type { Campaign } from "../domain/Campaign.ts"
 
-/** What the assembler needs of an ingest report (the report itself, or its checkpointed copy). */
-export interface IngestSummary {
-  readonly files: ReadonlyArray<InputFile>
-  readonly events: number
-  readonly rejects: { readonly toRecord: () => Record<string, number> }
-}
 
 /**
  * The digest of the inputs: of their content digests in order, not of their paths.
@@ -61,7 +56,7 @@ export const runInfo = (inputDigestHex: string, config: AnalysisConfig, startedA
  *
  * @category input
  */
-export const inputSummary = (report: IngestSummary, sessions: number): InputSummary => ({
+export const inputSummary = (report: Pick<IngestSummary, "files" | "events" | "rejects">, sessions: number): InputSummary => ({
   files: report.files,
   events: report.events,
   sessions,

@@ -1,18 +1,35 @@
 /**
  * One analysis run as an Effect: read the inputs, analyse the sessions, assemble Result v1.
  * Failures are typed: InputError (the inputs could not be read) and AnalysisError.
+ *
+ * `runAnalysis` streams: each session goes into the feature builder as soon as ingest has
+ * finished it and is dropped, so a run holds compact feature columns, never the input's
+ * sessions. `runAnalysisWithSessions` keeps them (and joins a stored history), for callers
+ * that write sessions to the store.
  */
 import { Clock, Effect } from "effect"
+import { FeatureBuilder, type SessionFeatures } from "../analytics/sessionFeatures.ts"
+import { computeFeatures } from "../analytics/sessionFeatures.ts"
 import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
 import type { AttackSession } from "../domain/AttackSession.ts"
 import { AnalysisError, InputError } from "../domain/errors.ts"
 import { mergeSessionPieces } from "../domain/mergeSessions.ts"
 import type { Result } from "../domain/Result.ts"
-import { ingest, IngestFailure, type IngestReport } from "../ingest/ingest.ts"
-import { analyzeSessions } from "./analyzeSessions.ts"
+import { ingest, IngestFailure, type IngestOptions, type IngestReport, ingestStream, type IngestSummary } from "../ingest/ingest.ts"
+import { analyzeFeatures, analyzeSessions } from "./analyzeSessions.ts"
 import { assembleResult, inputDigest, inputSummary, runInfo } from "./assembleResult.ts"
 
 export interface AnalysisRun {
+  readonly result: Result
+  readonly report: IngestSummary
+  /**
+   * True when sessions streamed into the features; false when the input had to be read
+   * again and held whole (standard input, or an input out of time order: see SessionBuilder).
+   */
+  readonly streamed: boolean
+}
+
+export interface AnalysisRunWithSessions {
   readonly result: Result
   readonly report: IngestReport
   /** Every session analysed: the input's, joined with the history's. */
@@ -21,6 +38,9 @@ export interface AnalysisRun {
 
 export interface RunOptions {
   readonly onProgress?: ((bytes: number, events: number) => void) | undefined
+}
+
+export interface RunWithSessionsOptions extends RunOptions {
   /**
    * Sessions already known (from the store): analysed together with the input, so campaigns
    * that span runs are found as if all the data had been read at once. A session of the
@@ -42,31 +62,106 @@ export const mergeHistory = (history: ReadonlyArray<AttackSession>, fresh: Reado
   return [...byId.values()].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
 }
 
+const ingestOptions = (config: AnalysisConfig, options: RunOptions): IngestOptions => ({
+  format: config.format,
+  syslogYear: config.syslogYear ?? undefined,
+  sessionGapMs: config.sessionGapMs,
+  onProgress: options.onProgress
+})
+
+const readFailure = (error: unknown): InputError | AnalysisError =>
+  error instanceof IngestFailure
+    ? new InputError({ message: error.message, path: error.path })
+    : new AnalysisError({ message: `Reading the input failed unexpectedly: ${String(error)}; please report this with the input that caused it.` })
+
+const analysisFailure = (error: unknown): AnalysisError =>
+  new AnalysisError({ message: `The analysis failed: ${String(error)}; please report this with the input that caused it.` })
+
+/** A failure of the feature builder inside the ingest sink: an analysis error, not a read error. */
+class FeatureFailure {
+  constructor(readonly cause: unknown) {}
+}
+
+interface Features {
+  readonly summary: IngestSummary
+  readonly features: SessionFeatures
+  readonly streamed: boolean
+}
+
+/** Sessions read whole, then features; the sessions are garbage once this returns. */
+const collectedFeatures = async (paths: ReadonlyArray<string>, options: IngestOptions): Promise<Features> => {
+  const { sessions, ...summary } = await ingest(paths, options)
+  let features: SessionFeatures
+  try {
+    features = computeFeatures(sessions)
+  } catch (error) {
+    throw new FeatureFailure(error)
+  }
+  return { summary, features, streamed: false }
+}
+
+/**
+ * Features of every session of the inputs, streamed from ingest into the builder. Standard
+ * input cannot be read twice, so it is read whole; an input whose order stops the stream is
+ * read again whole.
+ */
+const inputFeatures = async (paths: ReadonlyArray<string>, options: IngestOptions): Promise<Features> => {
+  if (paths.includes("-")) return collectedFeatures(paths, options)
+  const builder = new FeatureBuilder()
+  const outcome = await ingestStream(paths, options, (session) => {
+    try {
+      builder.add(session)
+    } catch (error) {
+      throw new FeatureFailure(error)
+    }
+  })
+  if (!outcome.streamed) return collectedFeatures(paths, options)
+  let features: SessionFeatures
+  try {
+    features = builder.finish()
+  } catch (error) {
+    throw new FeatureFailure(error)
+  }
+  return { summary: outcome.summary, features, streamed: true }
+}
+
+/** The analysis of the inputs alone, streaming sessions into features (see the module comment). */
 export const runAnalysis = Effect.fn("Analysis.run")(function*(
   paths: ReadonlyArray<string>,
   config: AnalysisConfig,
   options: RunOptions = {}
 ) {
   const startedAt = yield* Clock.currentTimeMillis
+  const { summary, features, streamed } = yield* Effect.tryPromise({
+    try: () => inputFeatures(paths, ingestOptions(config, options)),
+    catch: (error) => (error instanceof FeatureFailure ? analysisFailure(error.cause) : readFailure(error))
+  })
+  const analysis = yield* Effect.try({
+    try: () => analyzeFeatures(features, config),
+    catch: analysisFailure
+  })
+  const finishedAt = yield* Clock.currentTimeMillis
+  const result = assembleResult(runInfo(inputDigest(summary), config, startedAt, finishedAt), inputSummary(summary, features.count), analysis)
+  return { result, report: summary, streamed } satisfies AnalysisRun
+})
+
+/** The analysis of the inputs joined with a history, keeping every session (for the store). */
+export const runAnalysisWithSessions = Effect.fn("Analysis.runWithSessions")(function*(
+  paths: ReadonlyArray<string>,
+  config: AnalysisConfig,
+  options: RunWithSessionsOptions = {}
+) {
+  const startedAt = yield* Clock.currentTimeMillis
   const report = yield* Effect.tryPromise({
-    try: () =>
-      ingest(paths, {
-        format: config.format,
-        syslogYear: config.syslogYear ?? undefined,
-        sessionGapMs: config.sessionGapMs,
-        onProgress: options.onProgress
-      }),
-    catch: (error) =>
-      error instanceof IngestFailure
-        ? new InputError({ message: error.message, path: error.path })
-        : new AnalysisError({ message: `Reading the input failed unexpectedly: ${String(error)}; please report this with the input that caused it.` })
+    try: () => ingest(paths, ingestOptions(config, options)),
+    catch: readFailure
   })
   const sessions = mergeHistory(options.history ?? [], report.sessions)
   const analysis = yield* Effect.try({
     try: () => analyzeSessions(sessions, config),
-    catch: (error) => new AnalysisError({ message: `The analysis failed: ${String(error)}; please report this with the input that caused it.` })
+    catch: analysisFailure
   })
   const finishedAt = yield* Clock.currentTimeMillis
   const result = assembleResult(runInfo(inputDigest(report), config, startedAt, finishedAt), inputSummary(report, sessions.length), analysis)
-  return { result, report, sessions } satisfies AnalysisRun
+  return { result, report, sessions } satisfies AnalysisRunWithSessions
 })

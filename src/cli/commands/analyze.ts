@@ -7,9 +7,9 @@ import { Effect, Schema } from "effect"
 import { type AnalysisConfig, DEFAULT_CONFIG } from "../../config/AnalysisConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
 import { Result } from "../../domain/Result.ts"
-import type { IngestReport } from "../../ingest/ingest.ts"
+import type { IngestSummary } from "../../ingest/ingest.ts"
 import type { AttackSession } from "../../domain/AttackSession.ts"
-import { runAnalysis } from "../../pipeline/runAnalysis.ts"
+import { runAnalysis, runAnalysisWithSessions } from "../../pipeline/runAnalysis.ts"
 import { resolveStoreConfig } from "../../config/StoreConfig.ts"
 import type { Command } from "../args.ts"
 import { renderCampaignTable } from "../campaignTable.ts"
@@ -43,7 +43,7 @@ const totalInputBytes = (paths: ReadonlyArray<string>): Effect.Effect<number | u
     return total
   })
 
-const rejectSummary = (report: IngestReport): string => {
+const rejectSummary = (report: IngestSummary): string => {
   const lines: Array<string> = []
   const counts = report.rejects.toRecord()
   const total = report.rejects.total
@@ -72,11 +72,11 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
   const total = yield* totalInputBytes(command.paths)
   const showProgress = !command.quiet && process.stderr.isTTY === true && (total === undefined || total >= PROGRESS_MIN_BYTES)
   const bar = showProgress ? new ProgressBar(total) : undefined
+  const onProgress = bar === undefined ? undefined : (bytes: number, events: number) => bar.update(bytes, events)
+  const clearBar = Effect.ensuring(Effect.sync(() => bar?.clear()))
+  // Without a store, sessions stream into the analysis and are not kept; the store needs them.
   const run = (history: ReadonlyArray<AttackSession>) =>
-    runAnalysis(command.paths, config, {
-      history,
-      onProgress: bar === undefined ? undefined : (bytes, events) => bar.update(bytes, events)
-    }).pipe(Effect.ensuring(Effect.sync(() => bar?.clear())))
+    runAnalysisWithSessions(command.paths, config, { history, onProgress }).pipe(clearBar)
   const storeConfig = command.store
   const natsUrl = command.nats
   const depth = command.depth
@@ -96,7 +96,7 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
       saved: undefined
     }
     : storeConfig === undefined
-    ? { ...(yield* run([])), saved: undefined }
+    ? { ...(yield* runAnalysis(command.paths, config, { onProgress }).pipe(clearBar)), saved: undefined }
     : yield* Effect.flatMap(store, ({ postgresActor, storeFailure }) => Effect.gen(function*() {
       // Through the postgres store actor: the store's history is analysed with the new input,
       // then everything is written in one transaction.

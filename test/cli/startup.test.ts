@@ -1,0 +1,48 @@
+/**
+ * Start-up: a command loads only what it uses. Module loading dominates the start of a short
+ * run, so `analyze FILE` must not load NATS, the stores, LangGraph or Elasticsearch at all
+ * (they are imported on --nats / --store / --depth only). Checked on the static import graph
+ * (type-only imports and dynamic import() excluded), not by timing.
+ */
+import { describe, expect, test } from "bun:test"
+import { readFileSync } from "node:fs"
+import { dirname, resolve } from "node:path"
+import { REPO } from "./helpers.ts"
+
+const transpiler = new Bun.Transpiler({ loader: "ts" })
+
+/** Bare package names reachable through static imports from `entry` (repo files followed). */
+const staticPackages = (entry: string): Set<string> => {
+  const seen = new Set<string>()
+  const packages = new Set<string>()
+  const visit = (file: string): void => {
+    if (seen.has(file)) return
+    seen.add(file)
+    for (const imp of transpiler.scanImports(readFileSync(file, "utf8"))) {
+      if (imp.kind === "dynamic-import") continue
+      if (imp.path.startsWith(".")) {
+        const target = resolve(dirname(file), imp.path)
+        if (target.endsWith(".ts")) visit(target)
+      } else if (!imp.path.startsWith("node:")) {
+        const parts = imp.path.split("/")
+        packages.add(imp.path.startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0]!)
+      }
+    }
+  }
+  visit(entry)
+  return packages
+}
+
+const HEAVY = ["nats", "@langchain/langgraph", "@langchain/langgraph-checkpoint-postgres", "@langchain/core", "@elastic/elasticsearch", "@electric-sql/pglite", "@effect/sql-pg", "ioredis", "pg"]
+
+describe("start-up", () => {
+  test("the entry point and argument parsing load no transport, store or workflow package", () => {
+    const packages = staticPackages(resolve(REPO, "src/cli/main.ts"))
+    expect(HEAVY.filter((p) => packages.has(p))).toEqual([])
+  })
+
+  test("analyze FILE loads no transport, store or workflow package", () => {
+    const packages = staticPackages(resolve(REPO, "src/cli/commands/analyze.ts"))
+    expect(HEAVY.filter((p) => packages.has(p))).toEqual([])
+  })
+})

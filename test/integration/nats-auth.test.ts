@@ -43,7 +43,7 @@ describe.skipIf(!AVAILABLE)("NATS security with deploy/nats/nats-server.conf", (
   const connections: Array<NatsConnection> = []
   beforeAll(async () => {
     server = await startAuthServer(REPO)
-  })
+  }, 60_000)
   afterAll(async () => {
     for (const nc of connections) await nc.close().catch(() => undefined)
     await server?.stop()
@@ -64,7 +64,7 @@ describe.skipIf(!AVAILABLE)("NATS security with deploy/nats/nats-server.conf", (
     expect(wrong.code).toBe(2)
     expect(wrong.stderr).not.toContain("s3cret-wrong")
     expect(wrong.stderr).toContain("***@127.0.0.1")
-  })
+  }, 60_000)
 
   test("a client cannot subscribe to worker subjects nor publish to actor subjects or the job queue", async () => {
     const nc = await connect({ servers: server.url, user: "client", pass: passwordOf("client") })
@@ -92,7 +92,7 @@ describe.skipIf(!AVAILABLE)("NATS security with deploy/nats/nats-server.conf", (
     connections.push(agent)
     const agentCall = await agent.request("coord.v1.status", new TextEncoder().encode("{}"), { timeout: 2000 }).then(() => undefined, (e: unknown) => e)
     expect((agentCall as { code?: string }).code).toBe("PERMISSIONS_VIOLATION")
-  })
+  }, 60_000)
 
   test("a worker and a client, each with its credentials, complete an analysis end to end (claim-check upload, no shared path)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "dshield-auth-e2e-"))
@@ -120,6 +120,31 @@ describe.skipIf(!AVAILABLE)("NATS security with deploy/nats/nats-server.conf", (
     }
     // Nothing the client did was refused by the server.
     expect(server.log()).not.toMatch(/Violation - User "(client|worker|ops)"/)
+  }, 180_000)
+
+  test("a submitter's durable job is run by a jobs worker with their own credentials; agents serve with theirs", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dshield-auth-jobs-"))
+    expect(runCli(["generate", "--sessions", "300", "--seed", "10", "--out", dir, "--quiet"]).code).toBe(0)
+    const input = join(dir, "cowrie.json")
+    expect(runCli(["analyze", "--quiet", "--out", join(dir, "local.json"), input]).code).toBe(0)
+    const jobs = await startWorkerWith(REPO, ["--roles", "jobs", "--pool", "1", "--nats", server.urlFor("jobs")])
+    const agents = await startWorkerWith(REPO, ["--roles", "pattern-analyzer,confidence-scorer", "--pool", "1", "--nats", server.urlFor("agent")])
+    try {
+      const r = runCli(["analyze", "--nats", server.urlFor("submitter"), "--durable", "--timeout", "2m", "--quiet", "--out", join(dir, "job.json"), input])
+      expect(r.stderr).toBe("")
+      expect(r.code).toBe(0)
+      expect(withoutRunTimes(readFileSync(join(dir, "job.json"), "utf8"))).toBe(withoutRunTimes(readFileSync(join(dir, "local.json"), "utf8")))
+    } finally {
+      for (const w of [jobs, agents]) {
+        w.kill("SIGTERM")
+        await w.exited
+      }
+    }
+    // The jobs worker and the agents were refused nothing; the submitter only its (ignored)
+    // attempt to create the job queue's streams, which the jobs workers own.
+    const log = server.log()
+    expect(log).not.toMatch(/Violation - User "(jobs|agent)"/)
+    for (const line of log.split("\n").filter((l) => l.includes('Violation - User "submitter"'))) expect(line).toMatch(/\$JS\.API\.(STREAM|CONSUMER)\.(INFO|CREATE)/)
   }, 180_000)
 })
 

@@ -90,7 +90,7 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
     : natsUrl !== undefined
     ? {
       result: yield* Effect.scoped(Effect.flatMap(remote, ({ analyzeAsDurableJob, analyzeOverNats }) =>
-        command.durable ? analyzeAsDurableJob(natsUrl, command.paths, config, 60 * 60_000) : analyzeOverNats(natsUrl, command.paths, config)
+        command.durable ? analyzeAsDurableJob(natsUrl, command.paths, config, command.timeoutMs ?? 60 * 60_000, command.timeoutMs) : analyzeOverNats(natsUrl, command.paths, config, command.timeoutMs)
       )),
       report: undefined,
       saved: undefined

@@ -152,6 +152,11 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
       if (role === "orchestrator" || role === "api" || role === "jobs") {
         // The inputs bucket exists with its TTL and byte limit before any upload is named.
         yield* ensureInputBucket(nc, bucket).pipe(Effect.mapError((e) => new InputError({ message: e.message })))
+        // The results bucket too (opening it creates it with its limits): clients may read it
+        // but, with the deploy/nats permissions, not create it.
+        yield* natsResultStore(nc, role === "jobs" ? jobs.results : undefined).get("result-none").pipe(
+          Effect.catchDefect((defect) => Effect.fail(new InputError({ message: `Cannot open the results bucket (${String((defect as Error | undefined)?.message ?? defect)}); check the worker's NATS permissions.` })))
+        )
       }
       // Inputs: uploaded objects (claim-check); worker-local paths only under --allow-paths roots.
       const inputs = workerInputs(nc, bucket, roots)
@@ -224,23 +229,36 @@ const jobOptions = () => jobQueueOptionsFromEnv()
  * Runs one analysis as a durable job: submitted to the JetStream work queue, picked up by
  * any `jobs` worker (again by another if that one dies), result fetched by its analysis id.
  */
-export const analyzeAsDurableJob = Effect.fn("Cli.analyzeAsDurableJob")(function*(nats: NatsFlags | string, paths: ReadonlyArray<string>, config: AnalysisConfig, timeoutMs: number) {
+export const analyzeAsDurableJob = Effect.fn("Cli.analyzeAsDurableJob")(function*(
+  nats: NatsFlags | string,
+  paths: ReadonlyArray<string>,
+  config: AnalysisConfig,
+  /** How long this client waits for the answer (the job itself stays queued after). */
+  timeoutMs: number,
+  /** The job's own deadline (--timeout); without one it runs to the workers' --max-timeout. */
+  jobDeadlineMs?: number
+) {
   const nc = yield* natsConnection(nats)
   const jobs = jobOptions()
-  yield* ensureJobStream(nc, jobs).pipe(Effect.mapError((e) => new AnalysisError({ message: e.message })))
+  // The jobs workers create the queue; a client with submit-only permissions (deploy/nats
+  // user `submitter`) may not, so a refusal here is not an error: publishing the job tells.
+  yield* ensureJobStream(nc, jobs).pipe(Effect.ignore)
   const bucket = yield* inputBucketSettings.pipe(Effect.mapError((e) => new InputError({ message: e.message })))
   // Inputs by claim-check, as for a request: the job names the uploaded objects.
   const inputs = yield* uploadInputs(nc, paths, bucket).pipe(
     Effect.mapError((e) => (e.kind === "input" ? new InputError({ message: e.message }) : new AnalysisError({ message: e.message })))
   )
   const analysisId = randomUUID()
-  yield* submitJob(nc, { analysis_id: analysisId, request: { inputs, config: { ...config }, timeout_ms: timeoutMs } }, jobs).pipe(
+  yield* submitJob(nc, { analysis_id: analysisId, request: { inputs, config: { ...config }, ...(jobDeadlineMs !== undefined ? { timeout_ms: jobDeadlineMs } : {}) } }, jobs).pipe(
     Effect.mapError((e) => new AnalysisError({ message: e.message }))
   )
   const results = natsResultStore(nc, jobs.results)
   const started = Date.now()
   while (Date.now() - started < timeoutMs) {
-    const blob = yield* results.get(resultName(analysisId))
+    const blob = yield* results.get(resultName(analysisId)).pipe(
+      Effect.catchDefect((defect) =>
+        Effect.fail(new AnalysisError({ message: `Reading the job's answer failed (${String((defect as Error | undefined)?.message ?? defect)}); start the jobs workers first and check the NATS user may read coord-results.` })))
+    )
     if (blob !== undefined) {
       const reply = JSON.parse(new TextDecoder().decode(blob)) as { result_object?: string; failed?: string }
       if (reply.result_object === undefined) return yield* new AnalysisError({ message: `Job ${analysisId} failed on the worker: ${reply.failed ?? "unknown error"}` })

@@ -9,6 +9,10 @@
  * repository: they are derived from third-party data.
  *
  * Run: npm run eval   [-- --corpora DIR] [--out-dir DIR] [--doc FILE] [--no-doc]
+ *                    [--engine-root DIR --engine-label TEXT]
+ * --engine-root runs the engine from another checkout (its src/cli/main.ts, with DIR as the
+ * working directory), e.g. a `git archive` of a commit while the working tree is mid-change;
+ * --engine-label says in the document which engine that was.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { basename, join, relative, resolve } from "node:path"
@@ -25,6 +29,8 @@ const corporaDir = resolve(option("--corpora", resolve(root, "../shared/corpora"
 const outDir = resolve(option("--out-dir", resolve(root, ".dshield-coord/eval")))
 const docPath = resolve(option("--doc", resolve(root, "docs/evaluation.md")))
 const signaturesPath = resolve(root, "eval/labels/signatures.json")
+const engineRoot = resolve(option("--engine-root", root))
+const engineLabel = option("--engine-label", engineRoot === root ? "this working tree" : engineRoot)
 
 if (!existsSync(corporaDir)) {
   console.error(`The corpora directory ${corporaDir} does not exist; pass --corpora DIR.`)
@@ -42,11 +48,12 @@ interface SystemSpec {
   readonly name: string
   readonly label: string
   readonly argv: (file: string, out: string) => Array<string>
+  readonly cwd: string
 }
 const SYSTEMS: ReadonlyArray<SystemSpec> = [
-  { name: "engine", label: "engine (`dshield-coord analyze`)", argv: (f, o) => ["src/cli/main.ts", "analyze", f, "--out", o] },
-  { name: "minhash", label: "MinHash-LSH peer (128 perm, J 0.55)", argv: (f, o) => ["eval/peers/minhash-lsh.ts", f, "--out", o] },
-  { name: "tfidf", label: "TF-IDF + DBSCAN peer (eps 0.5, min 3)", argv: (f, o) => ["eval/peers/tfidf-dbscan.ts", f, "--out", o] }
+  { name: "engine", label: "engine (`dshield-coord analyze`)", argv: (f, o) => ["src/cli/main.ts", "analyze", f, "--out", o], cwd: engineRoot },
+  { name: "minhash", label: "MinHash-LSH peer (128 perm, J 0.55)", argv: (f, o) => ["eval/peers/minhash-lsh.ts", f, "--out", o], cwd: root },
+  { name: "tfidf", label: "TF-IDF + DBSCAN peer (eps 0.5, min 3)", argv: (f, o) => ["eval/peers/tfidf-dbscan.ts", f, "--out", o], cwd: root }
 ]
 
 interface SystemRun {
@@ -55,6 +62,8 @@ interface SystemRun {
   readonly error?: string
   readonly seconds: number
   readonly evaluation?: Evaluation
+  /** Result v1 `run.engine_version`, when the output has one */
+  readonly version?: string
 }
 
 interface CorpusRun {
@@ -67,14 +76,16 @@ const corpusName = (path: string): string => basename(path).replace(/\.cowrie\.j
 
 const runSystem = (system: SystemSpec, file: string, out: string, labelling: Labelling): SystemRun => {
   const t0 = performance.now()
-  const p = Bun.spawnSync([process.execPath, ...system.argv(file, out)], { cwd: root, stdout: "pipe", stderr: "pipe" })
+  const p = Bun.spawnSync([process.execPath, ...system.argv(file, out)], { cwd: system.cwd, stdout: "pipe", stderr: "pipe" })
   const seconds = (performance.now() - t0) / 1000
   if (p.exitCode !== 0 || !existsSync(out)) {
     return { system, ok: false, seconds, error: `exit ${p.exitCode}: ${p.stderr.toString().trim().split("\n").slice(-3).join(" / ")}` }
   }
-  const prediction = readPrediction(JSON.parse(readFileSync(out, "utf8")))
+  const json = JSON.parse(readFileSync(out, "utf8")) as { run?: { engine_version?: string } }
+  const prediction = readPrediction(json)
   const evaluation = evaluatePrediction(labelling.labels, new Set(labelling.conflicts.keys()), prediction, labelling.stats.sessions)
-  return { system, ok: true, seconds, evaluation }
+  const version = json.run?.engine_version
+  return { system, ok: true, seconds, evaluation, ...(version === undefined ? {} : { version }) }
 }
 
 const started = performance.now()
@@ -157,6 +168,14 @@ const renderDoc = (): string => {
     "to one operator was found). Labels therefore cover a minority of sessions, mostly the",
     "largest campaigns; read the scores with the \"labelled\" counts.",
     "",
+    "Attribution choices that move scores: `dota-mdrfckr` holds both the mdrfckr key kit and the",
+    "345gs5662d34 / 3245gs5662d34 check logins because NullRoute's Dota investigations attribute",
+    "both to the Dota worm (their pages are http-only, so they are cited as `attribution` beside the",
+    "https reports that document the exact artefacts). If that attribution is wrong, an engine that",
+    "joins the check logins to the key kit is over-credited on radec73; split the family in the",
+    "signature file to check. `nproc/nproc` has no such attribution and is its own family, so an",
+    "engine that joins it to the key kit is penalised on istec.",
+    "",
     "## Metrics",
     "",
     "- **Pairwise F1 / ARI** over labelled sessions at family level (predicted family = the",
@@ -177,7 +196,15 @@ const renderDoc = (): string => {
     ""
   )
   // Summary
-  push("## Summary", "", "Family-level pairwise F1 / ARI and recovered families (judged = ≥ 10 labelled sessions):", "")
+  const versions = [...new Set(results.flatMap((r) => r.runs.filter((x) => x.system.name === "engine" && x.version !== undefined).map((x) => x.version!)))]
+  push(
+    "## Summary",
+    "",
+    `Engine measured: ${engineLabel}${versions.length > 0 ? ` (engine_version ${versions.join(", ")})` : ""}. The engine's linkage is being changed; re-run \`npm run eval\` after each change.`,
+    "",
+    "Family-level pairwise F1 / ARI and recovered families (judged = ≥ 10 labelled sessions):",
+    ""
+  )
   push(`| corpus | labelled / sessions | ${SYSTEMS.map((s) => `${s.name} F1 / ARI / recovered`).join(" | ")} |`, `|---|---:|${SYSTEMS.map(() => "---|").join("")}`)
   for (const r of results) {
     push(

@@ -13,7 +13,7 @@ import { ConfigProvider, Effect, Exit, Redacted } from "effect"
 import { connect, type NatsConnection } from "nats"
 import { connectionOptions, redactUrl, resolveNatsSettings } from "../../actors/transport/NatsConnection.ts"
 import { REPO, runCli, withoutRunTimes } from "../cli/helpers.ts"
-import { type AuthServer, natsServerAvailable, passwordOf, startAuthServer, startWorkerWith } from "./natsAuthServer.ts"
+import { type AuthServer, natsServerAvailable, passwordOf, startAuthServer, startTlsServer, startWorkerWith } from "./natsAuthServer.ts"
 
 const AVAILABLE = natsServerAvailable()
 
@@ -146,6 +146,31 @@ describe.skipIf(!AVAILABLE)("NATS security with deploy/nats/nats-server.conf", (
     expect(log).not.toMatch(/Violation - User "(jobs|agent)"/)
     for (const line of log.split("\n").filter((l) => l.includes('Violation - User "submitter"'))) expect(line).toMatch(/\$JS\.API\.(STREAM|CONSUMER)\.(INFO|CREATE)/)
   }, 180_000)
+})
+
+describe.skipIf(!AVAILABLE)("NATS over mutual TLS", () => {
+  test("with --nats-tls-ca/--nats-tls-cert/--nats-tls-key a command connects; without the client certificate it is refused", async () => {
+    const tls = await startTlsServer()
+    if (tls === undefined) {
+      console.warn("NOTICE: openssl is not installed; the TLS connection test is SKIPPED.")
+      return
+    }
+    try {
+      const dir = mkdtempSync(join(tmpdir(), "dshield-tls-"))
+      const status = (args: Array<string>) =>
+        (JSON.parse(runCli(["ops", "status", "--data-dir", join(dir, "store"), "--nats", tls.url, ...args]).stdout) as { actors: { instances?: unknown; error?: string } }).actors
+      const ok = status(["--nats-tls-ca", tls.files.ca, "--nats-tls-cert", tls.files.cert, "--nats-tls-key", tls.files.key])
+      expect(ok.error).toBeUndefined()
+      expect(Array.isArray(ok.instances)).toBe(true)
+      // The same through the environment.
+      const viaEnv = runCliEnv(["ops", "status", "--data-dir", join(dir, "store"), "--nats", tls.url], { NATS_TLS_CA: tls.files.ca, NATS_TLS_CERT: tls.files.cert, NATS_TLS_KEY: tls.files.key })
+      expect((JSON.parse(viaEnv.stdout) as { actors: { instances?: unknown } }).actors.instances).toBeDefined()
+      // Without the client certificate the server refuses the connection.
+      expect(status(["--nats-tls-ca", tls.files.ca]).error).toBeDefined()
+    } finally {
+      await tls.stop()
+    }
+  }, 240_000)
 })
 
 describe("NATS connection options (one builder for every command)", () => {

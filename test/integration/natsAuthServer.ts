@@ -114,3 +114,39 @@ export const startPrivateServer = async (): Promise<{ readonly url: string; read
     }
   }
 }
+
+/**
+ * A nats-server requiring mutual TLS, with a throw-away CA, server certificate (for
+ * 127.0.0.1) and client certificate made by openssl; undefined when openssl is missing.
+ */
+export const startTlsServer = async (): Promise<{ readonly url: string; readonly files: Record<"ca" | "cert" | "key", string>; readonly stop: () => Promise<void> } | undefined> => {
+  if (Bun.which("openssl") === null) return undefined
+  const dir = mkdtempSync(join(tmpdir(), "dshield-nats-tls-"))
+  const f = (name: string) => join(dir, name)
+  const openssl = (...args: Array<string>): void => {
+    const r = Bun.spawnSync(["openssl", ...args], { cwd: dir, stdout: "pipe", stderr: "pipe" })
+    if (r.exitCode !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr.toString()}`)
+  }
+  writeFileSync(f("san.ext"), "subjectAltName=IP:127.0.0.1\n")
+  openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f("ca.key"), "-out", f("ca.pem"), "-days", "1", "-subj", "/CN=dshield-test-ca")
+  openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f("server.key"), "-out", f("server.csr"), "-subj", "/CN=127.0.0.1")
+  openssl("x509", "-req", "-in", f("server.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-out", f("server.pem"), "-days", "1", "-extfile", f("san.ext"))
+  openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f("client.key"), "-out", f("client.csr"), "-subj", "/CN=dshield-test-client")
+  openssl("x509", "-req", "-in", f("client.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-out", f("client.pem"), "-days", "1")
+  const port = await freePort()
+  const server = Bun.spawn(
+    [NATS_SERVER_BINARY!, "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", f("jetstream"), "--tlsverify", "--tlscert", f("server.pem"), "--tlskey", f("server.key"), "--tlscacert", f("ca.pem")],
+    { stdout: "ignore", stderr: "ignore" }
+  )
+  for (let i = 0; i < 100 && !(await reachable(port)); i++) await Bun.sleep(50)
+  if (!(await reachable(port))) throw new Error(`a TLS nats-server did not start on 127.0.0.1:${port}`)
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    files: { ca: f("ca.pem"), cert: f("client.pem"), key: f("client.key") },
+    stop: async () => {
+      server.kill("SIGTERM")
+      await server.exited
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}

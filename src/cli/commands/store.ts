@@ -5,7 +5,7 @@
  */
 import { mkdir } from "node:fs/promises"
 import { Effect, Layer, type Scope } from "effect"
-import { RequestStrategy } from "nats"
+import { RequestStrategy, type ServiceStats } from "nats"
 import type { ActorRef } from "../../../actors/kernel/Actor.ts"
 import { spawn } from "../../../actors/kernel/Actor.ts"
 import { PostgresStore, postgresStoreBehaviour } from "../../../actors/postgres/PostgresStore.ts"
@@ -131,9 +131,21 @@ export const opsStatusCommand = Effect.fn("Cli.opsStatus")(function*(config: Sto
 const listActorInstances = (nats: NatsFlags) =>
   Effect.scoped(Effect.gen(function*() {
     const nc = yield* natsConnection(nats)
-    return yield* Effect.promise(async () => {
+    return yield* Effect.tryPromise({ try: async () => {
       const instances: Array<Record<string, unknown>> = []
-      for await (const s of await nc.services.client({ maxWait: 1000, strategy: RequestStrategy.Timer }).stats()) {
+      // No service at all on the server is "no responders" (503): zero instances, not an error.
+      const noResponders = (error: unknown): Array<never> => {
+        if ((error as { code?: string }).code === "503") return []
+        throw error
+      }
+      const replies = await nc.services.client({ maxWait: 1000, strategy: RequestStrategy.Timer }).stats().catch(noResponders)
+      const all: Array<ServiceStats> = []
+      try {
+        for await (const s of replies) all.push(s)
+      } catch (error) {
+        noResponders(error)
+      }
+      for (const s of all) {
         instances.push({
           service: s.name,
           version: s.version,
@@ -150,5 +162,5 @@ const listActorInstances = (nats: NatsFlags) =>
       }
       instances.sort((a, b) => String(a.service).localeCompare(String(b.service)) || String(a.id).localeCompare(String(b.id)))
       return { nats: natsUrl(nats), instances }
-    })
+    }, catch: (error) => error })
   })).pipe(Effect.catch((error: unknown) => Effect.succeed({ nats: natsUrl(nats), error: String((error as { message?: string }).message ?? error) })))

@@ -97,7 +97,7 @@ export const coordApiBehaviour = (results: ResultStore, analyzeFiles: AnalyzeFil
   Effect.succeed({
     analyze: Effect.fn("CoordApi.analyze")(function*(raw: typeof ApiAnalyzeRequest.Type) {
       // Decoded again here, whoever the caller: bounds and unknown keys are refused before any work.
-      const request = yield* Schema.decodeUnknownEffect(ApiAnalyzeRequest)(raw, STRICT).pipe(Effect.mapError((issue) => apiBadRequest(String(issue))))
+      const request = yield* Schema.decodeUnknownEffect(ApiAnalyzeRequest)(raw, STRICT).pipe(Effect.mapError((issue) => apiBadRequest(issue.message)))
       const { sessions, ...files } = request
       const hasFiles = (files.inputs?.length ?? 0) > 0 || (files.paths?.length ?? 0) > 0
       if ((sessions !== undefined) === hasFiles) {

@@ -112,7 +112,7 @@ export const analyzeToDocument = Effect.fn("Orchestrator.analyzeToDocument")(fun
  */
 export const decodeAnalyzeMessage = (message: unknown): Effect.Effect<AnalyzeMessage, RequestRefused> =>
   Schema.decodeUnknownEffect(AnalyzeMessage)(message, STRICT).pipe(
-    Effect.mapError((issue) => refusedForDecoding(String(issue))),
+    Effect.mapError((issue) => refusedForDecoding(issue.message)),
     Effect.flatMap((request) => {
       const problem = inputProblem(request)
       return problem === undefined ? Effect.succeed(request) : Effect.fail(new RequestRefused({ message: problem }))

@@ -104,7 +104,7 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
               // Messages from outside the engine (those that declare `invalid`) decode strictly: an unknown key is an error, not ignored.
               payload = decodeJson(spec.payload, msg.data, spec.invalid !== undefined)
             } catch (error) {
-              const reason = oneLine(`the ${proto.name}.${message} request does not decode: ${String(error)}`)
+              const reason = oneLine(`the ${proto.name}.${message} request does not decode: ${(error as Error | undefined)?.message ?? String(error)}`)
               if (spec.invalid !== undefined) msg.respondError(400, reason, encodeJson(spec.error, spec.invalid(reason)))
               else msg.respondError(422, reason)
               return

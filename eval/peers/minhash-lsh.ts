@@ -107,10 +107,17 @@ export const minhashLsh = (
   const { bands, rows } = optimalBands(threshold, NUM_PERM)
   const n = sessions.length
   const parent = Int32Array.from({ length: n }, (_, i) => i)
+  // Sessions with the same command list share a signature: computed once.
+  const memo = new Map<string, Uint32Array | null>()
   const sigs: Array<Uint32Array | null> = sessions.map((s) => {
+    const key = s.commands.join("\n")
+    const known = memo.get(key)
+    if (known !== undefined) return known
     const tokens = new Set<string>()
     for (const c of s.commands) for (const t of c.split(/\s+/)) if (t.length > 0) tokens.add(t)
-    return minhash(tokens)
+    const sig = minhash(tokens)
+    memo.set(key, sig)
+    return sig
   })
   for (let b = 0; b < bands; b++) {
     const buckets = new Map<number, number>()
@@ -150,12 +157,12 @@ export const minhashLsh = (
 
 if (import.meta.main) {
   const { file, out } = peerArgs("usage: bun eval/peers/minhash-lsh.ts FILE --out result.json")
-  const sessions = readCommands(file)
-  const r = minhashLsh(sessions)
+  const log = await readCommands(file)
+  const r = minhashLsh(log.sessions)
   const result: PeerResult = {
     tool: "minhash-lsh",
     parameters: { num_perm: NUM_PERM, threshold: THRESHOLD, bands: r.bands, rows: r.rows, tokens: "whitespace-split command tokens" },
-    input: { sessions: sessions.length, sessions_with_commands: r.withCommands },
+    input: { sessions: log.sessionCount, sessions_with_commands: r.withCommands },
     campaigns: campaignsFromKeys(r.keys, "minhash")
   }
   const text = `${JSON.stringify(result)}\n`

@@ -1,7 +1,8 @@
 /**
  * Peer 2, what analysts run today: TF-IDF over each session's command string + DBSCAN with
  * cosine distance (eps 0.5, min_samples 3, scikit-learn's defaults; see tfidfDbscan.ts).
- * Sessions without commands, and DBSCAN noise, stay unclustered.
+ * Sessions without commands, and DBSCAN noise, stay unclustered (sessions without commands are
+ * not even handed to the clustering: they could only be noise).
  *
  * Run: npx bun eval/peers/tfidf-dbscan.ts FILE --out result.json
  */
@@ -10,12 +11,12 @@ import { campaignsFromKeys, peerArgs, type PeerResult, readCommands } from "./re
 import { DEFAULT_TFIDF_DBSCAN, tfidfDbscan } from "./tfidfDbscan.ts"
 
 const { file, out } = peerArgs("usage: bun eval/peers/tfidf-dbscan.ts FILE --out result.json")
-const sessions = readCommands(file)
-const r = tfidfDbscan(sessions, DEFAULT_TFIDF_DBSCAN)
+const log = await readCommands(file)
+const r = tfidfDbscan(log.sessions, DEFAULT_TFIDF_DBSCAN)
 const result: PeerResult = {
   tool: "tfidf-dbscan",
   parameters: { eps: DEFAULT_TFIDF_DBSCAN.eps, min_samples: DEFAULT_TFIDF_DBSCAN.minSamples, metric: "cosine" },
-  input: { sessions: sessions.length, sessions_with_commands: r.documents },
+  input: { sessions: log.sessionCount, sessions_with_commands: r.documents },
   campaigns: campaignsFromKeys(r.keys, "tfidf")
 }
 const text = `${JSON.stringify(result)}\n`

@@ -754,11 +754,14 @@ describe.skipIf(!haveCorpora)("signature labels on the public corpora", () => {
     for (const [id] of rootAdminOnly) expect(l.labels.has(id)).toBe(false)
   })
 
-  test("alvarogar: the MinHash peer scored on the labels, and the labels file read by the shipped eval", () => {
+  test("alvarogar: the MinHash peer scored on the labels, and the labels file read by the shipped eval", async () => {
     const file = join(CORPORA, "alvarogar-2022-07.cowrie.json.gz")
     const l = labelFile(file, SIGS)
     expect(l.stats.labelledSessions).toBeGreaterThan(0)
-    const peer = minhashLsh(readCommands(file))
+    const commands = await readCommands(file)
+    expect(commands.sessionCount).toBe(l.stats.sessions)
+    expect(commands.sessions.length).toBe([...parseCowrie(readFileSync(file)).sessions.values()].filter((s) => s.commands.length > 0).length)
+    const peer = minhashLsh(commands.sessions)
     const groups = new Map<string, Array<string>>()
     for (const [s, k] of peer.keys) if (k !== null) groups.set(k, [...(groups.get(k) ?? []), s])
     const prediction = predictionFromCampaigns([...groups].map(([id, sessions]) => ({ id, level: "family", sessions })))

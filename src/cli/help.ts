@@ -69,7 +69,8 @@ Options:
                         need no shared disk; URL may carry user:password@
   --timeout D           with --nats: how long to wait, sent as the request's deadline
                         (default 30m; e.g. 90s, 2h; the workers cap it at their
-                        --max-timeout)
+                        --max-timeout); with --durable: the job's deadline (default
+                        none: the workers' --max-timeout) and the wait (default 60m)
 ${NATS_AUTH_OPTIONS}
   --durable             with --nats: submit a durable JetStream job (survives worker
                         crashes: redelivered to another "jobs" worker, one result)

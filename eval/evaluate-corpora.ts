@@ -185,7 +185,7 @@ const renderDoc = (): string => {
     `- **Per-family recovery**: for each labelled family, the share of its sessions in its main predicted family and that predicted family's purity (labelled sessions of this family / all labelled sessions in it). A family of ≥ ${RECOVERY.minSessions} sessions is *recovered* when share ≥ ${RECOVERY.minShare.toFixed(2)} and purity ≥ ${RECOVERY.minPurity.toFixed(2)}; macro averages are over all labelled families.`,
     "- **Merged with unlabelled**: the share of labelled sessions whose predicted family also holds",
     "  unlabelled sessions, and how many unlabelled sessions ride along in those families.",
-    "- **Families per 1,000 sessions**: predicted family-level campaigns per 1,000 sessions of the log.",
+    "- **Families (and campaigns of every level) per 1,000 sessions** of the log.",
     "",
     "The peers see the same files and are scored on the same labels: a GreedyBear-style MinHash-LSH",
     "(`eval/peers/minhash-lsh.ts`: per session the set of whitespace tokens of its commands, 128",
@@ -223,17 +223,17 @@ const renderDoc = (): string => {
         st.conflictSessions > 0 ? ` (${Object.entries(st.conflicts).map(([k, v]) => `${k}: ${v}`).join(", ")})` : ""
       }.`,
       "",
-      "| system | family F1 | family ARI | variant F1 | variant ARI | recovered | macro share | macro purity | merged with unlabelled | unlabelled riding along | families / 1k sessions |",
-      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+      "| system | family F1 | family ARI | variant F1 | variant ARI | recovered | macro share | macro purity | merged with unlabelled | unlabelled riding along | families / 1k sessions | campaigns (all levels) / 1k sessions |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
     for (const x of r.runs) {
       if (!x.ok) {
-        push(`| ${x.system.label} | failed: ${x.error?.replace(/\|/g, "\\|")} | | | | | | | | | |`)
+        push(`| ${x.system.label} | failed: ${x.error?.replace(/\|/g, "\\|")} | | | | | | | | | | |`)
         continue
       }
       const e = x.evaluation!
       push(
-        `| ${x.system.label} | ${f3(e.familyScores.f1)} | ${f3(e.familyScores.ari)} | ${f3(e.variantScores.f1)} | ${f3(e.variantScores.ari)} | ${e.recoveredFamilies} of ${e.judgedFamilies} | ${f3(e.macro.share)} | ${f3(e.macro.purity)} | ${pct(e.mergedWithUnlabelledShare)} | ${e.unlabelledRidingAlong} | ${e.familiesPer1000Sessions.toFixed(2)} |`
+        `| ${x.system.label} | ${f3(e.familyScores.f1)} | ${f3(e.familyScores.ari)} | ${f3(e.variantScores.f1)} | ${f3(e.variantScores.ari)} | ${e.recoveredFamilies} of ${e.judgedFamilies} | ${f3(e.macro.share)} | ${f3(e.macro.purity)} | ${pct(e.mergedWithUnlabelledShare)} | ${e.unlabelledRidingAlong} | ${e.familiesPer1000Sessions.toFixed(2)} | ${e.campaignsPer1000Sessions.toFixed(2)} |`
       )
     }
     push("", "Per-family recovery (share / purity; ✓ recovered, ✗ not, – fewer than 10 sessions):", "")

@@ -41,6 +41,8 @@ export interface Prediction {
   readonly familyMembers: Map<string, ReadonlyArray<string>>
   readonly familyCount: number
   readonly variantCount: number
+  /** campaigns at every level (family, variant, wave) */
+  readonly campaignCount: number
 }
 
 export const predictionFromCampaigns = (campaigns: ReadonlyArray<PredictedCampaign>): Prediction => {
@@ -60,7 +62,7 @@ export const predictionFromCampaigns = (campaigns: ReadonlyArray<PredictedCampai
     for (const s of c.sessions) variant.set(s, c.id)
   }
   for (const [s, f] of family) if (!variant.has(s)) variant.set(s, f)
-  return { family, variant, familyMembers, familyCount: familyMembers.size, variantCount }
+  return { family, variant, familyMembers, familyCount: familyMembers.size, variantCount, campaignCount: campaigns.length }
 }
 
 export const readPrediction = (json: unknown): Prediction => {
@@ -152,6 +154,8 @@ export interface Evaluation {
   readonly predictedVariants: number
   readonly totalSessions: number
   readonly familiesPer1000Sessions: number
+  /** campaigns of every level per 1,000 sessions */
+  readonly campaignsPer1000Sessions: number
 }
 
 const mean = (xs: ReadonlyArray<number>): number => (xs.length === 0 ? Number.NaN : xs.reduce((s, x) => s + x, 0) / xs.length)
@@ -247,6 +251,7 @@ export const evaluatePrediction = (
     predictedFamilies: prediction.familyCount,
     predictedVariants: prediction.variantCount,
     totalSessions,
-    familiesPer1000Sessions: totalSessions === 0 ? 0 : (1000 * prediction.familyCount) / totalSessions
+    familiesPer1000Sessions: totalSessions === 0 ? 0 : (1000 * prediction.familyCount) / totalSessions,
+    campaignsPer1000Sessions: totalSessions === 0 ? 0 : (1000 * prediction.campaignCount) / totalSessions
   }
 }

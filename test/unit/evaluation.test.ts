@@ -671,6 +671,7 @@ describe("eval metrics (eval/metrics)", () => {
     expect(e.mergedWithUnlabelledShare).toBeCloseTo(8 / 22, 12)
     expect(e.unlabelledRidingAlong).toBe(2)
     expect(e.familiesPer1000Sessions).toBe(2)
+    expect(e.campaignsPer1000Sessions).toBe(4) // two families, a variant and a wave
   })
 
   test("family and variant pairwise scores", () => {

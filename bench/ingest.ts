@@ -1,15 +1,22 @@
 /**
- * Ingest throughput: cowrie events/s through the full ingest path (gunzip → line split →
- * JSON.parse → validate → sessionise) on one core, for the largest corpus, beside two
- * baselines measured in the same run: bare gunzip + line split, and gunzip + JSON.parse of
- * every line (the floor any JSON-lines parser pays).
+ * Ingest throughput: cowrie events/s through the full ingest path (gunzip → byte line split →
+ * validating scan → cowrie fields → sessionise) on one core, beside two baselines measured in
+ * the same run on the same file: bare gunzip + line split, and gunzip + decode + JSON.parse of
+ * every line (the floor any JSON.parse-based parser pays, and what ingest did before its
+ * byte-level fast path).
  *
- * Run: npm run bench:ingest   (re-executes itself under `taskset -c 0` when available)
+ * Each figure is the median of RUNS runs, in wall time and in CPU time of this process (on a
+ * shared machine the CPU figure is the steadier one; both are printed).
+ *
+ * Run: npm run bench:ingest [FILE]   (re-executes itself under `taskset -c 0` when available)
+ * FILE defaults to the generated 100k-session set when present
+ * (`dshield-coord generate --sessions 100000 --seed 11 --gzip --out /tmp/gen100k`),
+ * otherwise the largest corpus in ../shared/corpora.
  */
 import { spawnSync } from "node:child_process"
-import { readdirSync, statSync } from "node:fs"
+import { existsSync, statSync } from "node:fs"
 import { cpus } from "node:os"
-import { join, resolve } from "node:path"
+import { resolve } from "node:path"
 import { ingest } from "../src/ingest/ingest.ts"
 import { openRaw, readLines } from "../src/ingest/readLines.ts"
 
@@ -22,32 +29,41 @@ if (process.env[PINNED] === undefined && spawnSync("taskset", ["-V"]).status ===
   process.exit(r.status ?? 1)
 }
 
-const corpora = resolve(import.meta.dir, "../../shared/corpora")
-const files = readdirSync(corpora).filter((f) => f.endsWith(".cowrie.json.gz"))
-const arg = process.argv[2]
-// The largest corpus by event count unless one is named.
-const target = arg ?? join(corpora, "kareiva-2018.cowrie.json.gz")
-if (files.length === 0 && arg === undefined) {
-  console.error(`No corpora found in ${corpora}; pass a cowrie log as the first argument.`)
+const GENERATED = "/tmp/gen100k/cowrie.json.gz"
+const CORPUS = resolve(import.meta.dir, "../../shared/corpora/kareiva-2018.cowrie.json.gz")
+const target = process.argv[2] ?? (existsSync(GENERATED) ? GENERATED : CORPUS)
+if (!existsSync(target)) {
+  console.error(`No input at ${target}; pass a cowrie log as the first argument, or run generate --sessions 100000 --seed 11 --gzip --out /tmp/gen100k first.`)
   process.exit(2)
 }
 
-const RUNS = 5
+const RUNS = Number(process.env.RUNS ?? 5)
 const median = (xs: Array<number>): number => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-const timeIt = async (fn: () => Promise<number>): Promise<{ ms: number; count: number }> => {
-  const times: Array<number> = []
+interface Timing {
+  readonly wallMs: number
+  readonly cpuMs: number
+  readonly count: number
+}
+
+const timeIt = async (fn: () => Promise<number>): Promise<Timing> => {
+  const walls: Array<number> = []
+  const cpus: Array<number> = []
   let count = 0
   for (let i = 0; i < RUNS; i++) {
+    Bun.gc(true)
+    const c0 = process.cpuUsage()
     const t0 = performance.now()
     count = await fn()
-    times.push(performance.now() - t0)
+    walls.push(performance.now() - t0)
+    const c = process.cpuUsage(c0)
+    cpus.push((c.user + c.system) / 1000)
   }
-  return { ms: median(times), count }
+  return { wallMs: median(walls), cpuMs: median(cpus), count }
 }
 
 const splitOnly = await timeIt(async () => {
-  const s = await readLines(openRaw(target), { line: () => {}, overlong: () => {} })
+  const s = await readLines(openRaw(target), { line: () => {}, bytes: () => true, overlong: () => {} })
   return s.lines
 })
 const parseOnly = await timeIt(async () => {
@@ -65,10 +81,13 @@ const parseOnly = await timeIt(async () => {
 })
 const full = await timeIt(async () => (await ingest([target], { format: "auto" })).events)
 
-const rate = (r: { ms: number; count: number }): string => `${Math.round(r.count / (r.ms / 1000)).toLocaleString("en-US")}/s`
+const rate = (count: number, ms: number): string => `${Math.round(count / (ms / 1000)).toLocaleString("en-US")}/s`.padStart(12)
+const row = (name: string, r: Timing, unit: string): string =>
+  `${name.padEnd(30)} ${r.count.toLocaleString("en-US").padStart(10)} ${unit.padEnd(6)} wall ${r.wallMs.toFixed(0).padStart(6)} ms ${rate(r.count, r.wallMs)}   cpu ${r.cpuMs.toFixed(0).padStart(6)} ms ${rate(r.count, r.cpuMs)}`
 console.log(`machine: ${cpus()[0]?.model ?? "unknown"} (${cpus().length} cores), pinned to one core: ${process.env[PINNED] === "1"}`)
-console.log(`bun ${Bun.version}, input ${target} (${(statSync(target).size / 1e6).toFixed(2)} MB gz)`)
+console.log(`bun ${Bun.version}, input ${target} (${(statSync(target).size / 1e6).toFixed(2)} MB on disk), ${new Date().toISOString()}`)
 console.log(`median of ${RUNS} runs`)
-console.log(`gunzip + line split          ${splitOnly.ms.toFixed(0)} ms  ${splitOnly.count} lines   ${rate(splitOnly)}`)
-console.log(`gunzip + JSON.parse          ${parseOnly.ms.toFixed(0)} ms  ${parseOnly.count} events  ${rate(parseOnly)}`)
-console.log(`full ingest (sessions built) ${full.ms.toFixed(0)} ms  ${full.count} events  ${rate(full)}`)
+console.log(row("gunzip + byte line split", splitOnly, "lines"))
+console.log(row("gunzip + decode + JSON.parse", parseOnly, "events"))
+console.log(row("full ingest (sessions built)", full, "events"))
+console.log(`full ingest / bare JSON.parse: ${(parseOnly.wallMs / full.wallMs).toFixed(2)}x (wall), ${(parseOnly.cpuMs / full.cpuMs).toFixed(2)}x (cpu)`)

@@ -277,8 +277,11 @@ const readAll = async (
       stats = await readLines(openRaw(target.path), {
         line: (text, lineNo) => {
           if (undecided) {
+            // Blank lines carry nothing (in a document too, they are only whitespace): not
+            // kept, so a flood of them (hostile input) cannot grow this buffer without end.
+            if (text.trim().length === 0) return
             pending.push([text, lineNo, false])
-            if (text.trim().length > 0) sniffed++
+            sniffed++
             if (sniffed >= SNIFF_LINES) decide()
             return
           }

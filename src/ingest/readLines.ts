@@ -103,7 +103,15 @@ const opensDocument = (buf: Uint8Array, start: number, end: number): boolean => 
   return false
 }
 
-/** Reads one source line by line. Never throws for bad content; I/O errors propagate. */
+const isBlank = (buf: Uint8Array, start: number, end: number): boolean => {
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!
+    if (b !== 32 && b !== 9 && b !== 13 && b !== 11 && b !== 12) return false
+  }
+  return true
+}
+
+/** Reads one source line by line (blank and whitespace-only lines are counted, not delivered). Never throws for bad content; I/O errors propagate. */
 export const readLines = async (raw: Readable, sink: LineSink): Promise<ReadStats> => {
   const hash = createHash("sha256")
   const stats: ReadStats = { bytes: 0, lines: 0, gzip: false, sha256: "", truncated: false, bomb: undefined }
@@ -144,6 +152,9 @@ export const readLines = async (raw: Readable, sink: LineSink): Promise<ReadStat
   const emit = (buf: Uint8Array, start: number, end: number): void => {
     lineNo++
     if (end > start && buf[end - 1] === 13) end--
+    // Blank lines carry nothing and are counted, never delivered: a gzip of a billion empty
+    // lines must not fill any buffer of the sink (lines kept while the format is sniffed).
+    if (end === start || (buf[start]! <= 32 && isBlank(buf, start, end))) return
     if (bytesSink !== undefined && bytesSink(buf, start, end, lineNo)) return
     sink.line(utf8.decode(buf.subarray(start, end)), lineNo)
   }
@@ -185,6 +196,12 @@ export const readLines = async (raw: Readable, sink: LineSink): Promise<ReadStat
     }
     const chunkRaw = gunzip === undefined ? 0 : gunzip.bytesWritten
     while (pos < len) {
+      if (chunk[pos] === 10 && carryLen === 0 && !skipping) {
+        // A run of empty lines (cheaply: no search, no call).
+        lineNo++
+        pos++
+        continue
+      }
       const nl = chunk.indexOf(10, pos)
       const stop = nl < 0 ? len : nl
       if (skipping) {

@@ -312,3 +312,19 @@ describe("the CLI on a file mixing every hostile input with good cowrie lines", 
 test("MAX_LINE_CHARS stays the 1 MiB the README documents", () => {
   expect(MAX_LINE_CHARS).toBe(1024 * 1024)
 })
+
+describe("floods of empty lines", () => {
+  test("a gzip of 34 million empty and blank lines before good lines: bounded memory and time, every good line kept", async () => {
+    const path = join(tmp, "newlines.json.gz")
+    const empty = gzipSync(Buffer.alloc(16 << 20, 10), { level: 9 })
+    const blank = gzipSync(Buffer.from(" \u00a0\n".repeat(2 << 20)), { level: 9 })
+    writeFileSync(path, Buffer.concat([empty, empty, blank, gzipSync(text(sessions(0, 10)))]))
+    const rssBefore = process.memoryUsage().rss
+    const { report, ms } = await timed([path])
+    expect(report.rejects.total).toBe(0)
+    expect(ids(report)).toEqual(sessionIds(0, 10))
+    expect(report.files[0]!.lines).toBe(2 * (16 << 20) + (2 << 20) + 40)
+    expect(ms).toBeLessThan(20_000)
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(400 * 1024 * 1024)
+  }, 60_000)
+})

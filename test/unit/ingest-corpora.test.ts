@@ -253,5 +253,5 @@ describe("radec73 with injected garbage", () => {
     for (const sample of dirty.rejects.samples) {
       expect([sample.line, badAtLine.get(sample.line)]).toEqual([sample.line, sample.reason])
     }
-  })
+  }, 60_000)
 })

@@ -143,7 +143,7 @@ describe("cowrie fast path = JSON.parse + cowrieEventFromObject", () => {
       }
       agree(bytes)
     }
-  })
+  }, 60_000)
 
   test("the scanner accepts what JSON.parse accepts, on random JSON-ish texts", () => {
     const rng = new Prng(7, "scanner-grammar")

@@ -4,29 +4,25 @@
  *
  * `runAnalysis` streams: each session goes into the feature builder as soon as ingest has
  * finished it and is dropped, so a run holds compact feature columns, never the input's
- * sessions. `runAnalysisWithSessions` keeps them (and joins a stored history), for callers
- * that write sessions to the store.
+ * sessions (see inputFeatures.ts). `runAnalysisWithSessions` keeps them (and joins a stored
+ * history), for callers that write sessions to the store.
  */
 import { Clock, Effect } from "effect"
-import { FeatureBuilder, type SessionFeatures } from "../analytics/sessionFeatures.ts"
-import { computeFeatures } from "../analytics/sessionFeatures.ts"
 import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
 import type { AttackSession } from "../domain/AttackSession.ts"
 import { AnalysisError, InputError } from "../domain/errors.ts"
 import { mergeSessionPieces } from "../domain/mergeSessions.ts"
 import type { Result } from "../domain/Result.ts"
-import { ingest, IngestFailure, type IngestOptions, type IngestReport, ingestStream, type IngestSummary } from "../ingest/ingest.ts"
+import { ingest, IngestFailure, type IngestOptions, type IngestReport, type IngestSummary } from "../ingest/ingest.ts"
 import { analyzeFeatures, analyzeSessions } from "./analyzeSessions.ts"
 import { assembleResult, inputDigest, inputSummary, runInfo } from "./assembleResult.ts"
+import { FeatureFailure, type FeedMode, inputFeatures } from "./inputFeatures.ts"
 
 export interface AnalysisRun {
   readonly result: Result
   readonly report: IngestSummary
-  /**
-   * True when sessions streamed into the features; false when the input had to be read
-   * again and held whole (standard input, or an input out of time order: see SessionBuilder).
-   */
-  readonly streamed: boolean
+  /** How sessions reached the features (see inputFeatures); the Result is the same either way. */
+  readonly mode: FeedMode
 }
 
 export interface AnalysisRunWithSessions {
@@ -77,54 +73,6 @@ const readFailure = (error: unknown): InputError | AnalysisError =>
 const analysisFailure = (error: unknown): AnalysisError =>
   new AnalysisError({ message: `The analysis failed: ${String(error)}; please report this with the input that caused it.` })
 
-/** A failure of the feature builder inside the ingest sink: an analysis error, not a read error. */
-class FeatureFailure {
-  constructor(readonly cause: unknown) {}
-}
-
-interface Features {
-  readonly summary: IngestSummary
-  readonly features: SessionFeatures
-  readonly streamed: boolean
-}
-
-/** Sessions read whole, then features; the sessions are garbage once this returns. */
-const collectedFeatures = async (paths: ReadonlyArray<string>, options: IngestOptions): Promise<Features> => {
-  const { sessions, ...summary } = await ingest(paths, options)
-  let features: SessionFeatures
-  try {
-    features = computeFeatures(sessions)
-  } catch (error) {
-    throw new FeatureFailure(error)
-  }
-  return { summary, features, streamed: false }
-}
-
-/**
- * Features of every session of the inputs, streamed from ingest into the builder. Standard
- * input cannot be read twice, so it is read whole; an input whose order stops the stream is
- * read again whole.
- */
-const inputFeatures = async (paths: ReadonlyArray<string>, options: IngestOptions): Promise<Features> => {
-  if (paths.includes("-")) return collectedFeatures(paths, options)
-  const builder = new FeatureBuilder()
-  const outcome = await ingestStream(paths, options, (session) => {
-    try {
-      builder.add(session)
-    } catch (error) {
-      throw new FeatureFailure(error)
-    }
-  })
-  if (!outcome.streamed) return collectedFeatures(paths, options)
-  let features: SessionFeatures
-  try {
-    features = builder.finish()
-  } catch (error) {
-    throw new FeatureFailure(error)
-  }
-  return { summary: outcome.summary, features, streamed: true }
-}
-
 /** The analysis of the inputs alone, streaming sessions into features (see the module comment). */
 export const runAnalysis = Effect.fn("Analysis.run")(function*(
   paths: ReadonlyArray<string>,
@@ -132,8 +80,8 @@ export const runAnalysis = Effect.fn("Analysis.run")(function*(
   options: RunOptions = {}
 ) {
   const startedAt = yield* Clock.currentTimeMillis
-  const { summary, features, streamed } = yield* Effect.tryPromise({
-    try: () => inputFeatures(paths, ingestOptions(config, options)),
+  const { summary, features, mode } = yield* Effect.tryPromise({
+    try: (signal) => inputFeatures(paths, ingestOptions(config, options), signal),
     catch: (error) => (error instanceof FeatureFailure ? analysisFailure(error.cause) : readFailure(error))
   })
   const analysis = yield* Effect.try({
@@ -142,7 +90,7 @@ export const runAnalysis = Effect.fn("Analysis.run")(function*(
   })
   const finishedAt = yield* Clock.currentTimeMillis
   const result = assembleResult(runInfo(inputDigest(summary), config, startedAt, finishedAt), inputSummary(summary, features.count), analysis)
-  return { result, report: summary, streamed } satisfies AnalysisRun
+  return { result, report: summary, mode } satisfies AnalysisRun
 })
 
 /** The analysis of the inputs joined with a history, keeping every session (for the store). */

@@ -1,0 +1,169 @@
+/**
+ * The inputs' sessions as feature columns, never as a list of sessions: each session goes
+ * from ingest into the feature builder as soon as it is finished, in (start, id) order, and
+ * is dropped (see SessionBuilder for when a session is finished).
+ *
+ * On large inputs ingest runs on a thread of its own (ingestThread.ts) and feature building
+ * on the calling thread, so the two use both cores. Standard input cannot be read twice, so
+ * it is read whole; an input whose order stops the stream is read again whole. Either way the
+ * features, and so the Result, are the same.
+ *
+ * @since 0.1.0
+ */
+import { stat } from "node:fs/promises"
+import { computeFeatures, FeatureBuilder, type SessionFeatures } from "../analytics/sessionFeatures.ts"
+import type { AttackSession } from "../domain/AttackSession.ts"
+import { ingest, IngestFailure, type IngestOptions, ingestStream, type IngestSummary } from "../ingest/ingest.ts"
+import { RejectLog } from "../ingest/RejectLog.ts"
+import { CONSUMED, type IngestReply, type IngestRequest } from "./ingestProtocol.ts"
+
+/** How the sessions reached the features. */
+export type FeedMode = "thread" | "stream" | "whole"
+
+export interface InputFeatures {
+  readonly summary: IngestSummary
+  readonly features: SessionFeatures
+  readonly mode: FeedMode
+}
+
+/** A failure of the feature builder: an analysis error, not a read error. */
+export class FeatureFailure {
+  constructor(readonly cause: unknown) {}
+}
+
+/** Inputs at least this large (gzip counted at 8× its size) are read on an ingest thread. */
+export const THREAD_MIN_BYTES = 32 * 1024 * 1024
+
+const THREAD_URL = new URL("./ingestThread.ts", import.meta.url).href
+
+/** Sessions read whole, then features; the sessions are garbage once this returns. */
+const wholeFeatures = async (paths: ReadonlyArray<string>, options: IngestOptions): Promise<InputFeatures> => {
+  const { sessions, ...summary } = await ingest(paths, options)
+  return { summary, features: computeFeaturesOf(sessions), mode: "whole" }
+}
+
+const computeFeaturesOf = (sessions: ReadonlyArray<AttackSession>): SessionFeatures => {
+  try {
+    return computeFeatures(sessions)
+  } catch (error) {
+    throw new FeatureFailure(error)
+  }
+}
+
+/** Ingest and feature building on this thread, one session at a time. */
+const streamedFeatures = async (paths: ReadonlyArray<string>, options: IngestOptions): Promise<InputFeatures> => {
+  const builder = new FeatureBuilder()
+  const outcome = await ingestStream(paths, options, (session) => {
+    try {
+      builder.add(session)
+    } catch (error) {
+      throw new FeatureFailure(error)
+    }
+  })
+  if (!outcome.streamed) return wholeFeatures(paths, options)
+  return { summary: outcome.summary, features: finishOf(builder), mode: "stream" }
+}
+
+const finishOf = (builder: FeatureBuilder): SessionFeatures => {
+  try {
+    return builder.finish()
+  } catch (error) {
+    throw new FeatureFailure(error)
+  }
+}
+
+/** Ingest on its own thread, feature building here. */
+const threadedFeatures = (paths: ReadonlyArray<string>, options: IngestOptions, signal?: AbortSignal): Promise<InputFeatures> =>
+  new Promise<InputFeatures>((resolve, reject) => {
+    const worker = new Worker(THREAD_URL)
+    const credit = new SharedArrayBuffer(4)
+    const consumed = new Int32Array(credit)
+    const builder = new FeatureBuilder()
+    let settled = false
+    const settle = (then: () => void): void => {
+      if (settled) return
+      settled = true
+      signal?.removeEventListener("abort", onAbort)
+      worker.terminate()
+      then()
+    }
+    const onAbort = (): void => settle(() => reject(new Error("The analysis was interrupted.")))
+    worker.onmessage = (event: MessageEvent<IngestReply>) => {
+      if (settled) return
+      const reply = event.data
+      switch (reply.type) {
+        case "sessions": {
+          try {
+            const sessions = JSON.parse(reply.json) as Array<AttackSession>
+            for (let i = 0; i < sessions.length; i++) builder.add(sessions[i]!)
+          } catch (error) {
+            return settle(() => reject(new FeatureFailure(error)))
+          }
+          Atomics.add(consumed, CONSUMED, 1)
+          Atomics.notify(consumed, CONSUMED)
+          return
+        }
+        case "progress":
+          return options.onProgress?.(reply.bytes, reply.events)
+        case "done":
+          return settle(() => {
+            // The reject log crossed the thread boundary as plain data: give it its methods back.
+            Object.setPrototypeOf(reply.summary.rejects, RejectLog.prototype)
+            try {
+              resolve({ summary: reply.summary, features: finishOf(builder), mode: "thread" })
+            } catch (error) {
+              reject(error)
+            }
+          })
+        case "stopped":
+          return settle(() => void wholeFeatures(paths, options).then(resolve, reject))
+        case "failed":
+          return settle(() => reject(new IngestFailure(reply.message, reply.path)))
+        case "crashed":
+          return settle(() => reject(new Error(reply.message)))
+      }
+    }
+    worker.onerror = (event: ErrorEvent) => settle(() => reject(new Error(`The ingest thread failed: ${event.message}`)))
+    signal?.addEventListener("abort", onAbort)
+    const request: IngestRequest = {
+      paths,
+      options: { format: options.format, syslogYear: options.syslogYear, sessionGapMs: options.sessionGapMs },
+      progress: options.onProgress !== undefined,
+      credit
+    }
+    worker.postMessage(request)
+  })
+
+/** Raw size of the inputs (gzip at 8×), or Infinity when a path is a directory. */
+const inputSize = async (paths: ReadonlyArray<string>): Promise<number> => {
+  let total = 0
+  for (const path of paths) {
+    try {
+      const info = await stat(path)
+      if (info.isDirectory()) return Infinity
+      total += path.endsWith(".gz") ? info.size * 8 : info.size
+    } catch {
+      // Unreadable paths are reported by ingest itself.
+    }
+  }
+  return total
+}
+
+/** Where ingest runs: DSHIELD_INGEST_THREAD=0|1 overrides the size rule (tests, benchmarks). */
+const useThread = async (paths: ReadonlyArray<string>): Promise<boolean> => {
+  if (typeof Worker === "undefined") return false
+  const forced = process.env.DSHIELD_INGEST_THREAD
+  if (forced === "0") return false
+  if (forced === "1") return true
+  return (await inputSize(paths)) >= THREAD_MIN_BYTES
+}
+
+/**
+ * Features of every session of the inputs. Rejects with IngestFailure when an input cannot
+ * be read, FeatureFailure when the feature builder fails.
+ */
+export const inputFeatures = async (paths: ReadonlyArray<string>, options: IngestOptions, signal?: AbortSignal): Promise<InputFeatures> => {
+  if (paths.includes("-")) return wholeFeatures(paths, options)
+  if (await useThread(paths)) return threadedFeatures(paths, options, signal)
+  return streamedFeatures(paths, options)
+}

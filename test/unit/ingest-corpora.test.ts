@@ -120,7 +120,7 @@ describe("public cowrie corpora", () => {
         expect(r.rejects.toRecord()).toEqual({ malformed_json: expected.invalid })
         expect(r.rejects.samples.map((s) => [s.reason, s.line])).toEqual([["malformed_json", file.lines]])
       }
-    })
+    }, 60_000)
   }
 })
 

@@ -38,7 +38,11 @@ const fast = (bytes: Uint8Array): LineOutcome => {
   return out === "binary" ? "malformed_json" : out
 }
 
-const plain = (o: LineOutcome): unknown => (o !== null && typeof o === "object" ? JSON.parse(JSON.stringify(o)) : o)
+/** An outcome as comparable data: absent and undefined fields alike, fields in name order. */
+const plain = (o: LineOutcome): unknown =>
+  o !== null && typeof o === "object"
+    ? Object.fromEntries(Object.entries(JSON.parse(JSON.stringify(o)) as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+    : o
 
 const enc = new TextEncoder()
 

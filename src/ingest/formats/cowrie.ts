@@ -217,6 +217,9 @@ const knownEventid = (buf: Uint8Array, k: number): number => {
  * together, and both follow cowrieEventFromObject step by step), without decoding the line or
  * building an object for every field in it.
  */
+// The last source address and its canonical form: consecutive lines mostly share it.
+let lastIpRaw = ""
+let lastIp: string | undefined = undefined
 const parseBytes = (buf: Uint8Array, start: number, end: number): LineOutcome => {
   const problem = jsonBytesProblem(scanner, buf, start, end)
   if (problem !== undefined) return problem
@@ -252,15 +255,37 @@ const parseBytes = (buf: Uint8Array, start: number, end: number): LineOutcome =>
     kind,
     sourceEventId: eventid,
     sessionKey: session,
-    ts
+    ts,
+    // Every field present from the start (undefined when absent): one object shape for all
+    // events, so the session builder's reads stay monomorphic.
+    sensor: undefined,
+    srcIp: undefined,
+    srcPort: undefined,
+    dstIp: undefined,
+    dstPort: undefined,
+    protocol: undefined,
+    version: undefined,
+    hassh: undefined,
+    username: undefined,
+    password: undefined,
+    key: undefined,
+    fingerprint: undefined,
+    input: undefined,
+    url: undefined,
+    sha256: undefined,
+    filename: undefined,
+    forwardTarget: undefined
   }
   const sensor = fieldStr(buf, 3)
   if (sensor !== undefined) event.sensor = sensor
   const srcIpRaw = fieldStr(buf, 4)
   if (srcIpRaw !== undefined) {
-    const ip = normaliseIp(srcIpRaw)
-    if (ip === undefined) return Reject.badIp
-    event.srcIp = ip
+    if (srcIpRaw !== lastIpRaw) {
+      lastIpRaw = srcIpRaw
+      lastIp = normaliseIp(srcIpRaw)
+    }
+    if (lastIp === undefined) return Reject.badIp
+    event.srcIp = lastIp
   }
   switch (kind) {
     case "session.connect": {

@@ -1,10 +1,13 @@
 /**
  * The confidence model: a logistic regression from a group's evidence to the probability
- * that the group is coordinated. Its weights are fitted on labelled data by
- * `npm run calibrate` (eval/calibrate.ts) and committed in model/confidence-v1.json together
- * with a description of the data they were fitted on and the held-out calibration error.
+ * that the group is coordinated. Its weights are fitted on labelled data (synthetic ground
+ * truth and real corpora labelled by published signatures) by `npm run calibrate`
+ * (eval/calibrate.ts, fitter in eval/logistic.ts) and committed in model/confidence-v2.json
+ * with a description of the data they were fitted on, the held-out calibration error, and
+ * the Cholesky factor of the weights' covariance (used for the confidence interval).
  */
-import modelFile from "./model/confidence-v1.json" with { type: "json" }
+import modelFile from "./model/confidence-v2.json" with { type: "json" }
+import type { LinkKind } from "../domain/linkKinds.ts"
 import type { RawEvidence } from "./evidence.ts"
 import type { ArtefactKind } from "./sessionFeatures.ts"
 
@@ -18,20 +21,55 @@ export const FEATURE_NAMES = [
   "temporal_significance",
   "infrastructure_score",
   "infrastructure_significance",
+  "credential_score",
+  "credential_significance",
+  "active_share",
+  "active_payload_score",
   "log_size",
   "log_sources",
-  "linked_by_payload",
-  "linked_by_kit_name",
-  "linked_by_credential",
-  "linked_by_behaviour",
-  "linked_by_client"
+  "log_networks",
+  "dominant_payload",
+  "dominant_kit_name",
+  "dominant_credential",
+  "dominant_command_sequence",
+  "dominant_client",
+  "formed_by_artefact",
+  "formed_by_behaviour",
+  "formed_by_kit_name",
+  "formed_by_credential_marker",
+  "formed_by_wordlist",
+  "formed_by_same_source",
+  "not_formed_by_linkage"
 ] as const
 
-/** The shape of a group: how big, from how many sources, what it mostly shares. */
+/** The link kinds behind each `formed_by_*` input. */
+export const FORMED_BY_GROUPS: ReadonlyArray<readonly [(typeof FEATURE_NAMES)[number], ReadonlyArray<LinkKind>]> = [
+  ["formed_by_artefact", ["ssh_key", "payload", "download_url"]],
+  ["formed_by_behaviour", ["command_sequence", "similar_commands"]],
+  ["formed_by_kit_name", ["kit_marker", "dropped_file"]],
+  ["formed_by_credential_marker", ["credential_marker"]],
+  ["formed_by_wordlist", ["wordlist"]],
+  ["formed_by_same_source", ["same_source"]]
+]
+
+/** The shape of a group: how big, from how many sources, what it mostly shares, what linked it. */
 export interface GroupShape {
   readonly size: number
   readonly distinctIps: number
+  /** Distinct /24 (IPv6 /48) networks: sources in one network are not independent. */
+  readonly distinctNetworks: number
+  /** Share of members that ran commands or carry an artefact (the rest only logged in or connected). */
+  readonly activeShare: number
+  /** Share of those active members carrying the dominant artefact. */
+  readonly activeCarrierShare: number
   readonly dominantKind: ArtefactKind | null
+  /**
+   * The credential pair most members tried: its share of the group and the hypergeometric
+   * tail of that count against the pair's carriers in the population; null when none is shared.
+   */
+  readonly sharedCredential: { readonly share: number; readonly p: number } | null
+  /** The link kinds that formed the group (engine campaigns); null for a given set (`assess`). */
+  readonly formedBy: ReadonlyArray<{ readonly kind: LinkKind; readonly links: number }> | null
 }
 
 export interface ConfidenceModel {
@@ -39,10 +77,18 @@ export interface ConfidenceModel {
   readonly features: ReadonlyArray<string>
   readonly weights: ReadonlyArray<number>
   readonly bias: number
+  /**
+   * Lower-triangular Cholesky factor (row-major, rows of length 1..d+1) of the covariance of
+   * (bias, weights…) at the fit: the inverse of the penalised Hessian. Absent → no parameter
+   * uncertainty in the interval.
+   */
+  readonly covarianceCholesky?: ReadonlyArray<ReadonlyArray<number>>
 }
 
 /** −log10 p scaled to 0..1: 1 at p = 10^-scale or below. */
 const significance = (p: number, scale: number): number => Math.min(1, -Math.log10(Math.max(p, 1e-300)) / scale)
+
+const logScaled = (count: number): number => Math.min(1, Math.log10(Math.max(1, count)) / 4)
 
 /**
  * The model's inputs for one group. Significances use unadjusted p-values so that a group's
@@ -55,6 +101,19 @@ export const featureVector = (raw: ReadonlyArray<RawEvidence>, shape: GroupShape
   const behaviour = get("behavioral_similarity")
   const temporal = get("temporal_correlation")
   const infra = get("infrastructure_clustering")
+  const kind = shape.dominantKind
+  const formed = new Map<LinkKind, number>()
+  let links = 0
+  for (const f of shape.formedBy ?? []) {
+    formed.set(f.kind, (formed.get(f.kind) ?? 0) + f.links)
+    links += f.links
+  }
+  const shareOf = (kinds: ReadonlyArray<LinkKind>): number => {
+    if (links === 0) return 0
+    let s = 0
+    for (const k of kinds) s += formed.get(k) ?? 0
+    return s / links
+  }
   return Float64Array.from([
     payload.score,
     significance(payload.p, 20),
@@ -64,81 +123,33 @@ export const featureVector = (raw: ReadonlyArray<RawEvidence>, shape: GroupShape
     significance(temporal.p, permScale),
     infra.score,
     significance(infra.p, permScale),
-    Math.min(1, Math.log10(Math.max(1, shape.size)) / 4),
-    Math.min(1, Math.log10(Math.max(1, shape.distinctIps)) / 4),
-    shape.dominantKind === "ssh_key" || shape.dominantKind === "sha256" || shape.dominantKind === "url" ? 1 : 0,
-    shape.dominantKind === "marker" || shape.dominantKind === "file" ? 1 : 0,
-    shape.dominantKind === "credential" ? 1 : 0,
-    shape.dominantKind === "command_sequence" ? 1 : 0,
-    shape.dominantKind === "client" ? 1 : 0
+    shape.sharedCredential?.share ?? 0,
+    shape.sharedCredential === null ? 0 : significance(shape.sharedCredential.p, 20),
+    shape.activeShare,
+    shape.activeCarrierShare,
+    logScaled(shape.size),
+    logScaled(shape.distinctIps),
+    logScaled(shape.distinctNetworks),
+    kind === "ssh_key" || kind === "sha256" || kind === "url" ? 1 : 0,
+    kind === "marker" || kind === "file" ? 1 : 0,
+    kind === "credential" ? 1 : 0,
+    kind === "command_sequence" ? 1 : 0,
+    kind === "client" ? 1 : 0,
+    ...FORMED_BY_GROUPS.map(([, kinds]) => shareOf(kinds)),
+    links === 0 ? 1 : 0
   ])
 }
 
 export const sigmoid = (z: number): number => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)))
 
-export const predict = (model: ConfidenceModel, x: Float64Array): number => {
-  let z = model.bias
-  for (let i = 0; i < x.length; i++) z += model.weights[i]! * x[i]!
-  return sigmoid(z)
+/** The model's log-odds for inputs x, with optional perturbed parameters (bias, weights…). */
+export const logit = (model: ConfidenceModel, x: Float64Array, parameters?: Float64Array): number => {
+  let z = parameters === undefined ? model.bias : parameters[0]!
+  for (let i = 0; i < x.length; i++) z += (parameters === undefined ? model.weights[i]! : parameters[i + 1]!) * x[i]!
+  return z
 }
+
+export const predict = (model: ConfidenceModel, x: Float64Array, parameters?: Float64Array): number => sigmoid(logit(model, x, parameters))
 
 /** The committed model. */
 export const CONFIDENCE_MODEL: ConfidenceModel = modelFile as ConfidenceModel
-
-/**
- * Fits a logistic regression by Newton's method (iteratively reweighted least squares) with
- * an L2 penalty on the weights (not the bias). Deterministic: no random initialisation.
- */
-export const fitLogistic = (X: ReadonlyArray<Float64Array>, y: ReadonlyArray<number>, l2 = 1e-2, iterations = 50): { weights: Array<number>; bias: number } => {
-  const d = X[0]!.length + 1
-  const beta = new Float64Array(d)
-  for (let iter = 0; iter < iterations; iter++) {
-    const grad = new Float64Array(d)
-    const hess = Array.from({ length: d }, () => new Float64Array(d))
-    for (let r = 0; r < X.length; r++) {
-      const x = X[r]!
-      let z = beta[0]!
-      for (let i = 1; i < d; i++) z += beta[i]! * x[i - 1]!
-      const p = sigmoid(z)
-      const w = Math.max(p * (1 - p), 1e-9)
-      const e = y[r]! - p
-      for (let i = 0; i < d; i++) {
-        const xi = i === 0 ? 1 : x[i - 1]!
-        grad[i] = grad[i]! + e * xi
-        for (let j = 0; j < d; j++) hess[i]![j] = hess[i]![j]! + w * xi * (j === 0 ? 1 : x[j - 1]!)
-      }
-    }
-    for (let i = 1; i < d; i++) {
-      grad[i] = grad[i]! - l2 * beta[i]!
-      hess[i]![i] = hess[i]![i]! + l2
-    }
-    const step = solve(hess, grad)
-    let change = 0
-    for (let i = 0; i < d; i++) {
-      beta[i] = beta[i]! + step[i]!
-      change = Math.max(change, Math.abs(step[i]!))
-    }
-    if (change < 1e-8) break
-  }
-  return { bias: beta[0]!, weights: Array.from(beta.slice(1)) }
-}
-
-/** Solves A x = b by Gaussian elimination with partial pivoting (A is small and dense). */
-const solve = (A: Array<Float64Array>, b: Float64Array): Float64Array => {
-  const n = b.length
-  const M = A.map((row, i) => Float64Array.from([...row, b[i]!]))
-  for (let c = 0; c < n; c++) {
-    let pivot = c
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r]![c]!) > Math.abs(M[pivot]![c]!)) pivot = r
-    ;[M[c], M[pivot]] = [M[pivot]!, M[c]!]
-    const div = M[c]![c]!
-    if (Math.abs(div) < 1e-12) continue
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue
-      const factor = M[r]![c]! / div
-      if (factor === 0) continue
-      for (let k = c; k <= n; k++) M[r]![k] = M[r]![k]! - factor * M[c]![k]!
-    }
-  }
-  return Float64Array.from({ length: n }, (_, i) => (Math.abs(M[i]![i]!) < 1e-12 ? 0 : M[i]![n]! / M[i]![i]!))
-}

@@ -1,14 +1,16 @@
 /**
  * From measured evidence to what Result v1 reports: Benjamini–Hochberg adjusted p-values
  * (across the groups of one run, per evidence kind), the calibrated confidence from the
- * confidence model, and a percentile-bootstrap interval over the group's sessions.
+ * confidence model, and a percentile interval that combines half-samples of the group's
+ * sessions with the uncertainty of the model's fitted weights.
  */
 import type { Evidence, EvidenceKind } from "../domain/Campaign.ts"
+import type { LinkKind } from "../domain/linkKinds.ts"
 import { type ConfidenceModel, CONFIDENCE_MODEL, FEATURE_NAMES, featureVector, type GroupShape, predict } from "./confidenceModel.ts"
 import { EvidenceContext, type GroupEvidence, measuredSize, measureGroup, type RawEvidence, resampleScores } from "./evidence.ts"
 import { Prng } from "./Prng.ts"
 import type { SessionFeatures } from "./sessionFeatures.ts"
-import { benjaminiHochberg } from "./statistics.ts"
+import { benjaminiHochberg, hypergeometricUpperTail, logFactorials } from "./statistics.ts"
 
 export interface ScoringOptions {
   readonly seed: number
@@ -20,6 +22,8 @@ export interface ScoringOptions {
 export interface GroupToScore {
   readonly members: Int32Array
   readonly dominant: number
+  /** The link kinds that formed the group (a campaign draft); absent for a given set. */
+  readonly formedBy?: ReadonlyArray<{ readonly kind: LinkKind; readonly links: number }> | undefined
 }
 
 export interface GroupScore {
@@ -30,14 +34,81 @@ export interface GroupScore {
   readonly features: Float64Array
 }
 
-/** Size, distinct sources and the kind of the dominant artefact of a group. */
+/** Per input: how many sessions tried each credential pair, and log-factorials up to its size. */
+interface CredentialPopulation {
+  readonly carriers: Int32Array
+  readonly logFactorials: Float64Array
+}
+const credentialPopulations = new WeakMap<SessionFeatures, CredentialPopulation>()
+
+const credentialPopulation = (features: SessionFeatures): CredentialPopulation => {
+  let population = credentialPopulations.get(features)
+  if (population === undefined) {
+    let pairs = 0
+    const lists = features.credentials
+    for (let i = 0; i < features.count; i++) for (let k = lists.start(i), e = lists.end(i); k < e; k++) pairs = Math.max(pairs, lists.value(k) + 1)
+    const carriers = new Int32Array(pairs)
+    // Each pair appears at most once in a session's list.
+    for (let i = 0; i < features.count; i++) for (let k = lists.start(i), e = lists.end(i); k < e; k++) carriers[lists.value(k)]!++
+    population = { carriers, logFactorials: logFactorials(features.count) }
+    credentialPopulations.set(features, population)
+  }
+  return population
+}
+
+/**
+ * The credential pair most members tried, as a share of the group, and how surprising that
+ * is (hypergeometric upper tail against the pair's carriers in the population): a popular
+ * pair is tried by many random sets too, a botnet's own check login is not. Null when no
+ * member tried a credential twice over.
+ */
+const sharedCredential = (members: Int32Array, features: SessionFeatures): { share: number; p: number } | null => {
+  const counts = new Map<number, number>()
+  const lists = features.credentials
+  let best = -1
+  let bestCount = 0
+  for (const i of members) {
+    for (let k = lists.start(i), e = lists.end(i); k < e; k++) {
+      const pair = lists.value(k)
+      const c = (counts.get(pair) ?? 0) + 1
+      counts.set(pair, c)
+      if (c > bestCount || (c === bestCount && pair < best)) {
+        best = pair
+        bestCount = c
+      }
+    }
+  }
+  if (bestCount < 2) return null
+  const population = credentialPopulation(features)
+  const p = hypergeometricUpperTail(bestCount, features.count, population.carriers[best]!, members.length, population.logFactorials)
+  return { share: bestCount / members.length, p }
+}
+
+/** Size, sources and networks, the dominant artefact's kind, the shared credential and the links of a group. */
 export const groupShape = (group: GroupToScore, features: SessionFeatures): GroupShape => {
   const ips = new Set<number>()
-  for (const i of group.members) ips.add(features.ipId[i]!)
+  const networks = new Set<number>()
+  let active = 0
+  let activeCarriers = 0
+  for (const i of group.members) {
+    const ip = features.ipId[i]!
+    if (ip >= 0) ips.add(ip)
+    const prefix = features.prefixId[i]!
+    if (prefix >= 0) networks.add(prefix)
+    if (features.commandSetOf[i]! >= 0 || features.artefacts.end(i) > features.artefacts.start(i)) {
+      active++
+      if (group.dominant >= 0 && features.artefacts.includes(i, group.dominant)) activeCarriers++
+    }
+  }
   return {
     size: group.members.length,
     distinctIps: ips.size,
-    dominantKind: group.dominant < 0 ? null : features.artefactTable[group.dominant]!.kind
+    distinctNetworks: networks.size,
+    activeShare: active / Math.max(1, group.members.length),
+    activeCarrierShare: active === 0 ? 0 : activeCarriers / active,
+    dominantKind: group.dominant < 0 ? null : features.artefactTable[group.dominant]!.kind,
+    sharedCredential: sharedCredential(group.members, features),
+    formedBy: group.formedBy ?? null
   }
 }
 
@@ -86,9 +157,19 @@ export const scoreGroups = (groups: ReadonlyArray<GroupToScore>, features: Sessi
   })
 }
 
+/** A standard normal draw (Box–Muller) from the seeded generator. */
+const gaussian = (prng: Prng): number => Math.sqrt(-2 * Math.log(1 - prng.next())) * Math.cos(2 * Math.PI * prng.next())
+
 /**
- * Percentile interval from half-samples of the group's sessions: re-measure the scores on
- * each, keep p-values fixed, pass them through the model.
+ * Percentile interval (2.5%, 97.5%) over `bootstrap` draws, each combining two sources of
+ * uncertainty:
+ * - the group's evidence: a half-sample of its sessions (without replacement) re-measures the
+ *   four scores (p-values and the group's shape kept);
+ * - the model: its parameters are drawn from the normal approximation of their fit
+ *   (mean = the fitted weights, covariance = the inverse penalised Hessian, committed as a
+ *   Cholesky factor with the model).
+ * The second keeps the interval honest for small groups, where half-samples have little or no
+ * room to vary (a group of two sessions has one half-sample: itself).
  */
 const bootstrapInterval = (
   group: GroupToScore,
@@ -120,6 +201,10 @@ const bootstrapInterval = (
     temporal_correlation: FEATURE_NAMES.indexOf("temporal_score"),
     infrastructure_clustering: FEATURE_NAMES.indexOf("infrastructure_score")
   }
+  const L = model.covarianceCholesky
+  const d = model.weights.length + 1
+  const parameters = new Float64Array(d)
+  const z = new Float64Array(d)
   for (let b = 0; b < options.bootstrap; b++) {
     for (let i = 0; i < n; i++) {
       const j = i + prng.int(size - i)
@@ -131,7 +216,18 @@ const bootstrapInterval = (
     const scores = resampleScores(resample, group.dominant, halfReference, ctx, prng)
     // Only the four scores change between resamples: overwrite them in one reused vector.
     for (const [kind, value] of Object.entries(scores)) x[column[kind as RawEvidence["kind"]]!] = value
-    values[b] = predict(model, x)
+    if (L === undefined || L.length !== d) {
+      values[b] = predict(model, x)
+      continue
+    }
+    for (let i = 0; i < d; i++) z[i] = gaussian(prng)
+    for (let i = 0; i < d; i++) {
+      const row = L[i]!
+      let v = i === 0 ? model.bias : model.weights[i - 1]!
+      for (let k = 0; k <= i; k++) v += row[k]! * z[k]!
+      parameters[i] = v
+    }
+    values[b] = predict(model, x, parameters)
   }
   values.sort()
   const lo = values[Math.floor(0.025 * (values.length - 1))]!

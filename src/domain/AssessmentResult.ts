@@ -25,9 +25,14 @@ export const SetAssessment = Schema.Struct({
   evidence: Campaign.fields.evidence,
   indicators: Schema.Array(Indicator),
   ttps: Schema.Array(Schema.String),
-  /** What the set was compared with: the reference sessions given, or the synthetic background model. */
+  /**
+   * What the set's evidence was measured against: `reference` (the logs given with
+   * `--reference`), `stored_history` (the sessions in the configured store), or
+   * `synthetic_background` (generated background, used only when neither exists; not the
+   * sensor's own traffic, so temporal and infrastructure evidence against it are weak).
+   */
   null_population: Schema.Struct({
-    kind: Schema.Literals(["reference", "synthetic_background"]),
+    kind: Schema.Literals(["reference", "stored_history", "synthetic_background"]),
     sessions: Schema.Int
   })
 })

@@ -2,11 +2,15 @@
  * "Are these N sessions coordinated?" — one assessment of a given set of sessions, with the
  * same evidence and calibrated confidence as a campaign.
  *
- * The evidence compares the set with a null population: the reference sessions the caller
- * gives (the sensor's other traffic: the best null), or, without one, a synthetic background
- * (independent attackers with popular credentials and common recon, from the generator,
- * spread over the set's own time span) so that the answer never depends on an arbitrary
- * baseline the caller cannot see. The result says which null was used.
+ * The evidence compares the set with a null population drawn from the user's own traffic:
+ * the log the sessions came from (`--reference`), else the stored history when a store is
+ * configured. Only when neither exists is it a synthetic background (independent attackers
+ * with popular credentials and common recon, from the generator, spread over the set's own
+ * time span) — and the result says so: `null_population.kind` names the population used.
+ * A synthetic null is not the sensor's traffic: its time spread and networks differ, so
+ * temporal and infrastructure evidence against it are weak indications at best.
+ *
+ * A set from one source address is single-source activity (confidence 0), as in `analyze`.
  */
 import { techniquesOf } from "../analytics/attackTechniques.ts"
 import { dominantArtefact } from "../analytics/hierarchy.ts"
@@ -38,10 +42,15 @@ const syntheticBackground = (count: number, seed: number, startMs: number, endMs
   return out
 }
 
+/** Where the null population comes from, in order of preference. */
+export type NullPopulationKind = "reference" | "stored_history" | "synthetic_background"
+
 export interface AssessOptions {
   readonly config: AnalysisConfig
-  /** Sessions to compare with; empty → the synthetic background. */
+  /** Sessions to compare with (the sensor's own traffic); empty → the synthetic background. */
   readonly reference: ReadonlyArray<AttackSession>
+  /** What `reference` is: the logs given with `--reference` (default) or the stored history. */
+  readonly referenceKind?: "reference" | "stored_history" | undefined
 }
 
 export const assessSessions = (set: ReadonlyArray<AttackSession>, options: AssessOptions): SetAssessment => {
@@ -53,9 +62,10 @@ export const assessSessions = (set: ReadonlyArray<AttackSession>, options: Asses
     startMs = Math.min(startMs, Date.parse(s.start))
     endMs = Math.max(endMs, Date.parse(s.end))
   }
-  const useReference = options.reference.length > 0
-  const others = useReference
-    ? options.reference.filter((s) => !ids.has(s.id))
+  const fromTraffic = options.reference.filter((s) => !ids.has(s.id))
+  const nullKind: NullPopulationKind = fromTraffic.length > 0 ? options.referenceKind ?? "reference" : "synthetic_background"
+  const others = fromTraffic.length > 0
+    ? fromTraffic
     : syntheticBackground(Math.max(MIN_SYNTHETIC_BACKGROUND, 4 * set.length), options.config.seed, startMs, endMs)
 
   const builder = new FeatureBuilder()
@@ -79,17 +89,21 @@ export const assessSessions = (set: ReadonlyArray<AttackSession>, options: Asses
       if (a.kind === "ssh_key" || a.kind === "sha256" || a.kind === "url") indicators.set(`${a.kind}\u0000${a.value}`, { type: a.kind, value: a.value })
     }
   }
+  const sourceIps = [...new Set(set.flatMap((s) => (s.src_ip === null ? [] : [s.src_ip])))].sort(compare)
+  // Coordination needs several actors: one source address is single-source activity.
+  const confidence = sourceIps.length < 2 ? 0 : score!.confidence
+  const interval: readonly [number, number] = sourceIps.length < 2 ? [0, 0] : score!.interval
   return {
     sessions: set.map((s) => s.id).sort(compare),
-    source_ips: [...new Set(set.flatMap((s) => (s.src_ip === null ? [] : [s.src_ip])))].sort(compare),
+    source_ips: sourceIps,
     first_seen: new Date(startMs).toISOString(),
     last_seen: new Date(endMs).toISOString(),
-    confidence: score!.confidence,
-    confidence_interval: [score!.interval[0], score!.interval[1]],
-    assessment: assessmentFor(score!.confidence),
+    confidence,
+    confidence_interval: [interval[0], interval[1]],
+    assessment: assessmentFor(confidence, sourceIps.length),
     evidence: score!.evidence,
     indicators: [...indicators.values()].sort((a, b) => compare(a.type, b.type) || compare(a.value, b.value)),
     ttps: techniquesOf(techniques),
-    null_population: { kind: useReference ? "reference" : "synthetic_background", sessions: others.length }
+    null_population: { kind: nullKind, sessions: others.length }
   }
 }

@@ -1,11 +1,12 @@
 /**
  * The small statistics behind the evidence (src/analytics/statistics.ts) and the confidence
- * model's fitter (src/analytics/confidenceModel.ts), each checked against an independent
+ * model's fitter (eval/logistic.ts), each checked against an independent
  * computation: a full sort, a hand-computed Benjamini–Hochberg table, a brute-force
  * enumeration of subsets, and seeded synthetic data with known logistic weights.
  */
 import { describe, expect, test } from "bun:test"
-import { CONFIDENCE_MODEL, FEATURE_NAMES, fitLogistic, predict, sigmoid } from "../../src/analytics/confidenceModel.ts"
+import { CONFIDENCE_MODEL, FEATURE_NAMES, predict, sigmoid } from "../../src/analytics/confidenceModel.ts"
+import { fitLogistic } from "../../eval/logistic.ts"
 import { Prng } from "../../src/analytics/Prng.ts"
 import {
   benjaminiHochberg,

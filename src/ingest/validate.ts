@@ -59,17 +59,21 @@ export const parseIsoTimestampBytes = (s: Uint8Array, start: number, end: number
   ) return Number.NaN
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
   if (day > DAYS_IN_MONTH[month - 1]! || (month === 2 && day === 29 && !leap)) return Number.NaN
+  // Outside [1989, 2100] no zone offset brings it into range: stop here (and keep the
+  // integer arithmetic below on positive years).
+  if (year < 1989 || year > 2100) return Number.NaN
   let i = o + 19
   let millis = 0
   if (i < end && (s[i] === 46 || s[i] === 44)) {
     i++
+    // Milliseconds are the first three digits; the rest are checked and truncated.
     let scale = 100
     const begin = i
     while (i < end) {
       const d = digit(s, i)
       if (d < 0) break
       millis += d * scale
-      scale /= 10
+      scale = (scale / 10) | 0
       i++
     }
     if (i === begin) return Number.NaN
@@ -90,8 +94,24 @@ export const parseIsoTimestampBytes = (s: Uint8Array, start: number, end: number
     }
     if (i !== end) return Number.NaN
   }
-  const ts = Date.UTC(year, month - 1, day, hour, minute, second) + Math.floor(millis) - offsetMinutes * 60_000
+  const ts = daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 +
+    millis - offsetMinutes * 60_000
   return ts >= MIN_TS && ts < MAX_TS ? ts : Number.NaN
+}
+
+/**
+ * Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's days_from_civil): plain
+ * arithmetic, where Date.UTC was a large part of the cost of a cowrie line (and read years 0-99
+ * as 1900-1999).
+ */
+const daysFromCivil = (year: number, month: number, day: number): number => {
+  // Integer division by `| 0` is floor here: every operand is positive (year >= 1989).
+  const y = month <= 2 ? year - 1 : year
+  const era = (y / 400) | 0
+  const yoe = y - era * 400
+  const doy = (((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) | 0) + day - 1
+  const doe = yoe * 365 + ((yoe / 4) | 0) - ((yoe / 100) | 0) + doy
+  return era * 146_097 + doe - 719_468
 }
 
 /** Epoch seconds (integer or fractional, as number or string) to milliseconds; NaN when impossible. */

@@ -9,7 +9,8 @@ import {
   normaliseIp,
   parseAnyTimestamp,
   parseEpochSeconds,
-  parseIsoTimestamp
+  parseIsoTimestamp,
+  parseIsoTimestampBytes
 } from "../../src/ingest/validate.ts"
 import { Prng } from "../../src/analytics/Prng.ts"
 
@@ -280,5 +281,35 @@ describe("hasOversizedField", () => {
     expect(hasOversizedField([["x", ["y", big]]])).toBe(true)
     expect(hasOversizedField({ a: 1, b: null, c: true, d: [1, 2, 3] })).toBe(false)
     expect(hasOversizedField(null)).toBe(false)
+  })
+})
+
+describe("parseIsoTimestampBytes (the ingest fast path)", () => {
+  test("agrees with parseIsoTimestamp on a byte range inside a larger buffer, for good and bad timestamps", () => {
+    const cases = [
+      "2024-04-01T20:01:05.690463Z",
+      "2024-04-01 20:01:05+02:00",
+      "2024-04-01T20:01:05-0530",
+      "2024-02-29T00:00:00Z",
+      "2023-02-29T00:00:00Z",
+      "1989-12-31T23:30:00-01:00",
+      "2100-01-01T00:30:00+01:00",
+      "2100-01-01T00:30:00Z",
+      "2024-04-01T20:01:05.",
+      "2024-04-01T20:01:05+02",
+      "2024-04-01T20:01:05Zjunk",
+      "0095-01-01T00:00:00Z"
+    ]
+    for (const c of cases) {
+      const bytes = new TextEncoder().encode(`xx"${c}"yy`)
+      expect([c, parseIsoTimestampBytes(bytes, 3, 3 + c.length)]).toEqual([c, parseIsoTimestamp(c)])
+    }
+    expect(parseIsoTimestamp("1989-12-31T23:30:00-01:00")).toBe(Date.UTC(1990, 0, 1, 0, 30))
+    // Years 0-99 are years 0-99 (Date.UTC would read them as 1900-1999): out of range.
+    expect(parseIsoTimestamp("0095-01-01T00:00:00Z")).toBeNaN()
+  })
+
+  test("a fraction of any length is truncated to milliseconds, never rounded up to the next second", () => {
+    expect(parseIsoTimestamp(`2024-04-01T20:01:05.${"9".repeat(40)}Z`)).toBe(Date.UTC(2024, 3, 1, 20, 1, 5, 999))
   })
 })

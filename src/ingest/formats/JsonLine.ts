@@ -144,11 +144,13 @@ export class JsonLineScanner {
     i++
     let flags = 0
     for (;;) {
+      // A run of plain ASCII with no bounds test per byte. Past `end` it stops at the line's
+      // newline, or at the end of the buffer (undefined is not plain); having run past `end`
+      // means the string is not closed within the line, which the test after the run reports.
+      while (STRING_CLASS[buf[i]!] === 0) i++
       if (i >= end) return -1
       const cls = STRING_CLASS[buf[i]!]!
-      if (cls === 0) {
-        i++
-      } else if (cls === 1) {
+      if (cls === 1) {
         this.flags = flags
         return i + 1
       } else if (cls === 4) {

@@ -36,7 +36,7 @@ const FIT_SETS = [{ seed: 1001, sessions: 30_000 }, { seed: 1002, sessions: 30_0
 const HELD_OUT = [{ seed: 2002, sessions: 30_000 }, { seed: 3003, sessions: 30_000 }]
 /** The analysis seed used on the real corpora (the CLI's default). */
 const ANALYSIS_SEED = 42
-const L2 = 0.1
+const L2 = 1
 /**
  * Weight of one real row relative to one synthetic row in the fit. Real rows are fewer (the
  * labels cover a minority of sessions); this weight gives the real corpora together about

@@ -25,6 +25,7 @@ export const FEATURE_NAMES = [
   "credential_significance",
   "active_share",
   "active_payload_score",
+  "covered_share",
   "log_size",
   "log_sources",
   "log_networks",
@@ -68,6 +69,11 @@ export interface GroupShape {
    * tail of that count against the pair's carriers in the population; null when none is shared.
    */
   readonly sharedCredential: { readonly share: number; readonly p: number } | null
+  /**
+   * Share of members carrying at least one item (artefact or credential pair) over-represented
+   * in the group against the population (≥ 5% of members, hypergeometric tail ≤ 1e-4).
+   */
+  readonly coveredShare: number
   /** The link kinds that formed the group (engine campaigns); null for a given set (`assess`). */
   readonly formedBy: ReadonlyArray<{ readonly kind: LinkKind; readonly links: number }> | null
 }
@@ -127,6 +133,7 @@ export const featureVector = (raw: ReadonlyArray<RawEvidence>, shape: GroupShape
     shape.sharedCredential === null ? 0 : significance(shape.sharedCredential.p, 20),
     shape.activeShare,
     shape.activeCarrierShare,
+    shape.coveredShare,
     logScaled(shape.size),
     logScaled(shape.distinctIps),
     logScaled(shape.distinctNetworks),

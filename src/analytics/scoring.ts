@@ -84,6 +84,51 @@ const sharedCredential = (members: Int32Array, features: SessionFeatures): { sha
   return { share: bestCount / members.length, p }
 }
 
+/** An item counts as over-represented in a group when this share of members carry it… */
+const OVER_REPRESENTED_SHARE = 0.05
+/** …and random sets of the group's size carry it that often with at most this probability. */
+const OVER_REPRESENTED_P = 1e-4
+
+/**
+ * Share of members carrying at least one item — artefact or credential pair — that is
+ * over-represented in the group against the population: what the group's members have in
+ * common beyond chance, even when it is not one item (a botnet logging in with one of two
+ * check credentials, part of it planting a key).
+ */
+const coveredShare = (members: Int32Array, features: SessionFeatures): number => {
+  const n = members.length
+  if (n < 2) return 0
+  const population = credentialPopulation(features)
+  const artefactCounts = new Map<number, number>()
+  const pairCounts = new Map<number, number>()
+  for (const i of members) {
+    for (let k = features.artefacts.start(i), e = features.artefacts.end(i); k < e; k++) {
+      const a = features.artefacts.value(k)
+      artefactCounts.set(a, (artefactCounts.get(a) ?? 0) + 1)
+    }
+    for (let k = features.credentials.start(i), e = features.credentials.end(i); k < e; k++) {
+      const pair = features.credentials.value(k)
+      pairCounts.set(pair, (pairCounts.get(pair) ?? 0) + 1)
+    }
+  }
+  const minimum = Math.max(2, Math.ceil(OVER_REPRESENTED_SHARE * n))
+  const over = (count: number, carriers: number): boolean =>
+    count >= minimum && hypergeometricUpperTail(count, features.count, carriers, n, population.logFactorials) <= OVER_REPRESENTED_P
+  const artefacts = new Set<number>()
+  for (const [a, c] of artefactCounts) if (over(c, features.artefactCarriers[a]!)) artefacts.add(a)
+  const pairs = new Set<number>()
+  for (const [pair, c] of pairCounts) if (over(c, population.carriers[pair]!)) pairs.add(pair)
+  if (artefacts.size === 0 && pairs.size === 0) return 0
+  let covered = 0
+  for (const i of members) {
+    let hit = false
+    for (let k = features.artefacts.start(i), e = features.artefacts.end(i); k < e && !hit; k++) hit = artefacts.has(features.artefacts.value(k))
+    for (let k = features.credentials.start(i), e = features.credentials.end(i); k < e && !hit; k++) hit = pairs.has(features.credentials.value(k))
+    if (hit) covered++
+  }
+  return covered / n
+}
+
 /** Size, sources and networks, the dominant artefact's kind, the shared credential and the links of a group. */
 export const groupShape = (group: GroupToScore, features: SessionFeatures): GroupShape => {
   const ips = new Set<number>()
@@ -108,6 +153,7 @@ export const groupShape = (group: GroupToScore, features: SessionFeatures): Grou
     activeCarrierShare: active === 0 ? 0 : activeCarriers / active,
     dominantKind: group.dominant < 0 ? null : features.artefactTable[group.dominant]!.kind,
     sharedCredential: sharedCredential(group.members, features),
+    coveredShare: coveredShare(group.members, features),
     formedBy: group.formedBy ?? null
   }
 }

@@ -18,7 +18,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Deferred, Effect, Exit, Queue, type Schema, Scope, Semaphore } from "effect"
+import { Cause, Context, Deferred, Effect, Exit, Queue, type Schema, Scope, Semaphore } from "effect"
 import { ActorTimeout, ActorUnavailable } from "./ActorErrors.ts"
 import { backoffDelay, DEFAULT_SUPERVISION, type SupervisionPolicy, withinBudget } from "./Supervision.ts"
 
@@ -71,6 +71,19 @@ export interface ActorStats {
   /** The last crash (or the escalation reason), one line. */
   readonly lastError?: string | undefined
 }
+
+/**
+ * The deadline (epoch ms) of the message a handler is handling, if it has one: a handler that
+ * asks another actor on the request's behalf passes the time left on, so the whole chain
+ * works to the request's deadline rather than to each actor's default.
+ */
+export const RequestDeadline = Context.Reference<number | undefined>("dshield-coord/actors/RequestDeadline", { defaultValue: () => undefined })
+
+/** What is left of the current request's deadline (ms, at least 1), or undefined when it has none. */
+export const remainingTime: Effect.Effect<number | undefined> = Effect.map(
+  Effect.service(RequestDeadline),
+  (deadline) => (deadline === undefined ? undefined : Math.max(1, deadline - Date.now()))
+)
 
 /** Per-message options of an ask. */
 export interface AskOptions {
@@ -256,6 +269,7 @@ export const spawn = <P extends Protocol, R>(
         inFlight++
         lastActivity = now()
         const exit = yield* Effect.exit(Effect.suspend(() => handler(envelope.payload)).pipe(
+          Effect.provideService(RequestDeadline, envelope.deadline),
           // At the deadline the handler is interrupted and the answer is a typed ActorTimeout, not a crash.
           Effect.timeoutOrElse({
             duration: remaining,

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test"
 import { Cause, Effect, Exit, Fiber, Schema } from "effect"
-import { protocol, spawn } from "../../actors/kernel/Actor.ts"
+import { protocol, remainingTime, spawn } from "../../actors/kernel/Actor.ts"
 import { backoffDelay, DEFAULT_SUPERVISION, withinBudget } from "../../actors/kernel/Supervision.ts"
 
 class Refused extends Schema.TaggedError<Refused>()("Refused", { why: Schema.String }) {}
@@ -135,6 +135,28 @@ describe("in-process actor", () => {
     expect(r.total).toBe(0)
     expect(r.stats.restarts).toBe(0)
     expect(builds.n).toBe(1)
+  })
+
+  test("a handler that asks another actor passes the rest of its request's deadline on (RequestDeadline)", async () => {
+    const builds = { n: 0 }
+    const Front = protocol("front", "1.0.0", { relay: { payload: Schema.Number, success: Schema.Number, error: Refused } })
+    const r = await run(Effect.gen(function*() {
+      // The back actor's default ask timeout is 20 ms; its work takes 150 ms.
+      const back = yield* spawn(Counter, counterBehaviour(builds), { policy: { askTimeoutMs: 20 } })
+      const front = yield* spawn(Front, Effect.succeed({
+        relay: (ms: number) =>
+          Effect.flatMap(remainingTime, (left) => back.ask("slow", ms, { timeoutMs: left })).pipe(
+            Effect.catch(() => Effect.fail(new Refused({ why: "back timed out" })))
+          )
+      }), { policy: { askTimeoutMs: 20 } })
+      const within = yield* front.ask("relay", 150, { timeoutMs: 2000 })
+      const outside = yield* Effect.exit(back.ask("slow", 150))
+      const noDeadline = yield* Effect.exit(remainingTime)
+      return { within, outside, noDeadline }
+    }))
+    expect(r.within).toBe(0)
+    expect(Exit.isFailure(r.outside) && String(r.outside.cause)).toContain("ActorTimeout")
+    expect(Exit.isSuccess(r.noDeadline) && r.noDeadline.value).toBeUndefined()
   })
 
   test("an idle actor passivates and is rebuilt on the next message", async () => {

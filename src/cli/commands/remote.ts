@@ -13,7 +13,7 @@ import { resolveRoots } from "../../../actors/api/LocalPaths.ts"
 import { ConfidenceScorer, confidenceScorerBehaviour } from "../../../actors/confidence-scorer/ConfidenceScorer.ts"
 import { ElasticsearchEnricher } from "../../../actors/elasticsearch-enricher/ElasticsearchEnricher.ts"
 import { Inference, inferenceBehaviour } from "../../../actors/inference/Inference.ts"
-import { type ActorRef, type Protocol, spawn, type SpawnOptions } from "../../../actors/kernel/Actor.ts"
+import { type ActorRef, type Protocol, remainingTime, spawn, type SpawnOptions } from "../../../actors/kernel/Actor.ts"
 import { makeWorkerRuntime, type WorkerRuntime } from "../../../actors/kernel/WorkerRuntime.ts"
 import { type AnalysisPool, defaultPoolSize, makeAnalysisPool } from "../../../actors/threads/AnalysisPool.ts"
 import { PatternAnalyzer, patternAnalyzerBehaviour } from "../../../actors/pattern-analyzer/PatternAnalyzer.ts"
@@ -173,7 +173,10 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
         // files run on this instance's own orchestrator, to the request's deadline.
         const results = natsResultStore(nc)
         const orchestrator = yield* spawn(Orchestrator, orchestratorBehaviour(results, compute, inputs), supervised(role, i))
-        const ref = yield* spawn(CoordApi, coordApiBehaviour(results, (message) => orchestrator.ask("analyze", message, { timeoutMs: effectiveTimeout(message.timeout_ms, serve) })), supervised(role, i))
+        const ref = yield* spawn(CoordApi, coordApiBehaviour(results, (message) =>
+          // The orchestrator works to what is left of this request's deadline (header or body).
+          Effect.flatMap(remainingTime, (left) => orchestrator.ask("analyze", message, { timeoutMs: left ?? effectiveTimeout(message.timeout_ms, serve) }))
+        ), supervised(role, i))
         yield* serveInstance(nc, role, i, ref, { ...serve, group: API_GROUP }, orchestrator as unknown as ActorRef<Protocol>)
       } else if (role === "jobs") {
         // Durable jobs: this instance pulls from the JetStream work queue, one job at a time.

@@ -206,5 +206,5 @@ describe("assess through the CLI: the stored history", () => {
     } finally {
       rmSync(tmp, { recursive: true, force: true })
     }
-  }, 180_000)
+  }, 300_000)
 })

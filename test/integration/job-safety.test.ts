@@ -4,6 +4,7 @@
  * - poison jobs (not JSON, not a job, refused by the orchestrator) are terminated and land
  *   in the dead-letter stream with the reason, and the worker keeps serving; the same
  *   analysis id submitted again after the dedupe window is answered by the claim, not re-run;
+ * - a job whose analysis crashes on every delivery is dead-lettered after N deliveries;
  * - a role that keeps crashing past its restart budget makes the worker exit non-zero.
  *
  * Test hooks (read by the analysis threads): DSHIELD_TEST_THREAD_BLOCK_MS holds a thread as a
@@ -117,6 +118,31 @@ describe.skipIf(!HAVE_NATS)("durable jobs: shutdown, poison, escalation", () => 
       expect((await jsm.streams.info(names.dlqStream)).state.messages).toBe(3)
       expect(await os.getBlob(`job-${id}`)).toEqual(before)
       expect((await os.list()).filter((o) => o.name.startsWith("job-")).length).toBe(2)
+    } finally {
+      worker.proc.kill("SIGTERM")
+      expect(await worker.proc.exited).toBe(0)
+    }
+  }, 90_000)
+
+  test("a job whose analysis keeps crashing is dead-lettered after N deliveries, and its client is told", async () => {
+    const ns = uniqueNamespace("attempts")
+    namespaces.push(ns)
+    const names = jobNames({ namespace: ns })
+    const jsm = await (await connection()).jetstreamManager()
+    // Every analysis thread crashes; two deliveries are allowed, then the job is poison.
+    const env = jobEnv(ns, { DSHIELD_TEST_THREAD_CRASH: "1", DSHIELD_JOB_MAX_ATTEMPTS: "2" })
+    const worker = await startJobsWorker(["--roles", "jobs", "--pool", "1"], env)
+    try {
+      const { dir, input } = dataset(200, 6)
+      const client = durableClient(env, input, join(dir, "job.json"))
+      expect(await client.exited).toBe(1)
+      expect(await new Response(client.stderr as ReadableStream<Uint8Array>).text()).toContain("the job was delivered 2 times without finishing")
+      const letter = await jsm.streams.getMessage(names.dlqStream, { seq: 1 })
+      expect(letter.header.get("Coord-Dlq-Reason")).toContain("delivered 2 times without finishing")
+      expect(letter.header.get("Coord-Dlq-Deliveries")).toBe("3")
+      expect((await jsm.streams.info(names.stream)).state.messages).toBe(0)
+      // Two crashes are within the restart budget: the worker is still up.
+      expect(worker.proc.exitCode).toBe(null)
     } finally {
       worker.proc.kill("SIGTERM")
       expect(await worker.proc.exited).toBe(0)

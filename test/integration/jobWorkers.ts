@@ -58,7 +58,7 @@ export const startJobsWorker = async (args: ReadonlyArray<string>, env: Record<s
       await Bun.sleep(25)
     }
   }
-  await waitFor("worker ready")
+  await waitFor("worker ready", 90_000)
   return { proc, stderr: () => text, waitFor }
 }
 

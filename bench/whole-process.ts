@@ -165,7 +165,9 @@ const timeOnce = (tool: Tool, file: string, outDir: string): Run => {
   // hence the check against the bound).
   const timedOut = (exit === 124 || exit === 137) && (wall ?? 0) >= tool.timeout - 1
   const ok = exit === 0 && existsSync(out) && statSync(out).size > 0
-  const stderr = (r.stderr ?? "").trim().split("\n").slice(-2).join(" | ").slice(0, 300)
+  // The error line of what failed (Bun prints the source excerpt first, its version last).
+  const errLines = (r.stderr ?? "").split("\n").map((l) => l.trim()).filter((l) => l.length > 0 && !l.startsWith("Bun v"))
+  const stderr = (errLines.find((l) => /error|ENOMEM|ENOENT|EACCES|out of memory|RangeError/i.test(l)) ?? errLines.at(-1) ?? "").slice(0, 300)
   return {
     ok,
     timedOut,
@@ -201,7 +203,10 @@ const machine = {
   bun: Bun.version,
   node: sh("node", ["--version"]),
   commit: sh("git", ["-C", REPO, "rev-parse", "--short", "HEAD"]),
-  dirtyFiles: sh("git", ["-C", REPO, "status", "--porcelain", "--untracked-files=no"]).split("\n").filter((l) => l.length > 0).length
+  dirtyFiles: 0
+}
+if (machine.commit !== "?") {
+  machine.dirtyFiles = sh("git", ["-C", REPO, "status", "--porcelain", "--untracked-files=no"]).split("\n").filter((l) => l.length > 0).length
 }
 
 const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : "–")
@@ -216,12 +221,14 @@ interface ToolSummary {
   readonly peakMiB: number
   /** Median over runs of (this tool's wall / the engine's wall in the same round). */
   readonly ratioToEngine: number | undefined
+  /** The same for CPU seconds (steadier than wall time on a shared machine). */
+  readonly cpuRatioToEngine: number | undefined
 }
 
 const results: Array<{ set: string; sessions: number; seed: number; events: number | undefined; bytes: number; tools: Array<ToolSummary> }> = []
 
 process.stdout.write(
-  `machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memoryGiB} GiB RAM; bun ${machine.bun}, node ${machine.node}; commit ${machine.commit}${machine.dirtyFiles > 0 ? ` + ${machine.dirtyFiles} modified file(s)` : ""}; load ${machine.loadAtStart}\n`
+  `machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memoryGiB} GiB RAM; bun ${machine.bun}, node ${machine.node}; commit ${machine.commit === "?" ? "? (not a git checkout)" : machine.commit}${machine.dirtyFiles > 0 ? ` + ${machine.dirtyFiles} modified file(s)` : ""}; load ${machine.loadAtStart}\n`
 )
 
 for (const spec of chosen) {
@@ -247,12 +254,13 @@ for (const spec of chosen) {
   const tools = TOOLS.map((tool): ToolSummary => {
     const all = byTool.get(tool.name)!
     const ok = all.filter((r) => r.ok)
-    const ratios = tool.name === "engine" ? [] : all.flatMap((r, i) => {
-      const e = engineRuns[i]
-      if (e === undefined || !e.ok) return []
-      // A run stopped at its bound gives a lower bound of the ratio.
-      return r.ok || r.timedOut ? [r.wall / e.wall] : []
-    })
+    const ratios = (of: (r: Run) => number) =>
+      tool.name === "engine" ? [] : all.flatMap((r, i) => {
+        const e = engineRuns[i]
+        if (e === undefined || !e.ok) return []
+        // A run stopped at its bound gives a lower bound of the ratio.
+        return r.ok || r.timedOut ? [of(r) / of(e)] : []
+      })
     return {
       tool: tool.name,
       runs: all,
@@ -261,7 +269,8 @@ for (const spec of chosen) {
       wallMax: Math.max(...ok.map((r) => r.wall)),
       cpu: median(ok.map((r) => r.cpu)),
       peakMiB: median(ok.map((r) => r.peakMiB)),
-      ratioToEngine: tool.name === "engine" ? undefined : median(ratios)
+      ratioToEngine: tool.name === "engine" ? undefined : median(ratios((r) => r.wall)),
+      cpuRatioToEngine: tool.name === "engine" ? undefined : median(ratios((r) => r.cpu))
     }
   })
   results.push({ set: spec.name, sessions: spec.sessions, seed: spec.seed, events: set.events, bytes: set.bytes, tools })
@@ -269,8 +278,8 @@ for (const spec of chosen) {
 
 // Markdown, ready for docs/benchmarks.md.
 const lines: Array<string> = []
-lines.push(`| set | tool | runs | wall s, median (min–max) | CPU s (user+sys) | peak RSS MiB | peer wall / engine wall |`)
-lines.push(`|---|---|---|---|---|---|---|`)
+lines.push(`| set | tool | runs | wall s, median (min–max) | CPU s (user+sys) | peak RSS MiB | peer / engine, wall | peer / engine, CPU |`)
+lines.push(`|---|---|---|---:|---:|---:|---:|---:|`)
 for (const r of results) {
   const label = `${r.set} (${r.sessions.toLocaleString("en-US")} sessions${r.events === undefined ? "" : `, ${(r.events / 1e6).toFixed(2)}M events`}, ${(r.bytes / 1e6).toFixed(0)} MB, seed ${r.seed})`
   for (const t of r.tools) {
@@ -282,8 +291,9 @@ for (const r of results) {
       : stopped !== undefined
       ? `> ${fmt(stopped.wall, 0)} (stopped)`
       : `did not finish (${failed?.note ?? "?"})`
-    const ratio = t.ratioToEngine === undefined ? "" : Number.isFinite(t.ratioToEngine) ? `${stopped !== undefined && finished === 0 ? "> " : ""}${fmt(t.ratioToEngine)}×` : "–"
-    lines.push(`| ${label} | ${t.tool} | ${t.runs.length} | ${wall} | ${fmt(t.cpu)} | ${fmt(t.peakMiB, 0)} | ${ratio} |`)
+    const ratio = (x: number | undefined) =>
+      x === undefined ? "" : Number.isFinite(x) ? `${stopped !== undefined && finished === 0 ? "> " : ""}${fmt(x)}×` : "–"
+    lines.push(`| ${label} | ${t.tool} | ${t.runs.length} | ${wall} | ${fmt(t.cpu)} | ${fmt(t.peakMiB, 0)} | ${ratio(t.ratioToEngine)} | ${ratio(t.cpuRatioToEngine)} |`)
   }
 }
 process.stdout.write(`\n${lines.join("\n")}\n\nload at end: ${loadavg().map((x) => x.toFixed(2)).join(" ")}\n`)

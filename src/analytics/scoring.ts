@@ -199,7 +199,13 @@ export const scoreGroups = (groups: ReadonlyArray<GroupToScore>, features: Sessi
     const x = featureVector(raw, shape, options.permutations)
     const confidence = predict(model, x)
     const interval = bootstrapInterval(group, shape, raw, ctx, model, confidence, options, index)
-    return { evidence, confidence: round(confidence), interval: [round(interval[0]), round(interval[1])] as const, features: x }
+    // The interval is rounded outwards (six digits), so that it still contains the rounded
+    // estimate and a narrow interval near 0 or 1 does not round to a point.
+    // (Without draws the interval is the estimate itself, rounded like it.)
+    const bounds = interval[0] === interval[1]
+      ? [round(interval[0]), round(interval[1])] as const
+      : [Math.floor(interval[0] * 1e6) / 1e6, Math.ceil(interval[1] * 1e6) / 1e6] as const
+    return { evidence, confidence: round(confidence), interval: bounds, features: x }
   })
 }
 

@@ -46,7 +46,9 @@ export interface LineFormat {
   readonly parseLine: (line: string) => LineOutcome
   /**
    * The same outcome as `parseLine` for the UTF-8 bytes [start, end) of one line, without
-   * decoding the whole line (the fast path of the ingest loop). Optional.
+   * decoding the whole line (the fast path of the ingest loop). Optional. The event returned
+   * may be the same object on every call: use it (the session builder copies its fields)
+   * before parsing the next line, never keep it.
    */
   readonly parseBytes?: (buf: Uint8Array, start: number, end: number) => LineOutcome
 }

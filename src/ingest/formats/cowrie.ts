@@ -215,8 +215,33 @@ const knownEventid = (buf: Uint8Array, k: number): number => {
 /**
  * The byte-level fast path: the same outcome as parseLine (a differential test holds them
  * together, and both follow cowrieEventFromObject step by step), without decoding the line or
- * building an object for every field in it.
+ * building an object for every field in it. The event object is reused by the next call, as
+ * LineFormat.parseBytes allows.
  */
+const scratch: { -readonly [K in keyof HoneypotEvent]: HoneypotEvent[K] } = {
+  kind: "other",
+  sourceEventId: "",
+  sessionKey: "",
+  ts: 0,
+  sensor: undefined,
+  srcIp: undefined,
+  srcPort: undefined,
+  dstIp: undefined,
+  dstPort: undefined,
+  protocol: undefined,
+  version: undefined,
+  hassh: undefined,
+  username: undefined,
+  password: undefined,
+  key: undefined,
+  fingerprint: undefined,
+  input: undefined,
+  url: undefined,
+  sha256: undefined,
+  filename: undefined,
+  forwardTarget: undefined
+}
+
 // The last source address and its canonical form: consecutive lines mostly share it.
 let lastIpRaw = ""
 let lastIp: string | undefined = undefined
@@ -251,31 +276,30 @@ const parseBytes = (buf: Uint8Array, start: number, end: number): LineOutcome =>
     ? parseIsoTimestampBytes(buf, scanner.valueStart[kt]! + 1, scanner.valueEnd[kt]! - 1)
     : parseIsoTimestamp(scanner.value(buf, kt) as string)
   if (Number.isNaN(ts)) return Reject.badTimestamp
-  const event: { -readonly [K in keyof HoneypotEvent]: HoneypotEvent[K] } = {
-    kind,
-    sourceEventId: eventid,
-    sessionKey: session,
-    ts,
-    // Every field present from the start (undefined when absent): one object shape for all
-    // events, so the session builder's reads stay monomorphic.
-    sensor: undefined,
-    srcIp: undefined,
-    srcPort: undefined,
-    dstIp: undefined,
-    dstPort: undefined,
-    protocol: undefined,
-    version: undefined,
-    hassh: undefined,
-    username: undefined,
-    password: undefined,
-    key: undefined,
-    fingerprint: undefined,
-    input: undefined,
-    url: undefined,
-    sha256: undefined,
-    filename: undefined,
-    forwardTarget: undefined
-  }
+  // One event object for every line (see LineFormat.parseBytes): no allocation per line, and
+  // one object shape for every event, so the session builder's reads stay monomorphic.
+  const event = scratch
+  event.kind = kind
+  event.sourceEventId = eventid
+  event.sessionKey = session
+  event.ts = ts
+  event.sensor = undefined
+  event.srcIp = undefined
+  event.srcPort = undefined
+  event.dstIp = undefined
+  event.dstPort = undefined
+  event.protocol = undefined
+  event.version = undefined
+  event.hassh = undefined
+  event.username = undefined
+  event.password = undefined
+  event.key = undefined
+  event.fingerprint = undefined
+  event.input = undefined
+  event.url = undefined
+  event.sha256 = undefined
+  event.filename = undefined
+  event.forwardTarget = undefined
   const sensor = fieldStr(buf, 3)
   if (sensor !== undefined) event.sensor = sensor
   const srcIpRaw = fieldStr(buf, 4)

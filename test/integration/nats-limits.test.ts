@@ -188,7 +188,10 @@ describe.skipIf(!HAVE_NATS)("deadlines come from the request", () => {
       // No deadline in the request: the worker's default (1 s) applies, answered 504.
       const short = await call(nc, "coord.v1.analyze", { inputs })
       expect(short.error?.code).toBe(504)
-      expect(short.payload).toMatchObject({ _tag: "ActorTimeout", timeoutMs: 1000 })
+      // From the api actor or, a moment earlier, from its orchestrator working to what was left.
+      expect(short.payload._tag).toBe("ActorTimeout")
+      expect(short.payload.timeoutMs).toBeGreaterThan(500)
+      expect(short.payload.timeoutMs).toBeLessThanOrEqual(1000)
       // The CLI sends its --timeout as the deadline: the same analysis succeeds end to end.
       const r = runCli(["analyze", "--nats", NATS, "--timeout", "30s", "--quiet", "--out", join(dir, "remote.json"), input])
       expect(r.stderr).toBe("")

@@ -58,7 +58,13 @@ export const startJobsWorker = async (args: ReadonlyArray<string>, env: Record<s
       await Bun.sleep(25)
     }
   }
-  await waitFor("worker ready", 90_000)
+  try {
+    await waitFor("worker ready", 90_000)
+  } catch (error) {
+    // Never leave a worker behind when the test gives up on it.
+    proc.kill(9)
+    throw error
+  }
   return { proc, stderr: () => text, waitFor }
 }
 

@@ -14,7 +14,7 @@ import { join, resolve } from "node:path"
 import { connect, type NatsConnection } from "nats"
 import { jobNames } from "../../actors/transport/JobQueue.ts"
 import { REPO, runCli, withoutRunTimes } from "../cli/helpers.ts"
-import { dropNamespace, eventually, jobEnv, NATS, startJobsWorker, uniqueNamespace } from "./jobWorkers.ts"
+import { dropNamespace, eventually, jobEnv, killLeftoverWorkers, NATS, startJobsWorker, uniqueNamespace } from "./jobWorkers.ts"
 import { serviceAvailable } from "./services.ts"
 
 const HAVE_NATS = await serviceAvailable("NATS", 4222)
@@ -23,6 +23,7 @@ const names = jobNames({ namespace: NAMESPACE })
 let nc: NatsConnection | undefined
 
 afterAll(async () => {
+  await killLeftoverWorkers()
   if (nc !== undefined) {
     await dropNamespace(nc, NAMESPACE)
     await nc.close()

@@ -17,7 +17,7 @@ import { join, resolve } from "node:path"
 import { connect, type NatsConnection } from "nats"
 import { jobNames } from "../../actors/transport/JobQueue.ts"
 import { REPO, runCli, withoutRunTimes } from "../cli/helpers.ts"
-import { dropNamespace, eventually, jobEnv, NATS, startJobsWorker, uniqueNamespace } from "./jobWorkers.ts"
+import { dropNamespace, eventually, jobEnv, killLeftoverWorkers, NATS, startJobsWorker, uniqueNamespace } from "./jobWorkers.ts"
 import { serviceAvailable } from "./services.ts"
 
 const HAVE_NATS = await serviceAvailable("NATS", 4222)
@@ -26,6 +26,7 @@ let nc: NatsConnection | undefined
 const connection = async (): Promise<NatsConnection> => (nc ??= await connect({ servers: NATS }))
 
 afterAll(async () => {
+  await killLeftoverWorkers()
   if (nc === undefined) return
   for (const ns of namespaces) await dropNamespace(nc, ns)
   await nc.close()

@@ -30,6 +30,18 @@ export interface WorkerProcess {
   readonly waitFor: (text: string, timeoutMs?: number) => Promise<void>
 }
 
+const started: Array<ReturnType<typeof Bun.spawn>> = []
+
+/** Kills (9) every worker these helpers started that is still running (for afterAll). */
+export const killLeftoverWorkers = async (): Promise<void> => {
+  for (const proc of started) {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill(9)
+      await proc.exited
+    }
+  }
+}
+
 /** Starts `dshield-coord worker ARGS` and waits for its "worker ready" line. */
 export const startJobsWorker = async (args: ReadonlyArray<string>, env: Record<string, string | undefined>): Promise<WorkerProcess> => {
   const proc = Bun.spawn([process.execPath, resolve(REPO, "src/cli/main.ts"), "worker", "--nats", NATS, ...args], {
@@ -38,6 +50,7 @@ export const startJobsWorker = async (args: ReadonlyArray<string>, env: Record<s
     stdout: "ignore",
     stderr: "pipe"
   })
+  started.push(proc)
   let text = ""
   let ended = false
   void (async () => {

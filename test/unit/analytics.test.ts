@@ -482,7 +482,7 @@ describe("linkage", () => {
       // A botnet's check login: the same pair in no dictionary from three sources.
       session({ id: "rare-1", ip: ip(1, 203), at: T0 + 30 * HOUR, credentials: [login("root", "123456"), login("deploy", "Hx9!rTq2#m")] }),
       session({ id: "rare-2", ip: ip(2, 204), at: T0 + 80 * HOUR, credentials: [login("deploy", "Hx9!rTq2#m", true)] }),
-      session({ id: "rare-3", ip: ip(3, 205), at: T0 + 90 * HOUR, credentials: [login("deploy", "Hx9!rTq2#m")] })
+      session({ id: "rare-3", ip: ip(0, 205), at: T0 + 90 * HOUR, credentials: [login("deploy", "Hx9!rTq2#m")] })
     ]
     const a = analyze(sessions)
     expect(familyOf(a, "pop-1")).toBeUndefined()

@@ -317,9 +317,27 @@ export class JsonLineScanner {
         // Depth and size are already bounded by the scan.
         return JSON.parse(utf8.decode(buf.subarray(s, e)))
       default:
-        return Number(decodeBytes(buf, s, e, true))
+        return numberValue(buf, s, e)
     }
   }
+}
+
+/**
+ * A JSON number's value: plain non-negative integers of up to 15 digits (ports, counts) are
+ * read from the bytes; anything else (sign, fraction, exponent) goes through Number().
+ */
+const numberValue = (buf: Uint8Array, s: number, e: number): number => {
+  if (e - s <= 15) {
+    let v = 0
+    let i = s
+    for (; i < e; i++) {
+      const d = buf[i]! - 48
+      if (d < 0 || d > 9) break
+      v = v * 10 + d
+    }
+    if (i === e) return v
+  }
+  return Number(decodeBytes(buf, s, e, true))
 }
 
 /** UTF-16 length of the string literal [s, e) (quotes included), as JSON.parse would give it. */

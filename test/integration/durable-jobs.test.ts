@@ -55,9 +55,14 @@ describe.skipIf(!HAVE_NATS)("durable jobs on JetStream", () => {
         const info = await jsm.consumers.info(names.stream, names.consumer).catch(() => undefined)
         return (info?.num_ack_pending ?? 0) === 1
       })
+      // The claim follows the delivery by a moment: wait for it.
       const kv = await nc!.jetstream().views.kv(names.claimsBucket)
       const keys: Array<string> = []
-      for await (const k of await kv.keys()) keys.push(k)
+      await eventually("the first worker claiming the job", async () => {
+        keys.length = 0
+        for await (const k of await kv.keys()) keys.push(k)
+        return keys.length > 0
+      })
       expect(keys.length).toBe(1)
       const claim = JSON.parse(new TextDecoder().decode((await kv.get(keys[0]!))!.value)) as { state: string }
       expect(claim.state).toBe("running")

@@ -246,6 +246,12 @@ The confidence of a campaign (and of \`assess\`) is a logistic regression
   pair, and the hypergeometric rarity of that count against the pair's carriers in the input
   (a popular pair is shared by random sets too; a botnet's check login such as
   \`nproc/nproc\` is not, though it looks like a dictionary pair and is no artefact);
+- the covered share: the share of members carrying at least one item — artefact or
+  credential pair — over-represented in the group (carried by ≥ 5% of members, hypergeometric
+  tail ≤ 1e-4 against its carriers in the input): what members have in common beyond chance
+  even when it is not one item (a botnet logging in with one of two check credentials, part
+  of it planting a key). Both credential statistics are measured on at most 1,000 evenly
+  spaced members of a large group, like the evidence;
 - the share of members that ran commands or carry an artefact ("active"), and the share of
   those carrying the dominant artefact: same-source attachment adds login-only sessions,
   which dilute the payload share of a campaign without making it less of one;
@@ -259,7 +265,7 @@ The confidence of a campaign (and of \`assess\`) is a logistic regression
   source (sessions without commands from a member's address within the window) — or, for a
   given set (\`assess\`), \`not_formed_by_linkage\` = 1.
 
-The shared-credential and active-share inputs are model inputs, not reported evidence kinds
+The shared-credential, covered-share and active-share inputs are model inputs, not reported evidence kinds
 (Result v1's evidence keys are unchanged).
 
 Fitted by Newton's method with an L2 penalty of ${L2} on the weights (\`eval/logistic.ts\`). A
@@ -278,7 +284,8 @@ re-measured against null medians of the half size (p-values and shape kept), and
 model's parameters drawn from the normal approximation of the fit (the inverse penalised
 Hessian, committed as its Cholesky factor in the model file). Before (2) was added, a group of
 two sessions had one possible half-sample (itself) and an interval of zero width; a group of
-three had three. The point estimate is always inside the interval.
+three had three. The interval is rounded outwards to six digits, so it contains the (rounded)
+estimate and a narrow interval near 0 or 1 does not round to a point.
 
 ## Data
 

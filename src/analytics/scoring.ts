@@ -7,7 +7,7 @@
 import type { Evidence, EvidenceKind } from "../domain/Campaign.ts"
 import type { LinkKind } from "../domain/linkKinds.ts"
 import { type ConfidenceModel, CONFIDENCE_MODEL, FEATURE_NAMES, featureVector, type GroupShape, predict } from "./confidenceModel.ts"
-import { EvidenceContext, type GroupEvidence, measuredSize, measureGroup, type RawEvidence, resampleScores } from "./evidence.ts"
+import { EvidenceContext, type GroupEvidence, MAX_MEASURED, measuredSize, measureGroup, type RawEvidence, resampleScores } from "./evidence.ts"
 import { Prng } from "./Prng.ts"
 import type { SessionFeatures } from "./sessionFeatures.ts"
 import { benjaminiHochberg, hypergeometricUpperTail, logFactorials } from "./statistics.ts"
@@ -84,6 +84,13 @@ const sharedCredential = (members: Int32Array, features: SessionFeatures): { sha
   return { share: bestCount / members.length, p }
 }
 
+/** `count` members at even spacing (deterministic, no draw). */
+const evenlySpaced = (members: Int32Array, count: number): Int32Array => {
+  const out = new Int32Array(count)
+  for (let k = 0; k < count; k++) out[k] = members[Math.floor((k * members.length) / count)]!
+  return out
+}
+
 /** An item counts as over-represented in a group when this share of members carry it… */
 const OVER_REPRESENTED_SHARE = 0.05
 /** …and random sets of the group's size carry it that often with at most this probability. */
@@ -145,6 +152,9 @@ export const groupShape = (group: GroupToScore, features: SessionFeatures): Grou
       if (group.dominant >= 0 && features.artefacts.includes(i, group.dominant)) activeCarriers++
     }
   }
+  // The credential statistics of a large group are measured on evenly spaced members (the
+  // members are in time order), at most MAX_MEASURED of them, like the evidence.
+  const measuredMembers = group.members.length <= MAX_MEASURED ? group.members : evenlySpaced(group.members, MAX_MEASURED)
   return {
     size: group.members.length,
     distinctIps: ips.size,
@@ -152,8 +162,8 @@ export const groupShape = (group: GroupToScore, features: SessionFeatures): Grou
     activeShare: active / Math.max(1, group.members.length),
     activeCarrierShare: active === 0 ? 0 : activeCarriers / active,
     dominantKind: group.dominant < 0 ? null : features.artefactTable[group.dominant]!.kind,
-    sharedCredential: sharedCredential(group.members, features),
-    coveredShare: coveredShare(group.members, features),
+    sharedCredential: sharedCredential(measuredMembers, features),
+    coveredShare: coveredShare(measuredMembers, features),
     formedBy: group.formedBy ?? null
   }
 }

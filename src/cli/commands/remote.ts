@@ -126,7 +126,7 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
 ) {
   const size = pool ?? defaultPoolSize()
   const runtime = yield* makeWorkerRuntime({ graceMs, quiet })
-  const jobs = yield* Effect.try({ try: () => jobQueueOptionsFromEnv(), catch: (error) => new InputError({ message: (error as Error).message }) })
+  const jobs = yield* jobOptions()
   // One thread per analysis that may run at once; instances share them.
   const threads: AnalysisPool | undefined = roles.some((r) => r === "orchestrator" || r === "api" || r === "jobs")
     ? yield* makeAnalysisPool(size, { blockMs: Number(process.env.DSHIELD_TEST_THREAD_BLOCK_MS ?? 0) })
@@ -225,8 +225,8 @@ const AGENT_ROLES: Record<string, AgentRole> = {
 
 export { WORKER_ROLES }
 
-/** Job-queue names, timing and limits (DSHIELD_JOB_* variables; JobQueue.jobQueueOptionsFromEnv). */
-const jobOptions = () => jobQueueOptionsFromEnv()
+/** Job-queue names, timing and limits (DSHIELD_JOB_* variables; JobQueue.jobQueueOptionsFromEnv); a bad value is a usage error. */
+const jobOptions = () => Effect.try({ try: () => jobQueueOptionsFromEnv(), catch: (error) => new InputError({ message: (error as Error).message }) })
 
 /**
  * Runs one analysis as a durable job: submitted to the JetStream work queue, picked up by
@@ -242,7 +242,7 @@ export const analyzeAsDurableJob = Effect.fn("Cli.analyzeAsDurableJob")(function
   jobDeadlineMs?: number
 ) {
   const nc = yield* natsConnection(nats)
-  const jobs = jobOptions()
+  const jobs = yield* jobOptions()
   // The jobs workers create the queue; a client with submit-only permissions (deploy/nats
   // user `submitter`) may not, so a refusal here is not an error: publishing the job tells.
   yield* ensureJobStream(nc, jobs).pipe(Effect.ignore)

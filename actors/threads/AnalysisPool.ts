@@ -129,17 +129,21 @@ export const makeAnalysisPool = (size: number, options: AnalysisPoolOptions = {}
     const pool: AnalysisPool = {
       size,
       busy: () => busy,
+      // Waiting for a free thread stays interruptible (a cancelled request leaves the line);
+      // once a thread is taken it is always given back, or replaced when it was terminated.
       run: (request, onProgress) =>
-        Effect.acquireUseRelease(
-          Effect.tap(Queue.take(idle), () => Effect.sync(() => void busy++)),
-          (thread) => runOn(thread, request, onProgress),
-          (thread) =>
-            Effect.suspend(() => {
-              busy--
-              if (!thread.dead) return Queue.offer(idle, thread)
-              all.delete(thread)
-              return Queue.offer(idle, spawnThread())
-            })
+        Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(restore(Queue.take(idle)), (thread) => {
+            busy++
+            return restore(runOn(thread, request, onProgress)).pipe(
+              Effect.ensuring(Effect.suspend(() => {
+                busy--
+                if (!thread.dead) return Queue.offer(idle, thread)
+                all.delete(thread)
+                return Queue.offer(idle, spawnThread())
+              }))
+            )
+          })
         )
     }
     return pool

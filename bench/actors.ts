@@ -194,9 +194,14 @@ const throughput = async (pool: number): Promise<{ seconds: number; perMinute: n
   }
 }
 
-const one = await throughput(1)
-const two = await throughput(2)
-privateServer?.kill()
+let one: { seconds: number; perMinute: number }
+let two: { seconds: number; perMinute: number }
+try {
+  one = await throughput(1)
+  two = await throughput(2)
+} finally {
+  privateServer?.kill()
+}
 console.log(
   `${ANALYSES} analyses of 20,000 sessions submitted at once (durable jobs, inputs ${CLAIM_CHECK ? "by claim-check" : "by worker-local path"}; ` +
     `${privateServer === undefined ? "shared" : "private"} nats-server; worker env ${DEFAULT_ENV ? "default" : "MIMALLOC_PURGE_DELAY=-1 BUN_JSC_useConcurrentJIT=0"}; ` +

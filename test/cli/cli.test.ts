@@ -177,6 +177,20 @@ describe("migrate and config", () => {
     expect(second.stdout).toContain("up to date")
   }, 30_000)
 
+  test("analyze --store keeps a single-source campaign (migration 0002 allows its assessment)", () => {
+    const data = join(tmp, "single-source")
+    const gen = runCli(["generate", "--sessions", "100", "--seed", "5", "--out", data])
+    expect(gen.code).toBe(0)
+    const out = join(tmp, "single-source.json")
+    const stored = runCli(["analyze", "--store", "--data-dir", join(data, "db"), "--out", out, "--quiet", join(data, "cowrie.json")])
+    expect(stored.stderr).toBe("")
+    expect(stored.code).toBe(0)
+    const result = JSON.parse(readFileSync(out, "utf8")) as { campaigns: Array<{ assessment: string; confidence: number }> }
+    const single = result.campaigns.filter((c) => c.assessment === "single_source")
+    expect(single.length).toBeGreaterThan(0)
+    expect(single.every((c) => c.confidence === 0)).toBe(true)
+  }, 120_000)
+
   test("ops status reports a Redis that does not answer as degraded, and the store as ok", () => {
     const r = runCli(["ops", "status", "--data-dir", join(tmp, "store"), "--redis-url", "redis://127.0.0.1:1"])
     expect(r.code).toBe(0)

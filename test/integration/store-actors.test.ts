@@ -41,7 +41,7 @@ describe("store actors and the in-process job queue", () => {
       yield* redis.ask("set", { kind: "result", key: "k", value: "v" })
       return { migrated, saved, listed, reloaded: reloaded.length, value: yield* redis.ask("get", { kind: "result", key: "k" }), status: yield* redis.ask("status", {}) }
     })))
-    expect(r.migrated.applied).toEqual(["0001_core_schema"])
+    expect(r.migrated.applied).toEqual(["0001_core_schema", "0002_single_source_assessment"])
     expect(r.saved.sessionsWritten).toBe(600)
     expect(r.saved.campaignsCreated).toBeGreaterThan(0)
     expect(r.listed.length).toBe(r.saved.campaignsCreated)

@@ -90,10 +90,10 @@ for (const [name, makeLayer, available] of backends) {
 
     test("migrations apply from empty, then a second run applies nothing", async () => {
       const s = await scenario
-      expect(s.first.applied).toEqual(["0001_core_schema"])
+      expect(s.first.applied).toEqual(["0001_core_schema", "0002_single_source_assessment"])
       expect(s.second.applied).toEqual([])
-      expect(s.second.alreadyApplied).toBe(1)
-      expect(s.recorded.map((r) => r.name)).toEqual(["core_schema"])
+      expect(s.second.alreadyApplied).toBe(2)
+      expect(s.recorded.map((r) => r.name)).toEqual(["core_schema", "single_source_assessment"])
     })
 
     test(`attack_sessions partitions exist for this month and ${PARTITION_MONTHS_AHEAD} ahead`, async () => {

@@ -128,8 +128,10 @@ Usage:
 
 Treats every session of the input as one set and returns one assessment (confidence,
 interval, label, evidence) — the earlier engine's question. The evidence compares the set
-with a null population: --reference sessions (your sensor's other traffic, best), or without
-it a synthetic background of independent attackers spread over the set's time span.
+with a null population from your own traffic: --reference sessions (your sensor's other
+traffic), else the stored history when a store is configured, and only when neither exists a
+synthetic background of independent attackers (flagged in the result and on stderr). A set
+from one source address is single_source with confidence 0.
 
 Options:
   --reference FILE|DIR   sessions to compare with (repeatable)

@@ -176,10 +176,19 @@ export const readLines = async (raw: Readable, sink: LineSink): Promise<ReadStat
     carryLen = need
   }
 
+  /**
+   * Compressed bytes the inflater has consumed (zlib's bytesWritten), or, where a runtime lacks
+   * it, the compressed bytes read so far (an upper bound: the ratio is then underestimated).
+   */
+  const consumed = (): number => {
+    const written = gunzip?.bytesWritten
+    return typeof written === "number" && Number.isFinite(written) ? written : stats.bytes
+  }
+
   /** True when the current line, still open at the end of a chunk, is a gzip bomb. */
   const isBomb = (): boolean => {
     if (gunzip === undefined || lineBytes <= BOMB_LINE_BYTES) return false
-    const ratio = lineBytes / Math.max(1, gunzip.bytesWritten - lineRawStart)
+    const ratio = lineBytes / Math.max(1, consumed() - lineRawStart)
     if (ratio <= BOMB_RATIO) return false
     stats.bomb = { line: lineNo + 1, inflated: lineBytes, ratio }
     return true
@@ -194,7 +203,7 @@ export const readLines = async (raw: Readable, sink: LineSink): Promise<ReadStat
       // A UTF-8 byte order mark is not part of the first line (TextDecoder drops it too).
       if (len >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) pos = 3
     }
-    const chunkRaw = gunzip === undefined ? 0 : gunzip.bytesWritten
+    const chunkRaw = gunzip === undefined ? 0 : consumed()
     while (pos < len) {
       if (chunk[pos] === 10 && carryLen === 0 && !skipping) {
         // A run of empty lines (cheaply: no search, no call).

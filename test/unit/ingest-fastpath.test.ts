@@ -92,7 +92,10 @@ const EDGE_CASES: Array<string> = [
   `42`,
   `{}`,
   ``,
-  `{"a":{"b":[1,2,{"c":null}]},"eventid":"cowrie.session.closed","session":"a1","timestamp":"2024-04-01T00:00:00Z"}`
+  `{"a":{"b":[1,2,{"c":null}]},"eventid":"cowrie.session.closed","session":"a1","timestamp":"2024-04-01T00:00:00Z"}`,
+  // Keys whose length, first and last bytes hash like a field name's but that are not it.
+  `{"fventiE":"cowrie.session.closed","session":"a1","timestamp":"2024-04-01T00:00:00Z"}`,
+  `{"eventid":"cowrie.session.closed","tession":"a1","session":"a2","timestamp":"2024-04-01T00:00:00Z"}`
 ]
 
 const agree = (bytes: Uint8Array): void => {
@@ -116,6 +119,27 @@ describe("cowrie fast path = JSON.parse + cowrieEventFromObject", () => {
 
   test("on edge cases: escapes, odd types, duplicates, whitespace, grammar errors, oversized fields", () => {
     for (const line of EDGE_CASES) agree(enc.encode(line))
+  })
+
+  test("a key is a field only when every byte matches: no near-miss of any field name is read as it", () => {
+    const names = ["eventid", "session", "timestamp", "sensor", "src_ip", "src_port", "dst_ip", "dst_port", "protocol", "version", "hassh", "username", "password", "key", "fingerprint", "input", "url", "shasum", "destfile", "filename"]
+    const base: Record<string, unknown> = {
+      eventid: "cowrie.session.connect", session: "a1", timestamp: "2024-04-01T00:00:00Z", src_ip: "192.0.2.1", src_port: 1, dst_port: 2,
+      dst_ip: "192.0.2.2", protocol: "ssh", sensor: "s"
+    }
+    for (const name of names) {
+      for (let at = 0; at < name.length; at++) {
+        for (const delta of [-31, -1, 1, 31]) {
+          const c = name.charCodeAt(at) + delta
+          if (c < 32 || c > 126 || c === 34 || c === 92) continue
+          const near = name.slice(0, at) + String.fromCharCode(c) + name.slice(at + 1)
+          const o = { ...base }
+          o[near] = o[name] ?? "x"
+          delete o[name]
+          agree(enc.encode(JSON.stringify(o)))
+        }
+      }
+    }
   })
 
   test("on 20,000 seeded mutations of fixture lines", () => {

@@ -164,7 +164,8 @@ const fieldOf = (buf: Uint8Array, k: number): number => {
   if (id < 0) return -1
   const name = FIELD_BYTES[id]!
   if (name.length !== len) return -1
-  for (let i = 1; i < len - 1; i++) if (buf[s + i] !== name[i]) return -1
+  // The hash only picks a candidate: every byte is compared (first and last too).
+  for (let i = 0; i < len; i++) if (buf[s + i] !== name[i]) return -1
   return id
 }
 

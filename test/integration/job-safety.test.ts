@@ -4,8 +4,8 @@
  * - poison jobs (not JSON, not a job, refused by the orchestrator) are terminated and land
  *   in the dead-letter stream with the reason, and the worker keeps serving; the same
  *   analysis id submitted again after the dedupe window is answered by the claim, not re-run;
- * - a job whose analysis crashes on every delivery is dead-lettered after N deliveries;
- * - a role that keeps crashing past its restart budget makes the worker exit non-zero.
+ * - a job whose analysis crashes on every delivery is dead-lettered after N deliveries.
+ * (An escalated role exiting the worker non-zero: worker-supervision.test.ts.)
  *
  * Test hooks (read by the analysis threads): DSHIELD_TEST_THREAD_BLOCK_MS holds a thread as a
  * long analysis would; DSHIELD_TEST_THREAD_CRASH=1 makes every analysis thread crash.
@@ -147,26 +147,6 @@ describe.skipIf(!HAVE_NATS)("durable jobs: shutdown, poison, escalation", () => 
     } finally {
       worker.proc.kill("SIGTERM")
       expect(await worker.proc.exited).toBe(0)
-    }
-  }, 90_000)
-
-  test("a role whose restart budget is spent makes the worker exit non-zero with the reason", async () => {
-    const ns = uniqueNamespace("escalate")
-    namespaces.push(ns)
-    // Every analysis thread crashes: the jobs role's orchestrator crashes on each delivery.
-    const env = jobEnv(ns, { DSHIELD_TEST_THREAD_CRASH: "1", DSHIELD_JOB_MAX_ATTEMPTS: "20" })
-    const worker = await startJobsWorker(["--roles", "jobs", "--pool", "1"], env)
-    const { dir, input } = dataset(200, 5)
-    const client = durableClient(env, input, join(dir, "job.json"))
-    try {
-      const code = await Promise.race([worker.proc.exited, Bun.sleep(45_000).then(() => "still running")])
-      expect(code).toBe(1)
-      expect(worker.stderr()).toContain("The jobs role (instance 1) escalated")
-      expect(worker.stderr()).toContain("the worker exits so that its supervisor restarts it")
-    } finally {
-      client.kill()
-      await client.exited
-      if (worker.proc.exitCode === null) worker.proc.kill(9)
     }
   }, 90_000)
 })

@@ -43,8 +43,8 @@ export const killLeftoverWorkers = async (): Promise<void> => {
 }
 
 /** Starts `dshield-coord worker ARGS` and waits for its "worker ready" line. */
-export const startJobsWorker = async (args: ReadonlyArray<string>, env: Record<string, string | undefined>): Promise<WorkerProcess> => {
-  const proc = Bun.spawn([process.execPath, resolve(REPO, "src/cli/main.ts"), "worker", "--nats", NATS, ...args], {
+export const startJobsWorker = async (args: ReadonlyArray<string>, env: Record<string, string | undefined>, nats: string = NATS): Promise<WorkerProcess> => {
+  const proc = Bun.spawn([process.execPath, resolve(REPO, "src/cli/main.ts"), "worker", "--nats", nats, ...args], {
     cwd: REPO,
     env,
     stdout: "ignore",

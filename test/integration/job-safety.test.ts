@@ -46,7 +46,7 @@ const durableClient = (env: Record<string, string | undefined>, input: string, o
     stderr: "pipe"
   })
 
-describe.skipIf(!HAVE_NATS)("durable jobs: shutdown, poison, escalation", () => {
+describe.skipIf(!HAVE_NATS)("durable jobs: shutdown, poison, repeated crashes", () => {
   test("SIGTERM mid-job: the job completes on that worker, is acked once, and the worker exits 0", async () => {
     const ns = uniqueNamespace("term")
     namespaces.push(ns)

@@ -8,13 +8,14 @@
  * history), for callers that write sessions to the store.
  */
 import { Clock, Effect } from "effect"
+import { collectGarbage } from "../analytics/memory.ts"
 import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
 import type { AttackSession } from "../domain/AttackSession.ts"
 import { AnalysisError, InputError } from "../domain/errors.ts"
 import { mergeSessionPieces } from "../domain/mergeSessions.ts"
 import type { Result } from "../domain/Result.ts"
 import { ingest, IngestFailure, type IngestOptions, type IngestReport, type IngestSummary } from "../ingest/ingest.ts"
-import { analyzeFeatures, analyzeSessions } from "./analyzeSessions.ts"
+import { type Analysis, analyzeFeatures, analyzeSessions } from "./analyzeSessions.ts"
 import { assembleResult, inputDigest, inputSummary, runInfo } from "./assembleResult.ts"
 import { FeatureFailure, type FeedMode, inputFeatures } from "./inputFeatures.ts"
 
@@ -73,6 +74,21 @@ const readFailure = (error: unknown): InputError | AnalysisError =>
 const analysisFailure = (error: unknown): AnalysisError =>
   new AnalysisError({ message: `The analysis failed: ${String(error)}; please report this with the input that caused it.` })
 
+/**
+ * Features, then campaigns. The features are garbage once this returns: on a large input
+ * they are collected before the Result is serialised, which then reuses their memory.
+ */
+const analyzeInputs = async (paths: ReadonlyArray<string>, config: AnalysisConfig, options: RunOptions, signal: AbortSignal) => {
+  const { summary, features, mode } = await inputFeatures(paths, ingestOptions(config, options), signal)
+  let analysis: Analysis
+  try {
+    analysis = analyzeFeatures(features, config)
+  } catch (error) {
+    throw new FeatureFailure(error)
+  }
+  return { summary, analysis, sessions: features.count, mode }
+}
+
 /** The analysis of the inputs alone, streaming sessions into features (see the module comment). */
 export const runAnalysis = Effect.fn("Analysis.run")(function*(
   paths: ReadonlyArray<string>,
@@ -80,16 +96,13 @@ export const runAnalysis = Effect.fn("Analysis.run")(function*(
   options: RunOptions = {}
 ) {
   const startedAt = yield* Clock.currentTimeMillis
-  const { summary, features, mode } = yield* Effect.tryPromise({
-    try: (signal) => inputFeatures(paths, ingestOptions(config, options), signal),
+  const { summary, analysis, sessions, mode } = yield* Effect.tryPromise({
+    try: (signal) => analyzeInputs(paths, config, options, signal),
     catch: (error) => (error instanceof FeatureFailure ? analysisFailure(error.cause) : readFailure(error))
   })
-  const analysis = yield* Effect.try({
-    try: () => analyzeFeatures(features, config),
-    catch: analysisFailure
-  })
+  collectGarbage(true, sessions)
   const finishedAt = yield* Clock.currentTimeMillis
-  const result = assembleResult(runInfo(inputDigest(summary), config, startedAt, finishedAt), inputSummary(summary, features.count), analysis)
+  const result = assembleResult(runInfo(inputDigest(summary), config, startedAt, finishedAt), inputSummary(summary, sessions), analysis)
   return { result, report: summary, mode } satisfies AnalysisRun
 })
 

@@ -310,16 +310,14 @@ export const linkSessions = (features: SessionFeatures, options: LinkageOptions)
 
   // 6. Shared wordlists, source by source (sessions in start order give each list its order).
   const sourceCount = features.ips.length
-  const sourcePairs: Array<Array<number> | undefined> = new Array(sourceCount)
+  // Per source, its login sessions in start order (the pairs stay in features.credentials).
+  const sourceLogins: Array<Array<number> | undefined> = new Array(sourceCount)
   const sourceSessions: Array<Array<number> | undefined> = new Array(sourceCount)
   const byStart = startOrder(features.startMs)
   for (const i of byStart) {
     const ip = features.ipId[i]!
-    const from = features.credentials.start(i)
-    const to = features.credentials.end(i)
-    if (ip < 0 || from === to) continue
-    const list = (sourcePairs[ip] ??= [])
-    for (let k = from; k < to; k++) list.push(features.credentials.value(k))
+    if (ip < 0 || features.credentials.start(i) === features.credentials.end(i)) continue
+    ;(sourceLogins[ip] ??= []).push(i)
     if (inCore[i] === 0) (sourceSessions[ip] ??= []).push(i)
   }
   // The first free session of each source anchors its unions (the smallest index, not the earliest).
@@ -327,12 +325,17 @@ export const linkSessions = (features: SessionFeatures, options: LinkageOptions)
   const listSources: Array<number> = []
   const lists: Array<Int32Array> = []
   for (let ip = 0; ip < sourceCount; ip++) {
-    const raw = sourcePairs[ip]
+    const logins = sourceLogins[ip]
     const sessions = sourceSessions[ip]
-    if (raw === undefined || sessions === undefined) continue
+    if (logins === undefined || sessions === undefined) continue
     const seen = new Set<number>()
     const ordered: Array<number> = []
-    for (const p of raw) if (!seen.has(p)) (seen.add(p), ordered.push(p))
+    for (const i of logins) {
+      for (let k = features.credentials.start(i), e = features.credentials.end(i); k < e; k++) {
+        const p = features.credentials.value(k)
+        if (!seen.has(p)) (seen.add(p), ordered.push(p))
+      }
+    }
     if (ordered.length < options.wordlistMinCredentials) continue
     listSources.push(ip)
     lists.push(wordlistElements(ordered, features.pairDictionary.length))

@@ -86,21 +86,26 @@ describe.skipIf(!HAVE_NATS)("durable jobs: shutdown, poison, repeated crashes", 
       await js.publish(names.subject, encode(JSON.stringify({ analysis_id: "has spaces and !", request: {} })), { msgID: "p-2" })
       await js.publish(names.subject, encode(JSON.stringify({ analysis_id: "refused-1", request: { config: { no_such_option: 1 } } })), { msgID: "p-3" })
       await eventually("three dead letters", async () => ((await jsm.streams.info(names.dlqStream).catch(() => undefined))?.state.messages ?? 0) === 3)
-      const reasons: Array<string> = []
+      // Ordered by the job's own stream sequence: the dead letters may be published in any order.
+      const letters: Array<{ seq: number; reason: string }> = []
       for (let seq = 1; seq <= 3; seq++) {
         const m = await jsm.streams.getMessage(names.dlqStream, { seq })
-        reasons.push(m.header.get("Coord-Dlq-Reason"))
+        letters.push({ seq: Number(m.header.get("Coord-Dlq-Stream-Seq")), reason: m.header.get("Coord-Dlq-Reason") })
         expect(m.header.get("Coord-Dlq-Stream")).toBe(names.stream)
       }
+      const reasons = letters.sort((a, b) => a.seq - b.seq).map((l) => l.reason)
       expect(reasons[0]).toBe("the job is not JSON")
       expect(reasons[1]).toContain("the job does not match the job schema")
       expect(reasons[2]).toContain("the orchestrator refused the request")
       // The refused job's id gets an answer, so its client stops waiting.
+      // (The worker publishes the dead letter first, then the answer, then terminates the job, so
+      // the two checks below wait for those steps rather than racing them.)
       const os = await js.views.os(names.resultsBucket)
+      await eventually("the refused job's answer", async () => (await os.info("job-refused-1")) !== null)
       const refused = JSON.parse(new TextDecoder().decode((await os.getBlob("job-refused-1"))!)) as { failed: string; dead_lettered: boolean }
       expect(refused.dead_lettered).toBe(true)
       // Terminated, not left for redelivery.
-      expect((await jsm.streams.info(names.stream)).state.messages).toBe(0)
+      await eventually("the poison jobs terminated", async () => (await jsm.streams.info(names.stream)).state.messages === 0)
 
       // The worker keeps serving: a good job completes.
       const { dir, input } = dataset(300, 4)

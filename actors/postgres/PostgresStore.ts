@@ -44,7 +44,7 @@ export const PostgresStore = protocol("postgres", "1.0.0", {
       replaceIds: Schema.optionalKey(Schema.Array(Schema.String)),
       dormantAfterDays: Schema.optionalKey(Schema.Int)
     }),
-    success: Schema.Struct({ analysisId: Schema.String, sessionsWritten: Schema.Int, campaignsCreated: Schema.Int, campaignsUpdated: Schema.Int, campaignsConcluded: Schema.Int }),
+    success: Schema.Struct({ result: Result, analysisId: Schema.String, sessionsWritten: Schema.Int, campaignsCreated: Schema.Int, campaignsUpdated: Schema.Int, campaignsConcluded: Schema.Int }),
     error: StoreFailed
   },
   loadSessions: { payload: Schema.Struct({ tenant: Schema.optionalKey(Schema.String) }), success: Schema.Array(AttackSession), error: StoreFailed },

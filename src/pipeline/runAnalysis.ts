@@ -37,14 +37,15 @@ export interface RunOptions {
   readonly onProgress?: ((bytes: number, events: number) => void) | undefined
 }
 
-export interface RunWithSessionsOptions extends RunOptions {
+export interface RunWithSessionsOptions<E = never> extends RunOptions {
   /**
    * Sessions already known (from the store): analysed together with the input, so campaigns
    * that span runs are found as if all the data had been read at once. A session of the
    * input with the id of a stored one is the rest of it (a session straddling two log
-   * files): the pieces are joined.
+   * files): the pieces are joined. Awaited only once the input is read, so a store can be
+   * opened and read while the input is ingested.
    */
-  readonly history?: ReadonlyArray<AttackSession> | undefined
+  readonly history?: ReadonlyArray<AttackSession> | Effect.Effect<ReadonlyArray<AttackSession>, E> | undefined
 }
 
 /** History and new sessions in (start, id) order; pieces of one session are joined. */
@@ -107,22 +108,24 @@ export const runAnalysis = Effect.fn("Analysis.run")(function*(
 })
 
 /** The analysis of the inputs joined with a history, keeping every session (for the store). */
-export const runAnalysisWithSessions = Effect.fn("Analysis.runWithSessions")(function*(
+export const runAnalysisWithSessions = <E = never>(
   paths: ReadonlyArray<string>,
   config: AnalysisConfig,
-  options: RunWithSessionsOptions = {}
-) {
-  const startedAt = yield* Clock.currentTimeMillis
-  const report = yield* Effect.tryPromise({
-    try: () => ingest(paths, ingestOptions(config, options)),
-    catch: readFailure
-  })
-  const sessions = mergeHistory(options.history ?? [], report.sessions)
-  const analysis = yield* Effect.try({
-    try: () => analyzeSessions(sessions, config),
-    catch: analysisFailure
-  })
-  const finishedAt = yield* Clock.currentTimeMillis
-  const result = assembleResult(runInfo(inputDigest(report), config, startedAt, finishedAt), inputSummary(report, sessions.length), analysis)
-  return { result, report, sessions } satisfies AnalysisRunWithSessions
-})
+  options: RunWithSessionsOptions<E> = {}
+): Effect.Effect<AnalysisRunWithSessions, InputError | AnalysisError | E> =>
+  Effect.gen(function*() {
+    const startedAt = yield* Clock.currentTimeMillis
+    const report = yield* Effect.tryPromise({
+      try: () => ingest(paths, ingestOptions(config, options)),
+      catch: readFailure
+    })
+    const history = options.history === undefined ? [] : Effect.isEffect(options.history) ? yield* options.history : options.history
+    const sessions = mergeHistory(history, report.sessions)
+    const analysis = yield* Effect.try({
+      try: () => analyzeSessions(sessions, config),
+      catch: analysisFailure
+    })
+    const finishedAt = yield* Clock.currentTimeMillis
+    const result = assembleResult(runInfo(inputDigest(report), config, startedAt, finishedAt), inputSummary(report, sessions.length), analysis)
+    return { result, report, sessions } satisfies AnalysisRunWithSessions
+  }).pipe(Effect.withSpan("Analysis.runWithSessions"))

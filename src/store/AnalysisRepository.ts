@@ -28,7 +28,13 @@ const NUL = /\u0000/g
 const pgText = (s: string | null): string | null => (s === null ? null : s.replace(NUL, "\ufffd"))
 /** Port 0 (logged for forwarded channels) means "no port": stored as NULL, the schema allows 1..65535. */
 const port = (p: number | null): number | null => (p === null || p < 1 || p > 65535 ? null : p)
-const pgJson = (value: unknown): string => JSON.stringify(value).replace(/\\u0000/g, "\\ufffd")
+/**
+ * JSON text with every NUL escape (`\u0000`) turned into `\ufffd`. An escape is a backslash
+ * preceded by an even number of backslashes: `\\u0000` is an escaped backslash followed by
+ * the text "u0000" and stays as it is.
+ */
+const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g
+export const pgJson = (value: unknown): string => JSON.stringify(value).replace(NUL_ESCAPE, "$1\\ufffd")
 
 export const DEFAULT_TENANT = "default"
 
@@ -36,6 +42,11 @@ export const DEFAULT_TENANT = "default"
 export const DEFAULT_DORMANT_AFTER_DAYS = 14
 
 export interface SaveReport {
+  /**
+   * The Result as stored: the run's campaigns carry their stored ids (a campaign that grew
+   * keeps the id it was first stored under), so ids read from it work with `campaigns show`.
+   */
+  readonly result: Result
   readonly analysisId: string
   readonly sessionsWritten: number
   readonly campaignsCreated: number
@@ -82,29 +93,31 @@ export const insertSessions = Effect.fn("AnalysisRepository.insertSessions")(fun
   }
   let written = 0
   for (const batch of chunks(sessions, BATCH)) {
+    // One JSON document per batch, expanded by jsonb_to_recordset: PostgreSQL parses one
+    // value instead of fourteen array literals (about twice as fast on PGlite, where every
+    // parse runs in WebAssembly).
+    const rows = batch.map((s) => ({
+      id: s.id,
+      sensor: s.sensor,
+      protocol: s.protocol,
+      src_ip: s.src_ip,
+      src_port: port(s.src_port),
+      dst_ip: s.dst_ip,
+      dst_port: port(s.dst_port),
+      start_at: s.start,
+      end_at: s.end,
+      client_version: s.client_version,
+      hassh: s.hassh,
+      data: s
+    }))
     yield* store.query(
       `INSERT INTO attack_sessions (id, tenant, analysis_id, sensor, protocol, src_ip, src_port, dst_ip, dst_port, start_at, end_at, client_version, hassh, data)
        SELECT t.id, $2, $3, t.sensor, t.protocol, t.src_ip, t.src_port, t.dst_ip, t.dst_port, t.start_at, t.end_at, t.client_version, t.hassh, t.data
-       FROM unnest($1::text[], $4::text[], $5::text[], $6::inet[], $7::integer[], $8::inet[], $9::integer[], $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[], $14::jsonb[])
-         AS t(id, sensor, protocol, src_ip, src_port, dst_ip, dst_port, start_at, end_at, client_version, hassh, data)
+       FROM jsonb_to_recordset($1::jsonb)
+         AS t(id text, sensor text, protocol text, src_ip inet, src_port integer, dst_ip inet, dst_port integer, start_at timestamptz, end_at timestamptz, client_version text, hassh text, data jsonb)
        ON CONFLICT (id, start_at) DO UPDATE SET
          analysis_id = EXCLUDED.analysis_id, end_at = EXCLUDED.end_at, data = EXCLUDED.data`,
-      [
-        batch.map((s) => pgText(s.id)),
-        tenant,
-        analysisId,
-        batch.map((s) => pgText(s.sensor)),
-        batch.map((s) => s.protocol),
-        batch.map((s) => s.src_ip),
-        batch.map((s) => port(s.src_port)),
-        batch.map((s) => s.dst_ip),
-        batch.map((s) => port(s.dst_port)),
-        batch.map((s) => s.start),
-        batch.map((s) => s.end),
-        batch.map((s) => pgText(s.client_version)),
-        batch.map((s) => pgText(s.hassh)),
-        batch.map((s) => pgJson(s))
-      ]
+      [pgJson(rows), tenant, analysisId]
     )
     // Every row is inserted or (same id and start) overwritten.
     written += batch.length
@@ -208,6 +221,14 @@ export const saveAnalysis = Effect.fn("AnalysisRepository.saveAnalysis")(functio
         )
       }
     }
+    const storedResult: Result = {
+      ...result,
+      campaigns: result.campaigns.map((c) => ({
+        ...c,
+        id: stableId.get(c.id)!,
+        parent_id: c.parent_id === null ? null : stableId.get(c.parent_id) ?? null
+      }))
+    }
     let concluded = 0
     for (const [survivor, others] of absorbed) {
       for (const other of others) {
@@ -239,9 +260,9 @@ export const saveAnalysis = Effect.fn("AnalysisRepository.saveAnalysis")(functio
     )
     yield* store.query(
       "INSERT INTO analysis_results (analysis_id, result, result_digest) VALUES ($1, $2::jsonb, $3)",
-      [analysisId, pgJson(result), sha256Hex(canonicalJson({ ...result, run: { ...result.run, id: "", started_at: "", finished_at: "" } }))]
+      [analysisId, pgJson(storedResult), sha256Hex(canonicalJson({ ...storedResult, run: { ...storedResult.run, id: "", started_at: "", finished_at: "" } }))]
     )
-    return { analysisId, sessionsWritten, campaignsCreated: created, campaignsUpdated: updated, campaignsConcluded: concluded } satisfies SaveReport
+    return { result: storedResult, analysisId, sessionsWritten, campaignsCreated: created, campaignsUpdated: updated, campaignsConcluded: concluded } satisfies SaveReport
   }))
 })
 

@@ -46,3 +46,13 @@ describe("start-up", () => {
     expect(HEAVY.filter((p) => packages.has(p))).toEqual([])
   })
 })
+
+describe("start-up of the embedded store path", () => {
+  test("analyze --store and assess on PGlite load the SQL store and no transport, cache or PostgreSQL driver", () => {
+    const actor = staticPackages(resolve(REPO, "src/cli/commands/storeActor.ts"))
+    const pglite = staticPackages(resolve(REPO, "src/store/SqlStorePglite.ts"))
+    const loaded = new Set([...actor, ...pglite])
+    expect(["nats", "ioredis", "@effect/sql-pg", "pg", "@langchain/langgraph"].filter((p) => loaded.has(p))).toEqual([])
+    expect(pglite.has("@electric-sql/pglite")).toBe(true)
+  })
+})

@@ -75,6 +75,20 @@ describe.skipIf(!HAVE_CORPORA)("campaigns across runs (radec73 in two halves)", 
       expect(before).toBeDefined()
       expect(after).toBeDefined()
       expect(after!.split(/\s+/)[0]).toBe(before!.split(/\s+/)[0])
+      // The Results name campaigns by their stored ids: an id read from either works with
+      // `campaigns show`, and the key family has the same id in both Results.
+      const result1 = JSON.parse(readFileSync(out1, "utf8")) as Result
+      const listedIds = new Set(rows.map((r) => r[0]))
+      expect(result2.campaigns.filter((c) => !listedIds.has(c.id)).map((c) => c.id)).toEqual([])
+      const keyFamily = (r: Result) => r.campaigns.find((c) => c.level === "family" && c.indicators.some((i) => i.type === "ssh_key"))
+      expect(keyFamily(result1)?.id).toBe(before!.split(/\s+/)[0])
+      expect(keyFamily(result2)?.id).toBe(keyFamily(result1)?.id)
+      const shown = runCli(["campaigns", "show", keyFamily(result2)!.id, ...storeArgs])
+      expect(shown.code).toBe(0)
+      expect(shown.stdout).toContain(keyFamily(result2)!.id)
+      for (const c of result2.campaigns) {
+        if (c.parent_id !== null) expect(result2.campaigns.some((p) => p.id === c.parent_id)).toBe(true)
+      }
       const sessionsBefore = Number(before!.split(/\s{2,}/)[3])
       const sessionsAfter = Number(after!.split(/\s{2,}/)[3])
       expect(sessionsAfter).toBeGreaterThanOrEqual(sessionsBefore)

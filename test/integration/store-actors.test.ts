@@ -27,6 +27,9 @@ describe("store actors and the in-process job queue", () => {
       const redis = yield* spawn(RedisStore, redisStoreBehaviour(Cache.memory))
       const migrated = yield* pg.ask("migrate", {})
       const sessions = [...generateSessions({ sessions: 600, seed: 2 })].map((s) => s.session).sort((a, b) => (a.start < b.start ? -1 : 1))
+      // Attacker text with a NUL (PostgreSQL cannot store it: kept as U+FFFD) and the literal
+      // text "\\u0000" (a backslash and five characters: kept as it is).
+      sessions[0] = { ...sessions[0]!, client_version: "SSH-2.0-\u0000nul \\u0000 text" }
       const analysis = analyzeSessions(sessions, DEFAULT_CONFIG)
       const result = {
         schema: "dshield-coordination/result@1" as const,
@@ -39,13 +42,16 @@ describe("store actors and the in-process job queue", () => {
       const listed = yield* pg.ask("listCampaigns", {})
       const reloaded = yield* pg.ask("loadSessions", {})
       yield* redis.ask("set", { kind: "result", key: "k", value: "v" })
-      return { migrated, saved, listed, reloaded: reloaded.length, value: yield* redis.ask("get", { kind: "result", key: "k" }), status: yield* redis.ask("status", {}) }
+      const withNul = reloaded.find((s) => s.id === sessions[0]!.id)
+      return { migrated, saved, listed, reloaded: reloaded.length, clientVersion: withNul?.client_version, value: yield* redis.ask("get", { kind: "result", key: "k" }), status: yield* redis.ask("status", {}) }
     })))
     expect(r.migrated.applied).toEqual(["0001_core_schema", "0002_single_source_assessment"])
     expect(r.saved.sessionsWritten).toBe(600)
     expect(r.saved.campaignsCreated).toBeGreaterThan(0)
     expect(r.listed.length).toBe(r.saved.campaignsCreated)
     expect(r.reloaded).toBe(600)
+    expect(r.clientVersion).toBe("SSH-2.0-\ufffdnul \\u0000 text")
+    expect(r.saved.result.campaigns.map((c) => c.id).sort()).toEqual(r.listed.map((c) => c.id).sort())
     expect(r.value).toBe("v")
     expect(r.status).toMatchObject({ backend: "memory", degraded: false })
   }, 60_000)

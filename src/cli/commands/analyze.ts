@@ -3,7 +3,7 @@
  */
 import { writeFile } from "node:fs/promises"
 import { stat } from "node:fs/promises"
-import { Effect, Schema } from "effect"
+import { Effect, Fiber, Schema } from "effect"
 import { type AnalysisConfig, DEFAULT_CONFIG } from "../../config/AnalysisConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
 import { Result } from "../../domain/Result.ts"
@@ -20,7 +20,7 @@ import { PROGRESS_MIN_BYTES, ProgressBar } from "../ProgressBar.ts"
 const remote = Effect.promise(() => import("./remote.ts"))
 const workflowRun = Effect.promise(() => import("./workflowRun.ts"))
 const replay = Effect.promise(() => import("./replay.ts"))
-const store = Effect.promise(() => import("./store.ts"))
+const store = Effect.promise(() => import("./storeActor.ts"))
 
 type AnalyzeCommand = Extract<Command, { _tag: "Analyze" }>
 
@@ -75,7 +75,7 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
   const onProgress = bar === undefined ? undefined : (bytes: number, events: number) => bar.update(bytes, events)
   const clearBar = Effect.ensuring(Effect.sync(() => bar?.clear()))
   // Without a store, sessions stream into the analysis and are not kept; the store needs them.
-  const run = (history: ReadonlyArray<AttackSession>) =>
+  const run = <E>(history: Effect.Effect<ReadonlyArray<AttackSession>, E>) =>
     runAnalysisWithSessions(command.paths, config, { history, onProgress }).pipe(clearBar)
   const storeConfig = command.store
   const natsUrl = command.nats
@@ -101,9 +101,10 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
       // Through the postgres store actor: the store's history is analysed with the new input,
       // then everything is written in one transaction.
       const pg = yield* postgresActor(storeConfig)
-      yield* pg.ask("migrate", {})
-      const history = yield* pg.ask("loadSessions", {})
-      const done = yield* run(history)
+      // The store is opened, migrated and read while the input is ingested.
+      const loading = yield* Effect.forkScoped(pg.ask("migrate", {}).pipe(Effect.andThen(pg.ask("loadSessions", {}))))
+      const done = yield* run(Fiber.join(loading))
+      const history = yield* Fiber.join(loading)
       // Write the input's sessions, joined with their stored pieces where a session
       // straddled two runs.
       const fresh = new Set(done.report.sessions.map((s) => s.id))
@@ -114,7 +115,8 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
         replaceIds: [...fresh].filter((id) => stored.has(id)),
         dormantAfterDays: command.dormantDays
       })
-      return { ...done, saved }
+      // The Result the user gets names the campaigns by their stored ids.
+      return { ...done, result: saved.result, saved }
     }).pipe(
       Effect.scoped,
       Effect.mapError((error) => (error._tag === "InputError" || error._tag === "AnalysisError" ? error : storeFailure(error)))

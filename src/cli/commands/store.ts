@@ -3,42 +3,21 @@
  * the postgres store actor they all go through: the actor owns the SQL store (PostgreSQL
  * pool or embedded PGlite); commands only send it typed messages.
  */
-import { mkdir } from "node:fs/promises"
-import { Effect, Layer, type Scope } from "effect"
+import { Effect } from "effect"
 import { RequestStrategy, type ServiceStats } from "nats"
-import type { ActorRef } from "../../../actors/kernel/Actor.ts"
 import { spawn } from "../../../actors/kernel/Actor.ts"
-import { PostgresStore, postgresStoreBehaviour } from "../../../actors/postgres/PostgresStore.ts"
 import { RedisStore, redisStoreBehaviour } from "../../../actors/redis/RedisStore.ts"
 import { DEFAULT_CONFIG } from "../../config/AnalysisConfig.ts"
 import { describeStoreConfig, type StoreConfig } from "../../config/StoreConfig.ts"
-import { AnalysisError, InputError } from "../../domain/errors.ts"
+import { InputError } from "../../domain/errors.ts"
 import { Cache } from "../../store/Cache.ts"
 import type { RetentionPolicy } from "../../store/maintenance.ts"
-import { SqlStore, type StoreError } from "../../store/SqlStore.ts"
 import { natsConnection } from "./remote.ts"
+import { postgresActor, storeFailure } from "./storeActor.ts"
 import { type NatsFlags, redactUrl } from "../../../actors/transport/NatsConnection.ts"
 
 /** The NATS URL(s) in use, without credentials. */
 const natsUrl = (nats: NatsFlags): string => redactUrl(nats.url ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222")
-
-/** The SQL store the configuration names: PostgreSQL, or PGlite in the data directory. */
-export const sqlStoreLayer = (config: StoreConfig): Layer.Layer<SqlStore, StoreError> =>
-  config.databaseUrl !== undefined
-    ? SqlStore.postgres(config.databaseUrl)
-    : Layer.unwrap(
-      Effect.promise(() => mkdir(config.dataDir, { recursive: true })).pipe(Effect.as(SqlStore.pglite(config.dataDir)))
-    )
-
-/** The postgres store actor for the configured store, for the current scope. */
-export const postgresActor = (config: StoreConfig): Effect.Effect<ActorRef<typeof PostgresStore>, never, Scope.Scope> =>
-  spawn(PostgresStore, postgresStoreBehaviour(sqlStoreLayer(config)), { policy: { askTimeoutMs: 60 * 60_000, maxRestarts: 1 } })
-
-/** A store actor's failure as the CLI reports it (exit 1, one sentence). */
-export const storeFailure = (error: { readonly _tag: string; readonly message?: string; readonly reason?: string }): AnalysisError | InputError =>
-  error._tag === "InputError"
-    ? (error as InputError)
-    : new AnalysisError({ message: error.message ?? error.reason ?? `The store failed (${error._tag}).` })
 
 export const migrateCommand = Effect.fn("Cli.migrate")(function*(config: StoreConfig, quiet: boolean) {
   const report = yield* Effect.scoped(Effect.flatMap(postgresActor(config), (pg) => pg.ask("migrate", {}))).pipe(Effect.mapError(storeFailure))

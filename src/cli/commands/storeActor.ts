@@ -1,0 +1,32 @@
+/**
+ * The postgres store actor as the CLI commands spawn it, apart from the store commands
+ * themselves so that `analyze --store` and `assess` load the SQL store and nothing else
+ * (no NATS client, no Redis driver).
+ */
+import { mkdir } from "node:fs/promises"
+import { Effect, Layer, type Scope } from "effect"
+import type { ActorRef } from "../../../actors/kernel/Actor.ts"
+import { spawn } from "../../../actors/kernel/Actor.ts"
+import { PostgresStore, postgresStoreBehaviour } from "../../../actors/postgres/PostgresStore.ts"
+import type { StoreConfig } from "../../config/StoreConfig.ts"
+import { AnalysisError, type InputError } from "../../domain/errors.ts"
+import { SqlStore, type StoreError } from "../../store/SqlStore.ts"
+
+/** The SQL store the configuration names: PostgreSQL, or PGlite in the data directory. */
+export const sqlStoreLayer = (config: StoreConfig): Layer.Layer<SqlStore, StoreError> =>
+  config.databaseUrl !== undefined
+    ? SqlStore.postgres(config.databaseUrl)
+    : Layer.unwrap(
+      Effect.promise(() => mkdir(config.dataDir, { recursive: true })).pipe(Effect.as(SqlStore.pglite(config.dataDir)))
+    )
+
+/** The postgres store actor for the configured store, for the current scope. */
+export const postgresActor = (config: StoreConfig): Effect.Effect<ActorRef<typeof PostgresStore>, never, Scope.Scope> =>
+  spawn(PostgresStore, postgresStoreBehaviour(sqlStoreLayer(config)), { policy: { askTimeoutMs: 60 * 60_000, maxRestarts: 1 } })
+
+/** A store actor's failure as the CLI reports it (exit 1, one sentence). */
+export const storeFailure = (error: { readonly _tag: string; readonly message?: string; readonly reason?: string }): AnalysisError | InputError =>
+  error._tag === "InputError"
+    ? (error as InputError)
+    : new AnalysisError({ message: error.message ?? error.reason ?? `The store failed (${error._tag}).` })
+

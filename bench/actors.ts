@@ -7,7 +7,7 @@
  * and to `worker --pool 2` (analyses on worker threads): throughput of each and their ratio.
  *
  * Run: npm run bench:actors [-- REQUESTS CONCURRENCY]   (default 20,000 and 64)
- *      npm run bench:actors -- pool                      (only the pool comparison)
+ *      npm run bench:actors -- pool [rounds=N]           (only the pool comparison; 5 rounds)
  */
 import { Effect, Schema } from "effect"
 import { connect } from "nats"
@@ -30,7 +30,7 @@ const Echo = protocol(`bench-echo-${process.pid}`, "1.0.0", {
 const POOL_ONLY = process.argv.includes("pool")
 const CLAIM_CHECK = process.argv.includes("claim-check")
 const DEFAULT_ENV = process.argv.includes("default-env")
-const [requests = 20_000, concurrency = 64] = process.argv.slice(2).filter((a) => !["pool", "claim-check", "default-env"].includes(a)).map(Number)
+const [requests = 20_000, concurrency = 64] = process.argv.slice(2).filter((a) => !["pool", "claim-check", "default-env"].includes(a) && !a.startsWith("rounds=")).map(Number)
 
 const measure = (ref: ActorRef<typeof Echo>) =>
   Effect.gen(function*() {
@@ -194,18 +194,31 @@ const throughput = async (pool: number): Promise<{ seconds: number; perMinute: n
   }
 }
 
-let one: { seconds: number; perMinute: number }
-let two: { seconds: number; perMinute: number }
+// Rounds alternate pool 1 and pool 2 (a fresh worker each time), so a drift in the machine's
+// speed hits both; the figures quoted are medians, the ratio is taken round by round.
+const ROUNDS = Number(process.argv.find((a) => a.startsWith("rounds="))?.slice("rounds=".length) ?? 5)
+const median = (xs: ReadonlyArray<number>): number => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+const rounds: Array<{ one: { seconds: number; perMinute: number }; two: { seconds: number; perMinute: number } }> = []
 try {
-  one = await throughput(1)
-  two = await throughput(2)
+  for (let round = 0; round < ROUNDS; round++) {
+    const one = await throughput(1)
+    const two = await throughput(2)
+    rounds.push({ one, two })
+    console.log(`round ${round + 1}: pool 1 ${one.seconds.toFixed(1)} s, pool 2 ${two.seconds.toFixed(1)} s (${(two.perMinute / one.perMinute).toFixed(2)}×)`)
+  }
 } finally {
   privateServer?.kill()
 }
+const ratios = rounds.map((r) => r.two.perMinute / r.one.perMinute)
 console.log(
   `${ANALYSES} analyses of 20,000 sessions submitted at once (durable jobs, inputs ${CLAIM_CHECK ? "by claim-check" : "by worker-local path"}; ` +
     `${privateServer === undefined ? "shared" : "private"} nats-server; worker env ${DEFAULT_ENV ? "default" : "MIMALLOC_PURGE_DELAY=-1 BUN_JSC_useConcurrentJIT=0"}; ` +
-    `warm; ${availableParallelism()} cores):`
+    `warm; ${availableParallelism()} cores; median of ${rounds.length} alternating rounds):`
 )
-console.log(`worker --pool 1  ${one.seconds.toFixed(1)} s   ${one.perMinute.toFixed(2)} analyses/min`)
-console.log(`worker --pool 2  ${two.seconds.toFixed(1)} s   ${two.perMinute.toFixed(2)} analyses/min   (${(two.perMinute / one.perMinute).toFixed(2)}× pool 1)`)
+console.log(`worker --pool 1  ${median(rounds.map((r) => r.one.seconds)).toFixed(1)} s   ${median(rounds.map((r) => r.one.perMinute)).toFixed(2)} analyses/min`)
+console.log(`worker --pool 2  ${median(rounds.map((r) => r.two.seconds)).toFixed(1)} s   ${median(rounds.map((r) => r.two.perMinute)).toFixed(2)} analyses/min`)
+console.log(`pool 2 / pool 1 throughput, round by round: median ${median(ratios).toFixed(2)}×, min ${Math.min(...ratios).toFixed(2)}×, max ${Math.max(...ratios).toFixed(2)}×`)

@@ -86,10 +86,11 @@ export interface AnalysisDocument {
  */
 export const analyzeToDocument = Effect.fn("Orchestrator.analyzeToDocument")(function*(
   request: typeof AnalyzeRequest.Type,
-  onProgress?: (bytes: number, events: number) => void
+  onProgress?: (bytes: number, events: number) => void,
+  ingestThread = true
 ) {
   const config = { ...DEFAULT_CONFIG, ...(request.config as Partial<AnalysisConfig>) } as AnalysisConfig
-  const { result: computed } = yield* runAnalysis(request.paths, config, { onProgress }).pipe(
+  const { result: computed } = yield* runAnalysis(request.paths, config, { onProgress, ingestThread }).pipe(
     Effect.mapError((error) => new AnalysisFailed({ message: error.message, kind: error._tag === "InputError" ? "input" : "analysis" }))
   )
   const shown = request.display_paths

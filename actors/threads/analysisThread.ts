@@ -27,7 +27,7 @@ const blockFor = (ms: number): void => {
 const post = (message: ThreadReply, transfer: Array<ArrayBuffer> = []): void => self.postMessage(message, transfer)
 
 self.onmessage = (event: MessageEvent<ThreadRequest>) => {
-  const { id, request, blockMs, crash } = event.data
+  const { id, request, ingestThread, blockMs, crash } = event.data
   if (crash) throw new Error("test hook DSHIELD_TEST_THREAD_CRASH: the analysis thread crashed")
   let lastProgress = 0
   const onProgress = (bytes: number, events: number): void => {
@@ -37,7 +37,7 @@ self.onmessage = (event: MessageEvent<ThreadRequest>) => {
     post({ type: "progress", id, bytes, events })
   }
   blockFor(blockMs)
-  void Effect.runPromiseExit(analyzeToDocument(request, onProgress)).then((exit) => {
+  void Effect.runPromiseExit(analyzeToDocument(request, onProgress, ingestThread)).then((exit) => {
     if (Exit.isSuccess(exit)) {
       const { reply, document } = exit.value
       // A fresh buffer exactly the document's size, handed over without a copy.

@@ -8,6 +8,11 @@ import type { AnalyzeReply, AnalyzeRequest } from "../orchestrator/Orchestrator.
 export interface ThreadRequest {
   readonly id: number
   readonly request: typeof AnalyzeRequest.Type
+  /**
+   * Whether the analysis may read a large input on an ingest thread of its own: only when the
+   * pool leaves cores idle (fewer threads than cores), else the pool is the parallelism.
+   */
+  readonly ingestThread: boolean
   /** Test hook: block the thread this long before analysing (0 in production). */
   readonly blockMs: number
   /** Test hook: the thread throws (an uncaught error) instead of analysing. */

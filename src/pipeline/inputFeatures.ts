@@ -149,9 +149,12 @@ const inputSize = async (paths: ReadonlyArray<string>): Promise<number> => {
   return total
 }
 
-/** Where ingest runs: DSHIELD_INGEST_THREAD=0|1 overrides the size rule (tests, benchmarks). */
-const useThread = async (paths: ReadonlyArray<string>): Promise<boolean> => {
-  if (typeof Worker === "undefined") return false
+/**
+ * Where ingest runs: on a thread for large inputs when `allowed`; DSHIELD_INGEST_THREAD=0|1
+ * overrides the size rule (tests, benchmarks).
+ */
+const useThread = async (paths: ReadonlyArray<string>, allowed: boolean): Promise<boolean> => {
+  if (typeof Worker === "undefined" || !allowed) return false
   const forced = process.env.DSHIELD_INGEST_THREAD
   if (forced === "0") return false
   if (forced === "1") return true
@@ -162,8 +165,8 @@ const useThread = async (paths: ReadonlyArray<string>): Promise<boolean> => {
  * Features of every session of the inputs. Rejects with IngestFailure when an input cannot
  * be read, FeatureFailure when the feature builder fails.
  */
-export const inputFeatures = async (paths: ReadonlyArray<string>, options: IngestOptions, signal?: AbortSignal): Promise<InputFeatures> => {
+export const inputFeatures = async (paths: ReadonlyArray<string>, options: IngestOptions, signal?: AbortSignal, threadAllowed = true): Promise<InputFeatures> => {
   if (paths.includes("-")) return wholeFeatures(paths, options)
-  if (await useThread(paths)) return threadedFeatures(paths, options, signal)
+  if (await useThread(paths, threadAllowed)) return threadedFeatures(paths, options, signal)
   return streamedFeatures(paths, options)
 }

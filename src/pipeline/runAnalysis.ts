@@ -35,6 +35,12 @@ export interface AnalysisRunWithSessions {
 
 export interface RunOptions {
   readonly onProgress?: ((bytes: number, events: number) => void) | undefined
+  /**
+   * Whether a large input may be read on an ingest thread of its own (see inputFeatures).
+   * A pool that already runs one analysis per core says no: a second thread per analysis
+   * then only competes with the other analyses (docs/benchmarks.md, worker pools).
+   */
+  readonly ingestThread?: boolean | undefined
 }
 
 export interface RunWithSessionsOptions<E = never> extends RunOptions {
@@ -80,7 +86,7 @@ const analysisFailure = (error: unknown): AnalysisError =>
  * they are collected before the Result is serialised, which then reuses their memory.
  */
 const analyzeInputs = async (paths: ReadonlyArray<string>, config: AnalysisConfig, options: RunOptions, signal: AbortSignal) => {
-  const { summary, features, mode } = await inputFeatures(paths, ingestOptions(config, options), signal)
+  const { summary, features, mode } = await inputFeatures(paths, ingestOptions(config, options), signal, options.ingestThread ?? true)
   let analysis: Analysis
   try {
     analysis = analyzeFeatures(features, config)

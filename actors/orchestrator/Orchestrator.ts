@@ -16,6 +16,7 @@ import { shownPath } from "../transport/ClaimCheck.ts"
 import { type AnalysisConfig, DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
 import { resultDigest } from "../../src/replay/Manifest.ts"
 import { runAnalysis } from "../../src/pipeline/runAnalysis.ts"
+import { type ReplyCache, replyCacheKey } from "./ReplyCache.ts"
 import { type Handlers, protocol } from "../kernel/Actor.ts"
 
 /** The analysis could not be done; `message` is one sentence for the user. */
@@ -62,13 +63,16 @@ export const Orchestrator = protocol("orchestrator", "1.0.0", {
 export interface ResultStore {
   readonly put: (name: string, data: Uint8Array) => Effect.Effect<void>
   readonly get: (name: string) => Effect.Effect<Uint8Array | undefined>
+  /** Whether `name` is stored (without reading it). */
+  readonly has: (name: string) => Effect.Effect<boolean>
 }
 
 export const memoryResultStore = (): ResultStore => {
   const blobs = new Map<string, Uint8Array>()
   return {
     put: (name, data) => Effect.sync(() => void blobs.set(name, data)),
-    get: (name) => Effect.sync(() => blobs.get(name))
+    get: (name) => Effect.sync(() => blobs.get(name)),
+    has: (name) => Effect.sync(() => blobs.has(name))
   }
 }
 
@@ -130,12 +134,19 @@ export const decodeAnalyzeMessage = (message: unknown): Effect.Effect<AnalyzeMes
 export const orchestratorBehaviour = (
   results: ResultStore,
   compute: (request: typeof AnalyzeRequest.Type) => Effect.Effect<AnalysisDocument, AnalysisFailed> = analyzeToDocument,
-  inputs: InputResolver = trustedPaths
+  inputs: InputResolver = trustedPaths,
+  cache?: { readonly replies: ReplyCache; readonly resultsBucket: string }
 ): Effect.Effect<Handlers<typeof Orchestrator>> =>
   Effect.succeed({
     analyze: Effect.fn("Orchestrator.analyze")(function*(message: AnalyzeMessage) {
       const request = yield* decodeAnalyzeMessage(message)
-      return yield* Effect.scoped(Effect.gen(function*() {
+      // The same uploaded inputs, configuration and engine: the stored reply, if its Result is still kept.
+      const key = cache === undefined ? undefined : replyCacheKey(request, cache.resultsBucket)
+      if (key !== undefined) {
+        const hit = yield* cache!.replies.get(key)
+        if (hit !== undefined && (yield* results.has(hit.result_object))) return hit
+      }
+      const reply = yield* Effect.scoped(Effect.gen(function*() {
         // Staged inputs live until this scope closes: removed once the Result is stored.
         const staged = yield* inputs.resolve(request).pipe(
           Effect.mapError((error) => error.kind === "refused" ? new RequestRefused({ message: error.message }) : new AnalysisFailed({ message: error.message, kind: "input" }))
@@ -144,5 +155,7 @@ export const orchestratorBehaviour = (
         yield* results.put(reply.result_object, document)
         return reply
       }))
+      if (key !== undefined) yield* cache!.replies.set(key, reply)
+      return reply
     })
   })

@@ -59,17 +59,30 @@ export const natsResultStore = (nc: NatsConnection, options: NatsResultStoreOpti
   }
   const create = (name: string, data: Uint8Array): Effect.Effect<boolean> =>
     Effect.promise(async () => {
+      const os = await store()
       try {
-        await (await store()).putBlob({ name }, data, { previousRevision: 0 })
+        await os.putBlob({ name }, data, { previousRevision: 0 })
         return true
       } catch (error) {
-        if (exists(error)) return false
-        throw error
+        if (!exists(error)) throw error
+        // A deleted object leaves a tombstone that a create-only put collides with: the name
+        // is free again, so it is written (two writers here would both write the same
+        // content-named document, so this race is harmless).
+        if ((await os.info(name))?.deleted === true) {
+          await os.putBlob({ name }, data)
+          return true
+        }
+        return false
       }
     })
   return {
     create,
     put: (name, data) => Effect.asVoid(create(name, data)),
-    get: (name) => Effect.promise(async () => (await (await store()).getBlob(name)) ?? undefined)
+    get: (name) => Effect.promise(async () => (await (await store()).getBlob(name)) ?? undefined),
+    has: (name) =>
+      Effect.promise(async () => {
+        const info = await (await store()).info(name)
+        return info !== null && !info.deleted
+      })
   }
 }

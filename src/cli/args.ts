@@ -74,6 +74,8 @@ export type Command =
     readonly allowPaths: ReadonlyArray<string>
     readonly defaultTimeoutMs: number
     readonly maxTimeoutMs: number
+    /** Redis for the shared result cache (--redis-url, else REDIS_URL); this process's memory without. */
+    readonly redisUrl: string | undefined
   }
   | { readonly _tag: "Replay"; readonly manifest: string; readonly out: string | undefined; readonly nats: NatsFlags | undefined; readonly timeoutMs: number | undefined }
   | { readonly _tag: "Campaigns"; readonly action: "list" | "show" | "timeline"; readonly id: string | undefined; readonly all: boolean; readonly store: StoreConfig }
@@ -229,6 +231,7 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             "default-timeout": { type: "string" },
             "max-timeout": { type: "string" },
             grace: { type: "string" },
+            "redis-url": { type: "string" },
             quiet: { type: "boolean" }
           }
         })
@@ -247,7 +250,8 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           quiet: values.quiet === true,
           allowPaths: (values["allow-paths"] ?? "").split(",").map((r) => r.trim()).filter((r) => r.length > 0),
           defaultTimeoutMs: duration("default-timeout", values["default-timeout"], 30 * 60_000, MAX_TIMEOUT_MS),
-          maxTimeoutMs: duration("max-timeout", values["max-timeout"], 6 * 3_600_000, MAX_TIMEOUT_MS)
+          maxTimeoutMs: duration("max-timeout", values["max-timeout"], 6 * 3_600_000, MAX_TIMEOUT_MS),
+          redisUrl: resolveStoreConfig({ redisUrl: values["redis-url"] }).redisUrl
         }
       }
       case "replay": {

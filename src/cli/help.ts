@@ -272,7 +272,7 @@ export const WORKER_HELP = `dshield-coord worker — serve actors over NATS
 
 Usage:
   dshield-coord worker [--roles api] [--pool N] [--grace 60s] [--nats URL] [--allow-paths ROOT,…]
-                       [--default-timeout 30m] [--max-timeout 6h] [--nats-creds FILE …] [--quiet]
+                       [--default-timeout 30m] [--max-timeout 6h] [--redis-url URL] [--nats-creds FILE …] [--quiet]
 
 Starts N instances of each role as NATS micro services (service name = role; instances of
 a role share the default queue group, so pools on several machines form one pool;
@@ -304,6 +304,10 @@ Options:
   --max-timeout D
                  longest deadline a request may name (default 6h); durable jobs run
                  to their own deadline or this one
+  --redis-url URL
+                 Redis for the result cache shared by the pool (default $REDIS_URL;
+                 unset → each worker's memory): the same uploaded inputs and config
+                 are answered with the stored Result at once
 ${NATS_AUTH_OPTIONS}
   --quiet        no start-up line
   -h, --help     show this help

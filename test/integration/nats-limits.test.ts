@@ -176,17 +176,19 @@ describe.skipIf(!HAVE_NATS)("deadlines come from the request", () => {
     try {
       const inputs = await Effect.runPromise(uploadInputs(nc, [input]))
       const started = Date.now()
-      const long = await call(nc, "coord.v1.analyze", { inputs, timeout_ms: 60_000 })
+      // Each request names another seed: the same inputs and config would be answered from
+      // the result cache at once, and this test is about analyses that take time.
+      const long = await call(nc, "coord.v1.analyze", { inputs, timeout_ms: 60_000, config: { seed: 1 } })
       expect(long.ok?.sessions).toBe(300)
       expect(Date.now() - started).toBeGreaterThan(2000)
       // The deadline in the Coord-Timeout-Ms header alone does the same, down to the orchestrator.
       const h = headers()
       h.set("Coord-Timeout-Ms", "60000")
-      const viaHeader = await nc.request("coord.v1.analyze", encode({ inputs }), { timeout: 65_000, headers: h })
+      const viaHeader = await nc.request("coord.v1.analyze", encode({ inputs, config: { seed: 2 } }), { timeout: 65_000, headers: h })
       expect(ServiceError.isServiceError(viaHeader)).toBe(false)
       expect(JSON.parse(new TextDecoder().decode(viaHeader.data)).sessions).toBe(300)
       // No deadline in the request: the worker's default (1 s) applies, answered 504.
-      const short = await call(nc, "coord.v1.analyze", { inputs })
+      const short = await call(nc, "coord.v1.analyze", { inputs, config: { seed: 3 } })
       expect(short.error?.code).toBe(504)
       // From the api actor or, a moment earlier, from its orchestrator working to what was left.
       expect(short.payload._tag).toBe("ActorTimeout")
@@ -197,7 +199,7 @@ describe.skipIf(!HAVE_NATS)("deadlines come from the request", () => {
       expect(r.stderr).toBe("")
       expect(withoutRunTimes(readFileSync(join(dir, "remote.json"), "utf8"))).toBe(withoutRunTimes(readFileSync(join(dir, "local.json"), "utf8")))
       // A deadline beyond the worker's maximum is cut to it (1 min here), not refused.
-      const capped = await call(nc, "coord.v1.analyze", { inputs, timeout_ms: 3_600_000 })
+      const capped = await call(nc, "coord.v1.analyze", { inputs, timeout_ms: 3_600_000, config: { seed: 4 } })
       expect(capped.ok?.sessions).toBe(300)
     } finally {
       worker.kill("SIGTERM")

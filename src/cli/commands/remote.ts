@@ -5,7 +5,7 @@
  * deadline (`--timeout`). Connections take credentials and TLS from actors/transport/NatsConnection.ts.
  */
 import { randomUUID } from "node:crypto"
-import { Effect, Schema, type Scope } from "effect"
+import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import type { NatsConnection } from "nats"
 import { API_GROUP, CoordApi, coordApiBehaviour } from "../../../actors/api/CoordApi.ts"
 import { workerInputs } from "../../../actors/api/InputResolver.ts"
@@ -20,13 +20,15 @@ import { PatternAnalyzer, patternAnalyzerBehaviour } from "../../../actors/patte
 import { ToolCoordinator, toolCoordinatorBehaviour } from "../../../actors/tool-coordinator/ToolCoordinator.ts"
 import { AGENT_POLICY, enricherBehaviour } from "../../workflow/analysisActors.ts"
 import { decodeAnalyzeMessage, Orchestrator, orchestratorBehaviour } from "../../../actors/orchestrator/Orchestrator.ts"
+import { cachedReplies } from "../../../actors/orchestrator/ReplyCache.ts"
 import { ensureInputBucket, inputBucketSettings, uploadInputs } from "../../../actors/transport/ClaimCheck.ts"
 import { connectionOptions, type NatsFlags, openNatsConnection, redactUrl, resolveNatsSettings } from "../../../actors/transport/NatsConnection.ts"
 import { consumeJobs, ensureJobStream, jobQueueOptionsFromEnv, resultName, submitJob } from "../../../actors/transport/JobQueue.ts"
-import { natsResultStore } from "../../../actors/transport/NatsResultStore.ts"
+import { natsResultStore, RESULTS_BUCKET } from "../../../actors/transport/NatsResultStore.ts"
 import { effectiveTimeout, natsClient, serveOverNats, type ServeOptions } from "../../../actors/transport/NatsTransport.ts"
 import type { AnalysisConfig } from "../../config/AnalysisConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
+import { Cache } from "../../store/Cache.ts"
 import { Result } from "../../domain/Result.ts"
 import { type AgentRoleName, WORKER_ROLES } from "../workerRoles.ts"
 
@@ -100,6 +102,8 @@ export const analyzeOverNats = Effect.fn("Cli.analyzeOverNats")(function*(
 
 /** What a worker lets requests do: local paths (off unless roots are given) and deadlines. */
 export interface WorkerServing {
+  /** Redis for the result cache shared by the pool; undefined = each worker's own memory. */
+  readonly redisUrl?: string | undefined
   /** Directories whose files requests may name by path (`--allow-paths`); empty = uploads only. */
   readonly allowPaths: ReadonlyArray<string>
   /** Deadline of a request that names none (`--default-timeout`). */
@@ -140,6 +144,8 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
       const handle = yield* serveOverNats(nc, ref, { ...options, statsData: () => runtime.statsOf(role, i) })
       registered.onStop(handle.stop)
     })
+  // The result cache every orchestrator of this worker uses (Redis: shared by the whole pool).
+  const replies = cachedReplies(Context.get(yield* Layer.build(serving.redisUrl === undefined ? Cache.memory : Cache.redis(serving.redisUrl)), Cache))
   const roots = yield* Effect.try({ try: () => resolveRoots(serving.allowPaths), catch: (error) => new InputError({ message: (error as Error).message }) })
   const bucket = yield* inputBucketSettings.pipe(Effect.mapError((e) => new InputError({ message: e.message })))
   const serve: ServeOptions = { defaultTimeoutMs: serving.defaultTimeoutMs, maxTimeoutMs: serving.maxTimeoutMs }
@@ -162,7 +168,7 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
       const inputs = workerInputs(nc, bucket, roots)
       const compute = threads === undefined ? undefined : (request: Parameters<AnalysisPool["run"]>[0]) => threads.run(request)
       if (role === "orchestrator") {
-        const ref = yield* spawn(Orchestrator, orchestratorBehaviour(natsResultStore(nc), compute, inputs), supervised(role, i))
+        const ref = yield* spawn(Orchestrator, orchestratorBehaviour(natsResultStore(nc), compute, inputs, { replies, resultsBucket: RESULTS_BUCKET }), supervised(role, i))
         yield* serveInstance(nc, role, i, ref, serve)
       } else if (AGENT_ROLES[role] !== undefined) {
         // A workflow agent actor, reached by the Live layer's clients.
@@ -172,7 +178,7 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
         // The client API: coord.v1.analyze | result | status (docs/nats-api.md). Analyses of
         // files run on this instance's own orchestrator, to the request's deadline.
         const results = natsResultStore(nc)
-        const orchestrator = yield* spawn(Orchestrator, orchestratorBehaviour(results, compute, inputs), supervised(role, i))
+        const orchestrator = yield* spawn(Orchestrator, orchestratorBehaviour(results, compute, inputs, { replies, resultsBucket: RESULTS_BUCKET }), supervised(role, i))
         const ref = yield* spawn(CoordApi, coordApiBehaviour(results, (message) =>
           // The orchestrator works to what is left of this request's deadline (header or body).
           Effect.flatMap(remainingTime, (left) => orchestrator.ask("analyze", message, { timeoutMs: left ?? effectiveTimeout(message.timeout_ms, serve) }))
@@ -187,7 +193,7 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
         // The thread's progress (bytes and events read) rides on the job's claim heartbeat.
         let progress: (p: { readonly bytes: number; readonly events: number }) => void = () => undefined
         const withProgress = threads === undefined ? undefined : (request: Parameters<AnalysisPool["run"]>[0]) => threads.run(request, (p) => progress(p))
-        const ref = yield* spawn(Orchestrator, orchestratorBehaviour(results, withProgress, inputs), supervised(role, i))
+        const ref = yield* spawn(Orchestrator, orchestratorBehaviour(results, withProgress, inputs, { replies, resultsBucket: jobs.results?.bucket ?? RESULTS_BUCKET }), supervised(role, i))
         runtime.register(role, i, ref as unknown as ActorRef<Protocol>)
         yield* runtime.serveStatus(nc, role, i)
         yield* ensureJobStream(nc, jobs).pipe(Effect.mapError((e) => new InputError({ message: e.message })))

@@ -8,6 +8,7 @@
  *
  * Run: npm run bench:actors [-- REQUESTS CONCURRENCY]   (default 20,000 and 64)
  *      npm run bench:actors -- pool [rounds=N]           (only the pool comparison; 5 rounds)
+ *      npm run bench:actors -- pool large=FILE           (one analysis of FILE on the pool vs in process)
  */
 import { Effect, Schema } from "effect"
 import { connect } from "nats"
@@ -15,7 +16,7 @@ import { type ActorRef, protocol, spawn } from "../actors/kernel/Actor.ts"
 import { existsSync, mkdtempSync } from "node:fs"
 import { createServer } from "node:net"
 import { availableParallelism, tmpdir } from "node:os"
-import { join, resolve } from "node:path"
+import { dirname, join, resolve } from "node:path"
 import { Orchestrator, orchestratorBehaviour } from "../actors/orchestrator/Orchestrator.ts"
 import { uploadInputs } from "../actors/transport/ClaimCheck.ts"
 import { ensureJobStream, jobNames, jobQueueOptionsFromEnv, resultName, submitJob } from "../actors/transport/JobQueue.ts"
@@ -30,7 +31,7 @@ const Echo = protocol(`bench-echo-${process.pid}`, "1.0.0", {
 const POOL_ONLY = process.argv.includes("pool")
 const CLAIM_CHECK = process.argv.includes("claim-check")
 const DEFAULT_ENV = process.argv.includes("default-env")
-const [requests = 20_000, concurrency = 64] = process.argv.slice(2).filter((a) => !["pool", "claim-check", "default-env"].includes(a) && !a.startsWith("rounds=")).map(Number)
+const [requests = 20_000, concurrency = 64] = process.argv.slice(2).filter((a) => !["pool", "claim-check", "default-env"].includes(a) && !a.startsWith("rounds=") && !a.startsWith("large=")).map(Number)
 
 const measure = (ref: ActorRef<typeof Echo>) =>
   Effect.gen(function*() {
@@ -137,14 +138,14 @@ if (privatePort !== undefined) {
   }
 }
 
-const throughput = async (pool: number): Promise<{ seconds: number; perMinute: number }> => {
+const throughput = async (pool: number, input = poolInput, analyses = ANALYSES, warm = true): Promise<{ seconds: number; perMinute: number }> => {
   const namespace = `bench${process.pid}p${pool}`
   // Worker tuning (docs/benchmarks.md): mimalloc keeps freed pages instead of returning them
   // with madvise (each return flushes the TLBs of every core running one of the process's
   // threads), and JSC compiles on the analysing thread instead of extra JIT threads.
   const tuning = DEFAULT_ENV ? {} : { MIMALLOC_PURGE_DELAY: "-1", BUN_JSC_useConcurrentJIT: "0" }
   const env = { ...process.env, ...tuning, DSHIELD_JOBS_NAMESPACE: namespace }
-  const worker = Bun.spawn([process.execPath, resolve(import.meta.dir, "../src/cli/main.ts"), "worker", "--roles", "jobs", "--pool", String(pool), "--allow-paths", poolDir, "--nats", POOL_NATS], {
+  const worker = Bun.spawn([process.execPath, resolve(import.meta.dir, "../src/cli/main.ts"), "worker", "--roles", "jobs", "--pool", String(pool), "--allow-paths", dirname(input), "--nats", POOL_NATS], {
     env,
     stdout: "ignore",
     stderr: "pipe"
@@ -161,7 +162,7 @@ const throughput = async (pool: number): Promise<{ seconds: number; perMinute: n
   const options = jobQueueOptionsFromEnv(env)
   try {
     // The input is uploaded once (claim-check) before the clock starts; each job names it.
-    const request = CLAIM_CHECK ? { inputs: await Effect.runPromise(uploadInputs(nc, [poolInput])), config: {} } : { paths: [poolInput], config: {} }
+    const request = CLAIM_CHECK ? { inputs: await Effect.runPromise(uploadInputs(nc, [input])), config: {} } : { paths: [input], config: {} }
     await Effect.runPromise(ensureJobStream(nc, options))
     const results = natsResultStore(nc, options.results)
     const runAll = async (ids: ReadonlyArray<string>): Promise<void> => {
@@ -179,11 +180,11 @@ const throughput = async (pool: number): Promise<{ seconds: number; perMinute: n
       }
     }
     // Warm-up: one analysis per thread (JIT), not timed; then the 8 at once.
-    await runAll(Array.from({ length: pool }, (_, i) => `warm-${process.pid}-${pool}-${i}`))
+    if (warm) await runAll(Array.from({ length: pool }, (_, i) => `warm-${process.pid}-${pool}-${i}`))
     const t0 = performance.now()
-    await runAll(Array.from({ length: ANALYSES }, (_, i) => `bench-${process.pid}-${pool}-${i}`))
+    await runAll(Array.from({ length: analyses }, (_, i) => `bench-${process.pid}-${pool}-${i}`))
     const seconds = (performance.now() - t0) / 1000
-    return { seconds, perMinute: (ANALYSES / seconds) * 60 }
+    return { seconds, perMinute: (analyses / seconds) * 60 }
   } finally {
     worker.kill("SIGTERM")
     await worker.exited
@@ -192,6 +193,24 @@ const throughput = async (pool: number): Promise<{ seconds: number; perMinute: n
     for (const stream of [names.stream, names.dlqStream, `KV_${names.claimsBucket}`, `OBJ_${names.resultsBucket}`]) await jsm.streams.delete(stream).catch(() => false)
     await nc.close()
   }
+}
+
+// `large=FILE`: one analysis of FILE (e.g. the 1M-session set) as a durable job on
+// `worker --pool 1` (no warm-up), beside the same analysis in process as a whole process
+// (`bun src/cli/main.ts analyze FILE`), each timed from submission to answer / start to exit.
+const LARGE = process.argv.find((a) => a.startsWith("large="))?.slice("large=".length)
+if (LARGE !== undefined) {
+  try {
+    const t0 = performance.now()
+    const local = Bun.spawnSync([process.execPath, resolve(import.meta.dir, "../src/cli/main.ts"), "analyze", "--quiet", "--out", join(poolDir, "local.json"), LARGE])
+    if (local.exitCode !== 0) throw new Error(`analyze failed: ${local.stderr.toString()}`)
+    const inProcess = (performance.now() - t0) / 1000
+    const pooled = await throughput(1, LARGE, 1, false)
+    console.log(`${LARGE}: in process ${inProcess.toFixed(1)} s; one durable job on worker --pool 1 ${pooled.seconds.toFixed(1)} s (${(pooled.seconds / inProcess).toFixed(2)}× in process)`)
+  } finally {
+    privateServer?.kill()
+  }
+  process.exit(0)
 }
 
 // Rounds alternate pool 1 and pool 2 (a fresh worker each time), so a drift in the machine's

@@ -3,9 +3,10 @@
  * started with `dshield-coord worker --roles pattern-analyzer,confidence-scorer,…`), with
  * the same typed clients as the embedded layer — only the layer changes.
  *
- * Limit: agent messages carry the sessions themselves, so one request must fit in a NATS
- * message (1 MiB by default, about a thousand sessions); larger analyses go to the
- * orchestrator pool (`analyze --nats`), which reads the files itself.
+ * Agent messages carry the sessions and campaigns themselves; one larger than a NATS message
+ * (1 MiB by default) travels by claim-check through the coord-payloads object store bucket
+ * (actors/transport/LargePayloads.ts), so an analysis of any size runs this way
+ * (`analyze --depth … --nats`).
  *
  * @since 0.1.0
  */

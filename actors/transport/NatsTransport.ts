@@ -20,6 +20,7 @@
  */
 import { Cause, Effect, Exit, Schema } from "effect"
 import { headers as natsHeaders, type NatsConnection, ServiceError, type ServiceMsg } from "nats"
+import { incomingBody, outgoingBody } from "./LargePayloads.ts"
 import type { ActorRef, ActorStats, AskOptions, Protocol } from "../kernel/Actor.ts"
 import { ActorTimeout, ActorUnavailable } from "../kernel/ActorErrors.ts"
 
@@ -96,34 +97,48 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
       })
       const group = service.addGroup(serveOptions.group ?? `coord.actor.${proto.name}`)
       for (const [message, spec] of Object.entries(proto.messages)) {
+        const handle = (msg: ServiceMsg, body: Uint8Array): void => {
+          let payload: unknown
+          try {
+            // Messages from outside the engine (those that declare `invalid`) decode strictly: an unknown key is an error, not ignored.
+            payload = decodeJson(spec.payload, body, spec.invalid !== undefined)
+          } catch (error) {
+            const reason = oneLine(`the ${proto.name}.${message} request does not decode: ${(error as Error | undefined)?.message ?? String(error)}`)
+            if (spec.invalid !== undefined) msg.respondError(400, reason, encodeJson(spec.error, spec.invalid(reason)))
+            else msg.respondError(422, reason)
+            return
+          }
+          const askOptions: AskOptions = { timeoutMs: effectiveTimeout(requestedTimeout(msg, payload), serveOptions) }
+          void Effect.runPromiseExit(ref.ask(message as never, payload as never, askOptions)).then(async (exit) => {
+            if (Exit.isSuccess(exit)) {
+              // A large reply goes back by claim-check too.
+              const headers = natsHeaders()
+              try {
+                const reply = await outgoingBody(nc, encodeJson(spec.success, exit.value), headers)
+                msg.respond(reply, { headers })
+              } catch (error) {
+                msg.respondError(503, oneLine(`the ${proto.name}.${message} reply could not be stored for the caller: ${(error as Error | undefined)?.message ?? String(error)}`))
+              }
+              return
+            }
+            const failure = Cause.findErrorOption(exit.cause)
+            const error = failure._tag === "Some" ? failure.value : new ActorUnavailable({ actor: proto.name, reason: `${proto.name} failed: ${Cause.pretty(exit.cause).slice(0, 200)}` })
+            if (error instanceof ActorUnavailable) msg.respondError(503, oneLine(error.reason), encodeJson(ActorUnavailable, error))
+            else if (error instanceof ActorTimeout) msg.respondError(504, `${error.actor} did not answer in ${error.timeoutMs} ms`, encodeJson(ActorTimeout, error))
+            else {
+              const description = (error as { message?: string }).message ?? (error as { _tag?: string })._tag ?? "error"
+              msg.respondError(400, oneLine(String(description)), encodeJson(spec.error, error))
+            }
+          })
+        }
         group.addEndpoint(message, {
           handler: (err, msg: ServiceMsg) => {
             if (err !== null) return
-            let payload: unknown
-            try {
-              // Messages from outside the engine (those that declare `invalid`) decode strictly: an unknown key is an error, not ignored.
-              payload = decodeJson(spec.payload, msg.data, spec.invalid !== undefined)
-            } catch (error) {
-              const reason = oneLine(`the ${proto.name}.${message} request does not decode: ${(error as Error | undefined)?.message ?? String(error)}`)
-              if (spec.invalid !== undefined) msg.respondError(400, reason, encodeJson(spec.error, spec.invalid(reason)))
-              else msg.respondError(422, reason)
-              return
-            }
-            const askOptions: AskOptions = { timeoutMs: effectiveTimeout(requestedTimeout(msg, payload), serveOptions) }
-            void Effect.runPromiseExit(ref.ask(message as never, payload as never, askOptions)).then((exit) => {
-              if (Exit.isSuccess(exit)) {
-                msg.respond(encodeJson(spec.success, exit.value))
-                return
-              }
-              const failure = Cause.findErrorOption(exit.cause)
-              const error = failure._tag === "Some" ? failure.value : new ActorUnavailable({ actor: proto.name, reason: `${proto.name} failed: ${Cause.pretty(exit.cause).slice(0, 200)}` })
-              if (error instanceof ActorUnavailable) msg.respondError(503, oneLine(error.reason), encodeJson(ActorUnavailable, error))
-              else if (error instanceof ActorTimeout) msg.respondError(504, `${error.actor} did not answer in ${error.timeoutMs} ms`, encodeJson(ActorTimeout, error))
-              else {
-                const description = (error as { message?: string }).message ?? (error as { _tag?: string })._tag ?? "error"
-                msg.respondError(400, oneLine(String(description)), encodeJson(spec.error, error))
-              }
-            })
+            // A large request arrives by claim-check (LargePayloads.ts): fetched before decoding.
+            void incomingBody(nc, msg.data, msg.headers).then(
+              (body) => handle(msg, body),
+              (error) => msg.respondError(422, oneLine(`the ${proto.name}.${message} request could not be read: ${(error as Error | undefined)?.message ?? String(error)}`))
+            )
           },
           metadata: { protocol_version: proto.version }
         })
@@ -153,12 +168,16 @@ export const natsClient = <P extends Protocol>(nc: NatsConnection, proto: P, opt
         // The server works to this deadline (capped by its own maximum).
         headers.set(TIMEOUT_HEADER, String(timeoutMs))
         const reply = yield* Effect.tryPromise({
-          try: () =>
-            nc.request(options.group === undefined ? subjectOf(proto, message) : `${options.group}.${message}`, encodeJson(spec.payload, payload), {
+          try: async () => {
+            // A large request goes by claim-check (LargePayloads.ts), and so may its reply.
+            const body = await outgoingBody(nc, encodeJson(spec.payload, payload), headers)
+            const answer = await nc.request(options.group === undefined ? subjectOf(proto, message) : `${options.group}.${message}`, body, {
               // A little longer than the deadline, so the server's own ActorTimeout (504) arrives first.
               timeout: timeoutMs + 2_000,
               headers
-            }),
+            })
+            return { answer, data: ServiceError.isServiceError(answer) ? answer.data : await incomingBody(nc, answer.data, answer.headers) }
+          },
           catch: (error) => {
             const code = (error as { code?: string }).code
             return code === "503"
@@ -168,8 +187,8 @@ export const natsClient = <P extends Protocol>(nc: NatsConnection, proto: P, opt
               : new ActorUnavailable({ actor: proto.name, reason: `NATS request failed (${String((error as Error).message ?? error)}).` })
           }
         })
-        if (ServiceError.isServiceError(reply)) {
-          const serviceError = ServiceError.toServiceError(reply)!
+        if (ServiceError.isServiceError(reply.answer)) {
+          const serviceError = ServiceError.toServiceError(reply.answer)!
           const decodeWith = serviceError.code === 503 ? ActorUnavailable : serviceError.code === 504 ? ActorTimeout : serviceError.code === 400 ? spec.error : undefined
           if (decodeWith === undefined || reply.data.length === 0) {
             return yield* new ActorUnavailable({ actor: proto.name, reason: `${proto.name} answered error ${serviceError.code}: ${serviceError.message}` })

@@ -409,8 +409,8 @@ const parse = (argv: ReadonlyArray<string>): Command => {
         if (depth !== undefined && depth !== "minimal" && depth !== "standard" && depth !== "deep") {
           throw new UsageError({ message: `--depth must be minimal, standard or deep, not "${depth}".` })
         }
-        if (depth !== undefined && (values.nats !== undefined || values.store === true)) {
-          throw new UsageError({ message: "--depth runs the workflow in process; it cannot be combined with --nats or --store yet." })
+        if (depth !== undefined && (values.store === true || values.durable === true)) {
+          throw new UsageError({ message: "--depth cannot be combined with --store or --durable yet; run the workflow on its own (with --nats to use the pool's agent actors)." })
         }
         if (values.durable === true && values.nats === undefined) {
           throw new UsageError({ message: "--durable needs --nats URL (durable jobs live in JetStream)." })

@@ -9,7 +9,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
-import { connect, type NatsConnection, ServiceError } from "nats"
+import { connect, headers, type NatsConnection, ServiceError } from "nats"
 import { uploadInputs } from "../../actors/transport/ClaimCheck.ts"
 import { generateSessions } from "../../src/synthetic/generateSessions.ts"
 import { REPO, runCli } from "../cli/helpers.ts"
@@ -71,6 +71,14 @@ describe.skipIf(!HAVE_NATS)("NATS API coord.v1", () => {
     expect(outside.payload).toMatchObject({ _tag: "ApiError", code: "bad_request" })
     const unknown = await call("result", { result_object: "result-does-not-exist" })
     expect(unknown.payload).toMatchObject({ _tag: "ApiError", code: "not_found" })
+    // A body said to be in the payloads bucket that is not there, or a header that names no
+    // payload object: refused (422), nothing read, the worker keeps serving.
+    for (const name of [`payload-${"0".repeat(64)}`, "../../etc/passwd"]) {
+      const h = headers()
+      h.set("Coord-Payload-Object", name)
+      const reply = await nc!.request("coord.v1.analyze", new Uint8Array(0), { timeout: 10_000, headers: h })
+      expect(ServiceError.toServiceError(reply)?.code).toBe(422)
+    }
     const malformed = await call("analyze", { sessions: [{ id: 1 }] })
     expect(malformed.error?.code).toBe(400)
     expect(malformed.payload).toMatchObject({ _tag: "ApiError", code: "bad_request" })

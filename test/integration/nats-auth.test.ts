@@ -85,7 +85,10 @@ describe.skipIf(!AVAILABLE)("NATS security with deploy/nats/nats-server.conf", (
       const pending = nextPermissionError(nc, 2000)
       nc.publish(subject, new TextEncoder().encode("{}"))
       expect(await pending).toContain("PERMISSIONS_VIOLATION")
-      expect(server.log()).toContain(`Publish Violation - User "client", Subject "${subject}"`)
+      // The server writes its log on its own schedule: wait for the line (up to 5 s).
+      const line = `Publish Violation - User "client", Subject "${subject}"`
+      for (let i = 0; i < 100 && !server.log().includes(line); i++) await Bun.sleep(50)
+      expect(server.log()).toContain(line)
     }
     // An agent may only answer: it cannot call the client API.
     const agent = await connect({ servers: server.url, user: "agent", pass: passwordOf("agent") })

@@ -15,6 +15,8 @@ import { DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
 import { analysisActors } from "../../src/workflow/analysisActors.ts"
 import { analysisGraph, runWorkflow } from "../../src/workflow/analysisGraph.ts"
 import { REPO, runCli, withoutRunTimes } from "../cli/helpers.ts"
+import { PAYLOADS_BUCKET } from "../../actors/transport/LargePayloads.ts"
+import { natsServerAvailable, startPrivateServer, startWorkerWith } from "./natsAuthServer.ts"
 import { serviceAvailable, startWorker } from "./services.ts"
 
 const HAVE_NATS = await serviceAvailable("NATS", 4222)
@@ -42,4 +44,33 @@ describe.skipIf(!HAVE_NATS)("workflow over NATS agent actors (Live layer)", () =
       await worker.exited
     }
   }, 120_000)
+
+  test.skipIf(!natsServerAvailable())("analyze --depth standard|deep --nats: sessions over one NATS message travel by claim-check; standard equals analyze in process", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dshield-live-large-"))
+    // 3,000 sessions: their JSON is several MiB, over NATS' 1 MiB message limit.
+    expect(runCli(["generate", "--sessions", "3000", "--seed", "23", "--out", dir, "--quiet"]).code).toBe(0)
+    const input = join(dir, "cowrie.json")
+    expect(runCli(["analyze", "--quiet", "--out", join(dir, "local.json"), input]).code).toBe(0)
+    const server = await startPrivateServer()
+    const worker = await startWorkerWith(REPO, ["--roles", "pattern-analyzer,confidence-scorer,tool-coordinator,inference,elasticsearch-enricher", "--pool", "1", "--nats", server.url])
+    const nc = await connect({ servers: server.url })
+    try {
+      const standard = runCli(["analyze", "--depth", "standard", "--nats", server.url, "--quiet", "--out", join(dir, "pool.json"), input])
+      expect(standard.stderr).toBe("")
+      expect(standard.code).toBe(0)
+      expect(withoutRunTimes(readFileSync(join(dir, "pool.json"), "utf8"))).toBe(withoutRunTimes(readFileSync(join(dir, "local.json"), "utf8")))
+      // The sessions went through the payloads bucket, not inline.
+      const stored = await (await nc.jetstreamManager()).streams.info(`OBJ_${PAYLOADS_BUCKET}`)
+      expect(stored.state.messages).toBeGreaterThan(0)
+
+      const deep = runCli(["analyze", "--depth", "deep", "--nats", server.url, "--out", join(dir, "deep.json"), input])
+      expect(deep.code).toBe(0)
+      expect(deep.stdout).toContain("campaign famil")
+    } finally {
+      await nc.close()
+      worker.kill("SIGTERM")
+      await worker.exited
+      await server.stop()
+    }
+  }, 180_000)
 })

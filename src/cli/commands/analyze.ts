@@ -83,7 +83,7 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
   const workflow = depth === undefined
     ? undefined
     : yield* Effect.scoped(Effect.flatMap(workflowRun, ({ runAnalysisWorkflow }) =>
-      runAnalysisWorkflow(command.paths, config, depth, command.thread, resolveStoreConfig({}).databaseUrl, command.quiet)
+      runAnalysisWorkflow(command.paths, config, depth, command.thread, resolveStoreConfig({}).databaseUrl, command.quiet, natsUrl, command.timeoutMs)
     ))
   const { result, report, saved } = workflow !== undefined
     ? { result: workflow.result, report: undefined, saved: undefined }

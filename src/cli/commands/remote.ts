@@ -24,6 +24,7 @@ import { cachedReplies } from "../../../actors/orchestrator/ReplyCache.ts"
 import { ensureInputBucket, inputBucketSettings, uploadInputs } from "../../../actors/transport/ClaimCheck.ts"
 import { connectionOptions, type NatsFlags, openNatsConnection, redactUrl, resolveNatsSettings } from "../../../actors/transport/NatsConnection.ts"
 import { consumeJobs, ensureJobStream, jobQueueOptionsFromEnv, resultName, submitJob } from "../../../actors/transport/JobQueue.ts"
+import { ensurePayloadBucket, PAYLOADS_BUCKET } from "../../../actors/transport/LargePayloads.ts"
 import { natsResultStore, RESULTS_BUCKET } from "../../../actors/transport/NatsResultStore.ts"
 import { effectiveTimeout, natsClient, serveOverNats, type ServeOptions } from "../../../actors/transport/NatsTransport.ts"
 import type { AnalysisConfig } from "../../config/AnalysisConfig.ts"
@@ -156,8 +157,13 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
       const nc = yield* workerConnection(nats, runtime)
       where ??= redactUrl(nc.getServer())
       if (role === "orchestrator" || role === "api" || role === "jobs") {
-        // The inputs bucket exists with its TTL and byte limit before any upload is named.
+        // The inputs bucket exists with its TTL and byte limit before any upload is named, and
+        // the bucket of messages over 1 MiB before a client sends one.
         yield* ensureInputBucket(nc, bucket).pipe(Effect.mapError((e) => new InputError({ message: e.message })))
+        yield* Effect.tryPromise({
+          try: () => ensurePayloadBucket(nc),
+          catch: (error) => new InputError({ message: `Cannot open the ${PAYLOADS_BUCKET} bucket (${String((error as Error).message ?? error)}); check the worker's NATS permissions.` })
+        })
         // The results bucket too (opening it creates it with its limits): clients may read it
         // but, with the deploy/nats permissions, not create it.
         yield* natsResultStore(nc, role === "jobs" ? jobs.results : undefined).get("result-none").pipe(

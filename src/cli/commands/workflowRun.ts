@@ -7,10 +7,11 @@
 import { randomUUID } from "node:crypto"
 import { type BaseCheckpointSaver, MemorySaver } from "@langchain/langgraph"
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import type { AnalysisConfig } from "../../config/AnalysisConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
-import { spawnAnalysisActors } from "../../workflow/analysisActors.ts"
+import { analysisActors, spawnAnalysisActors } from "../../workflow/analysisActors.ts"
+import type { NatsFlags } from "../../../actors/transport/NatsConnection.ts"
 import { analysisGraph, type Depth, runWorkflow, type WorkflowRun } from "../../workflow/analysisGraph.ts"
 
 const checkpointer = (databaseUrl: string | undefined) =>
@@ -27,15 +28,32 @@ const checkpointer = (databaseUrl: string | undefined) =>
     (saver) => Effect.promise(async () => void (await saver.end?.()))
   )
 
+/**
+ * The agent actors: in this process, or with `nats` the pool's (workers started with the
+ * agent roles), reached through the same typed clients. Messages too large for one NATS
+ * message — the sessions of a large input, the campaigns of a large result — travel by
+ * claim-check through the coord-payloads bucket (actors/transport/LargePayloads.ts).
+ */
+const agentActors = (nats: NatsFlags | undefined, timeoutMs: number | undefined) =>
+  nats === undefined
+    ? spawnAnalysisActors
+    : Effect.gen(function*() {
+      const [{ natsConnection }, { Live }] = yield* Effect.promise(() => Promise.all([import("./remote.ts"), import("../../../layers/Live.ts")]))
+      const nc = yield* natsConnection(nats)
+      return yield* Effect.provideContext(analysisActors, yield* Layer.build(Live(nc, timeoutMs)))
+    })
+
 export const runAnalysisWorkflow = Effect.fn("Cli.workflow")(function*(
   paths: ReadonlyArray<string>,
   config: AnalysisConfig,
   depth: Depth,
   thread: string | undefined,
   databaseUrl: string | undefined,
-  quiet: boolean
+  quiet: boolean,
+  nats?: NatsFlags,
+  timeoutMs?: number
 ) {
-  const actors = yield* spawnAnalysisActors
+  const actors = yield* agentActors(nats, timeoutMs)
   const saver = yield* checkpointer(databaseUrl)
   const graph = analysisGraph(actors, saver)
   const threadId = thread ?? `analysis-${randomUUID()}`

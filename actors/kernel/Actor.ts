@@ -85,6 +85,20 @@ export const remainingTime: Effect.Effect<number | undefined> = Effect.map(
   (deadline) => (deadline === undefined ? undefined : Math.max(1, deadline - Date.now()))
 )
 
+/** Progress of the request being handled, as the handler reports it (bytes and events read). */
+export interface RequestProgressReport {
+  readonly bytes: number
+  readonly events: number
+}
+
+/**
+ * Where the handler of the current message reports its progress: the asker's `onProgress`,
+ * or nothing. A handler that does long work on the request's behalf calls it now and then.
+ */
+export const RequestProgress = Context.Reference<((progress: RequestProgressReport) => void) | undefined>("dshield-coord/actors/RequestProgress", {
+  defaultValue: () => undefined
+})
+
 /** Per-message options of an ask. */
 export interface AskOptions {
   /**
@@ -93,6 +107,8 @@ export interface AskOptions {
    * without being handled, and a handler still running at the deadline is interrupted.
    */
   readonly timeoutMs?: number | undefined
+  /** Told the handler's progress reports (RequestProgress), while it works. */
+  readonly onProgress?: ((progress: RequestProgressReport) => void) | undefined
 }
 
 /** A typed client of one actor, wherever it runs. */
@@ -113,6 +129,9 @@ interface Envelope {
   /** Epoch ms after which nobody waits for the answer. */
   readonly deadline: number
   readonly timeoutMs: number
+  /** Completed when the asker stops waiting (interrupted: a client that cancelled): the work stops too. */
+  readonly cancelled: Deferred.Deferred<void>
+  readonly onProgress: ((progress: RequestProgressReport) => void) | undefined
 }
 
 export interface SpawnOptions {
@@ -260,6 +279,11 @@ export const spawn = <P extends Protocol, R>(
         if (handler === undefined) {
           return yield* Deferred.fail(envelope.reply, unavailable(`${proto.name} has no message "${envelope.message}".`))
         }
+        if (yield* Deferred.isDone(envelope.cancelled)) {
+          // Its asker cancelled while it was queued: nothing to do.
+          failed++
+          return
+        }
         const remaining = envelope.deadline - Date.now()
         if (remaining <= 0) {
           // Its asker has given up: do not start work nobody waits for.
@@ -270,14 +294,21 @@ export const spawn = <P extends Protocol, R>(
         lastActivity = now()
         const exit = yield* Effect.exit(Effect.suspend(() => handler(envelope.payload)).pipe(
           Effect.provideService(RequestDeadline, envelope.deadline),
+          Effect.provideService(RequestProgress, envelope.onProgress),
           // At the deadline the handler is interrupted and the answer is a typed ActorTimeout, not a crash.
           Effect.timeoutOrElse({
             duration: remaining,
             orElse: () => Effect.fail(new ActorTimeout({ actor: proto.name, message: envelope.message, timeoutMs: envelope.timeoutMs }))
-          })
+          }),
+          // A cancelled request stops its work: the handler is interrupted, nobody is answered.
+          (work) => Effect.raceFirst(work, Effect.andThen(Deferred.await(envelope.cancelled), Effect.interrupt))
         ))
         inFlight--
         lastActivity = now()
+        if (yield* Deferred.isDone(envelope.cancelled)) {
+          failed++
+          return
+        }
         if (Exit.isSuccess(exit)) {
           processed++
           return yield* Deferred.succeed(envelope.reply, exit.value)
@@ -333,13 +364,16 @@ export const spawn = <P extends Protocol, R>(
           const timeoutMs = askOptions?.timeoutMs ?? policy.askTimeoutMs
           const deadline = Date.now() + timeoutMs
           const reply = yield* Deferred.make<unknown, unknown>()
+          const cancelled = yield* Deferred.make<void>()
           // A full mailbox makes the sender wait: backpressure instead of unbounded memory.
-          yield* Queue.offer(mailbox, { message, payload, reply, deadline, timeoutMs })
+          yield* Queue.offer(mailbox, { message, payload, reply, deadline, timeoutMs, cancelled, onProgress: askOptions?.onProgress })
           return yield* Deferred.await(reply).pipe(
             Effect.timeoutOrElse({
               duration: Math.max(0, deadline - Date.now()),
               orElse: () => Effect.fail(new ActorTimeout({ actor: proto.name, message, timeoutMs }))
-            })
+            }),
+            // The asker gave up (its fiber interrupted): the handler stops too.
+            Effect.onInterrupt(() => Deferred.succeed(cancelled, undefined))
           )
         }) as never,
       stats: () =>

@@ -18,8 +18,9 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit, Schema } from "effect"
-import { headers as natsHeaders, type NatsConnection, ServiceError, type ServiceMsg } from "nats"
+import { Cause, Effect, Exit, Fiber, Schema } from "effect"
+import { randomUUID } from "node:crypto"
+import { createInbox, headers as natsHeaders, type NatsConnection, ServiceError, type ServiceMsg } from "nats"
 import { incomingBody, outgoingBody } from "./LargePayloads.ts"
 import type { ActorRef, ActorStats, AskOptions, Protocol } from "../kernel/Actor.ts"
 import { ActorTimeout, ActorUnavailable } from "../kernel/ActorErrors.ts"
@@ -29,6 +30,12 @@ const decoder = new TextDecoder()
 
 /** Header carrying how long the requester waits, in milliseconds. */
 export const TIMEOUT_HEADER = "Coord-Timeout-Ms"
+/** Names one request, so its caller can cancel it: a message to `coord.v1.cancel.<id>` stops its work. */
+export const REQUEST_ID_HEADER = "Coord-Request-Id"
+/** Where the server publishes the request's progress (JSON `{bytes, events}`), when the caller wants it. */
+export const PROGRESS_HEADER = "Coord-Progress-Subject"
+export const CANCEL_PREFIX = "coord.v1.cancel"
+const REQUEST_ID = /^[A-Za-z0-9_-]{8,64}$/
 
 /** Server-side deadline bounds when the worker sets none: 30 minutes by default, 6 hours at most. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30 * 60_000
@@ -96,6 +103,16 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
             : Effect.runPromise(ref.stats()).then((s) => ({ state: s.state, restarts: s.restarts, last_error: s.lastError ?? null, in_flight: s.inFlight ?? 0, queued: s.queued }))
       })
       const group = service.addGroup(serveOptions.group ?? `coord.actor.${proto.name}`)
+      // Requests in flight by their id: a cancel message interrupts the ask, which stops the
+      // handler (and whatever it asked on the request's behalf).
+      const inFlight = new Map<string, Fiber.Fiber<unknown, unknown>>()
+      const cancels = nc.subscribe(`${CANCEL_PREFIX}.*`, {
+        callback: (err, m) => {
+          if (err !== null) return
+          const fiber = inFlight.get(m.subject.slice(CANCEL_PREFIX.length + 1))
+          if (fiber !== undefined) Effect.runFork(Fiber.interrupt(fiber))
+        }
+      })
       for (const [message, spec] of Object.entries(proto.messages)) {
         const handle = (msg: ServiceMsg, body: Uint8Array): void => {
           let payload: unknown
@@ -108,8 +125,23 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
             else msg.respondError(422, reason)
             return
           }
-          const askOptions: AskOptions = { timeoutMs: effectiveTimeout(requestedTimeout(msg, payload), serveOptions) }
-          void Effect.runPromiseExit(ref.ask(message as never, payload as never, askOptions)).then(async (exit) => {
+          const progressSubject = msg.headers?.get(PROGRESS_HEADER) ?? ""
+          const askOptions: AskOptions = {
+            timeoutMs: effectiveTimeout(requestedTimeout(msg, payload), serveOptions),
+            // Only to the caller's own inbox: a request cannot make the server publish elsewhere.
+            onProgress: progressSubject.startsWith("_INBOX.")
+              ? (progress) => nc.publish(progressSubject, encoder.encode(JSON.stringify({ bytes: progress.bytes, events: progress.events })))
+              : undefined
+          }
+          const requestId = msg.headers?.get(REQUEST_ID_HEADER) ?? ""
+          const fiber = Effect.runFork(ref.ask(message as never, payload as never, askOptions))
+          if (REQUEST_ID.test(requestId)) inFlight.set(requestId, fiber)
+          void Effect.runPromise(Fiber.await(fiber)).then(async (exit) => {
+            inFlight.delete(requestId)
+            if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) {
+              // Cancelled by its caller, who waits for nothing.
+              return
+            }
             if (Exit.isSuccess(exit)) {
               // A large reply goes back by claim-check too.
               const headers = natsHeaders()
@@ -143,7 +175,12 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
           metadata: { protocol_version: proto.version }
         })
       }
-      return { stop: () => service.stop().then(() => undefined) } satisfies NatsServiceHandle
+      return {
+        stop: () => {
+          cancels.unsubscribe()
+          return service.stop().then(() => undefined)
+        }
+      } satisfies NatsServiceHandle
     }),
     (handle) => Effect.promise(() => handle.stop())
   )
@@ -167,6 +204,22 @@ export const natsClient = <P extends Protocol>(nc: NatsConnection, proto: P, opt
         const headers = natsHeaders()
         // The server works to this deadline (capped by its own maximum).
         headers.set(TIMEOUT_HEADER, String(timeoutMs))
+        // Named, so that giving up (this fiber interrupted) cancels the work on the server.
+        const requestId = randomUUID()
+        headers.set(REQUEST_ID_HEADER, requestId)
+        const onProgress = askOptions?.onProgress
+        const progress = onProgress === undefined ? undefined : nc.subscribe(createInbox(), {
+          callback: (err, m) => {
+            if (err !== null) return
+            try {
+              const p = JSON.parse(decoder.decode(m.data)) as { bytes?: unknown; events?: unknown }
+              if (typeof p.bytes === "number" && typeof p.events === "number") onProgress({ bytes: p.bytes, events: p.events })
+            } catch {
+              // A malformed progress message is ignored; progress is advisory.
+            }
+          }
+        })
+        if (progress !== undefined) headers.set(PROGRESS_HEADER, progress.getSubject())
         const reply = yield* Effect.tryPromise({
           try: async () => {
             // A large request goes by claim-check (LargePayloads.ts), and so may its reply.
@@ -186,7 +239,10 @@ export const natsClient = <P extends Protocol>(nc: NatsConnection, proto: P, opt
               ? new ActorTimeout({ actor: proto.name, message, timeoutMs })
               : new ActorUnavailable({ actor: proto.name, reason: `NATS request failed (${String((error as Error).message ?? error)}).` })
           }
-        })
+        }).pipe(
+          Effect.onInterrupt(() => Effect.sync(() => nc.publish(`${CANCEL_PREFIX}.${requestId}`))),
+          Effect.ensuring(Effect.sync(() => progress?.unsubscribe()))
+        )
         if (ServiceError.isServiceError(reply.answer)) {
           const serviceError = ServiceError.toServiceError(reply.answer)!
           const decodeWith = serviceError.code === 503 ? ActorUnavailable : serviceError.code === 504 ? ActorTimeout : serviceError.code === 400 ? spec.error : undefined

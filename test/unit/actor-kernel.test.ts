@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test"
 import { Cause, Effect, Exit, Fiber, Schema } from "effect"
-import { protocol, remainingTime, spawn } from "../../actors/kernel/Actor.ts"
+import { protocol, remainingTime, RequestProgress, spawn } from "../../actors/kernel/Actor.ts"
 import { backoffDelay, DEFAULT_SUPERVISION, withinBudget } from "../../actors/kernel/Supervision.ts"
 
 class Refused extends Schema.TaggedError<Refused>()("Refused", { why: Schema.String }) {}
@@ -172,5 +172,52 @@ describe("in-process actor", () => {
     expect(r.idle.state).toBe("passive")
     expect(r.after).toBe(1)
     expect(builds.n).toBe(2)
+  })
+})
+
+describe("cancellation and progress", () => {
+  const Worker = protocol("long-work", "1.0.0", {
+    work: { payload: Schema.Number, success: Schema.Number, error: Refused }
+  })
+  /** A handler that reports progress every 10 ms for `ms`, and records whether it was interrupted. */
+  const workBehaviour = (seen: { interrupted: number; finished: number }) =>
+    Effect.succeed({
+      work: (ms: number) =>
+        Effect.gen(function*() {
+          const report = yield* Effect.service(RequestProgress)
+          for (let t = 0; t < ms; t += 10) {
+            report?.({ bytes: t, events: t / 10 })
+            yield* Effect.sleep(10)
+          }
+          seen.finished++
+          return ms
+        }).pipe(Effect.onInterrupt(() => Effect.sync(() => void seen.interrupted++)))
+    })
+
+  test("an asker that stops waiting stops the handler; the actor goes on serving", async () => {
+    const seen = { interrupted: 0, finished: 0 }
+    const r = await run(Effect.gen(function*() {
+      const ref = yield* spawn(Worker, workBehaviour(seen))
+      const asking = yield* Effect.forkChild(ref.ask("work", 5_000))
+      yield* Effect.sleep(100)
+      yield* Fiber.interrupt(asking)
+      yield* Effect.sleep(50)
+      const next = yield* ref.ask("work", 30)
+      return { next, stats: yield* ref.stats() }
+    }))
+    expect(seen.interrupted).toBe(1)
+    expect(seen.finished).toBe(1)
+    expect(r.next).toBe(30)
+    expect(r.stats.state).toBe("running")
+    expect(r.stats.restarts).toBe(0)
+  })
+
+  test("the handler's progress reaches the asker's onProgress", async () => {
+    const reports: Array<{ bytes: number; events: number }> = []
+    await run(Effect.gen(function*() {
+      const ref = yield* spawn(Worker, workBehaviour({ interrupted: 0, finished: 0 }))
+      return yield* ref.ask("work", 50, { onProgress: (p) => reports.push(p) })
+    }))
+    expect(reports.map((p) => p.events)).toEqual([0, 1, 2, 3, 4])
   })
 })

@@ -90,7 +90,9 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
     : natsUrl !== undefined
     ? {
       result: yield* Effect.scoped(Effect.flatMap(remote, ({ analyzeAsDurableJob, analyzeOverNats }) =>
-        command.durable ? analyzeAsDurableJob(natsUrl, command.paths, config, command.timeoutMs ?? 60 * 60_000, command.timeoutMs) : analyzeOverNats(natsUrl, command.paths, config, command.timeoutMs)
+        command.durable
+          ? analyzeAsDurableJob(natsUrl, command.paths, config, command.timeoutMs ?? 60 * 60_000, command.timeoutMs)
+          : analyzeOverNats(natsUrl, command.paths, config, command.timeoutMs, onProgress).pipe(clearBar)
       )),
       report: undefined,
       saved: undefined

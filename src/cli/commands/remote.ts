@@ -13,7 +13,7 @@ import { resolveRoots } from "../../../actors/api/LocalPaths.ts"
 import { ConfidenceScorer, confidenceScorerBehaviour } from "../../../actors/confidence-scorer/ConfidenceScorer.ts"
 import { ElasticsearchEnricher } from "../../../actors/elasticsearch-enricher/ElasticsearchEnricher.ts"
 import { Inference, inferenceBehaviour } from "../../../actors/inference/Inference.ts"
-import { type ActorRef, type Protocol, remainingTime, spawn, type SpawnOptions } from "../../../actors/kernel/Actor.ts"
+import { type ActorRef, type Protocol, remainingTime, RequestProgress, spawn, type SpawnOptions } from "../../../actors/kernel/Actor.ts"
 import { makeWorkerRuntime, type WorkerRuntime } from "../../../actors/kernel/WorkerRuntime.ts"
 import { type AnalysisPool, defaultPoolSize, makeAnalysisPool } from "../../../actors/threads/AnalysisPool.ts"
 import { PatternAnalyzer, patternAnalyzerBehaviour } from "../../../actors/pattern-analyzer/PatternAnalyzer.ts"
@@ -64,7 +64,9 @@ export const analyzeOverNats = Effect.fn("Cli.analyzeOverNats")(function*(
   nats: NatsFlags | string,
   paths: ReadonlyArray<string>,
   config: AnalysisConfig,
-  timeoutMs: number = DEFAULT_CLIENT_TIMEOUT_MS
+  timeoutMs: number = DEFAULT_CLIENT_TIMEOUT_MS,
+  /** Told the worker's progress (bytes and events read) while it analyses. */
+  onProgress?: (bytes: number, events: number) => void
 ) {
   const nc = yield* natsConnection(nats)
   const bucket = yield* inputBucketSettings.pipe(Effect.mapError((e) => new InputError({ message: e.message })))
@@ -72,7 +74,11 @@ export const analyzeOverNats = Effect.fn("Cli.analyzeOverNats")(function*(
     Effect.mapError((e) => (e.kind === "input" ? new InputError({ message: e.message }) : new AnalysisError({ message: e.message })))
   )
   const client = natsClient(nc, CoordApi, { group: API_GROUP })
-  const reply = yield* client.ask("analyze", { inputs, config: { ...config }, timeout_ms: timeoutMs }, { timeoutMs }).pipe(
+  // Interrupted (Ctrl-C), the ask cancels the analysis on the worker.
+  const reply = yield* client.ask("analyze", { inputs, config: { ...config }, timeout_ms: timeoutMs }, {
+    timeoutMs,
+    onProgress: onProgress === undefined ? undefined : (p) => onProgress(p.bytes, p.events)
+  }).pipe(
     Effect.mapError((error) => {
       switch (error._tag) {
         case "ApiError":
@@ -172,7 +178,11 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
       }
       // Inputs: uploaded objects (claim-check); worker-local paths only under --allow-paths roots.
       const inputs = workerInputs(nc, bucket, roots)
-      const compute = threads === undefined ? undefined : (request: Parameters<AnalysisPool["run"]>[0]) => threads.run(request)
+      // On a thread, reporting progress to whoever asked (RequestProgress: a request/reply
+      // client that wants it).
+      const compute = threads === undefined
+        ? undefined
+        : (request: Parameters<AnalysisPool["run"]>[0]) => Effect.flatMap(Effect.service(RequestProgress), (report) => threads.run(request, report))
       if (role === "orchestrator") {
         const ref = yield* spawn(Orchestrator, orchestratorBehaviour(natsResultStore(nc), compute, inputs, { replies, resultsBucket: RESULTS_BUCKET }), supervised(role, i))
         yield* serveInstance(nc, role, i, ref, serve)
@@ -186,8 +196,13 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
         const results = natsResultStore(nc)
         const orchestrator = yield* spawn(Orchestrator, orchestratorBehaviour(results, compute, inputs, { replies, resultsBucket: RESULTS_BUCKET }), supervised(role, i))
         const ref = yield* spawn(CoordApi, coordApiBehaviour(results, (message) =>
-          // The orchestrator works to what is left of this request's deadline (header or body).
-          Effect.flatMap(remainingTime, (left) => orchestrator.ask("analyze", message, { timeoutMs: left ?? effectiveTimeout(message.timeout_ms, serve) }))
+          // The orchestrator works to what is left of this request's deadline (header or body),
+          // and reports its progress to this request's caller.
+          Effect.gen(function*() {
+            const left = yield* remainingTime
+            const onProgress = yield* Effect.service(RequestProgress)
+            return yield* orchestrator.ask("analyze", message, { timeoutMs: left ?? effectiveTimeout(message.timeout_ms, serve), onProgress })
+          })
         ), supervised(role, i))
         yield* serveInstance(nc, role, i, ref, { ...serve, group: API_GROUP }, orchestrator as unknown as ActorRef<Protocol>)
       } else if (role === "jobs") {

@@ -116,7 +116,7 @@ export const makeAnalysisPool = (size: number, options: AnalysisPoolOptions = {}
         worker.addEventListener("message", onMessage)
         worker.addEventListener("error", onError)
         worker.addEventListener("close", onClose)
-        const message: ThreadRequest = { id, request, ingestThread: size < availableParallelism(), blockMs, crash }
+        const message: ThreadRequest = { id, request, ingestThread: false, blockMs, crash }
         worker.postMessage(message)
         // Interrupted (cancelled, deadline passed, worker shutting down): stop the work itself.
         return Effect.sync(() => {

@@ -9,8 +9,9 @@ export interface ThreadRequest {
   readonly id: number
   readonly request: typeof AnalyzeRequest.Type
   /**
-   * Whether the analysis may read a large input on an ingest thread of its own: only when the
-   * pool leaves cores idle (fewer threads than cores), else the pool is the parallelism.
+   * Whether the analysis may read a large input on an ingest thread of its own. The pool
+   * says no: its threads are the parallelism, and a second thread per analysis competed with
+   * the other analyses without making a lone one faster (docs/benchmarks.md, worker pools).
    */
   readonly ingestThread: boolean
   /** Test hook: block the thread this long before analysing (0 in production). */

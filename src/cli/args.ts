@@ -76,9 +76,19 @@ export type Command =
     readonly maxTimeoutMs: number
     /** Redis for the shared result cache (--redis-url, else REDIS_URL); this process's memory without. */
     readonly redisUrl: string | undefined
+    /** The database the `postgres` role serves (--database-url / DATABASE_URL, else --data-dir). */
+    readonly store: StoreConfig
   }
   | { readonly _tag: "Replay"; readonly manifest: string; readonly out: string | undefined; readonly nats: NatsFlags | undefined; readonly timeoutMs: number | undefined }
-  | { readonly _tag: "Campaigns"; readonly action: "list" | "show" | "timeline"; readonly id: string | undefined; readonly all: boolean; readonly store: StoreConfig }
+  | {
+    readonly _tag: "Campaigns"
+    readonly action: "list" | "show" | "timeline"
+    readonly id: string | undefined
+    readonly all: boolean
+    readonly store: StoreConfig
+    /** Through the pool's `postgres` role instead of a database connection of this process. */
+    readonly nats: NatsFlags | undefined
+  }
   | { readonly _tag: "OpsStatus"; readonly store: StoreConfig; readonly nats: NatsFlags | undefined }
   | { readonly _tag: "Maintenance"; readonly store: StoreConfig; readonly policy: RetentionPolicy; readonly quiet: boolean }
 
@@ -232,6 +242,8 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             "max-timeout": { type: "string" },
             grace: { type: "string" },
             "redis-url": { type: "string" },
+            "database-url": { type: "string" },
+            "data-dir": { type: "string" },
             quiet: { type: "boolean" }
           }
         })
@@ -251,7 +263,8 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           allowPaths: (values["allow-paths"] ?? "").split(",").map((r) => r.trim()).filter((r) => r.length > 0),
           defaultTimeoutMs: duration("default-timeout", values["default-timeout"], 30 * 60_000, MAX_TIMEOUT_MS),
           maxTimeoutMs: duration("max-timeout", values["max-timeout"], 6 * 3_600_000, MAX_TIMEOUT_MS),
-          redisUrl: resolveStoreConfig({ redisUrl: values["redis-url"] }).redisUrl
+          redisUrl: resolveStoreConfig({ redisUrl: values["redis-url"] }).redisUrl,
+          store: resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] })
         }
       }
       case "replay": {
@@ -283,10 +296,14 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             help: { type: "boolean", short: "h" },
             all: { type: "boolean" },
             "database-url": { type: "string" },
-            "data-dir": { type: "string" }
+            "data-dir": { type: "string" },
+            ...NATS_OPTIONS
           }
         })
         if (values.help === true) return { _tag: "Help", text: "campaigns" }
+        if (values.nats !== undefined && (values["database-url"] !== undefined || values["data-dir"] !== undefined)) {
+          throw new UsageError({ message: "Give either --nats (the pool's postgres role) or --database-url/--data-dir (a store of this process), not both." })
+        }
         const [action, id] = positionals
         if (action !== "list" && action !== "show" && action !== "timeline") {
           throw new UsageError({ message: "campaigns needs an action: list, show ID or timeline ID." })
@@ -297,7 +314,8 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           action,
           id,
           all: values.all === true,
-          store: resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] })
+          store: resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] }),
+          nats: values.nats === undefined ? undefined : natsFlags(values)
         }
       }
       case "ops": {

@@ -195,9 +195,9 @@ ${STORE_OPTIONS}
 export const CAMPAIGNS_HELP = `dshield-coord campaigns — campaigns stored across runs
 
 Usage:
-  dshield-coord campaigns list [--all] [--database-url URL | --data-dir DIR]
-  dshield-coord campaigns show ID [--database-url URL | --data-dir DIR]
-  dshield-coord campaigns timeline ID [--database-url URL | --data-dir DIR]
+  dshield-coord campaigns list [--all] [--database-url URL | --data-dir DIR | --nats URL]
+  dshield-coord campaigns show ID [--database-url URL | --data-dir DIR | --nats URL]
+  dshield-coord campaigns timeline ID [--database-url URL | --data-dir DIR | --nats URL]
 
 list shows active and dormant campaigns (--all adds concluded ones, merged into others);
 show prints one campaign with its sessions as JSON; timeline its sessions and source IPs
@@ -205,6 +205,9 @@ per day.
 
 Options:
 ${STORE_OPTIONS}
+  --nats URL           read the pool's database through its postgres role (a worker
+                       started with --roles postgres --database-url …), with no
+                       database connection of this process
   --all                include concluded campaigns
   -h, --help           show this help
 `
@@ -290,7 +293,8 @@ Options:
   --roles LIST   comma-separated roles (default api): api (coord.v1.analyze|result|status
                  for clients and analyze --nats, docs/nats-api.md), orchestrator (the
                  internal coord.actor.orchestrator service), jobs (durable JetStream work
-                 queue), and the workflow's agent actors
+                 queue), postgres (the store actor: one database for the pool's
+                 clients, e.g. campaigns --nats), and the workflow's agent actors
   --pool N       instances per role and analysis threads (default: one per core)
   --grace D      how long SIGTERM waits for work in flight (default 60s; e.g. 90s, 5m)
   --nats URL     NATS server (default $NATS_URL or nats://127.0.0.1:4222); may carry
@@ -304,6 +308,9 @@ Options:
   --max-timeout D
                  longest deadline a request may name (default 6h); durable jobs run
                  to their own deadline or this one
+  --database-url URL, --data-dir DIR
+                 the database the postgres role serves (default $DATABASE_URL, else
+                 the embedded store in --data-dir, served by one instance)
   --redis-url URL
                  Redis for the result cache shared by the pool (default $REDIS_URL;
                  unset → each worker's memory): the same uploaded inputs and config

@@ -68,7 +68,7 @@ const program = (argv: ReadonlyArray<string>) =>
       }
       case "Campaigns": {
         const { campaignsCommand } = yield* load(() => import("./commands/store.ts"))
-        return yield* campaignsCommand(command.action, command.id, command.all, command.store)
+        return yield* campaignsCommand(command.action, command.id, command.all, command.store, command.nats)
       }
       case "Eval": {
         const { evalCommand } = yield* load(() => import("./commands/evalCommand.ts"))

@@ -9,4 +9,4 @@ export const AGENT_ROLE_NAMES = ["pattern-analyzer", "confidence-scorer", "tool-
 export type AgentRoleName = (typeof AGENT_ROLE_NAMES)[number]
 
 /** Roles a worker can serve in this build. */
-export const WORKER_ROLES: ReadonlyArray<string> = ["orchestrator", "jobs", "api", ...AGENT_ROLE_NAMES]
+export const WORKER_ROLES: ReadonlyArray<string> = ["orchestrator", "jobs", "api", "postgres", ...AGENT_ROLE_NAMES]

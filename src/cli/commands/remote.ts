@@ -30,6 +30,9 @@ import { effectiveTimeout, natsClient, serveOverNats, type ServeOptions } from "
 import type { AnalysisConfig } from "../../config/AnalysisConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
 import { Cache } from "../../store/Cache.ts"
+import { resolveStoreConfig, type StoreConfig } from "../../config/StoreConfig.ts"
+import { PostgresStore, postgresStoreBehaviour } from "../../../actors/postgres/PostgresStore.ts"
+import { sqlStoreLayer } from "./storeActor.ts"
 import { Result } from "../../domain/Result.ts"
 import { type AgentRoleName, WORKER_ROLES } from "../workerRoles.ts"
 
@@ -109,6 +112,8 @@ export const analyzeOverNats = Effect.fn("Cli.analyzeOverNats")(function*(
 
 /** What a worker lets requests do: local paths (off unless roots are given) and deadlines. */
 export interface WorkerServing {
+  /** The database the `postgres` role serves; undefined = DATABASE_URL, else the default data directory. */
+  readonly store?: StoreConfig | undefined
   /** Redis for the result cache shared by the pool; undefined = each worker's own memory. */
   readonly redisUrl?: string | undefined
   /** Directories whose files requests may name by path (`--allow-paths`); empty = uploads only. */
@@ -185,6 +190,16 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
         : (request: Parameters<AnalysisPool["run"]>[0]) => Effect.flatMap(Effect.service(RequestProgress), (report) => threads.run(request, report))
       if (role === "orchestrator") {
         const ref = yield* spawn(Orchestrator, orchestratorBehaviour(natsResultStore(nc), compute, inputs, { replies, resultsBucket: RESULTS_BUCKET }), supervised(role, i))
+        yield* serveInstance(nc, role, i, ref, serve)
+      } else if (role === "postgres") {
+        // The store actor of the pool: one database shared by every client that asks it
+        // (campaigns … --nats). PGlite serves from one process only: one instance.
+        const store = serving.store ?? resolveStoreConfig({})
+        if (store.databaseUrl === undefined && i > 0) continue
+        const ref = yield* spawn(PostgresStore, postgresStoreBehaviour(sqlStoreLayer(store)), { ...supervised(role, i), policy: { askTimeoutMs: 60 * 60_000 } })
+        if (i === 0) {
+          yield* ref.ask("migrate", {}).pipe(Effect.mapError((e) => new InputError({ message: `The postgres role cannot migrate its store: ${String((e as { message?: string }).message ?? e)}; check --database-url.` })))
+        }
         yield* serveInstance(nc, role, i, ref, serve)
       } else if (AGENT_ROLES[role] !== undefined) {
         // A workflow agent actor, reached by the Live layer's clients.

@@ -6,6 +6,8 @@
 import { Effect } from "effect"
 import { RequestStrategy, type ServiceStats } from "nats"
 import { spawn } from "../../../actors/kernel/Actor.ts"
+import { PostgresStore } from "../../../actors/postgres/PostgresStore.ts"
+import { natsClient } from "../../../actors/transport/NatsTransport.ts"
 import { RedisStore, redisStoreBehaviour } from "../../../actors/redis/RedisStore.ts"
 import { DEFAULT_CONFIG } from "../../config/AnalysisConfig.ts"
 import { describeStoreConfig, type StoreConfig } from "../../config/StoreConfig.ts"
@@ -40,10 +42,19 @@ export const configCommand = Effect.fn("Cli.config")(function*(config: StoreConf
 })
 
 /** `campaigns list` and `campaigns show ID`. */
-export const campaignsCommand = Effect.fn("Cli.campaigns")(function*(action: "list" | "show" | "timeline", id: string | undefined, all: boolean, config: StoreConfig) {
+/**
+ * The postgres store actor for a store command: this process's own (a connection to the
+ * configured store), or with `nats` the pool's `postgres` role — the same typed client, so a
+ * pool's users share one database without its credentials (the role migrated it at start).
+ */
+const storeActor = (config: StoreConfig, nats: NatsFlags | undefined) =>
+  nats === undefined
+    ? Effect.tap(postgresActor(config), (pg) => pg.ask("migrate", {}))
+    : Effect.map(natsConnection(nats), (nc) => natsClient(nc, PostgresStore, { timeoutMs: 5 * 60_000 }))
+
+export const campaignsCommand = Effect.fn("Cli.campaigns")(function*(action: "list" | "show" | "timeline", id: string | undefined, all: boolean, config: StoreConfig, nats?: NatsFlags) {
   const text = yield* Effect.gen(function*() {
-    const pg = yield* postgresActor(config)
-    yield* pg.ask("migrate", {})
+    const pg = yield* storeActor(config, nats)
     const campaigns = yield* pg.ask("listCampaigns", { all: all || action !== "list" })
     if (action === "list") {
       if (campaigns.length === 0) return "No campaigns stored yet; run `dshield-coord analyze --store FILE` first.\n"

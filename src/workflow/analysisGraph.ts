@@ -26,6 +26,7 @@ import type { Draft, PatternAnalyzer } from "../../actors/pattern-analyzer/Patte
 import type { ToolCoordinator } from "../../actors/tool-coordinator/ToolCoordinator.ts"
 import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
 import type { AttackSession } from "../domain/AttackSession.ts"
+import { AnalysisError, InputError } from "../domain/errors.ts"
 import type { Campaign } from "../domain/Campaign.ts"
 import type { InputSummary, Result } from "../domain/Result.ts"
 import { ingest, IngestFailure } from "../ingest/ingest.ts"
@@ -65,8 +66,31 @@ type State = typeof AnalysisState.State
 export const configForDepth = (config: AnalysisConfig, depth: Depth): AnalysisConfig =>
   depth === "minimal" ? { ...config, permutations: 49, bootstrap: 0 } : config
 
-const run = <A>(effect: Effect.Effect<A, unknown>): Promise<A> =>
-  Effect.runPromise(effect.pipe(Effect.mapError((e) => new Error(String((e as { message?: string; reason?: string }).message ?? (e as { reason?: string }).reason ?? e)))))
+/**
+ * A node's typed failure. LangGraph passes on only what a node throws, so a node throws this
+ * carrier and the caller unwraps it (`failure`): an input problem stays an InputError, an
+ * actor's failure an AnalysisError naming the node — no message matching on the way out.
+ */
+export class NodeFailure extends Error {
+  constructor(readonly node: string, readonly failure: InputError | AnalysisError) {
+    super(failure.message)
+    this.name = "NodeFailure"
+  }
+}
+
+/** An actor's typed error (ActorTimeout, ActorUnavailable, the protocol's own) as one sentence. */
+const describeActorError = (error: unknown): string => {
+  const e = error as { _tag?: string; message?: string; reason?: string }
+  return e.message ?? e.reason ?? e._tag ?? String(error)
+}
+
+/** Runs a node's actor call; its typed error leaves as a NodeFailure. */
+const run = <A>(node: string, effect: Effect.Effect<A, unknown>): Promise<A> =>
+  Effect.runPromise(effect.pipe(
+    Effect.mapError((error) =>
+      new NodeFailure(node, (error as { _tag?: string })._tag === "InputError" ? (error as InputError) : new AnalysisError({ message: describeActorError(error) }))
+    )
+  ))
 
 /** The compiled graph for one set of actor clients. */
 export const analysisGraph = (actors: AnalysisActors, checkpointer: BaseCheckpointSaver, hooks: { readonly beforeNode?: (name: string) => void } = {}) => {
@@ -74,7 +98,7 @@ export const analysisGraph = (actors: AnalysisActors, checkpointer: BaseCheckpoi
     hooks.beforeNode?.("ingestInputs")
     const startedAt = await Effect.runPromise(Clock.currentTimeMillis)
     const report = await ingest(s.paths, { format: s.config.format, syslogYear: s.config.syslogYear ?? undefined, sessionGapMs: s.config.sessionGapMs }).catch((error) => {
-      throw error instanceof IngestFailure ? new Error(error.message) : error
+      throw error instanceof IngestFailure ? new NodeFailure("ingestInputs", new InputError({ message: error.message, path: error.path })) : error
     })
     return {
       startedAt,
@@ -86,18 +110,18 @@ export const analysisGraph = (actors: AnalysisActors, checkpointer: BaseCheckpoi
   }
   const findPatterns = async (s: State): Promise<Partial<State>> => {
     hooks.beforeNode?.("findPatterns")
-    const drafts = await run(actors.patternAnalyzer.ask("patterns", { sessions: s.sessions, config: { ...configForDepth(s.config, s.depth) } }))
+    const drafts = await run("findPatterns", actors.patternAnalyzer.ask("patterns", { sessions: s.sessions, config: { ...configForDepth(s.config, s.depth) } }))
     return { drafts, trail: ["findPatterns"] }
   }
   const coordinateTools = async (s: State): Promise<Partial<State>> => {
     hooks.beforeNode?.("coordinateTools")
     const addresses = [...new Set(s.sessions.flatMap((x) => (x.src_ip === null ? [] : [x.src_ip])))].sort()
-    return { tools: await run(actors.toolCoordinator.ask("enrich", { addresses })), trail: ["coordinateTools"] }
+    return { tools: await run("coordinateTools", actors.toolCoordinator.ask("enrich", { addresses })), trail: ["coordinateTools"] }
   }
   const scoreConfidence = async (s: State): Promise<Partial<State>> => {
     hooks.beforeNode?.("scoreConfidence")
     const config = configForDepth(s.config, s.depth)
-    const scored = await run(actors.confidenceScorer.ask("score", { sessions: s.sessions, drafts: s.drafts, config: { ...config } }))
+    const scored = await run("scoreConfidence", actors.confidenceScorer.ask("score", { sessions: s.sessions, drafts: s.drafts, config: { ...config } }))
     const finishedAt = await Effect.runPromise(Clock.currentTimeMillis)
     const result = assembleResult(runInfo(s.inputDigest, config, s.startedAt, finishedAt), s.input, {
       campaigns: scored.campaigns,
@@ -107,11 +131,11 @@ export const analysisGraph = (actors: AnalysisActors, checkpointer: BaseCheckpoi
   }
   const narrate = async (s: State): Promise<Partial<State>> => {
     hooks.beforeNode?.("narrate")
-    return { narrative: await run(actors.inference.ask("narrate", { campaigns: s.result.campaigns })), trail: ["narrate"] }
+    return { narrative: await run("narrate", actors.inference.ask("narrate", { campaigns: s.result.campaigns })), trail: ["narrate"] }
   }
   const indexResults = async (s: State): Promise<Partial<State>> => {
     hooks.beforeNode?.("indexResults")
-    const r = await run(actors.enricher.ask("index", { result: s.result }))
+    const r = await run("indexResults", actors.enricher.ask("index", { result: s.result }))
     return { indexed: `${r.status}: ${r.detail}`, trail: ["indexResults"] }
   }
 

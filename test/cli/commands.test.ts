@@ -266,5 +266,12 @@ describe("analyze --depth (the LangGraph workflow)", () => {
     const bad = runCli(["analyze", "--depth", "extreme", input])
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain("--depth must be minimal, standard or deep")
+    // An input problem inside the workflow stays an input error (exit 2, no resume hint).
+    const notALog = join(dir, "notes.txt")
+    writeFileSync(notALog, "just some text\nnot a honeypot log\n")
+    const unreadable = runCli(["analyze", "--depth", "standard", notALog])
+    expect(unreadable.code).toBe(2)
+    expect(unreadable.stderr).toContain(notALog)
+    expect(unreadable.stderr).not.toContain("--thread")
   }, 60_000)
 })

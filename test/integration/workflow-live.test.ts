@@ -66,6 +66,14 @@ describe.skipIf(!HAVE_NATS)("workflow over NATS agent actors (Live layer)", () =
       const deep = runCli(["analyze", "--depth", "deep", "--nats", server.url, "--out", join(dir, "deep.json"), input])
       expect(deep.code).toBe(0)
       expect(deep.stdout).toContain("campaign famil")
+
+      // No agent workers: the failing node is named and the run can be resumed (exit 1).
+      worker.kill("SIGTERM")
+      await worker.exited
+      const orphan = runCli(["analyze", "--depth", "standard", "--nats", server.url, "--quiet", "--out", join(dir, "none.json"), input])
+      expect(orphan.code).toBe(1)
+      expect(orphan.stderr).toContain("failed at findPatterns")
+      expect(orphan.stderr).toContain("--thread")
     } finally {
       await nc.close()
       worker.kill("SIGTERM")

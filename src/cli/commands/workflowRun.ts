@@ -9,10 +9,10 @@ import { type BaseCheckpointSaver, MemorySaver } from "@langchain/langgraph"
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres"
 import { Effect, Layer } from "effect"
 import type { AnalysisConfig } from "../../config/AnalysisConfig.ts"
-import { AnalysisError, InputError } from "../../domain/errors.ts"
+import { AnalysisError } from "../../domain/errors.ts"
 import { analysisActors, spawnAnalysisActors } from "../../workflow/analysisActors.ts"
 import type { NatsFlags } from "../../../actors/transport/NatsConnection.ts"
-import { analysisGraph, type Depth, runWorkflow, type WorkflowRun } from "../../workflow/analysisGraph.ts"
+import { analysisGraph, type Depth, NodeFailure, runWorkflow, type WorkflowRun } from "../../workflow/analysisGraph.ts"
 
 const checkpointer = (databaseUrl: string | undefined) =>
   Effect.acquireRelease(
@@ -65,10 +65,12 @@ export const runAnalysisWorkflow = Effect.fn("Cli.workflow")(function*(
   const run: WorkflowRun = yield* Effect.tryPromise({
     try: () => runWorkflow(graph, threadId, resuming ? undefined : { paths, config, depth }),
     catch: (error) => {
-      const message = String((error as Error).message ?? error)
-      return /does not exist|cannot be read|not readable|Cannot tell the format/.test(message)
-        ? new InputError({ message })
-        : new AnalysisError({ message: `The workflow ${threadId} failed: ${message}; run the same command with --thread ${threadId} to resume it.` })
+      // A node's typed failure, unwrapped: input problems are the user's to fix (exit 2);
+      // anything else failed the workflow, which resumes from its last completed node.
+      if (error instanceof NodeFailure && error.failure._tag === "InputError") return error.failure
+      const where = error instanceof NodeFailure ? ` at ${error.node}` : ""
+      const message = error instanceof NodeFailure ? error.failure.message : String((error as Error).message ?? error)
+      return new AnalysisError({ message: `The workflow ${threadId} failed${where}: ${message}; run the same command with --thread ${threadId} to resume it.` })
     }
   })
   return run

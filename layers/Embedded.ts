@@ -1,6 +1,6 @@
 /**
  * The embedded default: every agent actor in this process, no server needed. Used by
- * `analyze --depth …` and by tests.
+ * `analyze --depth …` without --nats (src/cli/commands/workflowRun.ts).
  *
  * @since 0.1.0
  */

@@ -31,8 +31,9 @@ const program = (argv: ReadonlyArray<string>) =>
         return yield* schemaCommand(command.out)
       }
       case "Analyze": {
-        const { analyzeCommand } = yield* load(() => import("./commands/analyze.ts"))
-        return yield* analyzeCommand(command)
+        const [{ analyzeCommand }, analyzers] = yield* load(() => Promise.all([import("./commands/analyze.ts"), import("../../layers/Analyzers.ts")]))
+        // The command asks the Analyzer service; its layer says where the analysis runs.
+        return yield* analyzeCommand(command).pipe(Effect.provide(analyzers.forCommand(command)))
       }
       case "Assess": {
         const { assessCommand } = yield* load(() => import("./commands/assess.ts"))

@@ -44,6 +44,9 @@ describe("start-up", () => {
   test("analyze FILE loads no transport, store or workflow package", () => {
     const packages = staticPackages(resolve(REPO, "src/cli/commands/analyze.ts"))
     expect(HEAVY.filter((p) => packages.has(p))).toEqual([])
+    // Nor do the Analyzer layers main.ts provides it with (each loads its own on first use).
+    const layers = staticPackages(resolve(REPO, "layers/Analyzers.ts"))
+    expect(HEAVY.filter((p) => layers.has(p))).toEqual([])
   })
 })
 

@@ -3,24 +3,18 @@
  */
 import { writeFile } from "node:fs/promises"
 import { stat } from "node:fs/promises"
-import { Effect, Fiber, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { type AnalysisConfig, DEFAULT_CONFIG } from "../../config/AnalysisConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
 import { Result } from "../../domain/Result.ts"
 import type { IngestSummary } from "../../ingest/ingest.ts"
-import type { AttackSession } from "../../domain/AttackSession.ts"
-import { runAnalysis, runAnalysisWithSessions } from "../../pipeline/runAnalysis.ts"
-import { resolveStoreConfig } from "../../config/StoreConfig.ts"
+import { Analyzer } from "../../pipeline/Analyzer.ts"
 import type { Command } from "../args.ts"
 import { renderCampaignTable } from "../campaignTable.ts"
 import { PROGRESS_MIN_BYTES, ProgressBar } from "../ProgressBar.ts"
 
-// NATS, the stores and the LangGraph workflow are loaded only on the paths that use them, so
-// that `analyze FILE` starts without them.
-const remote = Effect.promise(() => import("./remote.ts"))
-const workflowRun = Effect.promise(() => import("./workflowRun.ts"))
+// Manifests are written only with --manifest: loaded then.
 const replay = Effect.promise(() => import("./replay.ts"))
-const store = Effect.promise(() => import("./storeActor.ts"))
 
 type AnalyzeCommand = Extract<Command, { _tag: "Analyze" }>
 
@@ -74,55 +68,9 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
   const bar = showProgress ? new ProgressBar(total) : undefined
   const onProgress = bar === undefined ? undefined : (bytes: number, events: number) => bar.update(bytes, events)
   const clearBar = Effect.ensuring(Effect.sync(() => bar?.clear()))
-  // Without a store, sessions stream into the analysis and are not kept; the store needs them.
-  const run = <E>(history: Effect.Effect<ReadonlyArray<AttackSession>, E>) =>
-    runAnalysisWithSessions(command.paths, config, { history, onProgress }).pipe(clearBar)
-  const storeConfig = command.store
-  const natsUrl = command.nats
-  const depth = command.depth
-  const workflow = depth === undefined
-    ? undefined
-    : yield* Effect.scoped(Effect.flatMap(workflowRun, ({ runAnalysisWorkflow }) =>
-      runAnalysisWorkflow(command.paths, config, depth, command.thread, resolveStoreConfig({}).databaseUrl, command.quiet, natsUrl, command.timeoutMs)
-    ))
-  const { result, report, saved } = workflow !== undefined
-    ? { result: workflow.result, report: undefined, saved: undefined }
-    : natsUrl !== undefined
-    ? {
-      result: yield* Effect.scoped(Effect.flatMap(remote, ({ analyzeAsDurableJob, analyzeOverNats }) =>
-        command.durable
-          ? analyzeAsDurableJob(natsUrl, command.paths, config, command.timeoutMs ?? 60 * 60_000, command.timeoutMs)
-          : analyzeOverNats(natsUrl, command.paths, config, command.timeoutMs, onProgress).pipe(clearBar)
-      )),
-      report: undefined,
-      saved: undefined
-    }
-    : storeConfig === undefined
-    ? { ...(yield* runAnalysis(command.paths, config, { onProgress }).pipe(clearBar)), saved: undefined }
-    : yield* Effect.flatMap(store, ({ postgresActor, storeFailure }) => Effect.gen(function*() {
-      // Through the postgres store actor: the store's history is analysed with the new input,
-      // then everything is written in one transaction.
-      const pg = yield* postgresActor(storeConfig)
-      // The store is opened, migrated and read while the input is ingested.
-      const loading = yield* Effect.forkScoped(pg.ask("migrate", {}).pipe(Effect.andThen(pg.ask("loadSessions", {}))))
-      const done = yield* run(Fiber.join(loading))
-      const history = yield* Fiber.join(loading)
-      // Write the input's sessions, joined with their stored pieces where a session
-      // straddled two runs.
-      const fresh = new Set(done.report.sessions.map((s) => s.id))
-      const stored = new Set(history.map((s) => s.id))
-      const saved = yield* pg.ask("saveAnalysis", {
-        result: done.result,
-        sessions: done.sessions.filter((s) => fresh.has(s.id)),
-        replaceIds: [...fresh].filter((id) => stored.has(id)),
-        dormantAfterDays: command.dormantDays
-      })
-      // The Result the user gets names the campaigns by their stored ids.
-      return { ...done, result: saved.result, saved }
-    }).pipe(
-      Effect.scoped,
-      Effect.mapError((error) => (error._tag === "InputError" || error._tag === "AnalysisError" ? error : storeFailure(error)))
-    ))
+  // Where the analysis runs is the layer's business (layers/Analyzers.ts, chosen in main.ts).
+  const analyzer = yield* Analyzer
+  const { result, report, stored: saved, workflow } = yield* analyzer.analyze({ paths: command.paths, config, onProgress }).pipe(clearBar)
 
   // The contract is checked before anything is written: a result that does not match its
   // own schema is a bug, reported as an analysis error rather than handed to other tools.

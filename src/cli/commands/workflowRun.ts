@@ -10,7 +10,7 @@ import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres"
 import { Effect, Layer } from "effect"
 import type { AnalysisConfig } from "../../config/AnalysisConfig.ts"
 import { AnalysisError } from "../../domain/errors.ts"
-import { analysisActors, spawnAnalysisActors } from "../../workflow/analysisActors.ts"
+import { analysisActors } from "../../workflow/analysisActors.ts"
 import type { NatsFlags } from "../../../actors/transport/NatsConnection.ts"
 import { analysisGraph, type Depth, NodeFailure, runWorkflow, type WorkflowRun } from "../../workflow/analysisGraph.ts"
 
@@ -35,13 +35,13 @@ const checkpointer = (databaseUrl: string | undefined) =>
  * claim-check through the coord-payloads bucket (actors/transport/LargePayloads.ts).
  */
 const agentActors = (nats: NatsFlags | undefined, timeoutMs: number | undefined) =>
-  nats === undefined
-    ? spawnAnalysisActors
-    : Effect.gen(function*() {
-      const [{ natsConnection }, { Live }] = yield* Effect.promise(() => Promise.all([import("./remote.ts"), import("../../../layers/Live.ts")]))
-      const nc = yield* natsConnection(nats)
-      return yield* Effect.provideContext(analysisActors, yield* Layer.build(Live(nc, timeoutMs)))
-    })
+  Effect.gen(function*() {
+    // The wiring lives in layers/: Embedded spawns the agents here, Live reaches the pool's.
+    const layer = nats === undefined
+      ? (yield* Effect.promise(() => import("../../../layers/Embedded.ts"))).Embedded
+      : (yield* Effect.promise(() => import("../../../layers/Live.ts"))).Live(yield* Effect.flatMap(Effect.promise(() => import("./remote.ts")), ({ natsConnection }) => natsConnection(nats)), timeoutMs)
+    return yield* Effect.provideContext(analysisActors, yield* Layer.build(layer))
+  })
 
 export const runAnalysisWorkflow = Effect.fn("Cli.workflow")(function*(
   paths: ReadonlyArray<string>,

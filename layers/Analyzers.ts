@@ -1,0 +1,115 @@
+/**
+ * The Analyzer service's layers (src/pipeline/Analyzer.ts), one per place an analysis can
+ * run. Each loads what it needs when it first analyses, so that choosing a layer costs
+ * nothing at start-up: `analyze FILE` never loads NATS, the stores or LangGraph.
+ *
+ * - `inProcess`: read and analyse here, sessions streamed into the features;
+ * - `store`: the same with the store's history, everything written in one transaction,
+ *   the Result naming campaigns by their stored ids;
+ * - `nats`: on the pool by request/reply (inputs by claim-check, progress, cancellation);
+ * - `durable`: on the pool as a durable JetStream job;
+ * - `workflow`: the LangGraph workflow over the agent actors, here or on the pool.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Fiber, Layer } from "effect"
+import type { NatsFlags } from "../actors/transport/NatsConnection.ts"
+import { resolveStoreConfig, type StoreConfig } from "../src/config/StoreConfig.ts"
+import { Analyzer, type AnalyzeInputs } from "../src/pipeline/Analyzer.ts"
+import { runAnalysis, runAnalysisWithSessions } from "../src/pipeline/runAnalysis.ts"
+import type { Depth } from "../src/workflow/analysisGraph.ts"
+
+const remote = () => import("../src/cli/commands/remote.ts")
+
+export const inProcess: Layer.Layer<Analyzer> = Layer.succeed(Analyzer, {
+  analyze: ({ paths, config, onProgress }) => Effect.map(runAnalysis(paths, config, { onProgress }), ({ result, report }) => ({ result, report }))
+})
+
+export const store = (storeConfig: StoreConfig, dormantAfterDays: number | undefined): Layer.Layer<Analyzer> =>
+  Layer.succeed(Analyzer, {
+    analyze: ({ paths, config, onProgress }) =>
+      Effect.gen(function*() {
+        const { postgresActor, storeFailure } = yield* Effect.promise(() => import("../src/cli/commands/storeActor.ts"))
+        return yield* Effect.gen(function*() {
+          const pg = yield* postgresActor(storeConfig)
+          // The store is opened, migrated and read while the input is ingested.
+          const loading = yield* Effect.forkScoped(pg.ask("migrate", {}).pipe(Effect.andThen(pg.ask("loadSessions", {}))))
+          const done = yield* runAnalysisWithSessions(paths, config, { history: Fiber.join(loading), onProgress })
+          const history = yield* Fiber.join(loading)
+          // The input's sessions, joined with their stored pieces where a session straddled two runs.
+          const fresh = new Set(done.report.sessions.map((s) => s.id))
+          const stored = new Set(history.map((s) => s.id))
+          const saved = yield* pg.ask("saveAnalysis", {
+            result: done.result,
+            sessions: done.sessions.filter((s) => fresh.has(s.id)),
+            replaceIds: [...fresh].filter((id) => stored.has(id)),
+            dormantAfterDays
+          })
+          // The Result the user gets names the campaigns by their stored ids.
+          const { result, ...report } = saved
+          return { result, report: done.report, stored: report }
+        }).pipe(
+          Effect.scoped,
+          Effect.mapError((error) => (error._tag === "InputError" || error._tag === "AnalysisError" ? error : storeFailure(error)))
+        )
+      })
+  })
+
+export const nats = (flags: NatsFlags, timeoutMs: number | undefined): Layer.Layer<Analyzer> =>
+  Layer.succeed(Analyzer, {
+    analyze: ({ paths, config, onProgress }) =>
+      Effect.scoped(Effect.flatMap(Effect.promise(remote), ({ analyzeOverNats }) =>
+        Effect.map(analyzeOverNats(flags, paths, config, timeoutMs, onProgress), (result) => ({ result }))
+      ))
+  })
+
+export const durable = (flags: NatsFlags, timeoutMs: number | undefined): Layer.Layer<Analyzer> =>
+  Layer.succeed(Analyzer, {
+    analyze: ({ paths, config }) =>
+      Effect.scoped(Effect.flatMap(Effect.promise(remote), ({ analyzeAsDurableJob }) =>
+        Effect.map(analyzeAsDurableJob(flags, paths, config, timeoutMs ?? 60 * 60_000, timeoutMs), (result) => ({ result }))
+      ))
+  })
+
+export interface WorkflowOptions {
+  readonly depth: Depth
+  readonly thread: string | undefined
+  /** Checkpoints in PostgreSQL (resume after a crash); in memory without. */
+  readonly databaseUrl: string | undefined
+  readonly quiet: boolean
+  /** The pool's agent actors instead of this process's. */
+  readonly nats: NatsFlags | undefined
+  readonly timeoutMs: number | undefined
+}
+
+export const workflow = (options: WorkflowOptions): Layer.Layer<Analyzer> =>
+  Layer.succeed(Analyzer, {
+    analyze: ({ paths, config }) =>
+      Effect.scoped(Effect.flatMap(Effect.promise(() => import("../src/cli/commands/workflowRun.ts")), ({ runAnalysisWorkflow }) =>
+        Effect.map(
+          runAnalysisWorkflow(paths, config, options.depth, options.thread, options.databaseUrl, options.quiet, options.nats, options.timeoutMs),
+          (run) => ({ result: run.result, workflow: { narrative: run.narrative, tools: run.tools, indexed: run.indexed } })
+        )
+      ))
+  })
+
+/** The layer an `analyze` command line asks for. */
+export const forCommand = (command: {
+  readonly depth: Depth | undefined
+  readonly thread: string | undefined
+  readonly quiet: boolean
+  readonly nats: NatsFlags | undefined
+  readonly durable: boolean
+  readonly timeoutMs: number | undefined
+  readonly store: StoreConfig | undefined
+  readonly dormantDays: number | undefined
+}): Layer.Layer<Analyzer> =>
+  command.depth !== undefined
+    ? workflow({ depth: command.depth, thread: command.thread, databaseUrl: resolveStoreConfig({}).databaseUrl, quiet: command.quiet, nats: command.nats, timeoutMs: command.timeoutMs })
+    : command.nats !== undefined
+    ? (command.durable ? durable(command.nats, command.timeoutMs) : nats(command.nats, command.timeoutMs))
+    : command.store !== undefined
+    ? store(command.store, command.dormantDays)
+    : inProcess
+
+export type { AnalyzeInputs }

@@ -19,7 +19,7 @@ import { Analyzer, type AnalyzeInputs } from "../src/pipeline/Analyzer.ts"
 import { runAnalysis, runAnalysisWithSessions } from "../src/pipeline/runAnalysis.ts"
 import type { Depth } from "../src/workflow/analysisGraph.ts"
 
-const remote = () => import("../src/cli/commands/remote.ts")
+const remote = () => import("../actors/clients/RemoteAnalysis.ts")
 
 export const inProcess: Layer.Layer<Analyzer> = Layer.succeed(Analyzer, {
   analyze: ({ paths, config, onProgress }) => Effect.map(runAnalysis(paths, config, { onProgress }), ({ result, report }) => ({ result, report }))
@@ -29,7 +29,7 @@ export const store = (storeConfig: StoreConfig, dormantAfterDays: number | undef
   Layer.succeed(Analyzer, {
     analyze: ({ paths, config, onProgress }) =>
       Effect.gen(function*() {
-        const { postgresActor, storeFailure } = yield* Effect.promise(() => import("../src/cli/commands/storeActor.ts"))
+        const { postgresActor, storeFailure } = yield* Effect.promise(() => import("../actors/postgres/StoreActor.ts"))
         return yield* Effect.gen(function*() {
           const pg = yield* postgresActor(storeConfig)
           // The store is opened, migrated and read while the input is ingested.
@@ -85,12 +85,15 @@ export interface WorkflowOptions {
 export const workflow = (options: WorkflowOptions): Layer.Layer<Analyzer> =>
   Layer.succeed(Analyzer, {
     analyze: ({ paths, config }) =>
-      Effect.scoped(Effect.flatMap(Effect.promise(() => import("../src/cli/commands/workflowRun.ts")), ({ runAnalysisWorkflow }) =>
-        Effect.map(
-          runAnalysisWorkflow(paths, config, options.depth, options.thread, options.databaseUrl, options.quiet, options.nats, options.timeoutMs),
-          (run) => ({ result: run.result, workflow: { narrative: run.narrative, tools: run.tools, indexed: run.indexed } })
-        )
-      ))
+      Effect.scoped(Effect.gen(function*() {
+        const { runAnalysisWorkflow } = yield* Effect.promise(() => import("../src/workflow/runAnalysisWorkflow.ts"))
+        // The agents: spawned here (Embedded), or the pool's through NATS (Live).
+        const agents = options.nats === undefined
+          ? (yield* Effect.promise(() => import("./Embedded.ts"))).Embedded
+          : (yield* Effect.promise(() => import("./Live.ts"))).Live(yield* Effect.flatMap(Effect.promise(remote), ({ natsConnection }) => natsConnection(options.nats!)), options.timeoutMs)
+        const run = yield* runAnalysisWorkflow(agents, paths, config, options.depth, options.thread, options.databaseUrl, options.quiet)
+        return { result: run.result, workflow: { narrative: run.narrative, tools: run.tools, indexed: run.indexed } }
+      }))
   })
 
 /** The layer an `analyze` command line asks for. */

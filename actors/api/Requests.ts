@@ -138,3 +138,14 @@ export class RequestRefused extends Schema.TaggedError<RequestRefused>()("Reques
 /** A request that does not decode, as the typed refusal (one sentence, bounded length). */
 export const refusedForDecoding = (reason: string): RequestRefused =>
   new RequestRefused({ message: `The request is not valid: ${reason.replace(/\s+/g, " ").slice(0, 400)}; fix it and send it again.` })
+
+/** The answer to an analyze request: the run, and where its Result v1 is kept. */
+export const AnalyzeReply = Schema.Struct({
+  run_id: Schema.String,
+  result_digest: Schema.String,
+  /** Name of the Result v1 document in the result store. */
+  result_object: Schema.String,
+  sessions: Schema.Int,
+  campaigns: Schema.Int
+})
+export interface AnalyzeReply extends Schema.Schema.Type<typeof AnalyzeReply> {}

@@ -11,7 +11,7 @@
  */
 import { Effect, Schema } from "effect"
 import { type InputResolver, trustedPaths } from "../api/InputResolver.ts"
-import { AnalyzeMessage, fullConfig, inputProblem, RequestRefused, refusedForDecoding, STRICT } from "../api/Requests.ts"
+import { AnalyzeMessage, AnalyzeReply, fullConfig, inputProblem, RequestRefused, refusedForDecoding, STRICT } from "../api/Requests.ts"
 import { shownPath } from "../transport/ClaimCheck.ts"
 import { type AnalysisConfig, DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
 import { resultDigest } from "../../src/replay/Manifest.ts"
@@ -40,15 +40,7 @@ export const AnalyzeRequest = Schema.Struct({
   config: Schema.Record(Schema.String, Schema.Unknown)
 })
 
-export const AnalyzeReply = Schema.Struct({
-  run_id: Schema.String,
-  result_digest: Schema.String,
-  /** Name of the Result v1 document in the result store. */
-  result_object: Schema.String,
-  sessions: Schema.Int,
-  campaigns: Schema.Int
-})
-export interface AnalyzeReply extends Schema.Schema.Type<typeof AnalyzeReply> {}
+export { AnalyzeReply }
 
 /**
  * The message is AnalyzeMessage (actors/api/Requests.ts): inputs by claim-check or worker-local

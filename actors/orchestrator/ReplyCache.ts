@@ -15,8 +15,7 @@ import { Effect, Option, Schema } from "effect"
 import { canonicalJson, sha256Hex } from "../../src/config/AnalysisConfig.ts"
 import type { CacheService } from "../../src/store/Cache.ts"
 import { ENGINE_VERSION } from "../../src/version.ts"
-import { type AnalyzeMessage, fullConfig } from "../api/Requests.ts"
-import { AnalyzeReply } from "./Orchestrator.ts"
+import { type AnalyzeMessage, AnalyzeReply, fullConfig } from "../api/Requests.ts"
 
 export interface ReplyCache {
   readonly get: (key: string) => Effect.Effect<AnalyzeReply | undefined>
@@ -41,7 +40,6 @@ export const replyCacheKey = (request: AnalyzeMessage, resultsBucket: string): s
 
 /** Replies kept in the Cache service's result cache (24 h), as JSON; an entry that does not decode is a miss. */
 export const cachedReplies = (cache: CacheService): ReplyCache => {
-  // Made here, not at module load: Orchestrator.ts imports this module and defines AnalyzeReply.
   const decodeReply = Schema.decodeUnknownOption(Schema.fromJsonString(AnalyzeReply))
   return {
     get: (key) => Effect.map(cache.get("result", key), (text) => (text === undefined ? undefined : Option.getOrUndefined(decodeReply(text)))),

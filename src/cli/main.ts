@@ -52,7 +52,7 @@ const program = (argv: ReadonlyArray<string>) =>
         return yield* configCommand(command.store)
       }
       case "Worker": {
-        const { workerCommand } = yield* load(() => import("./commands/remote.ts"))
+        const { workerCommand } = yield* load(() => import("./commands/worker.ts"))
         return yield* Effect.scoped(workerCommand(command.roles, command.pool, command.nats, command.quiet, command, command.graceMs))
       }
       case "Replay": {

@@ -1,6 +1,6 @@
 /**
  * The roles `dshield-coord worker --roles` can serve, apart from the NATS code that serves
- * them (commands/remote.ts), so that parsing a command line loads no transport.
+ * them (commands/worker.ts), so that parsing a command line loads no transport.
  */
 
 /** The workflow's agent actors a worker can serve. */

@@ -20,7 +20,7 @@
  *   the input again in collecting mode.
  */
 import { createHash } from "node:crypto"
-import { sshKeysAddedBy } from "../analytics/sshKeys.ts"
+import { sshKeysAddedBy } from "./sshKeys.ts"
 import type { AttackSession, Credential, SessionProtocol, Transfer } from "../domain/AttackSession.ts"
 import type { HoneypotEvent } from "../domain/Event.ts"
 import { formatTimestamp } from "./validate.ts"

@@ -52,7 +52,7 @@ describe("start-up", () => {
 
 describe("start-up of the embedded store path", () => {
   test("analyze --store and assess on PGlite load the SQL store and no transport, cache or PostgreSQL driver", () => {
-    const actor = staticPackages(resolve(REPO, "src/cli/commands/storeActor.ts"))
+    const actor = staticPackages(resolve(REPO, "actors/postgres/StoreActor.ts"))
     const pglite = staticPackages(resolve(REPO, "src/store/SqlStorePglite.ts"))
     const loaded = new Set([...actor, ...pglite])
     expect(["nats", "ioredis", "@effect/sql-pg", "pg", "@langchain/langgraph"].filter((p) => loaded.has(p))).toEqual([])

@@ -22,7 +22,7 @@ import type { Command } from "../args.ts"
 type AssessCommand = Extract<Command, { _tag: "Assess" }>
 
 // The store (and its database drivers) is loaded only when assess reads the stored history.
-const store = Effect.promise(() => import("./storeActor.ts"))
+const store = Effect.promise(() => import("../../../actors/postgres/StoreActor.ts"))
 
 /** A store is configured when DATABASE_URL is set or an embedded store already exists. */
 const configuredStore = (): StoreConfig | undefined => {

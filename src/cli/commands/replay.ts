@@ -12,7 +12,7 @@ import { Manifest, MANIFEST_SCHEMA_ID, resultDigest } from "../../replay/Manifes
 import { ENGINE_VERSION } from "../../version.ts"
 import { runAnalysis } from "../../pipeline/runAnalysis.ts"
 import { type NatsFlags, redactUrl } from "../../../actors/transport/NatsConnection.ts"
-import { analyzeOverNats } from "./remote.ts"
+import { analyzeOverNats } from "../../../actors/clients/RemoteAnalysis.ts"
 
 /** The manifest of a finished run (in-process transport, pool of one). */
 export const manifestFor = (result: Result, config: AnalysisConfig, paths: ReadonlyArray<string>): Manifest => ({

@@ -14,8 +14,8 @@ import { describeStoreConfig, type StoreConfig } from "../../config/StoreConfig.
 import { InputError } from "../../domain/errors.ts"
 import { Cache } from "../../store/Cache.ts"
 import type { RetentionPolicy } from "../../store/maintenance.ts"
-import { natsConnection } from "./remote.ts"
-import { postgresActor, storeFailure } from "./storeActor.ts"
+import { natsConnection } from "../../../actors/clients/RemoteAnalysis.ts"
+import { postgresActor, storeFailure } from "../../../actors/postgres/StoreActor.ts"
 import { type NatsFlags, redactUrl } from "../../../actors/transport/NatsConnection.ts"
 
 /** The NATS URL(s) in use, without credentials. */

@@ -1,11 +1,10 @@
 /**
- * Running analyses through NATS actors: `dshield-coord worker` serves a pool of actors, and
- * `analyze --nats URL` uploads its inputs to the `coord-inputs` object store (claim-check)
- * and asks `coord.v1.analyze` of whichever `api` instance of the pool is free, with its
- * deadline (`--timeout`). Connections take credentials and TLS from actors/transport/NatsConnection.ts.
+ * `dshield-coord worker`: serves a pool of actors over NATS (roles api, orchestrator, jobs,
+ * postgres and the workflow's agents). The pool's clients are in
+ * actors/clients/RemoteAnalysis.ts. Connections take credentials and TLS from
+ * actors/transport/NatsConnection.ts.
  */
-import { randomUUID } from "node:crypto"
-import { Context, Effect, Layer, Schema, type Scope } from "effect"
+import { Context, Effect, Layer, type Scope } from "effect"
 import type { NatsConnection } from "nats"
 import { API_GROUP, CoordApi, coordApiBehaviour } from "../../../actors/api/CoordApi.ts"
 import { workerInputs } from "../../../actors/api/InputResolver.ts"
@@ -21,29 +20,19 @@ import { ToolCoordinator, toolCoordinatorBehaviour } from "../../../actors/tool-
 import { AGENT_POLICY, enricherBehaviour } from "../../workflow/analysisActors.ts"
 import { decodeAnalyzeMessage, Orchestrator, orchestratorBehaviour } from "../../../actors/orchestrator/Orchestrator.ts"
 import { cachedReplies } from "../../../actors/orchestrator/ReplyCache.ts"
-import { ensureInputBucket, inputBucketSettings, uploadInputs } from "../../../actors/transport/ClaimCheck.ts"
-import { connectionOptions, type NatsFlags, openNatsConnection, redactUrl, resolveNatsSettings } from "../../../actors/transport/NatsConnection.ts"
-import { consumeJobs, ensureJobStream, jobQueueOptionsFromEnv, resultName, submitJob } from "../../../actors/transport/JobQueue.ts"
+import { ensureInputBucket, inputBucketSettings } from "../../../actors/transport/ClaimCheck.ts"
+import { connectionOptions, type NatsFlags, redactUrl, resolveNatsSettings } from "../../../actors/transport/NatsConnection.ts"
+import { consumeJobs, ensureJobStream } from "../../../actors/transport/JobQueue.ts"
 import { ensurePayloadBucket, PAYLOADS_BUCKET } from "../../../actors/transport/LargePayloads.ts"
 import { natsResultStore, RESULTS_BUCKET } from "../../../actors/transport/NatsResultStore.ts"
-import { effectiveTimeout, natsClient, serveOverNats, type ServeOptions } from "../../../actors/transport/NatsTransport.ts"
-import type { AnalysisConfig } from "../../config/AnalysisConfig.ts"
+import { effectiveTimeout, serveOverNats, type ServeOptions } from "../../../actors/transport/NatsTransport.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
 import { Cache } from "../../store/Cache.ts"
 import { resolveStoreConfig, type StoreConfig } from "../../config/StoreConfig.ts"
 import { PostgresStore, postgresStoreBehaviour } from "../../../actors/postgres/PostgresStore.ts"
-import { sqlStoreLayer } from "./storeActor.ts"
-import { Result } from "../../domain/Result.ts"
+import { sqlStoreLayer } from "../../../actors/postgres/StoreActor.ts"
+import { jobOptions } from "../../../actors/clients/RemoteAnalysis.ts"
 import { type AgentRoleName, WORKER_ROLES } from "../workerRoles.ts"
-
-/**
- * A NATS connection for the scope (URL credentials, token, .creds, TLS; flags over NATS_*
- * variables), drained (in-flight replies sent) when the scope closes.
- */
-export const natsConnection = (flags: NatsFlags | string) =>
-  Effect.flatMap(resolveNatsSettings(typeof flags === "string" ? { url: flags } : flags), (settings) => openNatsConnection(settings)).pipe(
-    Effect.mapError((error) => new InputError({ message: error.message }))
-  )
 
 /**
  * A worker's connection: the same settings, but reconnecting forever (the worker reports
@@ -55,60 +44,6 @@ const workerConnection = (flags: NatsFlags | string, runtime: WorkerRuntime) =>
     Effect.mapError((error) => new InputError({ message: error.message })),
     Effect.flatMap((options) => Effect.mapError(runtime.connect(options), (error) => new InputError({ message: error.message })))
   )
-
-/** How long `analyze --nats` waits by default (and the deadline it sends). */
-export const DEFAULT_CLIENT_TIMEOUT_MS = 30 * 60_000
-
-/**
- * Runs one analysis on the NATS pool: uploads the inputs (claim-check), asks coord.v1.analyze
- * with the deadline, and fetches the Result from the object store.
- */
-export const analyzeOverNats = Effect.fn("Cli.analyzeOverNats")(function*(
-  nats: NatsFlags | string,
-  paths: ReadonlyArray<string>,
-  config: AnalysisConfig,
-  timeoutMs: number = DEFAULT_CLIENT_TIMEOUT_MS,
-  /** Told the worker's progress (bytes and events read) while it analyses. */
-  onProgress?: (bytes: number, events: number) => void
-) {
-  const nc = yield* natsConnection(nats)
-  const bucket = yield* inputBucketSettings.pipe(Effect.mapError((e) => new InputError({ message: e.message })))
-  const inputs = yield* uploadInputs(nc, paths, bucket).pipe(
-    Effect.mapError((e) => (e.kind === "input" ? new InputError({ message: e.message }) : new AnalysisError({ message: e.message })))
-  )
-  const client = natsClient(nc, CoordApi, { group: API_GROUP })
-  // Interrupted (Ctrl-C), the ask cancels the analysis on the worker.
-  const reply = yield* client.ask("analyze", { inputs, config: { ...config }, timeout_ms: timeoutMs }, {
-    timeoutMs,
-    onProgress: onProgress === undefined ? undefined : (p) => onProgress(p.bytes, p.events)
-  }).pipe(
-    Effect.mapError((error) => {
-      switch (error._tag) {
-        case "ApiError":
-          return error.code === "input" || error.code === "bad_request" ? new InputError({ message: error.message }) : new AnalysisError({ message: error.message })
-        case "ActorUnavailable":
-          return new AnalysisError({ message: `The analysis could not run on NATS: ${error.reason}` })
-        case "ActorTimeout":
-          return new AnalysisError({
-            message: `The analysis did not finish within ${error.timeoutMs / 1000} s; give it longer with --timeout (workers cap it at their --max-timeout) or check the workers (dshield-coord ops status).`
-          })
-      }
-    })
-  )
-  const blob = yield* natsResultStore(nc).get(reply.result_object).pipe(
-    Effect.catchDefect((defect) =>
-      Effect.fail(new AnalysisError({ message: `Fetching the result ${reply.result_object} from the object store failed (${String((defect as Error | undefined)?.message ?? defect)}); check the NATS user may read the coord-results bucket.` })))
-  )
-  if (blob === undefined) {
-    return yield* new AnalysisError({ message: `The result ${reply.result_object} is missing from the NATS object store; run the analysis again.` })
-  }
-  const parsed = JSON.parse(new TextDecoder().decode(blob)) as unknown
-  yield* Schema.decodeUnknownEffect(Result)(parsed).pipe(
-    Effect.mapError(() => new AnalysisError({ message: "The worker's result does not match Result v1; check that workers run the same engine version." }))
-  )
-  // The document as the worker wrote it (decoding would reorder keys): same bytes as in process.
-  return parsed as Result
-})
 
 /** What a worker lets requests do: local paths (off unless roots are given) and deadlines. */
 export interface WorkerServing {
@@ -267,51 +202,4 @@ const AGENT_ROLES: Record<string, AgentRole> = {
 
 export { WORKER_ROLES }
 
-/** Job-queue names, timing and limits (DSHIELD_JOB_* variables; JobQueue.jobQueueOptionsFromEnv); a bad value is a usage error. */
-const jobOptions = () => Effect.try({ try: () => jobQueueOptionsFromEnv(), catch: (error) => new InputError({ message: (error as Error).message }) })
 
-/**
- * Runs one analysis as a durable job: submitted to the JetStream work queue, picked up by
- * any `jobs` worker (again by another if that one dies), result fetched by its analysis id.
- */
-export const analyzeAsDurableJob = Effect.fn("Cli.analyzeAsDurableJob")(function*(
-  nats: NatsFlags | string,
-  paths: ReadonlyArray<string>,
-  config: AnalysisConfig,
-  /** How long this client waits for the answer (the job itself stays queued after). */
-  timeoutMs: number,
-  /** The job's own deadline (--timeout); without one it runs to the workers' --max-timeout. */
-  jobDeadlineMs?: number
-) {
-  const nc = yield* natsConnection(nats)
-  const jobs = yield* jobOptions()
-  // The jobs workers create the queue; a client with submit-only permissions (deploy/nats
-  // user `submitter`) may not, so a refusal here is not an error: publishing the job tells.
-  yield* ensureJobStream(nc, jobs).pipe(Effect.ignore)
-  const bucket = yield* inputBucketSettings.pipe(Effect.mapError((e) => new InputError({ message: e.message })))
-  // Inputs by claim-check, as for a request: the job names the uploaded objects.
-  const inputs = yield* uploadInputs(nc, paths, bucket).pipe(
-    Effect.mapError((e) => (e.kind === "input" ? new InputError({ message: e.message }) : new AnalysisError({ message: e.message })))
-  )
-  const analysisId = randomUUID()
-  yield* submitJob(nc, { analysis_id: analysisId, request: { inputs, config: { ...config }, ...(jobDeadlineMs !== undefined ? { timeout_ms: jobDeadlineMs } : {}) } }, jobs).pipe(
-    Effect.mapError((e) => new AnalysisError({ message: e.message }))
-  )
-  const results = natsResultStore(nc, jobs.results)
-  const started = Date.now()
-  while (Date.now() - started < timeoutMs) {
-    const blob = yield* results.get(resultName(analysisId)).pipe(
-      Effect.catchDefect((defect) =>
-        Effect.fail(new AnalysisError({ message: `Reading the job's answer failed (${String((defect as Error | undefined)?.message ?? defect)}); start the jobs workers first and check the NATS user may read coord-results.` })))
-    )
-    if (blob !== undefined) {
-      const reply = JSON.parse(new TextDecoder().decode(blob)) as { result_object?: string; failed?: string }
-      if (reply.result_object === undefined) return yield* new AnalysisError({ message: `Job ${analysisId} failed on the worker: ${reply.failed ?? "unknown error"}` })
-      const document = yield* results.get(reply.result_object)
-      if (document === undefined) return yield* new AnalysisError({ message: `The result of job ${analysisId} is missing from the object store; submit it again.` })
-      return JSON.parse(new TextDecoder().decode(document)) as Result
-    }
-    yield* Effect.sleep(250)
-  }
-  return yield* new AnalysisError({ message: `Job ${analysisId} did not finish within ${timeoutMs / 1000} s; it stays queued — check the jobs workers (dshield-coord ops status).` })
-})

@@ -1,16 +1,17 @@
 /**
- * The postgres store actor as the CLI commands spawn it, apart from the store commands
- * themselves so that `analyze --store` and `assess` load the SQL store and nothing else
- * (no NATS client, no Redis driver).
+ * The postgres store actor as commands spawn it for the configured store (PostgreSQL, or the
+ * embedded PGlite in its data directory), apart from the store commands so that
+ * `analyze --store` and `assess` load the SQL store and nothing else (no NATS client, no
+ * Redis driver).
  */
 import { mkdir } from "node:fs/promises"
 import { Effect, Layer, type Scope } from "effect"
-import type { ActorRef } from "../../../actors/kernel/Actor.ts"
-import { spawn } from "../../../actors/kernel/Actor.ts"
-import { PostgresStore, postgresStoreBehaviour } from "../../../actors/postgres/PostgresStore.ts"
-import type { StoreConfig } from "../../config/StoreConfig.ts"
-import { AnalysisError, type InputError } from "../../domain/errors.ts"
-import { SqlStore, type StoreError } from "../../store/SqlStore.ts"
+import type { ActorRef } from "../kernel/Actor.ts"
+import { spawn } from "../kernel/Actor.ts"
+import { PostgresStore, postgresStoreBehaviour } from "./PostgresStore.ts"
+import type { StoreConfig } from "../../src/config/StoreConfig.ts"
+import { AnalysisError, type InputError } from "../../src/domain/errors.ts"
+import { SqlStore, type StoreError } from "../../src/store/SqlStore.ts"
 
 /** The SQL store the configuration names: PostgreSQL, or PGlite in the data directory. */
 export const sqlStoreLayer = (config: StoreConfig): Layer.Layer<SqlStore, StoreError> =>

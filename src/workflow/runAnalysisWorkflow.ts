@@ -1,6 +1,6 @@
 /**
  * `analyze --depth minimal|standard|deep [--thread ID]`: the analysis as the LangGraph
- * workflow over the agent actors. With DATABASE_URL / --database-url the checkpoints live in
+ * workflow over the agent actors (whose layer the caller gives: layers/Analyzers.ts). With DATABASE_URL / --database-url the checkpoints live in
  * PostgreSQL, so an analysis interrupted by a crash is resumed by running the same command
  * with the same --thread; without it they are kept in memory for the run.
  */
@@ -8,11 +8,10 @@ import { randomUUID } from "node:crypto"
 import { type BaseCheckpointSaver, MemorySaver } from "@langchain/langgraph"
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres"
 import { Effect, Layer } from "effect"
-import type { AnalysisConfig } from "../../config/AnalysisConfig.ts"
-import { AnalysisError } from "../../domain/errors.ts"
-import { analysisActors } from "../../workflow/analysisActors.ts"
-import type { NatsFlags } from "../../../actors/transport/NatsConnection.ts"
-import { analysisGraph, type Depth, NodeFailure, runWorkflow, type WorkflowRun } from "../../workflow/analysisGraph.ts"
+import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
+import { AnalysisError } from "../domain/errors.ts"
+import { analysisActors, type EmbeddedAgents } from "./analysisActors.ts"
+import { analysisGraph, type Depth, NodeFailure, runWorkflow, type WorkflowRun } from "./analysisGraph.ts"
 
 const checkpointer = (databaseUrl: string | undefined) =>
   Effect.acquireRelease(
@@ -28,32 +27,19 @@ const checkpointer = (databaseUrl: string | undefined) =>
     (saver) => Effect.promise(async () => void (await saver.end?.()))
   )
 
-/**
- * The agent actors: in this process, or with `nats` the pool's (workers started with the
- * agent roles), reached through the same typed clients. Messages too large for one NATS
- * message — the sessions of a large input, the campaigns of a large result — travel by
- * claim-check through the coord-payloads bucket (actors/transport/LargePayloads.ts).
- */
-const agentActors = (nats: NatsFlags | undefined, timeoutMs: number | undefined) =>
-  Effect.gen(function*() {
-    // The wiring lives in layers/: Embedded spawns the agents here, Live reaches the pool's.
-    const layer = nats === undefined
-      ? (yield* Effect.promise(() => import("../../../layers/Embedded.ts"))).Embedded
-      : (yield* Effect.promise(() => import("../../../layers/Live.ts"))).Live(yield* Effect.flatMap(Effect.promise(() => import("./remote.ts")), ({ natsConnection }) => natsConnection(nats)), timeoutMs)
-    return yield* Effect.provideContext(analysisActors, yield* Layer.build(layer))
-  })
+/** The agent actors' clients, wherever they run: layers/Embedded.ts (here) or layers/Live.ts (the pool). */
+export type AgentActorsLayer = Layer.Layer<Layer.Success<typeof EmbeddedAgents>>
 
-export const runAnalysisWorkflow = Effect.fn("Cli.workflow")(function*(
+export const runAnalysisWorkflow = Effect.fn("Workflow.run")(function*(
+  agents: AgentActorsLayer,
   paths: ReadonlyArray<string>,
   config: AnalysisConfig,
   depth: Depth,
   thread: string | undefined,
   databaseUrl: string | undefined,
-  quiet: boolean,
-  nats?: NatsFlags,
-  timeoutMs?: number
+  quiet: boolean
 ) {
-  const actors = yield* agentActors(nats, timeoutMs)
+  const actors = yield* Effect.provideContext(analysisActors, yield* Layer.build(agents))
   const saver = yield* checkpointer(databaseUrl)
   const graph = analysisGraph(actors, saver)
   const threadId = thread ?? `analysis-${randomUUID()}`

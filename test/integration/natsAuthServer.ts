@@ -150,3 +150,31 @@ export const startTlsServer = async (): Promise<{ readonly url: string; readonly
     }
   }
 }
+
+/**
+ * A private nats-server with a connection to it and the workers a test starts on it; `close`
+ * stops the workers (SIGTERM), the connection and the server. For `afterAll`.
+ */
+export const privatePool = () => {
+  let server: Awaited<ReturnType<typeof startPrivateServer>> | undefined
+  let nc: import("nats").NatsConnection | undefined
+  const workers: Array<Awaited<ReturnType<typeof startWorkerWith>>> = []
+  return {
+    start: async () => {
+      server = await startPrivateServer()
+      nc = await (await import("nats")).connect({ servers: server.url })
+      return { url: server.url, nc }
+    },
+    worker: async (repo: string, args: ReadonlyArray<string>, env: Record<string, string | undefined> = process.env) => {
+      const worker = await startWorkerWith(repo, [...args, "--nats", server!.url], env)
+      workers.push(worker)
+      return worker
+    },
+    close: async () => {
+      for (const w of workers) w.kill("SIGTERM")
+      await Promise.all(workers.map((w) => w.exited))
+      await nc?.close()
+      await server?.stop()
+    }
+  }
+}

@@ -8,36 +8,26 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Fiber } from "effect"
-import { connect, type NatsConnection } from "nats"
 import { API_GROUP, CoordApi } from "../../actors/api/CoordApi.ts"
 import { uploadInputs } from "../../actors/transport/ClaimCheck.ts"
 import { natsClient } from "../../actors/transport/NatsTransport.ts"
 import { RESULTS_BUCKET } from "../../actors/transport/NatsResultStore.ts"
 import { REPO, runCli } from "../cli/helpers.ts"
-import { natsServerAvailable, startPrivateServer, startWorkerWith } from "./natsAuthServer.ts"
+import { natsServerAvailable, privatePool } from "./natsAuthServer.ts"
 
 describe.skipIf(!natsServerAvailable())("progress and cancellation of requests", () => {
-  let server: Awaited<ReturnType<typeof startPrivateServer>> | undefined
-  let nc: NatsConnection | undefined
-  const workers: Array<Awaited<ReturnType<typeof startWorkerWith>>> = []
-  afterAll(async () => {
-    for (const w of workers) w.kill("SIGTERM")
-    await Promise.all(workers.map((w) => w.exited))
-    await nc?.close()
-    await server?.stop()
-  })
+  const pool = privatePool()
+  afterAll(() => pool.close())
 
   test("progress reaches the caller; an interrupted ask stops the worker's analysis", async () => {
-    server = await startPrivateServer()
+    const { nc } = await pool.start()
     const dir = mkdtempSync(join(tmpdir(), "dshield-progress-"))
     expect(runCli(["generate", "--sessions", "10000", "--seed", "29", "--out", dir, "--quiet"]).code).toBe(0)
-    nc = await connect({ servers: server.url })
     const api = natsClient(nc, CoordApi, { group: API_GROUP })
     const inputs = await Effect.runPromise(uploadInputs(nc, [join(dir, "cowrie.json")]))
 
     // Progress: the worker reads 10,000 sessions and reports how far it is.
-    const plain = await startWorkerWith(REPO, ["--roles", "api", "--pool", "1", "--nats", server.url])
-    workers.push(plain)
+    const plain = await pool.worker(REPO, ["--roles", "api", "--pool", "1"])
     const reports: Array<{ bytes: number; events: number }> = []
     const reply = await Effect.runPromise(api.ask("analyze", { inputs, config: { seed: 1 } }, { timeoutMs: 120_000, onProgress: (p) => reports.push(p) }))
     expect(reply.sessions).toBe(10_000)
@@ -49,8 +39,7 @@ describe.skipIf(!natsServerAvailable())("progress and cancellation of requests",
     // Cancellation: the analysis thread is held 2 s before it starts (test hook); the caller
     // gives up after 0.5 s. Were the work not stopped, its Result would be stored a few
     // seconds later (hold + analysis on a cold thread); 15 s is well past that.
-    const held = await startWorkerWith(REPO, ["--roles", "api", "--pool", "1", "--nats", server.url], { ...process.env, DSHIELD_TEST_THREAD_BLOCK_MS: "2000" })
-    workers.push(held)
+    await pool.worker(REPO, ["--roles", "api", "--pool", "1"], { ...process.env, DSHIELD_TEST_THREAD_BLOCK_MS: "2000" })
     const os = await nc.jetstream().views.os(RESULTS_BUCKET)
     const before = (await os.list()).length
     const asking = Effect.runFork(api.ask("analyze", { inputs, config: { seed: 2 } }, { timeoutMs: 120_000 }))

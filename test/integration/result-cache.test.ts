@@ -10,42 +10,31 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
-import { connect, type NatsConnection } from "nats"
+import type { NatsConnection } from "nats"
 import { uploadInputs } from "../../actors/transport/ClaimCheck.ts"
 import { RESULTS_BUCKET } from "../../actors/transport/NatsResultStore.ts"
 import { REPO, runCli } from "../cli/helpers.ts"
-import { natsServerAvailable, startPrivateServer, startWorkerWith } from "./natsAuthServer.ts"
+import { natsServerAvailable, privatePool } from "./natsAuthServer.ts"
 import { serviceAvailable } from "./services.ts"
 
 const HAVE_NATS = natsServerAvailable()
 const HAVE_REDIS = await serviceAvailable("Redis", 6379)
 
 describe.skipIf(!HAVE_NATS || !HAVE_REDIS)("result cache", () => {
-  let server: Awaited<ReturnType<typeof startPrivateServer>> | undefined
+  const pool = privatePool()
   let nc: NatsConnection | undefined
-  const workers: Array<Awaited<ReturnType<typeof startWorkerWith>>> = []
-  afterAll(async () => {
-    for (const w of workers) w.kill("SIGTERM")
-    await Promise.all(workers.map((w) => w.exited))
-    await nc?.close()
-    await server?.stop()
-  })
+  afterAll(() => pool.close())
 
   const analyze = async (body: unknown): Promise<{ run_id: string; result_object: string; sessions: number }> => {
     const reply = await nc!.request("coord.v1.analyze", new TextEncoder().encode(JSON.stringify(body)), { timeout: 60_000 })
     return JSON.parse(new TextDecoder().decode(reply.data)) as { run_id: string; result_object: string; sessions: number }
   }
-  const startWorker = async () => {
-    const worker = await startWorkerWith(REPO, ["--roles", "api", "--pool", "1", "--nats", server!.url, "--redis-url", "redis://127.0.0.1:6379"])
-    workers.push(worker)
-    return worker
-  }
+  const startWorker = () => pool.worker(REPO, ["--roles", "api", "--pool", "1", "--redis-url", "redis://127.0.0.1:6379"])
 
   test("same inputs and config: the stored reply, across workers; another config or a dropped Result: a new analysis", async () => {
-    server = await startPrivateServer()
+    nc = (await pool.start()).nc
     const dir = mkdtempSync(join(tmpdir(), "dshield-cache-"))
     expect(runCli(["generate", "--sessions", "400", "--seed", "19", "--out", dir, "--quiet"]).code).toBe(0)
-    nc = await connect({ servers: server.url })
     const first = await startWorker()
     const inputs = await Effect.runPromise(uploadInputs(nc, [join(dir, "cowrie.json")]))
 

@@ -66,7 +66,9 @@ Options:
   --nats URL            run the analysis on the NATS worker pool (dshield-coord worker
                         --roles api) instead of in process: the inputs are uploaded to
                         the JetStream object store (bucket coord-inputs), so the workers
-                        need no shared disk; URL may carry user:password@
+                        need no shared disk; URL may carry user:password@. On a
+                        terminal the worker's progress shows; Ctrl-C cancels the
+                        analysis on the worker
   --timeout D           with --nats: how long to wait, sent as the request's deadline
                         (default 30m; e.g. 90s, 2h; the workers cap it at their
                         --max-timeout); with --durable: the job's deadline (default
@@ -77,7 +79,9 @@ ${NATS_AUTH_OPTIONS}
   --depth minimal|standard|deep
                         run as the LangGraph workflow over the agent actors: minimal =
                         fast triage (49 permutations, no interval), standard = the full
-                        analysis, deep = standard + enrichment tools, narrative, index
+                        analysis, deep = standard + enrichment tools, narrative, index;
+                        with --nats the pool's agent actors (worker --roles
+                        pattern-analyzer,confidence-scorer,…) do the work
   --thread ID           workflow thread; with DATABASE_URL its checkpoints are in
                         PostgreSQL and rerunning with the same --thread resumes it
   --manifest FILE       write a replay manifest (inputs and their digests, options, seed,

@@ -79,7 +79,8 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
   const runtime = yield* makeWorkerRuntime({ graceMs, quiet })
   const jobs = yield* jobOptions()
   // One thread per analysis that may run at once; instances share them.
-  const threads: AnalysisPool | undefined = roles.some((r) => r === "orchestrator" || r === "api" || r === "jobs")
+  const servesAnalyses = roles.some((r) => r === "orchestrator" || r === "api" || r === "jobs")
+  const threads: AnalysisPool | undefined = servesAnalyses
     ? yield* makeAnalysisPool(size, { blockMs: Number(process.env.DSHIELD_TEST_THREAD_BLOCK_MS ?? 0) })
     : undefined
   /** Supervision of one instance: its escalation stops the worker. */
@@ -91,14 +92,21 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
       const handle = yield* serveOverNats(nc, ref, { ...options, statsData: () => runtime.statsOf(role, i) })
       registered.onStop(handle.stop)
     })
-  // The result cache every orchestrator of this worker uses (Redis: shared by the whole pool).
-  const replies = cachedReplies(Context.get(yield* Layer.build(serving.redisUrl === undefined ? Cache.memory : Cache.redis(serving.redisUrl)), Cache))
+  // The result cache every orchestrator of this worker uses (Redis: shared by the whole pool);
+  // a worker without one (agents, postgres) opens no cache.
+  const replies = servesAnalyses
+    ? cachedReplies(Context.get(yield* Layer.build(serving.redisUrl === undefined ? Cache.memory : Cache.redis(serving.redisUrl)), Cache))
+    : undefined
+  const cacheIn = (resultsBucket: string) => (replies === undefined ? undefined : { replies, resultsBucket })
+  // The database of the postgres role; PGlite serves from one process only: one instance.
+  const roleStore = serving.store ?? resolveStoreConfig({})
   const roots = yield* Effect.try({ try: () => resolveRoots(serving.allowPaths), catch: (error) => new InputError({ message: (error as Error).message }) })
   const bucket = yield* inputBucketSettings.pipe(Effect.mapError((e) => new InputError({ message: e.message })))
   const serve: ServeOptions = { defaultTimeoutMs: serving.defaultTimeoutMs, maxTimeoutMs: serving.maxTimeoutMs }
   let where = typeof nats === "string" ? redactUrl(nats) : undefined
   for (const role of roles) {
     for (let i = 0; i < size; i++) {
+      if (role === "postgres" && roleStore.databaseUrl === undefined && i > 0) continue
       // One connection per instance: instances behave like separate processes in the queue group.
       const nc = yield* workerConnection(nats, runtime)
       where ??= redactUrl(nc.getServer())
@@ -124,14 +132,12 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
         ? undefined
         : (request: Parameters<AnalysisPool["run"]>[0]) => Effect.flatMap(Effect.service(RequestProgress), (report) => threads.run(request, report))
       if (role === "orchestrator") {
-        const ref = yield* spawn(Orchestrator, orchestratorBehaviour(natsResultStore(nc), compute, inputs, { replies, resultsBucket: RESULTS_BUCKET }), supervised(role, i))
+        const ref = yield* spawn(Orchestrator, orchestratorBehaviour(natsResultStore(nc), compute, inputs, cacheIn(RESULTS_BUCKET)), supervised(role, i))
         yield* serveInstance(nc, role, i, ref, serve)
       } else if (role === "postgres") {
         // The store actor of the pool: one database shared by every client that asks it
-        // (campaigns … --nats). PGlite serves from one process only: one instance.
-        const store = serving.store ?? resolveStoreConfig({})
-        if (store.databaseUrl === undefined && i > 0) continue
-        const ref = yield* spawn(PostgresStore, postgresStoreBehaviour(sqlStoreLayer(store)), { ...supervised(role, i), policy: { askTimeoutMs: 60 * 60_000 } })
+        // (campaigns … --nats).
+        const ref = yield* spawn(PostgresStore, postgresStoreBehaviour(sqlStoreLayer(roleStore)), { ...supervised(role, i), policy: { askTimeoutMs: 60 * 60_000 } })
         if (i === 0) {
           yield* ref.ask("migrate", {}).pipe(Effect.mapError((e) => new InputError({ message: `The postgres role cannot migrate its store: ${String((e as { message?: string }).message ?? e)}; check --database-url.` })))
         }
@@ -144,7 +150,7 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
         // The client API: coord.v1.analyze | result | status (docs/nats-api.md). Analyses of
         // files run on this instance's own orchestrator, to the request's deadline.
         const results = natsResultStore(nc)
-        const orchestrator = yield* spawn(Orchestrator, orchestratorBehaviour(results, compute, inputs, { replies, resultsBucket: RESULTS_BUCKET }), supervised(role, i))
+        const orchestrator = yield* spawn(Orchestrator, orchestratorBehaviour(results, compute, inputs, cacheIn(RESULTS_BUCKET)), supervised(role, i))
         const ref = yield* spawn(CoordApi, coordApiBehaviour(results, (message) =>
           // The orchestrator works to what is left of this request's deadline (header or body),
           // and reports its progress to this request's caller.
@@ -164,7 +170,7 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
         // The thread's progress (bytes and events read) rides on the job's claim heartbeat.
         let progress: (p: { readonly bytes: number; readonly events: number }) => void = () => undefined
         const withProgress = threads === undefined ? undefined : (request: Parameters<AnalysisPool["run"]>[0]) => threads.run(request, (p) => progress(p))
-        const ref = yield* spawn(Orchestrator, orchestratorBehaviour(results, withProgress, inputs, { replies, resultsBucket: jobs.results?.bucket ?? RESULTS_BUCKET }), supervised(role, i))
+        const ref = yield* spawn(Orchestrator, orchestratorBehaviour(results, withProgress, inputs, cacheIn(jobs.results?.bucket ?? RESULTS_BUCKET)), supervised(role, i))
         runtime.register(role, i, ref as unknown as ActorRef<Protocol>)
         yield* runtime.serveStatus(nc, role, i)
         yield* ensureJobStream(nc, jobs).pipe(Effect.mapError((e) => new InputError({ message: e.message })))

@@ -64,6 +64,9 @@ export const outgoingBody = async (nc: NatsConnection, body: Uint8Array, headers
   return new Uint8Array(0)
 }
 
+/** Whether a message's body is in the payloads bucket rather than in the message. */
+export const isClaimChecked = (headers: MsgHdrs | undefined): boolean => (headers?.get(PAYLOAD_HEADER) ?? "") !== ""
+
 /** The body a message carried: inline, or fetched (and checked against its name) from the bucket. */
 export const incomingBody = async (nc: NatsConnection, data: Uint8Array, headers: MsgHdrs | undefined): Promise<Uint8Array> => {
   const name = headers?.get(PAYLOAD_HEADER) ?? ""

@@ -21,7 +21,7 @@
 import { Cause, Effect, Exit, Fiber, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { createInbox, headers as natsHeaders, type NatsConnection, ServiceError, type ServiceMsg } from "nats"
-import { incomingBody, outgoingBody } from "./LargePayloads.ts"
+import { INLINE_MAX_BYTES, incomingBody, isClaimChecked, outgoingBody } from "./LargePayloads.ts"
 import type { ActorRef, ActorStats, AskOptions, Protocol } from "../kernel/Actor.ts"
 import { ActorTimeout, ActorUnavailable } from "../kernel/ActorErrors.ts"
 
@@ -136,7 +136,7 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
           const requestId = msg.headers?.get(REQUEST_ID_HEADER) ?? ""
           const fiber = Effect.runFork(ref.ask(message as never, payload as never, askOptions))
           if (REQUEST_ID.test(requestId)) inFlight.set(requestId, fiber)
-          void Effect.runPromise(Fiber.await(fiber)).then(async (exit) => {
+          fiber.addObserver(async (exit) => {
             inFlight.delete(requestId)
             if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) {
               // Cancelled by its caller, who waits for nothing.
@@ -167,6 +167,7 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
           handler: (err, msg: ServiceMsg) => {
             if (err !== null) return
             // A large request arrives by claim-check (LargePayloads.ts): fetched before decoding.
+            if (!isClaimChecked(msg.headers)) return handle(msg, msg.data)
             void incomingBody(nc, msg.data, msg.headers).then(
               (body) => handle(msg, body),
               (error) => msg.respondError(422, oneLine(`the ${proto.name}.${message} request could not be read: ${(error as Error | undefined)?.message ?? String(error)}`))
@@ -223,13 +224,14 @@ export const natsClient = <P extends Protocol>(nc: NatsConnection, proto: P, opt
         const reply = yield* Effect.tryPromise({
           try: async () => {
             // A large request goes by claim-check (LargePayloads.ts), and so may its reply.
-            const body = await outgoingBody(nc, encodeJson(spec.payload, payload), headers)
+            const encoded = encodeJson(spec.payload, payload)
+            const body = encoded.byteLength <= INLINE_MAX_BYTES ? encoded : await outgoingBody(nc, encoded, headers)
             const answer = await nc.request(options.group === undefined ? subjectOf(proto, message) : `${options.group}.${message}`, body, {
               // A little longer than the deadline, so the server's own ActorTimeout (504) arrives first.
               timeout: timeoutMs + 2_000,
               headers
             })
-            return { answer, data: ServiceError.isServiceError(answer) ? answer.data : await incomingBody(nc, answer.data, answer.headers) }
+            return { answer, data: ServiceError.isServiceError(answer) || !isClaimChecked(answer.headers) ? answer.data : await incomingBody(nc, answer.data, answer.headers) }
           },
           catch: (error) => {
             const code = (error as { code?: string }).code

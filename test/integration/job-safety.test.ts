@@ -146,7 +146,8 @@ describe.skipIf(!HAVE_NATS)("durable jobs: shutdown, poison, repeated crashes", 
       const letter = await jsm.streams.getMessage(names.dlqStream, { seq: 1 })
       expect(letter.header.get("Coord-Dlq-Reason")).toContain("delivered 2 times without finishing")
       expect(letter.header.get("Coord-Dlq-Deliveries")).toBe("3")
-      expect((await jsm.streams.info(names.stream)).state.messages).toBe(0)
+      // The answer is published before the job is terminated: wait for that step, do not race it.
+      await eventually("the crashing job terminated", async () => (await jsm.streams.info(names.stream)).state.messages === 0)
       // Two crashes are within the restart budget: the worker is still up.
       expect(worker.proc.exitCode).toBe(null)
     } finally {

@@ -1,6 +1,7 @@
 /**
  * Command-line parsing: argv in, a typed command out, or a UsageError with one sentence.
  */
+import { availableParallelism } from "node:os"
 import { parseArgs } from "node:util"
 import { Effect } from "effect"
 import { UsageError } from "../domain/errors.ts"
@@ -11,7 +12,20 @@ import type { FormatChoice } from "../ingest/ingest.ts"
 import type { NatsFlags } from "../../actors/transport/NatsConnection.ts"
 
 export type Command =
-  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" | "campaigns" | "maintenance" | "ops" | "replay" | "worker" }
+  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" | "campaigns" | "maintenance" | "ops" | "replay" | "worker" | "serve" | "keys" | "audit" }
+  | ({ readonly _tag: "Serve" } & import("./commands/serve.ts").ServeCommand)
+  | {
+    readonly _tag: "Keys"
+    readonly action: "create" | "list" | "revoke"
+    readonly id: string | undefined
+    readonly role: "viewer" | "analyst" | "admin"
+    readonly tenant: string
+    readonly name: string
+    readonly expires: string | undefined
+    readonly quota: number | undefined
+    readonly store: StoreConfig
+  }
+  | { readonly _tag: "AuditTail"; readonly store: StoreConfig; readonly count: number; readonly follow: boolean }
   | { readonly _tag: "Migrate"; readonly store: StoreConfig; readonly quiet: boolean }
   | { readonly _tag: "Config"; readonly store: StoreConfig }
   | {
@@ -265,6 +279,110 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           maxTimeoutMs: duration("max-timeout", values["max-timeout"], 6 * 3_600_000, MAX_TIMEOUT_MS),
           redisUrl: resolveStoreConfig({ redisUrl: values["redis-url"] }).redisUrl,
           store: resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] })
+        }
+      }
+      case "serve": {
+        const { values } = parseArgs({
+          args: [...rest],
+          strict: true,
+          options: {
+            help: { type: "boolean", short: "h" },
+            host: { type: "string" },
+            port: { type: "string" },
+            threads: { type: "string" },
+            "max-queued": { type: "string" },
+            "min-sessions": { type: "string" },
+            "max-sessions": { type: "string" },
+            "max-body-mb": { type: "string" },
+            "cors-origins": { type: "string" },
+            "trust-proxy": { type: "boolean" },
+            "jwt-keys": { type: "string" },
+            "allow-private-webhooks": { type: "boolean" },
+            "allow-webhook-targets": { type: "string" },
+            "database-url": { type: "string" },
+            "redis-url": { type: "string" },
+            "data-dir": { type: "string" },
+            quiet: { type: "boolean" }
+          }
+        })
+        if (values.help === true) return { _tag: "Help", text: "serve" }
+        const list = (text: string | undefined): Array<string> => (text ?? "").split(",").map((r) => r.trim()).filter((r) => r.length > 0)
+        const minSessions = integer("min-sessions", values["min-sessions"], 2, 1, 1_000_000)
+        return {
+          _tag: "Serve",
+          host: values.host ?? "127.0.0.1",
+          port: integer("port", values.port, 8080, 0, 65535),
+          store: resolveStoreConfig({ databaseUrl: values["database-url"], redisUrl: values["redis-url"], dataDir: values["data-dir"] }),
+          threads: integer("threads", values.threads, Math.max(1, availableParallelism()), 1, 256),
+          maxQueued: integer("max-queued", values["max-queued"], 1000, 1, 1_000_000),
+          minSessions,
+          maxSessions: integer("max-sessions", values["max-sessions"], 10_000, minSessions, 100_000),
+          maxBodyBytes: integer("max-body-mb", values["max-body-mb"], 64, 1, 4096) * 1024 * 1024,
+          corsOrigins: list(values["cors-origins"]),
+          trustProxy: values["trust-proxy"] === true,
+          jwtKeysFile: values["jwt-keys"],
+          allowPrivateWebhooks: values["allow-private-webhooks"] === true,
+          allowedWebhookTargets: list(values["allow-webhook-targets"]),
+          quiet: values.quiet === true
+        }
+      }
+      case "keys": {
+        const { positionals, values } = parseArgs({
+          args: [...rest],
+          allowPositionals: true,
+          strict: true,
+          options: {
+            help: { type: "boolean", short: "h" },
+            role: { type: "string" },
+            tenant: { type: "string" },
+            name: { type: "string" },
+            expires: { type: "string" },
+            quota: { type: "string" },
+            "database-url": { type: "string" },
+            "data-dir": { type: "string" }
+          }
+        })
+        if (values.help === true) return { _tag: "Help", text: "keys" }
+        const [action, id] = positionals
+        if (action !== "create" && action !== "list" && action !== "revoke") throw new UsageError({ message: "keys needs an action: create, list or revoke ID." })
+        if (action === "revoke" && id === undefined) throw new UsageError({ message: "keys revoke needs the key id (see keys list)." })
+        const role = values.role ?? "viewer"
+        if (role !== "viewer" && role !== "analyst" && role !== "admin") throw new UsageError({ message: `--role must be viewer, analyst or admin, not "${role}".` })
+        if (action === "create" && values.tenant === undefined) throw new UsageError({ message: "keys create needs --tenant NAME (the tenant whose data the key may see)." })
+        const tenant = values.tenant ?? "default"
+        if (!/^[A-Za-z0-9_.-]{1,64}$/.test(tenant)) throw new UsageError({ message: "--tenant must be 1 to 64 letters, digits, '.', '_' or '-'." })
+        return {
+          _tag: "Keys",
+          action,
+          id,
+          role,
+          tenant,
+          name: values.name ?? "",
+          expires: values.expires,
+          quota: values.quota === undefined ? undefined : integer("quota", values.quota, 0, 0, 1_000_000),
+          store: resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] })
+        }
+      }
+      case "audit": {
+        const { positionals, values } = parseArgs({
+          args: [...rest],
+          allowPositionals: true,
+          strict: true,
+          options: {
+            help: { type: "boolean", short: "h" },
+            lines: { type: "string", short: "n" },
+            follow: { type: "boolean", short: "f" },
+            "database-url": { type: "string" },
+            "data-dir": { type: "string" }
+          }
+        })
+        if (values.help === true) return { _tag: "Help", text: "audit" }
+        if (positionals[0] !== "tail") throw new UsageError({ message: "audit needs an action: tail." })
+        return {
+          _tag: "AuditTail",
+          store: resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] }),
+          count: integer("lines", values.lines, 20, 1, 100_000),
+          follow: values.follow === true
         }
       }
       case "replay": {

@@ -28,6 +28,9 @@ Commands:
   config                 print the effective configuration (secrets redacted)
   replay MANIFEST        re-execute a recorded analysis and verify its result digest
   worker                 serve a pool of actors over NATS (--roles, --pool, --nats)
+  serve                  serve the HTTP API (keys, tokens, analyses, campaigns; /docs)
+  keys                   create, list or revoke API keys (keys create --role R --tenant T)
+  audit tail             print the newest audit log entries (-n N, --follow)
   schema                 print the JSON Schema of Result v1
   version                print the engine version
 
@@ -322,4 +325,67 @@ Options:
 ${NATS_AUTH_OPTIONS}
   --quiet        no start-up line
   -h, --help     show this help
+`
+
+export const SERVE_HELP = `dshield-coord serve — the HTTP API
+
+Usage: dshield-coord serve [options]
+
+Serves POST /analyze/coordination, GET /analyze/{id}, POST /analyze/bulk, GET /campaigns,
+/auth/token, /keys and /health/*; the OpenAPI document at /openapi.json and docs at /docs.
+Every request but /health/* and /openapi.json needs an API key (X-API-Key) or an access
+token (Authorization: Bearer). Create the first key with \`dshield-coord keys create\`.
+
+Options:
+  --host HOST                 address to listen on (default 127.0.0.1)
+  --port N                    port (default 8080; 0 picks a free one, printed on stdout)
+  --threads N                 analyses that run at once (default: one per core)
+  --max-queued N              analyses that may wait before submissions get 503 (default 1000)
+  --min-sessions N            fewest sessions per analysis (default 2)
+  --max-sessions N            most sessions per analysis (default 10000)
+  --max-body-mb N             request body cap in MiB (default 64; 413 beyond)
+  --cors-origins A,B          browser origins allowed to call the API (default none)
+  --trust-proxy               take the client address from X-Forwarded-For
+  --jwt-keys FILE             access-token key ring {"active": kid, "keys": {kid: base64}}
+                              (or DSHIELD_JWT_KEYS=kid=base64,...; default: one kept beside
+                              the embedded store)
+  --allow-private-webhooks    let callback_url reach private and loopback addresses
+  --allow-webhook-targets H:P,...  exact host:port callback targets allowed even if private
+  --database-url URL          PostgreSQL (or DATABASE_URL); default the embedded store
+  --redis-url URL             Redis for shared rate limits (or REDIS_URL); default memory
+  --data-dir DIR              embedded store directory (default ./.dshield-coord/db)
+  --quiet                     no start-up line on stderr
+  -h, --help                  show this help
+
+Rate limits: DSHIELD_RATE_LIMIT_PRINCIPAL, _IP, _SUBMIT, _READ (e.g. 600/1m) and
+DSHIELD_DAILY_ANALYSES; webhook signing secret: DSHIELD_WEBHOOK_SECRET. See docs/api.md.
+`
+
+export const KEYS_HELP = `dshield-coord keys — API keys of the HTTP API
+
+Usage: dshield-coord keys create --role viewer|analyst|admin --tenant T [--name N] [--expires 90d] [--quota N]
+       dshield-coord keys list
+       dshield-coord keys revoke ID
+
+create prints the key once on stdout (only its salted hash is stored). Roles: viewer reads,
+analyst also submits analyses, admin also manages its tenant's keys over the API.
+
+Options:
+  --database-url URL   PostgreSQL (or DATABASE_URL); default the embedded store
+  --data-dir DIR       embedded store directory (default ./.dshield-coord/db)
+  -h, --help           show this help
+`
+
+export const AUDIT_HELP = `dshield-coord audit — the audit log
+
+Usage: dshield-coord audit tail [-n N] [--follow]
+
+Prints the newest N (default 20) audit entries as JSON lines: row changes of analyses,
+campaigns, keys and API analyses, and API events (authentication failures, keys created or
+revoked, tokens issued, analyses submitted). --follow keeps printing new entries.
+
+Options:
+  --database-url URL   PostgreSQL (or DATABASE_URL); default the embedded store
+  --data-dir DIR       embedded store directory (default ./.dshield-coord/db)
+  -h, --help           show this help
 `

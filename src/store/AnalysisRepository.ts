@@ -115,7 +115,7 @@ export const insertSessions = Effect.fn("AnalysisRepository.insertSessions")(fun
        SELECT t.id, $2, $3, t.sensor, t.protocol, t.src_ip, t.src_port, t.dst_ip, t.dst_port, t.start_at, t.end_at, t.client_version, t.hassh, t.data
        FROM jsonb_to_recordset($1::jsonb)
          AS t(id text, sensor text, protocol text, src_ip inet, src_port integer, dst_ip inet, dst_port integer, start_at timestamptz, end_at timestamptz, client_version text, hassh text, data jsonb)
-       ON CONFLICT (id, start_at) DO UPDATE SET
+       ON CONFLICT (tenant, id, start_at) DO UPDATE SET
          analysis_id = EXCLUDED.analysis_id, end_at = EXCLUDED.end_at, data = EXCLUDED.data`,
       [pgJson(rows), tenant, analysisId]
     )

@@ -2,10 +2,13 @@
  * The embedded SQL store: PGlite (PostgreSQL in WebAssembly) in a data directory on disk, or
  * in memory (see SqlStore.ts; how it starts: pgliteTemplate.ts).
  */
-import { Effect, Layer } from "effect"
+import { Context, Effect, Layer, Semaphore } from "effect"
 import { PGlite } from "@electric-sql/pglite"
 import { pgliteOptions } from "./pgliteTemplate.ts"
 import { describeStoreError, type Row, SqlStore, StoreError } from "./SqlStore.ts"
+
+/** True inside a transaction on this fiber (see the permit below). */
+const InTransaction = Context.Reference<boolean>("dshield-coord/store/PgliteInTransaction", { defaultValue: () => false })
 
 /** The embedded PGlite store in `dataDir` ("memory://" for a throw-away one). */
 export const pgliteStore = (dataDir: string): Layer.Layer<SqlStore, StoreError> =>
@@ -23,23 +26,30 @@ export const pgliteStore = (dataDir: string): Layer.Layer<SqlStore, StoreError> 
         }),
         (instance) => Effect.promise(() => instance.close())
       )
-      // PGlite runs one statement at a time; a transaction holds it for its whole body.
-      let depth = 0
-      const query = Effect.fn("SqlStore.query")(function*(text: string, params: ReadonlyArray<unknown> = []) {
-        const result = yield* Effect.tryPromise({
+      // PGlite has one connection: a transaction holds it for its whole body. Concurrent
+      // callers (the HTTP server's requests) take turns through one permit; the fiber inside a
+      // transaction is marked so its own queries (and nested transactions) run in it instead
+      // of waiting for the permit it holds.
+      const connection = Semaphore.makeUnsafe(1)
+      const run = (text: string, params: ReadonlyArray<unknown>) =>
+        Effect.tryPromise({
           try: () => db.query<Row>(text, params as Array<unknown>),
           catch: (error) => new StoreError({ message: `Embedded store query failed: ${describeStoreError(error)}.` })
-        })
-        return result.rows
+        }).pipe(Effect.map((result) => result.rows))
+      const query = Effect.fn("SqlStore.query")(function*(text: string, params: ReadonlyArray<unknown> = []) {
+        return (yield* InTransaction) ? yield* run(text, params) : yield* connection.withPermit(run(text, params))
       })
       const transaction = <A, E, R>(body: Effect.Effect<A, E, R>): Effect.Effect<A, E | StoreError, R> =>
-        depth > 0
-          ? body
-          : Effect.acquireUseRelease(
-            Effect.sync(() => depth++).pipe(Effect.andThen(query("BEGIN"))),
-            () => body.pipe(Effect.tap(() => query("COMMIT"))),
-            (_, exit) => Effect.sync(() => depth--).pipe(Effect.andThen(exit._tag === "Failure" ? Effect.ignore(query("ROLLBACK")) : Effect.void))
+        Effect.gen(function*() {
+          if (yield* InTransaction) return yield* body
+          return yield* connection.withPermit(
+            Effect.acquireUseRelease(
+              run("BEGIN", []),
+              () => body.pipe(Effect.tap(() => run("COMMIT", [])), Effect.provideService(InTransaction, true)),
+              (_, exit) => (exit._tag === "Failure" ? Effect.ignore(run("ROLLBACK", [])) : Effect.void)
+            )
           )
+        })
       return SqlStore.of({ kind: "pglite", query, transaction })
     })
   )

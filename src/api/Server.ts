@@ -1,0 +1,285 @@
+/**
+ * `dshield-coord serve`: the HTTP API on Bun.serve.
+ *
+ * Two layers, so each job sits in one place:
+ * - the edge (this file), which sees every request before the API does: request id and
+ *   client address, rate limits, body and JSON-depth caps, CORS, security headers, and every
+ *   error answer turned into an RFC 9457 problem with the request id;
+ * - the API (Contract.ts + Handlers.ts through Effect's HttpApi), which decodes strictly,
+ *   authenticates, authorises and does the work.
+ *
+ * Analyses run on the analysis threads (AnalysisRunner.ts), never on the loop that answers.
+ */
+import { randomUUID } from "node:crypto"
+import { dirname, join, resolve } from "node:path"
+import { Context, Effect, Layer, type Scope } from "effect"
+import { HttpRouter, HttpServer } from "effect/http"
+import { HttpApiBuilder, HttpApiMiddleware, HttpApiScalar } from "effect/http-api"
+import { makeAnalysisPool } from "../../actors/threads/AnalysisPool.ts"
+import { sqlStoreLayer } from "../../actors/postgres/StoreActor.ts"
+import type { StoreConfig } from "../config/StoreConfig.ts"
+import { MAX_JSON_DEPTH, jsonTextTooDeep } from "../ingest/formats/JsonLine.ts"
+import { loadMigrations, migrate } from "../store/migrate.ts"
+import { SqlStore } from "../store/SqlStore.ts"
+import { makeAnalysisRunner } from "./AnalysisRunner.ts"
+import { authenticationLayer } from "./auth/Authentication.ts"
+import { loadKeyRing } from "./auth/Tokens.ts"
+import { CoordinationApi } from "./Contract.ts"
+import { type Check, handlersLayer } from "./Handlers.ts"
+import type { EndpointClass } from "./RateLimitPolicy.ts"
+import { RateLimits } from "./RateLimits.ts"
+import { CLIENT_IP_HEADER, REQUEST_ID_HEADER } from "./requestInfo.ts"
+import { deliverCompletion, refusedCallback, type WebhookSettings } from "./webhookDispatch.ts"
+
+export interface ServeOptions {
+  readonly host: string
+  readonly port: number
+  readonly store: StoreConfig
+  /** Analyses that run at once (analysis threads). */
+  readonly threads: number
+  /** Analyses that may wait for a thread before submissions get 503. */
+  readonly maxQueued: number
+  readonly minSessions: number
+  readonly maxSessions: number
+  /** Request body cap in bytes (413 beyond). */
+  readonly maxBodyBytes: number
+  /** Origins allowed to call the API from a browser; empty = no CORS. */
+  readonly corsOrigins: ReadonlyArray<string>
+  /** Take the client address from X-Forwarded-For (only behind a proxy you run). */
+  readonly trustProxy: boolean
+  readonly jwtKeysFile: string | undefined
+  readonly webhooks: WebhookSettings
+  /** Where uploaded inputs wait for their analysis. */
+  readonly workDir: string
+}
+
+export interface RunningServer {
+  readonly url: string
+  readonly port: number
+}
+
+const SECURITY_HEADERS: Record<string, string> = {
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-store",
+  "cross-origin-resource-policy": "same-origin",
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'"
+}
+/** The docs page runs the inlined API reference script and styles. */
+const DOCS_CSP = "default-src 'none'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'; img-src data:; font-src data:; connect-src 'self'; frame-ancestors 'none'"
+
+const STATUS_TITLES: Record<number, string> = {
+  400: "Invalid request",
+  401: "Authentication required",
+  403: "Forbidden",
+  404: "Not found",
+  405: "Method not allowed",
+  413: "Request too large",
+  415: "Unsupported media type",
+  429: "Too many requests",
+  500: "The server failed",
+  503: "A dependency is unavailable"
+}
+
+const problem = (status: number, detail: string, requestId: string, extra: Record<string, unknown> = {}): Response =>
+  new Response(JSON.stringify({ type: "about:blank", status, title: STATUS_TITLES[status] ?? "Error", detail, request_id: requestId, ...extra }), {
+    status,
+    headers: { "content-type": "application/problem+json" }
+  })
+
+/** Which rate-limit class a request falls in: submissions cost more than reads. */
+const endpointClass = (method: string, path: string): EndpointClass => (method === "POST" && path.startsWith("/analyze") ? "submit" : "read")
+
+/** A rate-limit bucket for the credential presented: a digest, never the secret itself. */
+const credentialBucket = (request: Request): string | undefined => {
+  const key = request.headers.get("x-api-key")
+  const auth = request.headers.get("authorization")
+  const text = key !== null && key !== "" ? key : auth !== null && auth !== "" ? auth : undefined
+  return text === undefined ? undefined : new Bun.CryptoHasher("sha256").update(text).digest("hex").slice(0, 32)
+}
+
+/** Reads a body up to `max` bytes; undefined when it is larger. */
+const readCapped = async (request: Request, max: number): Promise<Uint8Array | undefined> => {
+  if (request.body === null) return new Uint8Array(0)
+  const reader = request.body.getReader()
+  const chunks: Array<Uint8Array> = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > max) {
+      await reader.cancel().catch(() => undefined)
+      return undefined
+    }
+    chunks.push(value)
+  }
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const c of chunks) {
+    out.set(c, at)
+    at += c.byteLength
+  }
+  return out
+}
+
+/** The dependencies `/health` and `/health/ready` check. */
+const dependencyChecks = (store: Context.Context<SqlStore>, limits: Context.Context<RateLimits>, options: ServeOptions) => (): Effect.Effect<ReadonlyArray<Check>> =>
+  Effect.gen(function*() {
+    const storeName = options.store.databaseUrl === undefined ? "embedded store" : "postgresql"
+    const storeCheck = yield* Effect.result(Context.get(store, SqlStore).query("SELECT 1").pipe(Effect.timeout("5 seconds")))
+    const checks: Array<Check> = [{ name: storeName, ok: storeCheck._tag === "Success", detail: storeCheck._tag === "Success" ? "answers" : String((storeCheck.failure as { message?: string }).message ?? storeCheck.failure) }]
+    if (options.store.redisUrl !== undefined) {
+      const status = yield* Context.get(limits, RateLimits).status()
+      checks.push({ name: "redis", ok: !status.degraded, detail: status.detail })
+    }
+    return checks
+  })
+
+export const startServer = (options: ServeOptions): Effect.Effect<RunningServer, import("../store/SqlStore.ts").StoreError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const store = yield* Layer.build(sqlStoreLayer(options.store))
+    yield* Effect.flatMap(loadMigrations(), migrate).pipe(Effect.provideContext(store))
+    // Analyses a previous server process accepted but did not finish will never finish.
+    yield* Context.get(store, SqlStore).query(
+      "UPDATE api_analyses SET status = 'failed', finished_at = now(), error = 'The server restarted before the analysis finished; submit it again.' WHERE status IN ('queued', 'running')"
+    )
+    const ring = yield* Effect.try({
+      try: () =>
+        loadKeyRing({
+          env: process.env.DSHIELD_JWT_KEYS,
+          file: options.jwtKeysFile,
+          fallbackPath: join(options.store.databaseUrl === undefined ? dirname(resolve(options.store.dataDir)) : resolve(".dshield-coord"), "jwt-keys.json")
+        }),
+      catch: (error) => error as Error
+    }).pipe(Effect.orDie)
+    const limits = yield* Layer.build(options.store.redisUrl === undefined ? RateLimits.layerMemory() : RateLimits.layerRedis(options.store.redisUrl))
+    const limiter = Context.get(limits, RateLimits)
+    const pool = yield* makeAnalysisPool(options.threads)
+    const runner = yield* makeAnalysisRunner({
+      pool,
+      workDir: options.workDir,
+      maxQueued: options.maxQueued,
+      store,
+      onFinished: (f) => deliverCompletion(f, options.webhooks, store)
+    })
+    const api = HttpApiBuilder.layer(CoordinationApi, { openapiPath: "/openapi.json" }).pipe(
+      Layer.provide(handlersLayer({
+        store,
+        ring,
+        runner,
+        minSessions: options.minSessions,
+        maxSessions: options.maxSessions,
+        checks: dependencyChecks(store, limits, options),
+        refusedCallback: (url) => refusedCallback(url, options.webhooks),
+        consumeQuota: (p, limit) =>
+          limiter.consumeAnalysisQuota(p.keyId, Date.now(), limit).pipe(
+            Effect.map((q) => ({ allowed: q.allowed, resetSeconds: q.resetSeconds })),
+            // The limiter refusing to answer refuses the analysis (fail closed).
+            Effect.orElseSucceed(() => ({ allowed: false, resetSeconds: 60 }))
+          )
+      })),
+      Layer.provide(authenticationLayer(ring, store)),
+      Layer.provide(HttpApiMiddleware.layerProblemDetails({ includeDetails: true }))
+    )
+    const routes = Layer.mergeAll(api, HttpApiScalar.layer(CoordinationApi, { path: "/docs" }))
+    const { handler, dispose } = HttpRouter.toWebHandler(routes.pipe(Layer.provide(HttpServer.layerServices)), { disableLogger: true })
+    yield* Effect.addFinalizer(() => Effect.promise(() => dispose()))
+
+    const edge = async (request: Request, server: Bun.Server<undefined>): Promise<Response> => {
+      const requestId = randomUUID()
+      const url = new URL(request.url)
+      const forwarded = options.trustProxy ? request.headers.get("x-forwarded-for")?.split(",")[0]?.trim() : undefined
+      const clientIp = forwarded !== undefined && forwarded !== "" ? forwarded : server.requestIP(request)?.address ?? "unknown"
+      const origin = request.headers.get("origin")
+      const corsAllowed = origin !== null && options.corsOrigins.includes(origin)
+      const finish = (response: Response, rate?: { limit: number; remaining: number; reset: number }): Response => {
+        const headers = new Headers(response.headers)
+        for (const [k, v] of Object.entries(SECURITY_HEADERS)) headers.set(k, v)
+        if (url.pathname === "/docs") headers.set("content-security-policy", DOCS_CSP)
+        headers.set("x-request-id", requestId)
+        if (corsAllowed) {
+          headers.set("access-control-allow-origin", origin!)
+          headers.set("vary", "Origin")
+          headers.set("access-control-expose-headers", "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After, X-Request-Id")
+        }
+        if (rate !== undefined) {
+          headers.set("ratelimit-limit", String(rate.limit))
+          headers.set("ratelimit-remaining", String(rate.remaining))
+          headers.set("ratelimit-reset", String(rate.reset))
+        }
+        return new Response(response.body, { status: response.status, statusText: response.statusText, headers })
+      }
+      if (request.method === "OPTIONS") {
+        if (!corsAllowed) return finish(problem(403, "This origin may not call the API from a browser; ask the operator to add it to --cors-origins.", requestId))
+        const preflight = new Response(null, { status: 204 })
+        preflight.headers.set("access-control-allow-methods", "GET, POST, DELETE")
+        preflight.headers.set("access-control-allow-headers", "Authorization, Content-Type, X-API-Key")
+        preflight.headers.set("access-control-max-age", "600")
+        return finish(preflight)
+      }
+      const publicPath = url.pathname.startsWith("/health") || url.pathname === "/openapi.json" || url.pathname === "/docs"
+      let rate: { limit: number; remaining: number; reset: number } | undefined
+      if (!publicPath || url.pathname === "/docs") {
+        const decision = await Effect.runPromise(Effect.result(limiter.check({ principal: credentialBucket(request), ip: clientIp, endpoint: endpointClass(request.method, url.pathname), nowMs: Date.now() })))
+        if (decision._tag === "Failure") return finish(problem(503, "The rate limiter cannot answer; retry in a minute.", requestId, { failed: ["rate-limiter"] }))
+        const d = decision.success
+        rate = { limit: d.limit, remaining: d.remaining, reset: d.resetSeconds }
+        if (!d.allowed) {
+          const denied = finish(problem(429, `Too many requests (${d.policy} limit of ${d.limit} per ${Math.round(d.windowMs / 1000)} s); retry after ${d.retryAfterSeconds ?? 1} s.`, requestId), rate)
+          denied.headers.set("retry-after", String(d.retryAfterSeconds ?? 1))
+          return denied
+        }
+      }
+      // The body, capped before anything parses it.
+      let body: Uint8Array | undefined
+      if (request.method !== "GET" && request.method !== "HEAD") {
+        const declared = Number(request.headers.get("content-length") ?? "NaN")
+        if (declared > options.maxBodyBytes) return finish(problem(413, `The body is ${declared} bytes; the limit is ${options.maxBodyBytes}. Split the sessions over several requests (or /analyze/bulk).`, requestId), rate)
+        body = await readCapped(request, options.maxBodyBytes).catch(() => new Uint8Array(0))
+        if (body === undefined) return finish(problem(413, `The body is over the ${options.maxBodyBytes}-byte limit. Split the sessions over several requests.`, requestId), rate)
+        const type = request.headers.get("content-type") ?? ""
+        if (type.includes("json") && !type.includes("ndjson") && !type.includes("jsonl") && jsonTextTooDeep(new TextDecoder().decode(body), MAX_JSON_DEPTH)) {
+          return finish(problem(400, `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels; no request of this API needs that.`, requestId), rate)
+        }
+      }
+      const headers = new Headers(request.headers)
+      headers.set(REQUEST_ID_HEADER, requestId)
+      headers.set(CLIENT_IP_HEADER, clientIp)
+      const inner = new Request(request.url, { method: request.method, headers, ...(body === undefined ? {} : { body }) })
+      let response: Response
+      try {
+        response = await handler(inner)
+      } catch {
+        response = problem(500, "The server failed on this request; report it with the request id.", requestId)
+      }
+      // Every error answer is a problem document carrying the request id.
+      if (response.status >= 400) {
+        const type = response.headers.get("content-type") ?? ""
+        const text = await response.text()
+        if (type.includes("application/problem+json")) {
+          try {
+            const doc = JSON.parse(text) as Record<string, unknown>
+            response = new Response(JSON.stringify({ ...doc, request_id: requestId }), { status: response.status, headers: response.headers })
+          } catch {
+            response = problem(response.status, "The server sent an unreadable error; report it with the request id.", requestId)
+          }
+        } else {
+          const detail = response.status === 404
+            ? `No endpoint ${request.method} ${url.pathname}; see /openapi.json or /docs.`
+            : response.status === 415
+            ? `Content-Type ${request.headers.get("content-type") ?? "(none)"} is not accepted here; send application/json, or raw logs as application/x-ndjson, text/plain or application/gzip.`
+            : response.status === 405
+            ? `${request.method} is not allowed on ${url.pathname}; see /openapi.json.`
+            : text.slice(0, 200) || (STATUS_TITLES[response.status] ?? "Error")
+          response = problem(response.status, detail, requestId)
+        }
+      }
+      return finish(response, rate)
+    }
+
+    const server = Bun.serve({ hostname: options.host, port: options.port, fetch: edge, maxRequestBodySize: options.maxBodyBytes + 1024 })
+    yield* Effect.addFinalizer(() => Effect.promise(() => server.stop(true)))
+    return { url: `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${server.port}`, port: server.port ?? options.port }
+  })

@@ -1,0 +1,178 @@
+/**
+ * A tenant's own rows, read and written by the HTTP API: its submitted analyses, their
+ * webhook deliveries, and its tracked campaigns. Every function here runs inside
+ * `asTenant` (ApiRepository.ts), so row-level security limits it to the calling tenant
+ * whatever its WHERE clause says; the tenant column is still written explicitly.
+ */
+import { Effect } from "effect"
+import { type Row, SqlStore } from "../store/SqlStore.ts"
+
+const iso = (value: unknown): string | null =>
+  value === null || value === undefined ? null : value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString()
+
+export type AnalysisState = "queued" | "running" | "completed" | "failed"
+export type Depth = "minimal" | "standard" | "deep"
+
+export interface StoredApiAnalysis {
+  readonly id: string
+  readonly status: AnalysisState
+  readonly depth: Depth
+  readonly sessions: number
+  readonly callbackUrl: string | null
+  readonly createdAt: string
+  readonly startedAt: string | null
+  readonly finishedAt: string | null
+  /** The Result v1 as JSON text (not re-parsed: it is sent on as it is). */
+  readonly resultJson: string | null
+  readonly error: string | null
+}
+
+export const insertApiAnalysis = Effect.fn("TenantRepository.insertApiAnalysis")(function*(a: {
+  readonly id: string
+  readonly tenant: string
+  readonly keyId: string
+  readonly depth: Depth
+  readonly sessions: number
+  readonly callbackUrl: string | null
+}) {
+  const store = yield* SqlStore
+  yield* store.query(
+    "INSERT INTO api_analyses (id, tenant, key_id, status, depth, sessions, callback_url) VALUES ($1, $2, $3, 'queued', $4, $5, $6)",
+    [a.id, a.tenant, a.keyId, a.depth, a.sessions, a.callbackUrl]
+  )
+})
+
+export const markApiAnalysisRunning = Effect.fn("TenantRepository.markApiAnalysisRunning")(function*(id: string) {
+  const store = yield* SqlStore
+  yield* store.query("UPDATE api_analyses SET status = 'running', started_at = now() WHERE id = $1", [id])
+})
+
+export const completeApiAnalysis = Effect.fn("TenantRepository.completeApiAnalysis")(function*(id: string, resultText: string, sessions: number) {
+  const store = yield* SqlStore
+  // PostgreSQL text holds no NUL: attacker-sent NULs are escaped as \u0000 in JSON text, which is fine.
+  yield* store.query(
+    "UPDATE api_analyses SET status = 'completed', finished_at = now(), result = $2, sessions = $3 WHERE id = $1",
+    [id, resultText, sessions]
+  )
+})
+
+export const failApiAnalysis = Effect.fn("TenantRepository.failApiAnalysis")(function*(id: string, error: string) {
+  const store = yield* SqlStore
+  yield* store.query("UPDATE api_analyses SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1", [id, error])
+})
+
+export const findApiAnalysis = Effect.fn("TenantRepository.findApiAnalysis")(function*(id: string) {
+  const store = yield* SqlStore
+  const rows = yield* store.query(
+    "SELECT id, status, depth, sessions, callback_url, created_at, started_at, finished_at, result, error FROM api_analyses WHERE id = $1",
+    [id]
+  )
+  const r = rows[0]
+  if (r === undefined) return undefined
+  return {
+    id: String(r.id),
+    status: String(r.status) as AnalysisState,
+    depth: String(r.depth) as Depth,
+    sessions: Number(r.sessions),
+    callbackUrl: r.callback_url === null ? null : String(r.callback_url),
+    createdAt: iso(r.created_at)!,
+    startedAt: iso(r.started_at),
+    finishedAt: iso(r.finished_at),
+    resultJson: r.result === null ? null : String(r.result),
+    error: r.error === null ? null : String(r.error)
+  } satisfies StoredApiAnalysis
+})
+
+export const recordWebhookAttempt = Effect.fn("TenantRepository.recordWebhookAttempt")(function*(d: {
+  readonly analysisId: string
+  readonly tenant: string
+  readonly url: string
+  readonly attempt: number
+  readonly statusCode: number | null
+  readonly error: string | null
+  readonly delivered: boolean
+  readonly durationMs: number
+}) {
+  const store = yield* SqlStore
+  yield* store.query(
+    "INSERT INTO webhook_deliveries (analysis_id, tenant, url, attempt, status_code, error, delivered, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    [d.analysisId, d.tenant, d.url, d.attempt, d.statusCode, d.error, d.delivered, Math.max(0, Math.round(d.durationMs))]
+  )
+})
+
+// ---------------------------------------------------------------- campaigns
+
+export interface CampaignFilter {
+  readonly status?: "active" | "dormant" | "concluded" | undefined
+  readonly firstSeenAfter?: string | undefined
+  readonly lastSeenBefore?: string | undefined
+  readonly minConfidence?: number | undefined
+  readonly indicator?: string | undefined
+  readonly limit: number
+  /** The last row of the previous page: (last_seen, id) in the listing order. */
+  readonly after?: { readonly lastSeen: string; readonly id: string } | undefined
+}
+
+const toCampaign = (r: Row) => ({
+  id: String(r.id),
+  parent_id: r.parent_id === null ? null : String(r.parent_id),
+  level: String(r.level),
+  name: String(r.name),
+  state: String(r.state),
+  confidence: Number(r.confidence),
+  assessment: String(r.assessment),
+  session_count: Number(r.session_count),
+  source_ip_count: Number(r.source_ip_count),
+  first_seen: iso(r.first_seen)!,
+  last_seen: iso(r.last_seen)!
+})
+
+/** One page of campaigns, most recently active first (keyset pagination on last_seen, id). */
+export const listTenantCampaigns = Effect.fn("TenantRepository.listTenantCampaigns")(function*(f: CampaignFilter) {
+  const store = yield* SqlStore
+  const rows = yield* store.query(
+    `SELECT id, parent_id, level, name, state, confidence, assessment, session_count, source_ip_count, first_seen, last_seen
+     FROM campaigns c
+     WHERE ($1::text IS NULL OR state = $1)
+       AND ($2::timestamptz IS NULL OR first_seen >= $2)
+       AND ($3::timestamptz IS NULL OR last_seen <= $3)
+       AND ($4::double precision IS NULL OR confidence >= $4)
+       AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM campaign_indicators i WHERE i.campaign_id = c.id AND i.value = $5))
+       AND ($6::timestamptz IS NULL OR (last_seen, id) < ($6, $7::text))
+     ORDER BY last_seen DESC, id DESC
+     LIMIT $8`,
+    [f.status ?? null, f.firstSeenAfter ?? null, f.lastSeenBefore ?? null, f.minConfidence ?? null, f.indicator ?? null, f.after?.lastSeen ?? null, f.after?.id ?? null, f.limit + 1]
+  )
+  const page = rows.slice(0, f.limit).map(toCampaign)
+  const last = page[page.length - 1]
+  return { campaigns: page, next: rows.length > f.limit && last !== undefined ? { lastSeen: last.last_seen, id: last.id } : undefined }
+})
+
+export const findTenantCampaign = Effect.fn("TenantRepository.findTenantCampaign")(function*(id: string) {
+  const store = yield* SqlStore
+  const rows = yield* store.query(
+    "SELECT id, parent_id, level, name, state, confidence, assessment, session_count, source_ip_count, first_seen, last_seen FROM campaigns WHERE id = $1",
+    [id]
+  )
+  if (rows.length === 0) return undefined
+  const sessions = yield* store.query("SELECT session_id FROM campaign_sessions WHERE campaign_id = $1 ORDER BY session_id", [id])
+  const indicators = yield* store.query("SELECT type, value FROM campaign_indicators WHERE campaign_id = $1 ORDER BY type, value", [id])
+  return {
+    ...toCampaign(rows[0]!),
+    sessions: sessions.map((r) => String(r.session_id)),
+    indicators: indicators.map((r) => ({ type: String(r.type), value: String(r.value) }))
+  }
+})
+
+export const tenantCampaignTimeline = Effect.fn("TenantRepository.tenantCampaignTimeline")(function*(id: string, tenant: string) {
+  const store = yield* SqlStore
+  const exists = yield* store.query("SELECT 1 FROM campaigns WHERE id = $1", [id])
+  if (exists.length === 0) return undefined
+  const rows = yield* store.query(
+    `SELECT to_char(date_trunc('day', a.start_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day, count(*)::integer AS sessions, count(DISTINCT a.src_ip)::integer AS ips
+     FROM campaign_sessions cs JOIN attack_sessions a ON a.id = cs.session_id AND a.tenant = $2
+     WHERE cs.campaign_id = $1 GROUP BY 1 ORDER BY 1`,
+    [id, tenant]
+  )
+  return rows.map((r) => ({ day: String(r.day), sessions: Number(r.sessions), source_ips: Number(r.ips) }))
+})

@@ -1,0 +1,81 @@
+/**
+ * The Authentication middleware's implementation: an `X-API-Key` is checked against its
+ * stored salted hash, expiry and revocation; a bearer access token against the key ring, its
+ * revocation list and the key it was issued from (revoking a key ends its tokens at once).
+ * Every refusal is a 401 problem with one sentence, and an audit event.
+ */
+import { Context, Effect, Layer, Redacted } from "effect"
+import { HttpServerRequest } from "effect/http"
+import type { SqlStore } from "../../store/SqlStore.ts"
+import { accessTokenRevoked, appendAudit, findKey, touchKey } from "../ApiRepository.ts"
+import { Unauthorized } from "../Problems.ts"
+import { requestInfo } from "../requestInfo.ts"
+import { Authentication, Principal, type PrincipalShape } from "./Principal.ts"
+import { parseSecret, secretMatches } from "./secrets.ts"
+import { type KeyRing, verifyAccessToken } from "./Tokens.ts"
+
+const NO_CREDENTIALS = "Send an API key in the X-API-Key header or an access token as Authorization: Bearer TOKEN."
+
+/** A failed authentication: audited, then a 401 problem. */
+const refuse = (reason: string, keyId: string | null, store: Context.Context<SqlStore>) =>
+  Effect.gen(function*() {
+    const info = yield* requestInfo
+    yield* appendAudit({ event: "auth_failed", tenant: null, actor: keyId, clientIp: info.clientIp, requestId: info.requestId, detail: { reason, path: info.path } }).pipe(
+      Effect.provideContext(store),
+      Effect.ignore
+    )
+    return yield* new Unauthorized({ detail: `Authentication failed: ${reason}.`, request_id: info.requestId })
+  })
+
+/** The principal an API key stands for, or a 401. */
+export const checkApiKey = (text: string, store: Context.Context<SqlStore>, nowMs: number) =>
+  Effect.gen(function*() {
+    const parsed = parseSecret("key", text)
+    if (parsed === undefined) return yield* refuse("the API key is malformed", null, store)
+    const key = yield* findKey(parsed.id).pipe(Effect.provideContext(store), Effect.orElseSucceed(() => undefined))
+    // The same answer for an unknown id and a wrong secret: nothing to learn from the difference.
+    if (key === undefined || !secretMatches(key.key_hash, parsed.secret)) return yield* refuse("the API key is not valid", key === undefined ? null : key.id, store)
+    if (key.revoked_at !== null) return yield* refuse("the API key has been revoked", key.id, store)
+    if (key.expires_at !== null && Date.parse(key.expires_at) <= nowMs) return yield* refuse("the API key has expired", key.id, store)
+    yield* touchKey(key.id).pipe(Effect.provideContext(store), Effect.ignore)
+    return { keyId: key.id, tenant: key.tenant, role: key.role, via: "key" } satisfies PrincipalShape
+  })
+
+/** The principal an access token stands for, or a 401. */
+export const checkAccessToken = (token: string, ring: KeyRing, store: Context.Context<SqlStore>, nowMs: number) =>
+  Effect.gen(function*() {
+    const checked = yield* Effect.promise(() => verifyAccessToken(ring, token, Math.floor(nowMs / 1000)))
+    if (!checked.ok) return yield* refuse(checked.reason, null, store)
+    const p = checked.principal
+    const revoked = yield* accessTokenRevoked(p.tokenId!).pipe(Effect.provideContext(store), Effect.orElseSucceed(() => true))
+    if (revoked) return yield* refuse("the access token has been revoked", p.keyId, store)
+    const key = yield* findKey(p.keyId).pipe(Effect.provideContext(store), Effect.orElseSucceed(() => undefined))
+    if (key === undefined || key.revoked_at !== null) return yield* refuse("the key this token was issued from has been revoked", p.keyId, store)
+    if (key.expires_at !== null && Date.parse(key.expires_at) <= nowMs) return yield* refuse("the key this token was issued from has expired", p.keyId, store)
+    return p
+  })
+
+export const authenticationLayer = (ring: KeyRing, store: Context.Context<SqlStore>): Layer.Layer<Authentication> =>
+  Layer.succeed(Authentication, {
+    apiKey: (effect, { credential }) =>
+      Effect.gen(function*() {
+        const text = Redacted.value(credential)
+        // No key: the bearer scheme is tried next (and answers for both when it has nothing either).
+        if (text === "") return yield* new Unauthorized({ detail: NO_CREDENTIALS })
+        const principal = yield* checkApiKey(text, store, Date.now())
+        return yield* Effect.provideService(effect, Principal, principal)
+      }),
+    bearer: (effect, { credential }) =>
+      Effect.gen(function*() {
+        const token = Redacted.value(credential)
+        if (token === "") {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const key = request.headers["x-api-key"]
+          // A key was sent and refused: its reason, not "send credentials".
+          if (key !== undefined && key !== "") return yield* checkApiKey(key, store, Date.now()).pipe(Effect.flatMap(() => refuse("the API key is not valid", null, store)))
+          return yield* refuse("no credentials were sent", null, store).pipe(Effect.mapError((e) => new Unauthorized({ detail: NO_CREDENTIALS, request_id: e.request_id })))
+        }
+        const principal = yield* checkAccessToken(token, ring, store, Date.now())
+        return yield* Effect.provideService(effect, Principal, principal)
+      })
+  })

@@ -1,0 +1,65 @@
+/**
+ * Webhooks of finished API analyses: the callback URL is checked when the analysis is
+ * submitted (a refused target is a 400 then, not a silent loss later) and again, with every
+ * redirect hop, when the summary is delivered (webhooks/Delivery.ts). Each attempt is
+ * recorded in webhook_deliveries, in the analysis's tenant.
+ *
+ * The signing secret: DSHIELD_WEBHOOK_SECRET, else one made once and kept beside the
+ * embedded store (`webhook-secret`, mode 0600); receivers verify with it (docs/webhooks.md).
+ */
+import { randomBytes } from "node:crypto"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { dirname } from "node:path"
+import { type Context, Effect } from "effect"
+import type { SqlStore } from "../store/SqlStore.ts"
+import type { Finished } from "./AnalysisRunner.ts"
+import { asTenant } from "./ApiRepository.ts"
+import { recordWebhookAttempt } from "./TenantRepository.ts"
+import { deliverWebhook } from "./webhooks/Delivery.ts"
+import { checkWebhookTarget, type TargetGuardConfig } from "./webhooks/TargetGuard.ts"
+
+export interface WebhookSettings {
+  readonly secret: string
+  readonly guard: TargetGuardConfig
+  readonly maxAttempts?: number | undefined
+  readonly baseDelayMs?: number | undefined
+}
+
+/** The signing secret from the environment, or the one kept at `path` (made when missing). */
+export const loadWebhookSecret = (env: string | undefined, path: string): string => {
+  if (env !== undefined && env.trim() !== "") return env.trim()
+  if (!existsSync(path)) {
+    mkdirSync(dirname(path), { recursive: true })
+    writeFileSync(path, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600, flag: "wx" })
+  }
+  return readFileSync(path, "utf8").trim()
+}
+
+/** Undefined when the URL may be called; else one sentence saying why not. */
+export const refusedCallback = (url: string, settings: WebhookSettings): Effect.Effect<string | undefined> =>
+  checkWebhookTarget(url, settings.guard).pipe(
+    Effect.as(undefined),
+    Effect.catchTag("WebhookTargetRefused", (e) => Effect.succeed(e.message)),
+    // A name that does not resolve now may later: delivery retries it.
+    Effect.catchTag("WebhookTargetUnresolved", () => Effect.succeed(undefined))
+  )
+
+export const deliverCompletion = (f: Finished, settings: WebhookSettings, store: Context.Context<SqlStore>): Effect.Effect<void> =>
+  deliverWebhook(f.callbackUrl, { event: "analysis.finished", ...f.summary }, {
+    secret: settings.secret,
+    deliveryId: `${f.id}-finished`,
+    guard: settings.guard,
+    ...(settings.maxAttempts === undefined ? {} : { maxAttempts: settings.maxAttempts }),
+    ...(settings.baseDelayMs === undefined ? {} : { baseDelayMs: settings.baseDelayMs }),
+    onAttempt: (a) =>
+      asTenant(f.tenant, "webhook", recordWebhookAttempt({
+        analysisId: f.id,
+        tenant: f.tenant,
+        url: a.url,
+        attempt: a.attempt,
+        statusCode: a.status ?? null,
+        error: a.error ?? null,
+        delivered: a.error === undefined,
+        durationMs: a.durationMs
+      })).pipe(Effect.provideContext(store), Effect.ignore)
+  }).pipe(Effect.asVoid)

@@ -1,0 +1,139 @@
+/**
+ * `dshield-coord serve` (the HTTP API), `keys create|list|revoke` (API keys, made and
+ * revoked by the store's owner — how the first admin key comes to exist) and `audit tail`.
+ */
+import { dirname, join, resolve } from "node:path"
+import { Effect, Layer } from "effect"
+import { sqlStoreLayer } from "../../../actors/postgres/StoreActor.ts"
+import { insertKey, listKeys, revokeKey, revokeRefreshTokensOfKey, tailAudit } from "../../api/ApiRepository.ts"
+import type { Role } from "../../api/auth/Principal.ts"
+import { issueSecret } from "../../api/auth/secrets.ts"
+import { startServer } from "../../api/Server.ts"
+import { loadWebhookSecret } from "../../api/webhookDispatch.ts"
+import type { StoreConfig } from "../../config/StoreConfig.ts"
+import { AnalysisError, InputError } from "../../domain/errors.ts"
+import { loadMigrations, migrate } from "../../store/migrate.ts"
+import { SqlStore } from "../../store/SqlStore.ts"
+
+/** Where the server keeps its own files (key ring, webhook secret, uploads): beside the embedded store. */
+const stateDir = (store: StoreConfig): string => (store.databaseUrl === undefined ? dirname(resolve(store.dataDir)) : resolve(".dshield-coord"))
+
+export interface ServeCommand {
+  readonly host: string
+  readonly port: number
+  readonly store: StoreConfig
+  readonly threads: number
+  readonly maxQueued: number
+  readonly minSessions: number
+  readonly maxSessions: number
+  readonly maxBodyBytes: number
+  readonly corsOrigins: ReadonlyArray<string>
+  readonly trustProxy: boolean
+  readonly jwtKeysFile: string | undefined
+  readonly allowPrivateWebhooks: boolean
+  readonly allowedWebhookTargets: ReadonlyArray<string>
+  readonly quiet: boolean
+}
+
+export const serveCommand = Effect.fn("Cli.serve")(function*(command: ServeCommand) {
+  const dir = stateDir(command.store)
+  const server = yield* startServer({
+    host: command.host,
+    port: command.port,
+    store: command.store,
+    threads: command.threads,
+    maxQueued: command.maxQueued,
+    minSessions: command.minSessions,
+    maxSessions: command.maxSessions,
+    maxBodyBytes: command.maxBodyBytes,
+    corsOrigins: command.corsOrigins,
+    trustProxy: command.trustProxy,
+    jwtKeysFile: command.jwtKeysFile,
+    workDir: join(dir, "api-uploads"),
+    webhooks: {
+      secret: loadWebhookSecret(process.env.DSHIELD_WEBHOOK_SECRET, join(dir, "webhook-secret")),
+      guard: { allowPrivateTargets: command.allowPrivateWebhooks, allowedTargets: command.allowedWebhookTargets }
+    }
+  }).pipe(Effect.mapError((e) => new AnalysisError({ message: e.message })))
+  if (!command.quiet) {
+    yield* Effect.sync(() => process.stderr.write(`dshield-coord: serving the API on ${server.url} (docs ${server.url}/docs); Ctrl-C stops.\n`))
+  }
+  // Print the address on stdout as one line, for scripts that started the server on port 0.
+  yield* Effect.sync(() => process.stdout.write(`${server.url}\n`))
+  return yield* Effect.never
+})
+
+/** The store as its owner (keys and audit are not tenant data), migrated. */
+const ownerStore = (store: StoreConfig) =>
+  Effect.gen(function*() {
+    const context = yield* Layer.build(sqlStoreLayer(store))
+    yield* Effect.flatMap(loadMigrations(), migrate).pipe(Effect.provideContext(context))
+    return context
+  }).pipe(Effect.mapError((e) => new AnalysisError({ message: e.message })))
+
+const days = (text: string): number => {
+  const match = /^(\d+)d?$/.exec(text)
+  if (match === null || Number(match[1]) < 1 || Number(match[1]) > 3650) throw new InputError({ message: `--expires must be a number of days like 90d, not "${text}".` })
+  return Number(match[1])
+}
+
+export const keysCommand = Effect.fn("Cli.keys")(function*(command: {
+  readonly action: "create" | "list" | "revoke"
+  readonly id: string | undefined
+  readonly role: Role
+  readonly tenant: string
+  readonly name: string
+  readonly expires: string | undefined
+  readonly quota: number | undefined
+  readonly store: StoreConfig
+}) {
+  const context = yield* ownerStore(command.store)
+  const inStore = <A, E>(e: Effect.Effect<A, E, SqlStore>) => e.pipe(Effect.provideContext(context), Effect.mapError((err) => new AnalysisError({ message: (err as { message?: string }).message ?? String(err) })))
+  if (command.action === "create") {
+    const expiresIn = command.expires === undefined ? undefined : yield* Effect.try({ try: () => days(command.expires!), catch: (e) => e as InputError })
+    const secret = issueSecret("key")
+    const key = yield* inStore(insertKey({
+      id: secret.id,
+      tenant: command.tenant,
+      role: command.role,
+      name: command.name,
+      hash: secret.hash,
+      expiresAt: expiresIn === undefined ? null : new Date(Date.now() + expiresIn * 86_400_000).toISOString(),
+      dailyAnalysisQuota: command.quota ?? null
+    }))
+    yield* Effect.sync(() => {
+      process.stderr.write(`Created key ${key.id} (role ${key.role}, tenant ${key.tenant}${key.expires_at === null ? "" : `, expires ${key.expires_at}`}). It is shown once; store it now.\n`)
+      process.stdout.write(`${secret.text}\n`)
+    })
+    return
+  }
+  if (command.action === "list") {
+    const keys = yield* inStore(listKeys(undefined))
+    const lines = keys.map((k) =>
+      [k.id, k.tenant.padEnd(12), k.role.padEnd(7), (k.revoked_at !== null ? "revoked" : k.expires_at !== null && Date.parse(k.expires_at) <= Date.now() ? "expired" : "live").padEnd(7), k.created_at.slice(0, 16), (k.expires_at ?? "-").slice(0, 16).padEnd(16), (k.last_used_at ?? "-").slice(0, 16).padEnd(16), k.name].join("  ")
+    )
+    yield* Effect.sync(() => process.stdout.write(keys.length === 0 ? "No API keys yet; create one with `dshield-coord keys create --role admin --tenant NAME`.\n" : `ID            TENANT        ROLE     STATE    CREATED           EXPIRES           LAST USED         NAME\n${lines.join("\n")}\n`))
+    return
+  }
+  const id = command.id!
+  if (!(yield* inStore(revokeKey(id, undefined)))) return yield* new InputError({ message: `No live key ${id}; see \`dshield-coord keys list\`.` })
+  yield* inStore(revokeRefreshTokensOfKey(id))
+  yield* Effect.sync(() => process.stdout.write(`Revoked key ${id} and every token issued from it.\n`))
+})
+
+export const auditTailCommand = Effect.fn("Cli.auditTail")(function*(store: StoreConfig, count: number, follow: boolean) {
+  const context = yield* ownerStore(store)
+  let after = 0
+  let first = true
+  for (;;) {
+    const rows = yield* tailAudit(first ? count : 1000, after).pipe(Effect.provideContext(context), Effect.mapError((e) => new AnalysisError({ message: e.message })))
+    first = false
+    for (const r of rows) {
+      after = r.id
+      yield* Effect.sync(() => process.stdout.write(`${JSON.stringify(r)}\n`))
+    }
+    if (!follow) return
+    yield* Effect.sleep("1 second")
+  }
+})
+

@@ -25,7 +25,7 @@ export const inProcess: Layer.Layer<Analyzer> = Layer.succeed(Analyzer, {
   analyze: ({ paths, config, onProgress }) => Effect.map(runAnalysis(paths, config, { onProgress }), ({ result, report }) => ({ result, report }))
 })
 
-export const store = (storeConfig: StoreConfig, dormantAfterDays: number | undefined): Layer.Layer<Analyzer> =>
+export const store = (storeConfig: StoreConfig, dormantAfterDays: number | undefined, tenant?: string): Layer.Layer<Analyzer> =>
   Layer.succeed(Analyzer, {
     analyze: ({ paths, config, onProgress }) =>
       Effect.gen(function*() {
@@ -33,7 +33,7 @@ export const store = (storeConfig: StoreConfig, dormantAfterDays: number | undef
         return yield* Effect.gen(function*() {
           const pg = yield* postgresActor(storeConfig)
           // The store is opened, migrated and read while the input is ingested.
-          const loading = yield* Effect.forkScoped(pg.ask("migrate", {}).pipe(Effect.andThen(pg.ask("loadSessions", {}))))
+          const loading = yield* Effect.forkScoped(pg.ask("migrate", {}).pipe(Effect.andThen(pg.ask("loadSessions", tenant === undefined ? {} : { tenant }))))
           const done = yield* runAnalysisWithSessions(paths, config, { history: Fiber.join(loading), onProgress })
           const history = yield* Fiber.join(loading)
           // The input's sessions, joined with their stored pieces where a session straddled two runs.
@@ -43,7 +43,8 @@ export const store = (storeConfig: StoreConfig, dormantAfterDays: number | undef
             result: done.result,
             sessions: done.sessions.filter((s) => fresh.has(s.id)),
             replaceIds: [...fresh].filter((id) => stored.has(id)),
-            dormantAfterDays
+            dormantAfterDays,
+            ...(tenant === undefined ? {} : { tenant })
           })
           // The Result the user gets names the campaigns by their stored ids.
           const { result, ...report } = saved
@@ -106,13 +107,14 @@ export const forCommand = (command: {
   readonly timeoutMs: number | undefined
   readonly store: StoreConfig | undefined
   readonly dormantDays: number | undefined
+  readonly tenant?: string | undefined
 }): Layer.Layer<Analyzer> =>
   command.depth !== undefined
     ? workflow({ depth: command.depth, thread: command.thread, databaseUrl: resolveStoreConfig({}).databaseUrl, quiet: command.quiet, nats: command.nats, timeoutMs: command.timeoutMs })
     : command.nats !== undefined
     ? (command.durable ? durable(command.nats, command.timeoutMs) : nats(command.nats, command.timeoutMs))
     : command.store !== undefined
-    ? store(command.store, command.dormantDays)
+    ? store(command.store, command.dormantDays, command.tenant)
     : inProcess
 
 export type { AnalyzeInputs }

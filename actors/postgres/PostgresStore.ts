@@ -51,7 +51,7 @@ export const PostgresStore = protocol("postgres", "1.0.0", {
   listCampaigns: { payload: Schema.Struct({ tenant: Schema.optionalKey(Schema.String), all: Schema.optionalKey(Schema.Boolean) }), success: Schema.Array(StoredCampaign), error: StoreFailed },
   campaignSessions: { payload: Schema.Struct({ campaignId: Schema.String }), success: Schema.Array(Schema.String), error: StoreFailed },
   campaignTimeline: {
-    payload: Schema.Struct({ campaignId: Schema.String }),
+    payload: Schema.Struct({ campaignId: Schema.String, tenant: Schema.optionalKey(Schema.String) }),
     success: Schema.Array(Schema.Struct({ day: Schema.String, sessions: Schema.Int, sourceIps: Schema.Int })),
     error: StoreFailed
   },
@@ -79,7 +79,7 @@ export const postgresStoreBehaviour = (store: Layer.Layer<SqlStore, StoreError>)
       loadSessions: ({ tenant }) => inStore(loadSessions(tenant)),
       listCampaigns: ({ tenant, all }) => inStore(listCampaigns(tenant, all === true)),
       campaignSessions: ({ campaignId }) => inStore(campaignSessions(campaignId)),
-      campaignTimeline: ({ campaignId }) => inStore(campaignTimeline(campaignId)),
+      campaignTimeline: ({ campaignId, tenant }) => inStore(campaignTimeline(campaignId, tenant)),
       maintenance: (policy) => inStore(runMaintenance(policy)),
       health: () =>
         inStore(Effect.gen(function*() {

@@ -26,7 +26,7 @@ import { authenticationLayer } from "./auth/Authentication.ts"
 import { loadKeyRing } from "./auth/Tokens.ts"
 import { CoordinationApi } from "./Contract.ts"
 import { type Check, handlersLayer } from "./Handlers.ts"
-import type { EndpointClass } from "./RateLimitPolicy.ts"
+import { type EndpointClass, type RateLimitConfigError, resolveRateLimitPolicies } from "./RateLimitPolicy.ts"
 import { RateLimits } from "./RateLimits.ts"
 import { CLIENT_IP_HEADER, REQUEST_ID_HEADER } from "./requestInfo.ts"
 import { deliverCompletion, refusedCallback, type WebhookSettings } from "./webhookDispatch.ts"
@@ -137,7 +137,7 @@ const dependencyChecks = (store: Context.Context<SqlStore>, limits: Context.Cont
     return checks
   })
 
-export const startServer = (options: ServeOptions): Effect.Effect<RunningServer, import("../store/SqlStore.ts").StoreError, Scope.Scope> =>
+export const startServer = (options: ServeOptions): Effect.Effect<RunningServer, import("../store/SqlStore.ts").StoreError | RateLimitConfigError, Scope.Scope> =>
   Effect.gen(function*() {
     const store = yield* Layer.build(sqlStoreLayer(options.store))
     yield* Effect.flatMap(loadMigrations(), migrate).pipe(Effect.provideContext(store))
@@ -154,7 +154,11 @@ export const startServer = (options: ServeOptions): Effect.Effect<RunningServer,
         }),
       catch: (error) => error as Error
     }).pipe(Effect.orDie)
-    const limits = yield* Layer.build(options.store.redisUrl === undefined ? RateLimits.layerMemory() : RateLimits.layerRedis(options.store.redisUrl))
+    // The limits of DSHIELD_RATE_LIMIT_* and DSHIELD_DAILY_ANALYSES (the help and docs promise
+    // them); without this the layers fell back to the built-in defaults and the variables were
+    // silently ignored. A malformed value stops the start-up with its message.
+    const policies = yield* resolveRateLimitPolicies(process.env)
+    const limits = yield* Layer.build(options.store.redisUrl === undefined ? RateLimits.layerMemory({ policies }) : RateLimits.layerRedis(options.store.redisUrl, { policies }))
     const limiter = Context.get(limits, RateLimits)
     const pool = yield* makeAnalysisPool(options.threads)
     const runner = yield* makeAnalysisRunner({

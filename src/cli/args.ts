@@ -62,6 +62,8 @@ export type Command =
     readonly store: StoreConfig | undefined
     /** Days of silence after which a stored campaign becomes dormant. */
     readonly dormantDays: number
+    /** Whose stored history the analysis joins, and whose campaigns it updates (--tenant). */
+    readonly tenant: string
     /** Where to write the replay manifest, if anywhere. */
     readonly manifest: string | undefined
     /** Run on the NATS actor pool (URL, credentials, TLS) instead of in process. */
@@ -99,12 +101,20 @@ export type Command =
     readonly action: "list" | "show" | "timeline"
     readonly id: string | undefined
     readonly all: boolean
+    readonly tenant: string
     readonly store: StoreConfig
     /** Through the pool's `postgres` role instead of a database connection of this process. */
     readonly nats: NatsFlags | undefined
   }
   | { readonly _tag: "OpsStatus"; readonly store: StoreConfig; readonly nats: NatsFlags | undefined }
   | { readonly _tag: "Maintenance"; readonly store: StoreConfig; readonly policy: RetentionPolicy; readonly quiet: boolean }
+
+/** A tenant name as the store and the API keys use it (default "default"). */
+const tenantName = (value: string | undefined): string => {
+  const tenant = value ?? "default"
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(tenant)) throw new UsageError({ message: "--tenant must be 1 to 64 letters, digits, '.', '_' or '-'." })
+  return tenant
+}
 
 const FORMATS: ReadonlyArray<FormatChoice> = ["auto", "cowrie", "ecs", "firewall", "webhoneypot", "sessions"]
 
@@ -349,8 +359,7 @@ const parse = (argv: ReadonlyArray<string>): Command => {
         const role = values.role ?? "viewer"
         if (role !== "viewer" && role !== "analyst" && role !== "admin") throw new UsageError({ message: `--role must be viewer, analyst or admin, not "${role}".` })
         if (action === "create" && values.tenant === undefined) throw new UsageError({ message: "keys create needs --tenant NAME (the tenant whose data the key may see)." })
-        const tenant = values.tenant ?? "default"
-        if (!/^[A-Za-z0-9_.-]{1,64}$/.test(tenant)) throw new UsageError({ message: "--tenant must be 1 to 64 letters, digits, '.', '_' or '-'." })
+        const tenant = tenantName(values.tenant)
         return {
           _tag: "Keys",
           action,
@@ -413,6 +422,7 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           options: {
             help: { type: "boolean", short: "h" },
             all: { type: "boolean" },
+            tenant: { type: "string" },
             "database-url": { type: "string" },
             "data-dir": { type: "string" },
             ...NATS_OPTIONS
@@ -432,6 +442,7 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           action,
           id,
           all: values.all === true,
+          tenant: tenantName(values.tenant),
           store: resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] }),
           nats: values.nats === undefined ? undefined : natsFlags(values)
         }
@@ -532,6 +543,7 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             "database-url": { type: "string" },
             "data-dir": { type: "string" },
             "dormant-days": { type: "string" },
+            tenant: { type: "string" },
             manifest: { type: "string" },
             ...NATS_OPTIONS,
             timeout: { type: "string" },
@@ -556,6 +568,9 @@ const parse = (argv: ReadonlyArray<string>): Command => {
         }
         if (values.nats !== undefined && positionals.includes("-")) {
           throw new UsageError({ message: "--nats cannot send stdin yet; save the input to a file and pass its path (it is uploaded to the workers)." })
+        }
+        if (values.tenant !== undefined && values.store !== true) {
+          throw new UsageError({ message: "--tenant names whose stored history the analysis joins; it needs --store." })
         }
         if (values.nats !== undefined && values.store === true) {
           throw new UsageError({ message: "--nats cannot be combined with --store yet; run the stored analysis in process." })
@@ -585,6 +600,7 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             ? resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] })
             : undefined,
           dormantDays: integer("dormant-days", values["dormant-days"], 14, 1, 36500),
+          tenant: tenantName(values.tenant),
           manifest: values.manifest,
           nats: values.nats === undefined ? undefined : natsFlags(values),
           timeoutMs: values.timeout === undefined ? undefined : duration("timeout", values.timeout, 0, MAX_TIMEOUT_MS),

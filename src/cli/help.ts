@@ -91,6 +91,8 @@ ${NATS_AUTH_OPTIONS}
                         engine version, result digest) for dshield-coord replay
   --dormant-days N      with --store: a campaign silent N days (on the data's own clock)
                         becomes dormant (default 14)
+  --tenant T            with --store: the tenant whose history the run joins and whose
+                        campaigns it updates (default "default"; the API's keys name theirs)
   -h, --help            show this help
 
 Examples:
@@ -216,6 +218,7 @@ ${STORE_OPTIONS}
                        started with --roles postgres --database-url …), with no
                        database connection of this process
   --all                include concluded campaigns
+  --tenant T           the tenant whose campaigns to show (default "default")
   -h, --help           show this help
 `
 

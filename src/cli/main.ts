@@ -69,7 +69,7 @@ const program = (argv: ReadonlyArray<string>) =>
       }
       case "Campaigns": {
         const { campaignsCommand } = yield* load(() => import("./commands/store.ts"))
-        return yield* campaignsCommand(command.action, command.id, command.all, command.store, command.nats)
+        return yield* campaignsCommand(command.action, command.id, command.all, command.store, command.nats, command.tenant)
       }
       case "Serve": {
         const { serveCommand } = yield* load(() => import("./commands/serve.ts"))

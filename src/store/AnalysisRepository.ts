@@ -156,13 +156,21 @@ const matchStoredCampaigns = Effect.fn("AnalysisRepository.matchStoredCampaigns"
       [c.sessions, c.level, tenant]
     )
     const candidates = rows.map((r) => String(r.id)).filter((id) => !taken.has(id))
-    const chosen = candidates[0] ?? c.id
+    const chosen = candidates[0] ?? tenantScopedId(c.id, tenant)
     taken.add(chosen)
     stableId.set(c.id, chosen)
     if (candidates.length > 1) absorbed.set(chosen, candidates.slice(1))
   }
   return { stableId, absorbed }
 })
+
+/**
+ * The id a new campaign is stored under: its content-derived id in the default tenant, and
+ * that id hashed with the tenant elsewhere — two tenants analysing the same sessions get two
+ * campaigns, neither able to overwrite (or detect) the other's.
+ */
+export const tenantScopedId = (id: string, tenant: string): string =>
+  tenant === DEFAULT_TENANT ? id : `c-${sha256Hex(`${tenant}\n${id}`).slice(0, 16)}`
 
 const levelRank = (level: string): number => (level === "family" ? 0 : level === "variant" ? 1 : 2)
 
@@ -174,7 +182,9 @@ export const saveAnalysis = Effect.fn("AnalysisRepository.saveAnalysis")(functio
 ) {
   const store = yield* SqlStore
   const tenant = options.tenant ?? DEFAULT_TENANT
-  const analysisId = result.run.id
+  // Ids are shared by all tenants' rows: another tenant's analysis of the same input must not
+  // land on (or reveal) this one's, so outside the default tenant they are scoped by tenant.
+  const analysisId = tenant === DEFAULT_TENANT ? result.run.id : `${result.run.id}@${sha256Hex(tenant).slice(0, 12)}`
   return yield* store.transaction(Effect.gen(function*() {
     yield* store.query(
       `INSERT INTO analysis_sessions (id, tenant, status, input_digest, config_digest, seed, engine_version, sessions, events, started_at, finished_at)

@@ -45,7 +45,7 @@ describe("store actors and the in-process job queue", () => {
       const withNul = reloaded.find((s) => s.id === sessions[0]!.id)
       return { migrated, saved, listed, reloaded: reloaded.length, clientVersion: withNul?.client_version, value: yield* redis.ask("get", { kind: "result", key: "k" }), status: yield* redis.ask("status", {}) }
     })))
-    expect(r.migrated.applied).toEqual(["0001_core_schema", "0002_single_source_assessment"])
+    expect(r.migrated.applied).toEqual(["0001_core_schema", "0002_single_source_assessment", "0003_http_api"])
     expect(r.saved.sessionsWritten).toBe(600)
     expect(r.saved.campaignsCreated).toBeGreaterThan(0)
     expect(r.listed.length).toBe(r.saved.campaignsCreated)

@@ -90,9 +90,9 @@ for (const [name, makeLayer, available] of backends) {
 
     test("migrations apply from empty, then a second run applies nothing", async () => {
       const s = await scenario
-      expect(s.first.applied).toEqual(["0001_core_schema", "0002_single_source_assessment"])
+      expect(s.first.applied).toEqual(["0001_core_schema", "0002_single_source_assessment", "0003_http_api"])
       expect(s.second.applied).toEqual([])
-      expect(s.second.alreadyApplied).toBe(2)
+      expect(s.second.alreadyApplied).toBe(3)
       expect(s.recorded.map((r) => r.name)).toEqual(["core_schema", "single_source_assessment"])
     })
 

@@ -52,10 +52,10 @@ const storeActor = (config: StoreConfig, nats: NatsFlags | undefined) =>
     ? Effect.tap(postgresActor(config), (pg) => pg.ask("migrate", {}))
     : Effect.map(natsConnection(nats), (nc) => natsClient(nc, PostgresStore, { timeoutMs: 5 * 60_000 }))
 
-export const campaignsCommand = Effect.fn("Cli.campaigns")(function*(action: "list" | "show" | "timeline", id: string | undefined, all: boolean, config: StoreConfig, nats?: NatsFlags) {
+export const campaignsCommand = Effect.fn("Cli.campaigns")(function*(action: "list" | "show" | "timeline", id: string | undefined, all: boolean, config: StoreConfig, nats?: NatsFlags, tenant: string = "default") {
   const text = yield* Effect.gen(function*() {
     const pg = yield* storeActor(config, nats)
-    const campaigns = yield* pg.ask("listCampaigns", { all: all || action !== "list" })
+    const campaigns = yield* pg.ask("listCampaigns", { all: all || action !== "list", tenant })
     if (action === "list") {
       if (campaigns.length === 0) return "No campaigns stored yet; run `dshield-coord analyze --store FILE` first.\n"
       const lines = campaigns.map((c) =>
@@ -66,7 +66,7 @@ export const campaignsCommand = Effect.fn("Cli.campaigns")(function*(action: "li
     const found = campaigns.find((c) => c.id === id)
     if (found === undefined) return yield* new InputError({ message: `No stored campaign has id ${id}; see \`dshield-coord campaigns list\`.` })
     if (action === "timeline") {
-      const days = yield* pg.ask("campaignTimeline", { campaignId: found.id })
+      const days = yield* pg.ask("campaignTimeline", { campaignId: found.id, tenant })
       const peak = Math.max(1, ...days.map((d) => d.sessions))
       const bars = days.map((d) => `${d.day}  ${String(d.sessions).padStart(6)}  ${String(d.sourceIps).padStart(5)}  ${"#".repeat(Math.max(1, Math.round((d.sessions / peak) * 40)))}`)
       return `${found.name} (${found.id}, ${found.level}, ${found.state})\nDAY          SESSIONS    IPS\n${bars.join("\n")}\n`

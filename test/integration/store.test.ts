@@ -93,7 +93,7 @@ for (const [name, makeLayer, available] of backends) {
       expect(s.first.applied).toEqual(["0001_core_schema", "0002_single_source_assessment", "0003_http_api"])
       expect(s.second.applied).toEqual([])
       expect(s.second.alreadyApplied).toBe(3)
-      expect(s.recorded.map((r) => r.name)).toEqual(["core_schema", "single_source_assessment"])
+      expect(s.recorded.map((r) => r.name)).toEqual(["core_schema", "single_source_assessment", "http_api"])
     })
 
     test(`attack_sessions partitions exist for this month and ${PARTITION_MONTHS_AHEAD} ahead`, async () => {

@@ -21,6 +21,14 @@ export const CampaignId = Schema.String.check(Schema.isPattern(/^c-[0-9a-f]{16}$
 export const KeyId = Schema.String.check(Schema.isPattern(/^[A-Za-z0-9]{12}$/))
 
 const bounded = (max: number) => Schema.String.check(Schema.isMaxLength(max))
+/**
+ * A bounded string that reaches PostgreSQL as a text parameter (stored, or compared in SQL).
+ * PostgreSQL text cannot hold NUL: one sent there failed the statement, which answered a 503
+ * "store unavailable" for a bad request. Refused here as the 400 it is. (Attack payloads are
+ * `bounded`: they go to the analysis, never into a text column, and may carry NULs.)
+ */
+const text = (max: number) =>
+  Schema.String.check(Schema.isMaxLength(max), Schema.isPattern(/^[^\u0000]*$/, { message: "must not contain a NUL character (U+0000)" }))
 
 export const Depth = Schema.Literals(["minimal", "standard", "deep"])
 export const Role = Schema.Literals(["viewer", "analyst", "admin"])
@@ -38,7 +46,7 @@ export const AttackSessionInput = Schema.Struct({
 export const CoordinationRequest = Schema.Struct({
   attack_sessions: Schema.Array(AttackSessionInput).check(Schema.isMaxLength(100_000)),
   analysis_depth: Schema.optionalKey(Depth),
-  callback_url: Schema.optionalKey(bounded(2048))
+  callback_url: Schema.optionalKey(text(2048))
 })
 
 /** Raw logs in any format `analyze` reads (cowrie, ECS, firewall, web honeypot), plain or gzip. */
@@ -71,7 +79,7 @@ export const AnalysisStatus = Schema.Struct({
 export const RawQuery = {
   format: Schema.optionalKey(Schema.Literals(["auto", "cowrie", "ecs", "firewall", "webhoneypot", "sessions"])),
   analysis_depth: Schema.optionalKey(Depth),
-  callback_url: Schema.optionalKey(bounded(2048))
+  callback_url: Schema.optionalKey(text(2048))
 }
 
 export class AnalysesApi extends HttpApiGroup.make("analyses")
@@ -118,12 +126,12 @@ export class CampaignsApi extends HttpApiGroup.make("campaigns")
     HttpApiEndpoint.get("list", "/campaigns", {
       query: {
         status: Schema.optionalKey(Schema.Literals(["active", "dormant", "concluded"])),
-        first_seen_after: Schema.optionalKey(bounded(40)),
-        last_seen_before: Schema.optionalKey(bounded(40)),
+        first_seen_after: Schema.optionalKey(text(40)),
+        last_seen_before: Schema.optionalKey(text(40)),
         min_confidence: Schema.optionalKey(Schema.NumberFromString.check(Schema.isBetween({ minimum: 0, maximum: 1 }))),
         indicator: Schema.optionalKey(bounded(2048)),
         limit: Schema.optionalKey(Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 500 }))),
-        cursor: Schema.optionalKey(bounded(200))
+        cursor: Schema.optionalKey(text(200))
       },
       success: Schema.Struct({ campaigns: Schema.Array(StoredCampaign), next_cursor: Schema.NullOr(Schema.String) }),
       error: [InvalidRequest, Unavailable]
@@ -190,7 +198,7 @@ export class KeysApi extends HttpApiGroup.make("keys")
     HttpApiEndpoint.post("create", "/keys", {
       payload: Schema.Struct({
         role: Role,
-        name: Schema.optionalKey(bounded(200)),
+        name: Schema.optionalKey(text(200)),
         expires_in_days: Schema.optionalKey(Schema.Number.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 3650 }))),
         daily_analysis_quota: Schema.optionalKey(Schema.Number.check(Schema.isInt(), Schema.isBetween({ minimum: 0, maximum: 1_000_000 })))
       }),

@@ -224,7 +224,8 @@ const encodeCursor = (c: { readonly lastSeen: string; readonly id: string }): st
 const decodeCursor = (text: string): { lastSeen: string; id: string } | undefined => {
   try {
     const [lastSeen, id] = JSON.parse(Buffer.from(text, "base64url").toString("utf8")) as [unknown, unknown]
-    return typeof lastSeen === "string" && typeof id === "string" && !Number.isNaN(Date.parse(lastSeen)) ? { lastSeen, id } : undefined
+    // No NUL inside either: PostgreSQL text cannot hold one, and the query would fail as a 503.
+    return typeof lastSeen === "string" && typeof id === "string" && !Number.isNaN(Date.parse(lastSeen)) && !`${lastSeen}${id}`.includes("\u0000") ? { lastSeen, id } : undefined
   } catch {
     return undefined
   }

@@ -283,7 +283,11 @@ export const startServer = (options: ServeOptions): Effect.Effect<RunningServer,
       return finish(response, rate)
     }
 
-    const server = Bun.serve({ hostname: options.host, port: options.port, fetch: edge, maxRequestBodySize: options.maxBodyBytes + 1024 })
+    // The edge enforces the body cap itself (declared length, then the streamed count; it
+    // never reads past the cap), so every oversized request gets the 413 problem document.
+    // Bun's own limit must not cut in first: at maxBodyBytes + 1 KiB it answered anything
+    // larger with a bare 413 (no problem document, no request id, no security headers).
+    const server = Bun.serve({ hostname: options.host, port: options.port, fetch: edge, maxRequestBodySize: Number.MAX_SAFE_INTEGER })
     yield* Effect.addFinalizer(() => Effect.promise(() => server.stop(true)))
     return { url: `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${server.port}`, port: server.port ?? options.port }
   })

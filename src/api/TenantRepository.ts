@@ -141,7 +141,9 @@ export const listTenantCampaigns = Effect.fn("TenantRepository.listTenantCampaig
        AND ($6::timestamptz IS NULL OR (last_seen, id) < ($6, $7::text))
      ORDER BY last_seen DESC, id DESC
      LIMIT $8`,
-    [f.status ?? null, f.firstSeenAfter ?? null, f.lastSeenBefore ?? null, f.minConfidence ?? null, f.indicator ?? null, f.after?.lastSeen ?? null, f.after?.id ?? null, f.limit + 1]
+    // Indicators were stored with each NUL as U+FFFD (PostgreSQL text holds no NUL): an indicator
+    // searched as the Result shows it is compared the same way (a NUL sent as such failed the query).
+    [f.status ?? null, f.firstSeenAfter ?? null, f.lastSeenBefore ?? null, f.minConfidence ?? null, f.indicator?.replaceAll("\u0000", "\ufffd") ?? null, f.after?.lastSeen ?? null, f.after?.id ?? null, f.limit + 1]
   )
   const page = rows.slice(0, f.limit).map(toCampaign)
   const last = page[page.length - 1]

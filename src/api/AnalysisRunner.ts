@@ -41,6 +41,17 @@ export interface Progress {
   readonly total: number
 }
 
+/** A queued or running analysis of this process, as polling sees it without the store. */
+export interface LiveAnalysis {
+  readonly id: string
+  readonly tenant: string
+  readonly depth: Depth
+  readonly sessions: number
+  readonly createdAt: string
+  startedAt: string | null
+  progress: Progress
+}
+
 export interface Finished {
   readonly id: string
   readonly tenant: string
@@ -52,8 +63,8 @@ export interface Finished {
 export interface AnalysisRunner {
   /** Records and queues an analysis; its id, or undefined when the queue is full. */
   readonly submit: (s: Submission) => Effect.Effect<string | undefined, import("../store/SqlStore.ts").StoreError, SqlStore>
-  /** Live progress of a queued or running analysis of this process. */
-  readonly progress: (id: string) => Progress | undefined
+  /** A queued or running analysis of this process (polls are answered from it, not the store). */
+  readonly live: (id: string) => LiveAnalysis | undefined
   readonly queued: () => number
 }
 
@@ -82,20 +93,26 @@ export const makeAnalysisRunner = (options: {
   Effect.gen(function*() {
     mkdirSync(options.workDir, { recursive: true })
     const queue = yield* Queue.unbounded<Job>()
-    const live = new Map<string, Progress>()
+    const live = new Map<string, LiveAnalysis>()
+    const setProgress = (id: string, progress: Progress): void => {
+      const entry = live.get(id)
+      if (entry !== undefined) entry.progress = progress
+    }
     let waiting = 0
     const inStore = <A, E>(effect: Effect.Effect<A, E, SqlStore>) => Effect.provideContext(effect, options.store)
 
     const runJob = (job: Job) =>
       Effect.gen(function*() {
-        live.set(job.id, { stage: "reading", done: 0, total: job.bytes })
         yield* inStore(asTenant(job.tenant, job.keyId, markApiAnalysisRunning(job.id)))
+        const entry = live.get(job.id)
+        if (entry !== undefined) entry.startedAt = new Date().toISOString()
+        setProgress(job.id, { stage: "reading", done: 0, total: job.bytes })
         const config = configForDepth({ ...DEFAULT_CONFIG, format: job.format as typeof DEFAULT_CONFIG.format }, job.depth)
         const outcome = yield* Effect.result(options.pool.run(
           { paths: [job.path], display_paths: [`upload:${job.id}`], config: config as unknown as Record<string, unknown> },
-          (p) => live.set(job.id, { stage: "reading", done: p.bytes, total: job.bytes })
+          (p) => setProgress(job.id, { stage: "reading", done: p.bytes, total: job.bytes })
         ))
-        live.set(job.id, { stage: "saving", done: job.bytes, total: job.bytes })
+        setProgress(job.id, { stage: "saving", done: job.bytes, total: job.bytes })
         let summary: Record<string, unknown>
         if (outcome._tag === "Success") {
           const text = new TextDecoder().decode(outcome.success.document)
@@ -152,7 +169,15 @@ export const makeAnalysisRunner = (options: {
           callbackUrl: s.callbackUrl ?? null
         })).pipe(Effect.tapError(() => Effect.promise(() => rm(path, { force: true }))))
         waiting++
-        live.set(id, { stage: "queued", done: 0, total: bytes.length })
+        live.set(id, {
+          id,
+          tenant: s.principal.tenant,
+          depth: s.depth,
+          sessions,
+          createdAt: new Date().toISOString(),
+          startedAt: null,
+          progress: { stage: "queued", done: 0, total: bytes.length }
+        })
         yield* Queue.offer(queue, {
           id,
           tenant: s.principal.tenant,
@@ -166,5 +191,5 @@ export const makeAnalysisRunner = (options: {
         return id
       })
 
-    return { submit, progress: (id) => live.get(id), queued: () => waiting }
+    return { submit, live: (id) => live.get(id), queued: () => waiting }
   })

@@ -199,10 +199,25 @@ const analysesGroup = (deps: HandlerDeps) =>
       .handle("status", ({ params }) =>
         Effect.gen(function*() {
           const p = yield* Principal
+          // Queued or running here: answered from memory (polls must not queue on the store).
+          const running = deps.runner.live(params.id)
+          if (running !== undefined && running.tenant === p.tenant) {
+            return {
+              analysis_id: running.id,
+              status: running.startedAt === null ? "queued" as const : "running" as const,
+              analysis_depth: running.depth,
+              sessions: running.sessions,
+              created_at: running.createdAt,
+              started_at: running.startedAt,
+              finished_at: null,
+              progress: running.progress,
+              links: links(running.id)
+            }
+          }
           const a = yield* inStore(deps, asTenant(p.tenant, p.keyId, findApiAnalysis(params.id)))
           // Another tenant's analysis is "not found", exactly like one that never existed.
           if (a === undefined) return yield* new NotFound({ detail: `No analysis ${params.id}; check the id returned when you submitted it.` })
-          const progress = a.status === "queued" || a.status === "running" ? deps.runner.progress(a.id) ?? null : null
+          const progress = null
           return {
             analysis_id: a.id,
             status: a.status,

@@ -3,7 +3,7 @@
 -- of API events, and tenant isolation enforced by row-level security for a non-owner role.
 
 -- Keys: a role (viewer, analyst, admin), an optional expiry, a per-key daily analysis quota.
--- The secret is never stored: key_hash is "scrypt$<salt>$<hash>" (src/api/auth/ApiKeys.ts).
+-- The secret is never stored: key_hash is "sha256$<salt>$<digest>" (src/api/auth/secrets.ts).
 ALTER TABLE api_keys ADD COLUMN role text NOT NULL DEFAULT 'viewer' CHECK (role IN ('viewer', 'analyst', 'admin'));
 ALTER TABLE api_keys ADD COLUMN expires_at timestamptz;
 ALTER TABLE api_keys ADD COLUMN last_used_at timestamptz;

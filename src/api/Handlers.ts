@@ -106,7 +106,12 @@ const refreshGroup = (deps: HandlerDeps) =>
           return yield* refuse("it was already used (all refresh tokens of this key are now revoked)")
         }
         const pair = yield* tokenPair(deps, { keyId: key.id, tenant: key.tenant, role: key.role })
-        if (!(yield* inStore(deps, useRefreshToken(stored.id, pair.refreshId)))) return yield* refuse("it was already used")
+        if (!(yield* inStore(deps, useRefreshToken(stored.id, pair.refreshId)))) {
+          // Used by a concurrent request since the check above: the same reuse, answered the same
+          // way (before, a race let the winner's new refresh token live on undetected).
+          yield* inStore(deps, revokeRefreshTokensOfKey(stored.keyId))
+          return yield* refuse("it was already used (all refresh tokens of this key are now revoked)")
+        }
         const { refreshId: _, ...answer } = pair
         return answer
       })))
@@ -145,8 +150,8 @@ const tokensGroup = (deps: HandlerDeps) =>
 
 const analysesGroup = (deps: HandlerDeps) =>
   HttpApiBuilder.group(CoordinationApi, "analyses", (handlers) => {
-    const submitOne = (
-      p: PrincipalShape,
+    /** What makes one submission invalid, found before anything is counted or queued. */
+    const checkOne = (
       depth: "minimal" | "standard" | "deep" | undefined,
       callbackUrl: string | undefined,
       input: Parameters<AnalysisRunner["submit"]>[0]["input"]
@@ -165,6 +170,15 @@ const analysesGroup = (deps: HandlerDeps) =>
           const refused = yield* deps.refusedCallback(callbackUrl)
           if (refused !== undefined) return yield* new InvalidRequest({ detail: refused })
         }
+      })
+    const submitOne = (
+      p: PrincipalShape,
+      depth: "minimal" | "standard" | "deep" | undefined,
+      callbackUrl: string | undefined,
+      input: Parameters<AnalysisRunner["submit"]>[0]["input"]
+    ) =>
+      Effect.gen(function*() {
+        yield* checkOne(depth, callbackUrl, input)
         const key = yield* inStore(deps, findKey(p.keyId))
         const quota = yield* deps.consumeQuota(p, key?.daily_analysis_quota ?? null)
         if (!quota.allowed) {
@@ -192,6 +206,10 @@ const analysesGroup = (deps: HandlerDeps) =>
       .handle("bulk", ({ payload }) =>
         Effect.gen(function*() {
           const p = yield* requireRole("analyst")
+          // Every batch is checked before any is queued: a refused batch (a private callback_url,
+          // too many sessions) refuses the request whole. Before, the 400 came after the batches
+          // ahead of it were queued and counted against the quota, their ids never returned.
+          for (const batch of payload.batches) yield* checkOne(batch.analysis_depth, batch.callback_url, { kind: "sessions", body: batch })
           const analyses = []
           for (const batch of payload.batches) analyses.push(yield* submitOne(p, batch.analysis_depth, batch.callback_url, { kind: "sessions", body: batch }))
           return { analyses }

@@ -23,7 +23,7 @@ import { loadMigrations, migrate } from "../store/migrate.ts"
 import { SqlStore } from "../store/SqlStore.ts"
 import { makeAnalysisRunner } from "./AnalysisRunner.ts"
 import { authenticationLayer } from "./auth/Authentication.ts"
-import { loadKeyRing } from "./auth/Tokens.ts"
+import { type KeyRing, loadKeyRing, verifyAccessToken } from "./auth/Tokens.ts"
 import { CoordinationApi } from "./Contract.ts"
 import { type Check, handlersLayer } from "./Handlers.ts"
 import { type EndpointClass, type RateLimitConfigError, resolveRateLimitPolicies } from "./RateLimitPolicy.ts"
@@ -91,12 +91,27 @@ const problem = (status: number, detail: string, requestId: string, extra: Recor
 /** Which rate-limit class a request falls in: submissions cost more than reads. */
 const endpointClass = (method: string, path: string): EndpointClass => (method === "POST" && path.startsWith("/analyze") ? "submit" : "read")
 
-/** A rate-limit bucket for the credential presented: a digest, never the secret itself. */
-const credentialBucket = (request: Request): string | undefined => {
+const digestOf = (text: string): string => new Bun.CryptoHasher("sha256").update(text).digest("hex").slice(0, 32)
+
+/**
+ * A rate-limit bucket for the credential presented, never the secret itself. An access token
+ * whose signature verifies counts as the key it was issued from (its subject), so all tokens
+ * of a key and every spelling of "Bearer" share one bucket. (A digest of the whole header
+ * gave each token — minted at will with POST /auth/token — and each spelling of the scheme a
+ * bucket of its own: the per-principal limit multiplied without end.) An API key counts by a
+ * digest of its exact text: it is not verified here, and counting an unverified key by its id
+ * would let anyone who knows the id use up that key's limit with wrong secrets. So a key used
+ * directly and through its tokens has two buckets, at most twice its limit.
+ */
+const credentialBucket = async (request: Request, ring: KeyRing): Promise<string | undefined> => {
   const key = request.headers.get("x-api-key")
+  if (key !== null && key !== "") return digestOf(key)
   const auth = request.headers.get("authorization")
-  const text = key !== null && key !== "" ? key : auth !== null && auth !== "" ? auth : undefined
-  return text === undefined ? undefined : new Bun.CryptoHasher("sha256").update(text).digest("hex").slice(0, 32)
+  if (auth === null || auth === "") return undefined
+  const bearer = /^bearer\s+(\S+)\s*$/i.exec(auth)
+  if (bearer === null) return digestOf(auth)
+  const checked = await verifyAccessToken(ring, bearer[1]!, Math.floor(Date.now() / 1000))
+  return checked.ok ? `key:${checked.principal.keyId}` : digestOf(bearer[1]!)
 }
 
 /** Reads a body up to `max` bytes; undefined when it is larger. */
@@ -226,7 +241,7 @@ export const startServer = (options: ServeOptions): Effect.Effect<RunningServer,
       const publicPath = url.pathname.startsWith("/health") || url.pathname === "/openapi.json" || url.pathname === "/docs"
       let rate: { limit: number; remaining: number; reset: number } | undefined
       if (!publicPath || url.pathname === "/docs") {
-        const decision = await Effect.runPromise(Effect.result(limiter.check({ principal: credentialBucket(request), ip: clientIp, endpoint: endpointClass(request.method, url.pathname), nowMs: Date.now() })))
+        const decision = await Effect.runPromise(Effect.result(limiter.check({ principal: await credentialBucket(request, ring), ip: clientIp, endpoint: endpointClass(request.method, url.pathname), nowMs: Date.now() })))
         if (decision._tag === "Failure") return finish(problem(503, "The rate limiter cannot answer; retry in a minute.", requestId, { failed: ["rate-limiter"] }))
         const d = decision.success
         rate = { limit: d.limit, remaining: d.remaining, reset: d.resetSeconds }
@@ -243,8 +258,11 @@ export const startServer = (options: ServeOptions): Effect.Effect<RunningServer,
         if (declared > options.maxBodyBytes) return finish(problem(413, `The body is ${declared} bytes; the limit is ${options.maxBodyBytes}. Split the sessions over several requests (or /analyze/bulk).`, requestId), rate)
         body = await readCapped(request, options.maxBodyBytes).catch(() => new Uint8Array(0))
         if (body === undefined) return finish(problem(413, `The body is over the ${options.maxBodyBytes}-byte limit. Split the sessions over several requests.`, requestId), rate)
-        const type = request.headers.get("content-type") ?? ""
-        if (type.includes("json") && !type.includes("ndjson") && !type.includes("jsonl") && jsonTextTooDeep(new TextDecoder().decode(body), MAX_JSON_DEPTH)) {
+        // Media types are case-insensitive (RFC 9110), and a body without a Content-Type is
+        // decoded as JSON by the API: "Application/JSON" and no type at all skipped the depth
+        // check while their bodies were parsed as JSON.
+        const type = (request.headers.get("content-type") ?? "").toLowerCase()
+        if ((type === "" || type.includes("json")) && !type.includes("ndjson") && !type.includes("jsonl") && jsonTextTooDeep(new TextDecoder().decode(body), MAX_JSON_DEPTH)) {
           return finish(problem(400, `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels; no request of this API needs that.`, requestId), rate)
         }
       }

@@ -3,7 +3,8 @@
  * (the Node launcher starting Bun, as `npx dshield-coord serve` does), an analyst key made
  * with `keys create`, then C concurrent clients on loopback, each in a loop for D seconds:
  * submit a 1,000-session analysis (POST /analyze/coordination, the earlier engine's body),
- * poll GET /analyze/{id} every P ms until it is completed or failed, submit the next.
+ * poll GET /analyze/{id} every P ms (or, with --wait S, long-poll ?wait=S) until it is
+ * completed or failed, submit the next.
  *
  * Reported: analyses completed, errors (any non-2xx answer, any failed analysis, any network
  * error), throughput, and the time from submit to the poll that saw the Result (p50, p90,
@@ -13,7 +14,7 @@
  * Bodies are seeded: each client cycles through its own bodies, built from a few shared
  * command sequences run from many addresses plus unrelated noise, so analyses find campaigns.
  *
- * Run: npm run bench:api [-- --clients 50 --seconds 60 --sessions 1000 --poll-ms 100]
+ * Run: npm run bench:api [-- --clients 50 --seconds 60 --sessions 1000 --poll-ms 100 | --wait 10]
  *      add --database-url URL --redis-url URL to run against PostgreSQL and Redis.
  */
 import { spawn, spawnSync } from "node:child_process"
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "60" },
     sessions: { type: "string", default: "1000" },
     "poll-ms": { type: "string", default: "100" },
+    wait: { type: "string", default: "0" },
     "database-url": { type: "string" },
     "redis-url": { type: "string" }
   }
@@ -37,6 +39,8 @@ const clients = Number(values.clients)
 const seconds = Number(values.seconds)
 const sessionsPerAnalysis = Number(values.sessions)
 const pollMs = Number(values["poll-ms"])
+/** Seconds each poll may be held by the server (GET /analyze/{id}?wait=N); 0 = plain polling. */
+const waitSeconds = Number(values.wait)
 const scratch = mkdtempSync(join(tmpdir(), "dshield-bench-api-"))
 const storeArgs = values["database-url"] !== undefined ? ["--database-url", values["database-url"]] : ["--data-dir", join(scratch, "db")]
 const env = {
@@ -82,6 +86,7 @@ const body = (seed: number): string => {
 const percentile = (sorted: ReadonlyArray<number>, p: number): number => sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 
 const main = async () => {
+  const loadBefore = loadavg()[0]!
   const made = cli(["keys", "create", "--role", "analyst", "--tenant", "bench", ...storeArgs])
   if (made.status !== 0) throw new Error(`keys create failed: ${made.stderr}`)
   const key = made.stdout.trim()
@@ -118,8 +123,8 @@ const main = async () => {
         }
         const { analysis_id } = (await submitted.json()) as { analysis_id: string }
         for (;;) {
-          await Bun.sleep(pollMs)
-          const polled = await fetch(`${url}/analyze/${analysis_id}`, { headers: { "x-api-key": key } })
+          if (waitSeconds === 0) await Bun.sleep(pollMs)
+          const polled = await fetch(`${url}/analyze/${analysis_id}${waitSeconds === 0 ? "" : `?wait=${waitSeconds}`}`, { headers: { "x-api-key": key } })
           if (polled.status !== 200) {
             errors.push(`poll ${polled.status}: ${(await polled.text()).slice(0, 160)}`)
             break
@@ -156,13 +161,13 @@ const main = async () => {
     clients,
     seconds: Math.round(elapsed * 10) / 10,
     sessions_per_analysis: sessionsPerAnalysis,
-    poll_ms: pollMs,
+    polling: waitSeconds === 0 ? `every ${pollMs} ms` : `long poll, ?wait=${waitSeconds}`,
     completed,
     errors: errors.length,
     throughput: `${(completed / elapsed).toFixed(2)} analyses/s (${Math.round((completed * sessionsPerAnalysis) / elapsed)} sessions/s)`,
     submit_to_result: { p50: ms(percentile(latencies, 50)), p90: ms(percentile(latencies, 90)), p99: ms(percentile(latencies, 99)), max: ms(latencies[latencies.length - 1] ?? NaN) },
     server_peak_rss: hwm === undefined ? "unknown" : `${Math.round(Number(hwm) / 1024)} MiB`,
-    machine: `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, load before ${loadavg()[0]!.toFixed(2)}`
+    machine: `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, load before ${loadBefore.toFixed(2)}`
   }
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
   if (errors.length > 0) process.stdout.write(`first errors:\n${errors.slice(0, 5).join("\n")}\n`)

@@ -74,7 +74,9 @@ ALTER TABLE audit_log ADD COLUMN client_ip text;
 ALTER TABLE audit_log ADD COLUMN request_id text;
 ALTER TABLE audit_log ADD COLUMN detail jsonb;
 -- Row changes are attributed to the tenant of the row and to the API actor of the
--- transaction (app.actor, set by the API next to app.tenant), when there is one.
+-- transaction (app.actor, set by the API next to app.tenant), when there is one. A Result
+-- document is not copied into the audit rows (it is kept once, in its own row; the audit
+-- says that it changed, not what it holds).
 CREATE OR REPLACE FUNCTION audit_row_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -82,15 +84,15 @@ DECLARE
 BEGIN
   IF TG_OP = 'DELETE' THEN
     INSERT INTO audit_log (table_name, row_id, action, changed_by, tenant, actor, old_row)
-    VALUES (TG_TABLE_NAME, OLD.id, TG_OP, current_user, to_jsonb(OLD)->>'tenant', actor, to_jsonb(OLD));
+    VALUES (TG_TABLE_NAME, OLD.id, TG_OP, current_user, to_jsonb(OLD)->>'tenant', actor, to_jsonb(OLD) - 'result');
     RETURN OLD;
   ELSIF TG_OP = 'UPDATE' THEN
     INSERT INTO audit_log (table_name, row_id, action, changed_by, tenant, actor, old_row, new_row)
-    VALUES (TG_TABLE_NAME, NEW.id, TG_OP, current_user, to_jsonb(NEW)->>'tenant', actor, to_jsonb(OLD), to_jsonb(NEW));
+    VALUES (TG_TABLE_NAME, NEW.id, TG_OP, current_user, to_jsonb(NEW)->>'tenant', actor, to_jsonb(OLD) - 'result', to_jsonb(NEW) - 'result');
     RETURN NEW;
   ELSE
     INSERT INTO audit_log (table_name, row_id, action, changed_by, tenant, actor, new_row)
-    VALUES (TG_TABLE_NAME, NEW.id, TG_OP, current_user, to_jsonb(NEW)->>'tenant', actor, to_jsonb(NEW));
+    VALUES (TG_TABLE_NAME, NEW.id, TG_OP, current_user, to_jsonb(NEW)->>'tenant', actor, to_jsonb(NEW) - 'result');
     RETURN NEW;
   END IF;
 END

@@ -50,6 +50,8 @@ export interface LiveAnalysis {
   readonly createdAt: string
   startedAt: string | null
   progress: Progress
+  /** Settles when the analysis has finished and its outcome is in the store (long polls wait on it). */
+  readonly finished: Promise<void>
 }
 
 export interface Finished {
@@ -94,6 +96,7 @@ export const makeAnalysisRunner = (options: {
     mkdirSync(options.workDir, { recursive: true })
     const queue = yield* Queue.unbounded<Job>()
     const live = new Map<string, LiveAnalysis>()
+    const settle = new Map<string, () => void>()
     const setProgress = (id: string, progress: Progress): void => {
       const entry = live.get(id)
       if (entry !== undefined) entry.progress = progress
@@ -141,7 +144,11 @@ export const makeAnalysisRunner = (options: {
             Effect.ignore
           )
         ),
-        Effect.ensuring(Effect.sync(() => live.delete(job.id))),
+        Effect.ensuring(Effect.sync(() => {
+          settle.get(job.id)?.()
+          settle.delete(job.id)
+          live.delete(job.id)
+        })),
         Effect.ensuring(Effect.promise(() => rm(job.path, { force: true })))
       )
 
@@ -169,7 +176,11 @@ export const makeAnalysisRunner = (options: {
           callbackUrl: s.callbackUrl ?? null
         })).pipe(Effect.tapError(() => Effect.promise(() => rm(path, { force: true }))))
         waiting++
+        let resolve: () => void = () => undefined
+        const finished = new Promise<void>((r) => (resolve = r))
+        settle.set(id, resolve)
         live.set(id, {
+          finished,
           id,
           tenant: s.principal.tenant,
           depth: s.depth,

@@ -17,8 +17,8 @@ export const asTenant = <A, E, R>(tenant: string, actor: string, body: Effect.Ef
   Effect.gen(function*() {
     const store = yield* SqlStore
     return yield* store.transaction(Effect.gen(function*() {
-      yield* store.query("SET LOCAL ROLE dshield_app")
-      yield* store.query("SELECT set_config('app.tenant', $1, true), set_config('app.actor', $2, true)", [tenant, actor])
+      // set_config(..., true) is SET LOCAL: role, tenant and actor end with the transaction.
+      yield* store.query("SELECT set_config('role', 'dshield_app', true), set_config('app.tenant', $1, true), set_config('app.actor', $2, true)", [tenant, actor])
       return yield* body
     }))
   })

@@ -99,6 +99,8 @@ export class AnalysesApi extends HttpApiGroup.make("analyses")
     }),
     HttpApiEndpoint.get("status", "/analyze/:id", {
       params: { id: AnalysisId },
+      /** Long poll: hold the answer up to this many seconds while the analysis is unfinished. */
+      query: { wait: Schema.optionalKey(Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 0, maximum: 30 }))) },
       success: AnalysisStatus,
       error: [NotFound, Unavailable]
     })

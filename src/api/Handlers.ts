@@ -179,8 +179,7 @@ const analysesGroup = (deps: HandlerDeps) =>
     ) =>
       Effect.gen(function*() {
         yield* checkOne(depth, callbackUrl, input)
-        const key = yield* inStore(deps, findKey(p.keyId))
-        const quota = yield* deps.consumeQuota(p, key?.daily_analysis_quota ?? null)
+        const quota = yield* deps.consumeQuota(p, p.dailyAnalysisQuota ?? null)
         if (!quota.allowed) {
           return yield* new QuotaExceeded({ detail: `This key's daily analysis quota is used up; it resets in ${quota.resetSeconds} s (00:00 UTC).` })
         }
@@ -214,9 +213,15 @@ const analysesGroup = (deps: HandlerDeps) =>
           for (const batch of payload.batches) analyses.push(yield* submitOne(p, batch.analysis_depth, batch.callback_url, { kind: "sessions", body: batch }))
           return { analyses }
         }))
-      .handle("status", ({ params }) =>
+      .handle("status", ({ params, query }) =>
         Effect.gen(function*() {
           const p = yield* Principal
+          // ?wait=N: an unfinished analysis of this process holds the answer until it finishes
+          // (or N seconds pass), so a client learns of its Result at once without polling.
+          const waiting = deps.runner.live(params.id)
+          if (query.wait !== undefined && query.wait > 0 && waiting !== undefined && waiting.tenant === p.tenant) {
+            yield* Effect.promise(() => waiting.finished).pipe(Effect.timeoutOption(`${query.wait} seconds`))
+          }
           // Queued or running here: answered from memory (polls must not queue on the store).
           const running = deps.runner.live(params.id)
           if (running !== undefined && running.tenant === p.tenant) {

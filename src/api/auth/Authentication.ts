@@ -44,7 +44,7 @@ export const checkApiKey = (text: string, store: Context.Context<SqlStore>, nowM
       lastTouched.set(key.id, nowMs)
       yield* touchKey(key.id).pipe(Effect.provideContext(store), Effect.ignore)
     }
-    return { keyId: key.id, tenant: key.tenant, role: key.role, via: "key" } satisfies PrincipalShape
+    return { keyId: key.id, tenant: key.tenant, role: key.role, via: "key", dailyAnalysisQuota: key.daily_analysis_quota } satisfies PrincipalShape
   })
 
 /** The principal an access token stands for, or a 401. */
@@ -58,7 +58,7 @@ export const checkAccessToken = (token: string, ring: KeyRing, store: Context.Co
     const key = yield* findKey(p.keyId).pipe(Effect.provideContext(store), Effect.orElseSucceed(() => undefined))
     if (key === undefined || key.revoked_at !== null) return yield* refuse("the key this token was issued from has been revoked", p.keyId, store)
     if (key.expires_at !== null && Date.parse(key.expires_at) <= nowMs) return yield* refuse("the key this token was issued from has expired", p.keyId, store)
-    return p
+    return { ...p, dailyAnalysisQuota: key.daily_analysis_quota } satisfies PrincipalShape
   })
 
 export const authenticationLayer = (ring: KeyRing, store: Context.Context<SqlStore>): Layer.Layer<Authentication> =>

@@ -19,6 +19,8 @@ export interface PrincipalShape {
   readonly via: "key" | "token"
   /** The access token's id, when authenticated by token (for revocation). */
   readonly tokenId?: string | undefined
+  /** The key's own daily analysis quota (null: the server's default), read when it was checked. */
+  readonly dailyAnalysisQuota?: number | null | undefined
 }
 
 export class Principal extends Context.Service<Principal, PrincipalShape>()("dshield-coord/api/Principal") {}

@@ -35,7 +35,7 @@ export const API_GROUP = "coord.v1"
 export const MAX_INLINE_RESULT_BYTES = 900 * 1024
 
 export class ApiError extends Schema.TaggedError<ApiError>()("ApiError", {
-  code: Schema.Literals(["bad_request", "input", "analysis", "not_found", "too_large"]),
+  code: Schema.Literals(["bad_request", "input", "analysis", "not_found", "too_large", "unauthorized", "forbidden"]),
   message: Schema.String
 }) {}
 
@@ -44,6 +44,9 @@ export const ApiAnalyzeRequest = Schema.Struct({
   sessions: Schema.optionalKey(Schema.Array(AttackSession).check(Schema.isMaxLength(LIMITS.sessions))),
   ...AnalyzeMessage.fields
 })
+
+const apiRefused = (status: 401 | 403, reason: string): ApiError =>
+  new ApiError({ code: status === 401 ? "unauthorized" : "forbidden", message: `${reason}.` })
 
 const apiBadRequest = (reason: string): ApiError =>
   new ApiError({ code: "bad_request", message: `The request is not valid: ${reason.replace(/\s+/g, " ").slice(0, 400)}; fix it and send it again.` })
@@ -57,13 +60,14 @@ export const ApiAnalyzeReply = Schema.Struct({
 })
 
 export const CoordApi = protocol("coord", "1.0.0", {
-  analyze: { payload: ApiAnalyzeRequest, success: ApiAnalyzeReply, error: ApiError, invalid: apiBadRequest },
-  result: { payload: Schema.Struct({ result_object: Schema.String.check(Schema.isMaxLength(200)) }), success: Schema.Unknown, error: ApiError, invalid: apiBadRequest },
+  analyze: { payload: ApiAnalyzeRequest, success: ApiAnalyzeReply, error: ApiError, invalid: apiBadRequest, refused: apiRefused },
+  result: { payload: Schema.Struct({ result_object: Schema.String.check(Schema.isMaxLength(200)) }), success: Schema.Unknown, error: ApiError, invalid: apiBadRequest, refused: apiRefused },
   status: {
     payload: Schema.Struct({}),
     success: Schema.Struct({ engine_version: Schema.String, result_schema: Schema.String, results_bucket: Schema.String, inputs_bucket: Schema.String }),
     error: ApiError,
-    invalid: apiBadRequest
+    invalid: apiBadRequest,
+    refused: apiRefused
   }
 })
 

@@ -46,7 +46,8 @@ export const analyzeOverNats = Effect.fn("Cli.analyzeOverNats")(function*(
   const inputs = yield* uploadInputs(nc, paths, bucket).pipe(
     Effect.mapError((e) => (e.kind === "input" ? new InputError({ message: e.message }) : new AnalysisError({ message: e.message })))
   )
-  const client = natsClient(nc, CoordApi, { group: API_GROUP })
+  // A pool whose api role requires keys (worker --require-keys) is called with DSHIELD_API_KEY.
+  const client = natsClient(nc, CoordApi, { group: API_GROUP, credential: apiCredential() })
   // Interrupted (Ctrl-C), the ask cancels the analysis on the worker.
   const reply = yield* client.ask("analyze", { inputs, config: { ...config }, timeout_ms: timeoutMs }, {
     timeoutMs,
@@ -81,6 +82,12 @@ export const analyzeOverNats = Effect.fn("Cli.analyzeOverNats")(function*(
 })
 
 /** Job-queue names, timing and limits (DSHIELD_JOB_* variables; JobQueue.jobQueueOptionsFromEnv); a bad value is a usage error. */
+/** The caller's API key or "Bearer <token>" for the pool's api role, from DSHIELD_API_KEY. */
+export const apiCredential = (): string | undefined => {
+  const value = process.env.DSHIELD_API_KEY?.trim()
+  return value === undefined || value === "" ? undefined : value
+}
+
 export const jobOptions = () => Effect.try({ try: () => jobQueueOptionsFromEnv(), catch: (error) => new InputError({ message: (error as Error).message }) })
 
 /**

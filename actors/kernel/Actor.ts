@@ -32,6 +32,8 @@ export interface MessageSpec {
    * instead of the transport's generic 422: for messages from clients outside the engine.
    */
   readonly invalid?: (reason: string) => unknown
+  /** A request refused by the server's authorizer (401, 403) is answered with this typed error. */
+  readonly refused?: (status: 401 | 403, reason: string) => unknown
 }
 
 export interface Protocol<Messages extends Record<string, MessageSpec> = Record<string, MessageSpec>> {

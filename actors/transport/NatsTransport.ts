@@ -34,6 +34,14 @@ export const TIMEOUT_HEADER = "Coord-Timeout-Ms"
 export const REQUEST_ID_HEADER = "Coord-Request-Id"
 /** Where the server publishes the request's progress (JSON `{bytes, events}`), when the caller wants it. */
 export const PROGRESS_HEADER = "Coord-Progress-Subject"
+/** The caller's credential: an API key, or "Bearer <access token>" (docs/api.md). */
+export const CREDENTIAL_HEADER = "Coord-Api-Key"
+
+/** Why an authorizer refused a request: 401 (no or bad credential) or 403 (role too low). */
+export interface Refusal {
+  readonly status: 401 | 403
+  readonly reason: string
+}
 export const CANCEL_PREFIX = "coord.v1.cancel"
 const REQUEST_ID = /^[A-Za-z0-9_-]{8,64}$/
 
@@ -68,6 +76,11 @@ export interface ServeOptions {
    * restarts, last error, readiness); default: the actor's own stats.
    */
   readonly statsData?: () => Promise<Record<string, unknown>>
+  /**
+   * Checks each request's credential (CREDENTIAL_HEADER) before it is decoded; a refusal is
+   * answered 401/403 and nothing runs. Without it every request is served.
+   */
+  readonly authorize?: (message: string, credential: string | undefined, requestId: string) => Promise<Refusal | undefined>
 }
 
 /** A requested deadline in ms, if the header or the decoded body (`timeout_ms`) names one. */
@@ -163,9 +176,31 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
             }
           })
         }
+        const refuse = (msg: ServiceMsg, refusal: Refusal): void => {
+          const reason = oneLine(refusal.reason)
+          if (spec.refused !== undefined) msg.respondError(refusal.status, reason, encodeJson(spec.error, spec.refused(refusal.status, reason)))
+          else msg.respondError(refusal.status, reason)
+        }
+        const admit = (msg: ServiceMsg): void => {
+          // A large request arrives by claim-check (LargePayloads.ts): fetched before decoding.
+          if (!isClaimChecked(msg.headers)) return handle(msg, msg.data)
+          void incomingBody(nc, msg.data, msg.headers).then(
+            (body) => handle(msg, body),
+            (error) => msg.respondError(422, oneLine(`the ${proto.name}.${message} request could not be read: ${(error as Error | undefined)?.message ?? String(error)}`))
+          )
+        }
         group.addEndpoint(message, {
           handler: (err, msg: ServiceMsg) => {
             if (err !== null) return
+            const authorize = serveOptions.authorize
+            if (authorize !== undefined) {
+              // Checked before anything is read or decoded: an unauthenticated caller costs one lookup.
+              void authorize(message, msg.headers?.get(CREDENTIAL_HEADER) || undefined, msg.headers?.get(REQUEST_ID_HEADER) ?? "").then(
+                (refusal) => (refusal === undefined ? admit(msg) : refuse(msg, refusal)),
+                () => msg.respondError(503, `the ${proto.name} service cannot check credentials now; retry later`)
+              )
+              return
+            }
             // A large request arrives by claim-check (LargePayloads.ts): fetched before decoding.
             if (!isClaimChecked(msg.headers)) return handle(msg, msg.data)
             void incomingBody(nc, msg.data, msg.headers).then(
@@ -191,6 +226,8 @@ export interface NatsClientOptions {
   readonly timeoutMs?: number
   /** Subject prefix the service was served under (default `coord.actor.<name>`). */
   readonly group?: string
+  /** Sent with every request in CREDENTIAL_HEADER: an API key or "Bearer <access token>". */
+  readonly credential?: string | undefined
 }
 
 /** A client of an actor type served over NATS: the same ActorRef as in process. */
@@ -208,6 +245,7 @@ export const natsClient = <P extends Protocol>(nc: NatsConnection, proto: P, opt
         // Named, so that giving up (this fiber interrupted) cancels the work on the server.
         const requestId = randomUUID()
         headers.set(REQUEST_ID_HEADER, requestId)
+        if (options.credential !== undefined) headers.set(CREDENTIAL_HEADER, options.credential)
         const onProgress = askOptions?.onProgress
         const progress = onProgress === undefined ? undefined : nc.subscribe(createInbox(), {
           callback: (err, m) => {
@@ -247,7 +285,7 @@ export const natsClient = <P extends Protocol>(nc: NatsConnection, proto: P, opt
         )
         if (ServiceError.isServiceError(reply.answer)) {
           const serviceError = ServiceError.toServiceError(reply.answer)!
-          const decodeWith = serviceError.code === 503 ? ActorUnavailable : serviceError.code === 504 ? ActorTimeout : serviceError.code === 400 ? spec.error : undefined
+          const decodeWith = serviceError.code === 503 ? ActorUnavailable : serviceError.code === 504 ? ActorTimeout : serviceError.code === 400 || ((serviceError.code === 401 || serviceError.code === 403) && spec.refused !== undefined) ? spec.error : undefined
           if (decodeWith === undefined || reply.data.length === 0) {
             return yield* new ActorUnavailable({ actor: proto.name, reason: `${proto.name} answered error ${serviceError.code}: ${serviceError.message}` })
           }

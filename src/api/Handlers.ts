@@ -139,7 +139,7 @@ const tokensGroup = (deps: HandlerDeps) =>
             }
             yield* inStore(deps, useRefreshToken(stored.id, null))
           } else {
-            const checked = yield* Effect.result(checkAccessToken(payload.token, deps.ring, deps.store, Date.now()))
+            const checked = yield* Effect.result(checkAccessToken(payload.token, deps.ring, deps.store, Date.now(), yield* requestInfo))
             if (checked._tag === "Failure" || checked.success.keyId !== p.keyId) {
               return yield* new InvalidRequest({ detail: "That is not a live access token of this key; nothing was revoked." })
             }

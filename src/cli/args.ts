@@ -94,6 +94,9 @@ export type Command =
     readonly redisUrl: string | undefined
     /** The database the `postgres` role serves (--database-url / DATABASE_URL, else --data-dir). */
     readonly store: StoreConfig
+    /** The api role checks API keys and access tokens (--require-keys; keys in `store`). */
+    readonly requireKeys: boolean
+    readonly jwtKeysFile: string | undefined
   }
   | { readonly _tag: "Replay"; readonly manifest: string; readonly out: string | undefined; readonly nats: NatsFlags | undefined; readonly timeoutMs: number | undefined }
   | {
@@ -268,6 +271,8 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             "redis-url": { type: "string" },
             "database-url": { type: "string" },
             "data-dir": { type: "string" },
+            "require-keys": { type: "boolean" },
+            "jwt-keys": { type: "string" },
             quiet: { type: "boolean" }
           }
         })
@@ -288,7 +293,9 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           defaultTimeoutMs: duration("default-timeout", values["default-timeout"], 30 * 60_000, MAX_TIMEOUT_MS),
           maxTimeoutMs: duration("max-timeout", values["max-timeout"], 6 * 3_600_000, MAX_TIMEOUT_MS),
           redisUrl: resolveStoreConfig({ redisUrl: values["redis-url"] }).redisUrl,
-          store: resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] })
+          store: resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] }),
+          requireKeys: values["require-keys"] === true,
+          jwtKeysFile: values["jwt-keys"]
         }
       }
       case "serve": {

@@ -285,7 +285,8 @@ export const WORKER_HELP = `dshield-coord worker — serve actors over NATS
 
 Usage:
   dshield-coord worker [--roles api] [--pool N] [--grace 60s] [--nats URL] [--allow-paths ROOT,…]
-                       [--default-timeout 30m] [--max-timeout 6h] [--redis-url URL] [--nats-creds FILE …] [--quiet]
+                       [--default-timeout 30m] [--max-timeout 6h] [--redis-url URL] [--nats-creds FILE …]
+                       [--require-keys [--database-url URL | --data-dir DIR]] [--quiet]
 
 Starts N instances of each role as NATS micro services (service name = role; instances of
 a role share the default queue group, so pools on several machines form one pool;
@@ -309,6 +310,9 @@ Options:
   --grace D      how long SIGTERM waits for work in flight (default 60s; e.g. 90s, 5m)
   --nats URL     NATS server (default $NATS_URL or nats://127.0.0.1:4222); may carry
                  user:password@ (deploy/nats has one user per role)
+  --require-keys the api role asks every request for an API key or access token
+                 (Coord-Api-Key header; keys from --database-url / --data-dir, tokens
+                 signed by DSHIELD_JWT_KEYS or --jwt-keys FILE); clients send DSHIELD_API_KEY
   --allow-paths ROOT[,ROOT…]
                  let requests name files by path under these directories (real paths:
                  no .., no symlink escapes, no devices or FIFOs, no stdin); default:

@@ -9,7 +9,7 @@ import { HttpServerRequest } from "effect/http"
 import type { SqlStore } from "../../store/SqlStore.ts"
 import { accessTokenRevoked, appendAudit, findKey, touchKey } from "../ApiRepository.ts"
 import { Unauthorized } from "../Problems.ts"
-import { requestInfo } from "../requestInfo.ts"
+import { type RequestInfo, requestInfo } from "../requestInfo.ts"
 import { Authentication, Principal, type PrincipalShape } from "./Principal.ts"
 import { parseSecret, secretMatches } from "./secrets.ts"
 import { type KeyRing, verifyAccessToken } from "./Tokens.ts"
@@ -17,9 +17,8 @@ import { type KeyRing, verifyAccessToken } from "./Tokens.ts"
 const NO_CREDENTIALS = "Send an API key in the X-API-Key header or an access token as Authorization: Bearer TOKEN."
 
 /** A failed authentication: audited, then a 401 problem. */
-const refuse = (reason: string, keyId: string | null, store: Context.Context<SqlStore>) =>
+const refuseWith = (reason: string, keyId: string | null, store: Context.Context<SqlStore>, info: RequestInfo) =>
   Effect.gen(function*() {
-    const info = yield* requestInfo
     yield* appendAudit({ event: "auth_failed", tenant: null, actor: keyId, clientIp: info.clientIp, requestId: info.requestId, detail: { reason, path: info.path } }).pipe(
       Effect.provideContext(store),
       Effect.ignore
@@ -30,15 +29,16 @@ const refuse = (reason: string, keyId: string | null, store: Context.Context<Sql
 const lastTouched = new Map<string, number>()
 
 /** The principal an API key stands for, or a 401. */
-export const checkApiKey = (text: string, store: Context.Context<SqlStore>, nowMs: number) =>
+export const checkApiKey = (text: string, store: Context.Context<SqlStore>, nowMs: number, info: RequestInfo) =>
   Effect.gen(function*() {
+    const refuse = (reason: string, keyId: string | null) => refuseWith(reason, keyId, store, info)
     const parsed = parseSecret("key", text)
-    if (parsed === undefined) return yield* refuse("the API key is malformed", null, store)
+    if (parsed === undefined) return yield* refuse("the API key is malformed", null)
     const key = yield* findKey(parsed.id).pipe(Effect.provideContext(store), Effect.orElseSucceed(() => undefined))
     // The same answer for an unknown id and a wrong secret: nothing to learn from the difference.
-    if (key === undefined || !secretMatches(key.key_hash, parsed.secret)) return yield* refuse("the API key is not valid", key === undefined ? null : key.id, store)
-    if (key.revoked_at !== null) return yield* refuse("the API key has been revoked", key.id, store)
-    if (key.expires_at !== null && Date.parse(key.expires_at) <= nowMs) return yield* refuse("the API key has expired", key.id, store)
+    if (key === undefined || !secretMatches(key.key_hash, parsed.secret)) return yield* refuse("the API key is not valid", key === undefined ? null : key.id)
+    if (key.revoked_at !== null) return yield* refuse("the API key has been revoked", key.id)
+    if (key.expires_at !== null && Date.parse(key.expires_at) <= nowMs) return yield* refuse("the API key has expired", key.id)
     // last_used_at is kept to the minute: one write a minute per key, not one per request.
     if ((lastTouched.get(key.id) ?? 0) < nowMs - 60_000) {
       lastTouched.set(key.id, nowMs)
@@ -48,16 +48,17 @@ export const checkApiKey = (text: string, store: Context.Context<SqlStore>, nowM
   })
 
 /** The principal an access token stands for, or a 401. */
-export const checkAccessToken = (token: string, ring: KeyRing, store: Context.Context<SqlStore>, nowMs: number) =>
+export const checkAccessToken = (token: string, ring: KeyRing, store: Context.Context<SqlStore>, nowMs: number, info: RequestInfo) =>
   Effect.gen(function*() {
+    const refuse = (reason: string, keyId: string | null) => refuseWith(reason, keyId, store, info)
     const checked = yield* Effect.promise(() => verifyAccessToken(ring, token, Math.floor(nowMs / 1000)))
-    if (!checked.ok) return yield* refuse(checked.reason, null, store)
+    if (!checked.ok) return yield* refuse(checked.reason, null)
     const p = checked.principal
     const revoked = yield* accessTokenRevoked(p.tokenId!).pipe(Effect.provideContext(store), Effect.orElseSucceed(() => true))
-    if (revoked) return yield* refuse("the access token has been revoked", p.keyId, store)
+    if (revoked) return yield* refuse("the access token has been revoked", p.keyId)
     const key = yield* findKey(p.keyId).pipe(Effect.provideContext(store), Effect.orElseSucceed(() => undefined))
-    if (key === undefined || key.revoked_at !== null) return yield* refuse("the key this token was issued from has been revoked", p.keyId, store)
-    if (key.expires_at !== null && Date.parse(key.expires_at) <= nowMs) return yield* refuse("the key this token was issued from has expired", p.keyId, store)
+    if (key === undefined || key.revoked_at !== null) return yield* refuse("the key this token was issued from has been revoked", p.keyId)
+    if (key.expires_at !== null && Date.parse(key.expires_at) <= nowMs) return yield* refuse("the key this token was issued from has expired", p.keyId)
     return { ...p, dailyAnalysisQuota: key.daily_analysis_quota } satisfies PrincipalShape
   })
 
@@ -68,7 +69,7 @@ export const authenticationLayer = (ring: KeyRing, store: Context.Context<SqlSto
         const text = Redacted.value(credential)
         // No key: the bearer scheme is tried next (and answers for both when it has nothing either).
         if (text === "") return yield* new Unauthorized({ detail: NO_CREDENTIALS })
-        const principal = yield* checkApiKey(text, store, Date.now())
+        const principal = yield* checkApiKey(text, store, Date.now(), yield* requestInfo)
         return yield* Effect.provideService(effect, Principal, principal)
       }),
     bearer: (effect, { credential }) =>
@@ -78,10 +79,11 @@ export const authenticationLayer = (ring: KeyRing, store: Context.Context<SqlSto
           const request = yield* HttpServerRequest.HttpServerRequest
           const key = request.headers["x-api-key"]
           // A key was sent and refused: its reason, not "send credentials".
-          if (key !== undefined && key !== "") return yield* checkApiKey(key, store, Date.now()).pipe(Effect.flatMap(() => refuse("the API key is not valid", null, store)))
-          return yield* refuse("no credentials were sent", null, store).pipe(Effect.mapError((e) => new Unauthorized({ detail: NO_CREDENTIALS, request_id: e.request_id })))
+          const info = yield* requestInfo
+          if (key !== undefined && key !== "") return yield* checkApiKey(key, store, Date.now(), info).pipe(Effect.flatMap(() => refuseWith("the API key is not valid", null, store, info)))
+          return yield* refuseWith("no credentials were sent", null, store, info).pipe(Effect.mapError((e) => new Unauthorized({ detail: NO_CREDENTIALS, request_id: e.request_id })))
         }
-        const principal = yield* checkAccessToken(token, ring, store, Date.now())
+        const principal = yield* checkAccessToken(token, ring, store, Date.now(), yield* requestInfo)
         return yield* Effect.provideService(effect, Principal, principal)
       })
   })

@@ -4,6 +4,7 @@
  * actors/clients/RemoteAnalysis.ts. Connections take credentials and TLS from
  * actors/transport/NatsConnection.ts.
  */
+import { dirname, join, resolve } from "node:path"
 import { Context, Effect, Layer, type Scope } from "effect"
 import type { NatsConnection } from "nats"
 import { API_GROUP, CoordApi, coordApiBehaviour } from "../../../actors/api/CoordApi.ts"
@@ -45,6 +46,21 @@ const workerConnection = (flags: NatsFlags | string, runtime: WorkerRuntime) =>
     Effect.flatMap((options) => Effect.mapError(runtime.connect(options), (error) => new InputError({ message: error.message })))
   )
 
+/** The key check of `--require-keys`: the store holding the keys, migrated, and the token key ring. */
+const keyAuthorizer = (store: StoreConfig, jwtKeysFile: string | undefined) =>
+  Effect.gen(function*() {
+    const [{ loadMigrations, migrate }, { loadKeyRing }, { makeKeyAuthorizer }] = yield* Effect.promise(() =>
+      Promise.all([import("../../store/migrate.ts"), import("../../api/auth/Tokens.ts"), import("../../../actors/api/KeyAuthorizer.ts")])
+    )
+    const context = yield* Layer.build(sqlStoreLayer(store)).pipe(Effect.mapError((e) => new InputError({ message: e.message })))
+    yield* Effect.flatMap(loadMigrations(), migrate).pipe(Effect.provideContext(context), Effect.mapError((e) => new InputError({ message: e.message })))
+    const ring = yield* Effect.try({
+      try: () => loadKeyRing({ env: process.env.DSHIELD_JWT_KEYS, file: jwtKeysFile, fallbackPath: join(store.databaseUrl === undefined ? dirname(resolve(store.dataDir)) : resolve(".dshield-coord"), "jwt-keys.json") }),
+      catch: (error) => new InputError({ message: `The access-token key ring cannot be read: ${(error as Error).message}` })
+    })
+    return makeKeyAuthorizer(context, ring)
+  })
+
 /** What a worker lets requests do: local paths (off unless roots are given) and deadlines. */
 export interface WorkerServing {
   /** The database the `postgres` role serves; undefined = DATABASE_URL, else the default data directory. */
@@ -57,6 +73,10 @@ export interface WorkerServing {
   readonly defaultTimeoutMs: number
   /** Longest deadline a request may name (`--max-timeout`); durable jobs get this one. */
   readonly maxTimeoutMs: number
+  /** The api role refuses requests without a valid API key or access token (`--require-keys`). */
+  readonly requireKeys?: boolean | undefined
+  /** The access-token key ring (`--jwt-keys`; else DSHIELD_JWT_KEYS, else the one beside the store). */
+  readonly jwtKeysFile?: string | undefined
 }
 
 /**
@@ -103,6 +123,8 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
   const roots = yield* Effect.try({ try: () => resolveRoots(serving.allowPaths), catch: (error) => new InputError({ message: (error as Error).message }) })
   const bucket = yield* inputBucketSettings.pipe(Effect.mapError((e) => new InputError({ message: e.message })))
   const serve: ServeOptions = { defaultTimeoutMs: serving.defaultTimeoutMs, maxTimeoutMs: serving.maxTimeoutMs }
+  // The api role's key check: the HTTP API's keys, tokens and roles, from the same store.
+  const authorize = serving.requireKeys === true && roles.includes("api") ? yield* keyAuthorizer(roleStore, serving.jwtKeysFile) : undefined
   let where = typeof nats === "string" ? redactUrl(nats) : undefined
   for (const role of roles) {
     for (let i = 0; i < size; i++) {
@@ -160,7 +182,7 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
             return yield* orchestrator.ask("analyze", message, { timeoutMs: left ?? effectiveTimeout(message.timeout_ms, serve), onProgress })
           })
         ), supervised(role, i))
-        yield* serveInstance(nc, role, i, ref, { ...serve, group: API_GROUP }, orchestrator as unknown as ActorRef<Protocol>)
+        yield* serveInstance(nc, role, i, ref, { ...serve, group: API_GROUP, ...(authorize === undefined ? {} : { authorize }) }, orchestrator as unknown as ActorRef<Protocol>)
       } else if (role === "jobs") {
         // Durable jobs: this instance pulls from the JetStream work queue, one job at a time.
         // A job is decoded through the orchestrator's Schema; it runs to its own deadline or the

@@ -16,10 +16,8 @@ import { mkdirSync } from "node:fs"
 import { rm, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Effect, Fiber, Queue, type Scope } from "effect"
-import type { AnalysisPool } from "../../actors/threads/AnalysisPool.ts"
-import { DEFAULT_CONFIG } from "../config/AnalysisConfig.ts"
+import { configForDepth, DEFAULT_CONFIG } from "../config/AnalysisConfig.ts"
 import type { SqlStore } from "../store/SqlStore.ts"
-import { configForDepth } from "../workflow/analysisGraph.ts"
 import { asTenant } from "./ApiRepository.ts"
 import type { PrincipalShape } from "./auth/Principal.ts"
 import { completeApiAnalysis, type Depth, failApiAnalysis, insertApiAnalysis, markApiAnalysisRunning } from "./TenantRepository.ts"
@@ -81,11 +79,24 @@ interface Job {
   readonly callbackUrl: string | undefined
 }
 
+/**
+ * Where analyses run: N analysis threads (actors/threads/AnalysisPool.ts is the one the
+ * server is given), each taking a request of the orchestrator's shape and answering the
+ * Result document's bytes. Declared here so the API depends on the shape, not the actor.
+ */
+export interface AnalysisThreads {
+  readonly size: number
+  readonly run: (
+    request: { readonly paths: ReadonlyArray<string>; readonly display_paths?: ReadonlyArray<string>; readonly config: Record<string, unknown> },
+    onProgress?: (progress: { readonly bytes: number; readonly events: number }) => void
+  ) => Effect.Effect<{ readonly reply: { readonly run_id: string; readonly sessions: number; readonly campaigns: number }; readonly document: Uint8Array }, { readonly message: string }>
+}
+
 /** A new analysis id: random, as ids of requests are (results stay deterministic). */
 export const newAnalysisId = (): string => `an-${randomBytes(12).toString("hex")}`
 
 export const makeAnalysisRunner = (options: {
-  readonly pool: AnalysisPool
+  readonly pool: AnalysisThreads
   readonly workDir: string
   readonly maxQueued: number
   readonly store: import("effect").Context.Context<SqlStore>

@@ -15,13 +15,11 @@ import { dirname, join, resolve } from "node:path"
 import { Context, Effect, Layer, type Scope } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { HttpApiBuilder, HttpApiMiddleware, HttpApiScalar } from "effect/http-api"
-import { makeAnalysisPool } from "../../actors/threads/AnalysisPool.ts"
-import { sqlStoreLayer } from "../../actors/postgres/StoreActor.ts"
 import type { StoreConfig } from "../config/StoreConfig.ts"
 import { MAX_JSON_DEPTH, jsonTextTooDeep } from "../ingest/formats/JsonLine.ts"
 import { loadMigrations, migrate } from "../store/migrate.ts"
-import { SqlStore } from "../store/SqlStore.ts"
-import { makeAnalysisRunner } from "./AnalysisRunner.ts"
+import { SqlStore, type StoreError } from "../store/SqlStore.ts"
+import { type AnalysisThreads, makeAnalysisRunner } from "./AnalysisRunner.ts"
 import { authenticationLayer } from "./auth/Authentication.ts"
 import { type KeyRing, loadKeyRing, verifyAccessToken } from "./auth/Tokens.ts"
 import { CoordinationApi } from "./Contract.ts"
@@ -35,8 +33,12 @@ export interface ServeOptions {
   readonly host: string
   readonly port: number
   readonly store: StoreConfig
+  /** The SQL store the configuration names (built by the caller: PostgreSQL or PGlite). */
+  readonly sqlStore: Layer.Layer<SqlStore, StoreError>
+  /** The analysis threads (the caller starts them for the server's lifetime). */
+  readonly threads: (size: number) => Effect.Effect<AnalysisThreads, never, Scope.Scope>
   /** Analyses that run at once (analysis threads). */
-  readonly threads: number
+  readonly threadCount: number
   /** Analyses that may wait for a thread before submissions get 503. */
   readonly maxQueued: number
   readonly minSessions: number
@@ -154,7 +156,7 @@ const dependencyChecks = (store: Context.Context<SqlStore>, limits: Context.Cont
 
 export const startServer = (options: ServeOptions): Effect.Effect<RunningServer, import("../store/SqlStore.ts").StoreError | RateLimitConfigError, Scope.Scope> =>
   Effect.gen(function*() {
-    const store = yield* Layer.build(sqlStoreLayer(options.store))
+    const store = yield* Layer.build(options.sqlStore)
     yield* Effect.flatMap(loadMigrations(), migrate).pipe(Effect.provideContext(store))
     // Analyses a previous server process accepted but did not finish will never finish.
     yield* Context.get(store, SqlStore).query(
@@ -175,7 +177,7 @@ export const startServer = (options: ServeOptions): Effect.Effect<RunningServer,
     const policies = yield* resolveRateLimitPolicies(process.env)
     const limits = yield* Layer.build(options.store.redisUrl === undefined ? RateLimits.layerMemory({ policies }) : RateLimits.layerRedis(options.store.redisUrl, { policies }))
     const limiter = Context.get(limits, RateLimits)
-    const pool = yield* makeAnalysisPool(options.threads)
+    const pool = yield* options.threads(options.threadCount)
     const runner = yield* makeAnalysisRunner({
       pool,
       workDir: options.workDir,

@@ -54,3 +54,10 @@ export const canonicalJson = (value: unknown): string =>
 export const sha256Hex = (text: string): string => createHash("sha256").update(text).digest("hex")
 
 export const configDigest = (config: AnalysisConfig): string => sha256Hex(canonicalJson(config))
+
+/** How deep an analysis goes: triage, the full analysis, or the full one with tools and a narrative. */
+export type Depth = "minimal" | "standard" | "deep"
+
+/** The options a depth changes: triage skips most permutations and the bootstrap interval. */
+export const configForDepth = (config: AnalysisConfig, depth: Depth): AnalysisConfig =>
+  depth === "minimal" ? { ...config, permutations: 49, bootstrap: 0 } : config

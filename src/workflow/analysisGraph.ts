@@ -24,7 +24,7 @@ import type { Inference } from "../../actors/inference/Inference.ts"
 import type { ActorRef } from "../../actors/kernel/Actor.ts"
 import type { Draft, PatternAnalyzer } from "../../actors/pattern-analyzer/PatternAnalyzer.ts"
 import type { ToolCoordinator } from "../../actors/tool-coordinator/ToolCoordinator.ts"
-import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
+import { type AnalysisConfig, configForDepth, type Depth } from "../config/AnalysisConfig.ts"
 import type { AttackSession } from "../domain/AttackSession.ts"
 import { AnalysisError, InputError } from "../domain/errors.ts"
 import type { Campaign } from "../domain/Campaign.ts"
@@ -32,7 +32,7 @@ import type { InputSummary, Result } from "../domain/Result.ts"
 import { ingest, IngestFailure } from "../ingest/ingest.ts"
 import { assembleResult, inputDigest, inputSummary, runInfo } from "../pipeline/assembleResult.ts"
 
-export type Depth = "minimal" | "standard" | "deep"
+export type { Depth }
 
 export interface AnalysisActors {
   readonly patternAnalyzer: ActorRef<typeof PatternAnalyzer>
@@ -62,9 +62,7 @@ const AnalysisState = Annotation.Root({
 })
 type State = typeof AnalysisState.State
 
-/** The options a depth changes. */
-export const configForDepth = (config: AnalysisConfig, depth: Depth): AnalysisConfig =>
-  depth === "minimal" ? { ...config, permutations: 49, bootstrap: 0 } : config
+export { configForDepth }
 
 /**
  * A node's typed failure. LangGraph passes on only what a node throws, so a node throws this

@@ -5,6 +5,7 @@
 import { dirname, join, resolve } from "node:path"
 import { Effect, Layer } from "effect"
 import { sqlStoreLayer } from "../../../actors/postgres/StoreActor.ts"
+import { makeAnalysisPool } from "../../../actors/threads/AnalysisPool.ts"
 import { insertKey, listKeys, revokeKey, revokeRefreshTokensOfKey, tailAudit } from "../../api/ApiRepository.ts"
 import type { Role } from "../../api/auth/Principal.ts"
 import { issueSecret } from "../../api/auth/secrets.ts"
@@ -41,7 +42,9 @@ export const serveCommand = Effect.fn("Cli.serve")(function*(command: ServeComma
     host: command.host,
     port: command.port,
     store: command.store,
-    threads: command.threads,
+    sqlStore: sqlStoreLayer(command.store),
+    threads: (size) => makeAnalysisPool(size),
+    threadCount: command.threads,
     maxQueued: command.maxQueued,
     minSessions: command.minSessions,
     maxSessions: command.maxSessions,

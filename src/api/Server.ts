@@ -18,7 +18,7 @@ import { HttpApiBuilder, HttpApiMiddleware, HttpApiScalar } from "effect/http-ap
 import type { StoreConfig } from "../config/StoreConfig.ts"
 import { MAX_JSON_DEPTH, jsonTextTooDeep } from "../ingest/formats/JsonLine.ts"
 import { loadMigrations, migrate } from "../store/migrate.ts"
-import { SqlStore, type StoreError } from "../store/SqlStore.ts"
+import { SqlStore, StoreError } from "../store/SqlStore.ts"
 import { type AnalysisThreads, makeAnalysisRunner } from "./AnalysisRunner.ts"
 import { authenticationLayer } from "./auth/Authentication.ts"
 import { type KeyRing, loadKeyRing, verifyAccessToken } from "./auth/Tokens.ts"
@@ -307,7 +307,15 @@ export const startServer = (options: ServeOptions): Effect.Effect<RunningServer,
     // never reads past the cap), so every oversized request gets the 413 problem document.
     // Bun's own limit must not cut in first: at maxBodyBytes + 1 KiB it answered anything
     // larger with a bare 413 (no problem document, no request id, no security headers).
-    const server = Bun.serve({ hostname: options.host, port: options.port, fetch: edge, maxRequestBodySize: Number.MAX_SAFE_INTEGER })
+    const server = yield* Effect.try({
+      try: () => Bun.serve({ hostname: options.host, port: options.port, fetch: edge, maxRequestBodySize: Number.MAX_SAFE_INTEGER }),
+      catch: (error) =>
+        new StoreError({
+          message: /EADDRINUSE|in use/i.test(String(error))
+            ? `Port ${options.port} on ${options.host} is already in use; stop the other server or choose --port.`
+            : `Cannot listen on ${options.host}:${options.port} (${String((error as Error).message ?? error)}); check --host and --port.`
+        })
+    })
     yield* Effect.addFinalizer(() => Effect.promise(() => server.stop(true)))
     return { url: `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${server.port}`, port: server.port ?? options.port }
   })

@@ -36,6 +36,8 @@ export interface HandlerDeps {
   readonly refusedCallback: (url: string) => Effect.Effect<string | undefined>
   /** Counts one analysis against the key's daily quota; false when it is used up. */
   readonly consumeQuota: (p: PrincipalShape, limit: number | null) => Effect.Effect<{ readonly allowed: boolean; readonly resetSeconds: number }>
+  /** Gives back the analysis counted at `acceptedAtMs` (it was not queued after all). */
+  readonly refundQuota: (p: PrincipalShape, acceptedAtMs: number) => Effect.Effect<void>
 }
 
 const unavailable = (e: StoreError) => new Unavailable({ detail: `${e.message} Retry later.`, failed: ["store"] })
@@ -179,12 +181,17 @@ const analysesGroup = (deps: HandlerDeps) =>
     ) =>
       Effect.gen(function*() {
         yield* checkOne(depth, callbackUrl, input)
+        const acceptedAt = Date.now()
         const quota = yield* deps.consumeQuota(p, p.dailyAnalysisQuota ?? null)
         if (!quota.allowed) {
           return yield* new QuotaExceeded({ detail: `This key's daily analysis quota is used up; it resets in ${quota.resetSeconds} s (00:00 UTC).` })
         }
-        const id = yield* inStore(deps, deps.runner.submit({ principal: p, depth: depth ?? "standard", callbackUrl, input }))
+        const id = yield* inStore(deps, deps.runner.submit({ principal: p, depth: depth ?? "standard", callbackUrl, input })).pipe(
+          Effect.tapError(() => deps.refundQuota(p, acceptedAt))
+        )
         if (id === undefined) {
+          // Not queued: it does not count against the day's quota.
+          yield* deps.refundQuota(p, acceptedAt)
           return yield* new Unavailable({ detail: "The server has as many analyses waiting as it accepts; retry in a minute.", failed: ["queue"] })
         }
         yield* audit(deps, "analysis_submitted", p, { analysis_id: id, kind: input.kind })

@@ -84,8 +84,14 @@ const STATUS_TITLES: Record<number, string> = {
   503: "A dependency is unavailable"
 }
 
+/** Problem types of the edge's own answers (the API's are in Problems.ts). */
+const EDGE_TYPES: Record<number, string> = {
+  413: "urn:dshield-coord:problem:too-large",
+  429: "urn:dshield-coord:problem:rate-limited"
+}
+
 const problem = (status: number, detail: string, requestId: string, extra: Record<string, unknown> = {}): Response =>
-  new Response(JSON.stringify({ type: "about:blank", status, title: STATUS_TITLES[status] ?? "Error", detail, request_id: requestId, ...extra }), {
+  new Response(JSON.stringify({ type: EDGE_TYPES[status] ?? "about:blank", status, title: STATUS_TITLES[status] ?? "Error", detail, request_id: requestId, ...extra }), {
     status,
     headers: { "content-type": "application/problem+json" }
   })
@@ -199,7 +205,8 @@ export const startServer = (options: ServeOptions): Effect.Effect<RunningServer,
             Effect.map((q) => ({ allowed: q.allowed, resetSeconds: q.resetSeconds })),
             // The limiter refusing to answer refuses the analysis (fail closed).
             Effect.orElseSucceed(() => ({ allowed: false, resetSeconds: 60 }))
-          )
+          ),
+        refundQuota: (p, acceptedAtMs) => Effect.ignore(limiter.refundAnalysisQuota(p.keyId, acceptedAtMs))
       })),
       Layer.provide(authenticationLayer(ring, store)),
       Layer.provide(HttpApiMiddleware.layerProblemDetails({ includeDetails: true }))

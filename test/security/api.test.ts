@@ -834,6 +834,7 @@ const expectExactLimit = async (url: string, key: string): Promise<void> => {
   for (const a of ok) expect(a.headers.get("ratelimit-limit")).toBe("20")
   for (const a of limited) {
     expectProblem(a, 429, "rate limited")
+    expect(a.doc.type).toBe("urn:dshield-coord:problem:rate-limited")
     const retryAfter = Number(a.headers.get("retry-after"))
     expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60).toBe(true)
     expect(a.headers.get("ratelimit-limit")).toBe("20")

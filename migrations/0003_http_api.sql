@@ -115,6 +115,8 @@ BEGIN
   END IF;
 END
 $$;
+-- The engine's own login may switch to it (a superuser may anyway; a plain owner needs this).
+GRANT dshield_app TO CURRENT_USER;
 GRANT SELECT, INSERT, UPDATE, DELETE ON analysis_sessions, campaigns, campaign_sessions, campaign_indicators, attack_sessions, analysis_results, api_analyses, webhook_deliveries TO dshield_app;
 -- The audit log is written by the tenant's transactions (triggers, API events) and read by
 -- none of them: `audit tail` reads it as the owner.

@@ -18,7 +18,7 @@
  */
 import { randomUUID } from "node:crypto"
 import { Context, Effect, Layer, Schema } from "effect"
-import Redis from "ioredis"
+import { acquireRedisClient } from "../store/redisClient.ts"
 import { redactUrl } from "../config/redactUrl.ts"
 import { makeMemoryRateLimitBackend } from "./RateLimitMemory.ts"
 import {
@@ -190,33 +190,7 @@ export class RateLimits extends Context.Service<RateLimits, RateLimitsService>()
       Effect.gen(function*() {
         const timeoutMs = options.timeoutMs ?? 500
         const whenRedisFails = options.whenRedisFails ?? "memory"
-        const client = yield* Effect.acquireRelease(
-          Effect.sync(() =>
-            new Redis(url, {
-              lazyConnect: false,
-              enableOfflineQueue: false,
-              maxRetriesPerRequest: 0,
-              connectTimeout: timeoutMs,
-              retryStrategy: (times) => Math.min(times * 200, 2000)
-            })
-          ),
-          (c) => Effect.sync(() => c.disconnect())
-        )
-        client.on("error", () => {
-          // Connection errors surface as failed operations, which the guard handles.
-        })
-        // Give the connection its chance before the first request (there is no offline queue).
-        yield* Effect.promise(
-          () =>
-            new Promise<void>((done) => {
-              if (client.status === "ready") return done()
-              const timer = setTimeout(done, timeoutMs)
-              client.once("ready", () => {
-                clearTimeout(timer)
-                done()
-              })
-            })
-        )
+        const client = yield* acquireRedisClient(url, timeoutMs)
         const state: { lastError: string | undefined } = { lastError: undefined }
         const backend = guardRedisBackend(
           makeRedisRateLimitBackend(client, options.keyPrefix ?? DEFAULT_KEY_PREFIX),

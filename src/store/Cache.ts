@@ -9,7 +9,8 @@
  * back to Redis when it answers again.
  */
 import { Context, Effect, Layer } from "effect"
-import Redis from "ioredis"
+import type Redis from "ioredis"
+import { acquireRedisClient } from "./redisClient.ts"
 
 export const TTL_SECONDS = { result: 24 * 3600, campaign: 6 * 3600, threatIntel: 3600, workflow: 3600 } as const
 export type CacheKind = keyof typeof TTL_SECONDS
@@ -149,34 +150,7 @@ export class Cache extends Context.Service<Cache, CacheService>()("dshield-coord
     Layer.effect(
       Cache,
       Effect.gen(function*() {
-        const client = yield* Effect.acquireRelease(
-          Effect.sync(() =>
-            new Redis(url, {
-              lazyConnect: false,
-              enableOfflineQueue: false,
-              maxRetriesPerRequest: 0,
-              connectTimeout: timeoutMs,
-              retryStrategy: (times) => Math.min(times * 200, 2000)
-            })
-          ),
-          (c) => Effect.sync(() => c.disconnect())
-        )
-        client.on("error", () => {
-          // Connection errors surface as failed operations; the fallback handles them.
-        })
-        // Give the connection its chance before the first operation (no offline queue: an
-        // operation before "ready" would fall back to memory needlessly).
-        yield* Effect.promise(
-          () =>
-            new Promise<void>((done) => {
-              if (client.status === "ready") return done()
-              const timer = setTimeout(done, timeoutMs)
-              client.once("ready", () => {
-                clearTimeout(timer)
-                done()
-              })
-            })
-        )
+        const client = yield* acquireRedisClient(url, timeoutMs)
         const redis = makeRedisOperations(client)
         const memory = makeMemoryCache()
         let lastError: string | undefined

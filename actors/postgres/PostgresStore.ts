@@ -8,7 +8,7 @@
 import { Effect, Layer, Schema } from "effect"
 import { AttackSession } from "../../src/domain/AttackSession.ts"
 import { Result } from "../../src/domain/Result.ts"
-import { campaignSessions, campaignTimeline, listCampaigns, loadSessions, saveAnalysis } from "../../src/store/AnalysisRepository.ts"
+import { campaignSessions, campaignTimeline, listCampaigns, loadSessions, saveAnalysis, StoredCampaign } from "../../src/store/AnalysisRepository.ts"
 import { runMaintenance } from "../../src/store/maintenance.ts"
 import { loadMigrations, migrate } from "../../src/store/migrate.ts"
 import { SqlStore, type StoreError } from "../../src/store/SqlStore.ts"
@@ -16,19 +16,6 @@ import { type Handlers, protocol } from "../kernel/Actor.ts"
 
 export class StoreFailed extends Schema.TaggedError<StoreFailed>()("StoreFailed", { message: Schema.String }) {}
 
-const StoredCampaign = Schema.Struct({
-  id: Schema.String,
-  parent_id: Schema.NullOr(Schema.String),
-  level: Schema.String,
-  name: Schema.String,
-  state: Schema.String,
-  confidence: Schema.Number,
-  assessment: Schema.String,
-  session_count: Schema.Int,
-  source_ip_count: Schema.Int,
-  first_seen: Schema.String,
-  last_seen: Schema.String
-})
 
 export const PostgresStore = protocol("postgres", "1.0.0", {
   migrate: {

@@ -8,7 +8,7 @@
  * tenant's rows. Keys and tokens are looked up before the tenant is known, as the owner.
  */
 import { Effect } from "effect"
-import { pgJson } from "../store/AnalysisRepository.ts"
+import { iso, isoOrNull, pgJson } from "../store/AnalysisRepository.ts"
 import { type Row, SqlStore, type StoreError } from "../store/SqlStore.ts"
 import type { Role } from "./auth/Principal.ts"
 
@@ -23,8 +23,6 @@ export const asTenant = <A, E, R>(tenant: string, actor: string, body: Effect.Ef
     }))
   })
 
-const iso = (value: unknown): string | null =>
-  value === null || value === undefined ? null : value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString()
 
 // ---------------------------------------------------------------- keys
 
@@ -47,10 +45,10 @@ const toKey = (r: Row): StoredKey => ({
   role: String(r.role) as Role,
   name: String(r.name),
   key_hash: String(r.key_hash),
-  created_at: iso(r.created_at)!,
-  expires_at: iso(r.expires_at),
-  revoked_at: iso(r.revoked_at),
-  last_used_at: iso(r.last_used_at),
+  created_at: iso(r.created_at),
+  expires_at: isoOrNull(r.expires_at),
+  revoked_at: isoOrNull(r.revoked_at),
+  last_used_at: isoOrNull(r.last_used_at),
   daily_analysis_quota: r.daily_analysis_quota === null || r.daily_analysis_quota === undefined ? null : Number(r.daily_analysis_quota)
 })
 
@@ -114,7 +112,7 @@ export const findRefreshToken = Effect.fn("ApiRepository.findRefreshToken")(func
   const store = yield* SqlStore
   const rows = yield* store.query("SELECT id, key_id, token_hash, expires_at, revoked_at FROM api_refresh_tokens WHERE id = $1", [id])
   const r = rows[0]
-  return r === undefined ? undefined : { id: String(r.id), keyId: String(r.key_id), hash: String(r.token_hash), expiresAt: iso(r.expires_at)!, revokedAt: iso(r.revoked_at) }
+  return r === undefined ? undefined : { id: String(r.id), keyId: String(r.key_id), hash: String(r.token_hash), expiresAt: iso(r.expires_at), revokedAt: isoOrNull(r.revoked_at) }
 })
 
 /**
@@ -186,7 +184,7 @@ export const tailAudit = Effect.fn("ApiRepository.tailAudit")(function*(count: n
   )
   return rows.map((r): AuditRow => ({
     id: Number(r.id),
-    at: iso(r.created_at)!,
+    at: iso(r.created_at),
     table: String(r.table_name),
     row: String(r.row_id),
     action: String(r.action),

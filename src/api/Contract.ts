@@ -9,6 +9,7 @@
  */
 import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, OpenApi } from "effect/http-api"
+import { StoredCampaign } from "../store/AnalysisRepository.ts"
 import { ENGINE_VERSION } from "../version.ts"
 import { Authentication } from "./auth/Principal.ts"
 import { Forbidden, InvalidRequest, NotFound, QuotaExceeded, ServerFailure, TooLarge, Unauthorized, Unavailable } from "./Problems.ts"
@@ -109,19 +110,6 @@ export class AnalysesApi extends HttpApiGroup.make("analyses")
   .annotateMerge(OpenApi.annotations({ title: "Analyses", description: "Submit sessions or raw logs; poll for the Result v1." }))
 {}
 
-export const StoredCampaign = Schema.Struct({
-  id: Schema.String,
-  parent_id: Schema.NullOr(Schema.String),
-  level: Schema.String,
-  name: Schema.String,
-  state: Schema.String,
-  confidence: Schema.Number,
-  assessment: Schema.String,
-  session_count: Schema.Number,
-  source_ip_count: Schema.Number,
-  first_seen: Schema.String,
-  last_seen: Schema.String
-})
 
 export class CampaignsApi extends HttpApiGroup.make("campaigns")
   .add(

@@ -5,10 +5,9 @@
  * whatever its WHERE clause says; the tenant column is still written explicitly.
  */
 import { Effect } from "effect"
-import { type Row, SqlStore } from "../store/SqlStore.ts"
+import { iso, isoOrNull, STORED_CAMPAIGN_COLUMNS, storedCampaignFromRow } from "../store/AnalysisRepository.ts"
+import { SqlStore } from "../store/SqlStore.ts"
 
-const iso = (value: unknown): string | null =>
-  value === null || value === undefined ? null : value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString()
 
 export type AnalysisState = "queued" | "running" | "completed" | "failed"
 export type Depth = "minimal" | "standard" | "deep"
@@ -75,9 +74,9 @@ export const findApiAnalysis = Effect.fn("TenantRepository.findApiAnalysis")(fun
     depth: String(r.depth) as Depth,
     sessions: Number(r.sessions),
     callbackUrl: r.callback_url === null ? null : String(r.callback_url),
-    createdAt: iso(r.created_at)!,
-    startedAt: iso(r.started_at),
-    finishedAt: iso(r.finished_at),
+    createdAt: iso(r.created_at),
+    startedAt: isoOrNull(r.started_at),
+    finishedAt: isoOrNull(r.finished_at),
     resultJson: r.result === null ? null : String(r.result),
     error: r.error === null ? null : String(r.error)
   } satisfies StoredApiAnalysis
@@ -113,25 +112,12 @@ export interface CampaignFilter {
   readonly after?: { readonly lastSeen: string; readonly id: string } | undefined
 }
 
-const toCampaign = (r: Row) => ({
-  id: String(r.id),
-  parent_id: r.parent_id === null ? null : String(r.parent_id),
-  level: String(r.level),
-  name: String(r.name),
-  state: String(r.state),
-  confidence: Number(r.confidence),
-  assessment: String(r.assessment),
-  session_count: Number(r.session_count),
-  source_ip_count: Number(r.source_ip_count),
-  first_seen: iso(r.first_seen)!,
-  last_seen: iso(r.last_seen)!
-})
 
 /** One page of campaigns, most recently active first (keyset pagination on last_seen, id). */
 export const listTenantCampaigns = Effect.fn("TenantRepository.listTenantCampaigns")(function*(f: CampaignFilter) {
   const store = yield* SqlStore
   const rows = yield* store.query(
-    `SELECT id, parent_id, level, name, state, confidence, assessment, session_count, source_ip_count, first_seen, last_seen
+    `SELECT ${STORED_CAMPAIGN_COLUMNS}
      FROM campaigns c
      WHERE ($1::text IS NULL OR state = $1)
        AND ($2::timestamptz IS NULL OR first_seen >= $2)
@@ -145,7 +131,7 @@ export const listTenantCampaigns = Effect.fn("TenantRepository.listTenantCampaig
     // searched as the Result shows it is compared the same way (a NUL sent as such failed the query).
     [f.status ?? null, f.firstSeenAfter ?? null, f.lastSeenBefore ?? null, f.minConfidence ?? null, f.indicator?.replaceAll("\u0000", "\ufffd") ?? null, f.after?.lastSeen ?? null, f.after?.id ?? null, f.limit + 1]
   )
-  const page = rows.slice(0, f.limit).map(toCampaign)
+  const page = rows.slice(0, f.limit).map(storedCampaignFromRow)
   const last = page[page.length - 1]
   return { campaigns: page, next: rows.length > f.limit && last !== undefined ? { lastSeen: last.last_seen, id: last.id } : undefined }
 })
@@ -153,14 +139,14 @@ export const listTenantCampaigns = Effect.fn("TenantRepository.listTenantCampaig
 export const findTenantCampaign = Effect.fn("TenantRepository.findTenantCampaign")(function*(id: string) {
   const store = yield* SqlStore
   const rows = yield* store.query(
-    "SELECT id, parent_id, level, name, state, confidence, assessment, session_count, source_ip_count, first_seen, last_seen FROM campaigns WHERE id = $1",
+    `SELECT ${STORED_CAMPAIGN_COLUMNS} FROM campaigns WHERE id = $1`,
     [id]
   )
   if (rows.length === 0) return undefined
   const sessions = yield* store.query("SELECT session_id FROM campaign_sessions WHERE campaign_id = $1 ORDER BY session_id", [id])
   const indicators = yield* store.query("SELECT type, value FROM campaign_indicators WHERE campaign_id = $1 ORDER BY type, value", [id])
   return {
-    ...toCampaign(rows[0]!),
+    ...storedCampaignFromRow(rows[0]!),
     sessions: sessions.map((r) => String(r.session_id)),
     indicators: indicators.map((r) => ({ type: String(r.type), value: String(r.value) }))
   }

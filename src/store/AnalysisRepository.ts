@@ -11,7 +11,7 @@
  * When a new campaign absorbs several stored ones, the oldest id survives and the others are
  * marked concluded.
  */
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import type { AttackSession } from "../domain/AttackSession.ts"
 import type { Campaign } from "../domain/Campaign.ts"
 import type { Result } from "../domain/Result.ts"
@@ -54,19 +54,39 @@ export interface SaveReport {
   readonly campaignsConcluded: number
 }
 
-export interface StoredCampaign {
-  readonly id: string
-  readonly parent_id: string | null
-  readonly level: string
-  readonly name: string
-  readonly state: string
-  readonly confidence: number
-  readonly assessment: string
-  readonly session_count: number
-  readonly source_ip_count: number
-  readonly first_seen: string
-  readonly last_seen: string
-}
+/** A campaign as the store tracks it across runs (listed by the CLI, the pool and the HTTP API). */
+export const StoredCampaign = Schema.Struct({
+  id: Schema.String,
+  parent_id: Schema.NullOr(Schema.String),
+  level: Schema.String,
+  name: Schema.String,
+  state: Schema.String,
+  confidence: Schema.Number,
+  assessment: Schema.String,
+  session_count: Schema.Int,
+  source_ip_count: Schema.Int,
+  first_seen: Schema.String,
+  last_seen: Schema.String
+})
+export interface StoredCampaign extends Schema.Schema.Type<typeof StoredCampaign> {}
+
+/** The columns a StoredCampaign is read from. */
+export const STORED_CAMPAIGN_COLUMNS = "id, parent_id, level, name, state, confidence, assessment, session_count, source_ip_count, first_seen, last_seen"
+
+/** A campaigns row (STORED_CAMPAIGN_COLUMNS) as a StoredCampaign. */
+export const storedCampaignFromRow = (r: Row): StoredCampaign => ({
+  id: String(r.id),
+  parent_id: r.parent_id === null ? null : String(r.parent_id),
+  level: String(r.level),
+  name: String(r.name),
+  state: String(r.state),
+  confidence: Number(r.confidence),
+  assessment: String(r.assessment),
+  session_count: Number(r.session_count),
+  source_ip_count: Number(r.source_ip_count),
+  first_seen: iso(r.first_seen),
+  last_seen: iso(r.last_seen)
+})
 
 const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
   const out: Array<ReadonlyArray<A>> = []
@@ -74,7 +94,10 @@ const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A
   return out
 }
 
-const iso = (value: unknown): string => (value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString())
+/** A timestamp column as ISO 8601 (drivers give Date or text). */
+export const iso = (value: unknown): string => (value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString())
+/** The same for a nullable column. */
+export const isoOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : iso(value))
 
 /**
  * Writes the sessions. Rows of `replaceIds` (sessions joined with a stored piece: they
@@ -280,23 +303,11 @@ export const saveAnalysis = Effect.fn("AnalysisRepository.saveAnalysis")(functio
 export const listCampaigns = Effect.fn("AnalysisRepository.listCampaigns")(function*(tenant: string = DEFAULT_TENANT, includeConcluded = false) {
   const store = yield* SqlStore
   const rows = yield* store.query(
-    `SELECT id, parent_id, level, name, state, confidence, assessment, session_count, source_ip_count, first_seen, last_seen
+    `SELECT ${STORED_CAMPAIGN_COLUMNS}
      FROM campaigns WHERE tenant = $1 AND ($2 OR state <> 'concluded') ORDER BY last_seen DESC, id`,
     [tenant, includeConcluded]
   )
-  return rows.map((r): StoredCampaign => ({
-    id: String(r.id),
-    parent_id: r.parent_id === null ? null : String(r.parent_id),
-    level: String(r.level),
-    name: String(r.name),
-    state: String(r.state),
-    confidence: Number(r.confidence),
-    assessment: String(r.assessment),
-    session_count: Number(r.session_count),
-    source_ip_count: Number(r.source_ip_count),
-    first_seen: iso(r.first_seen),
-    last_seen: iso(r.last_seen)
-  }))
+  return rows.map(storedCampaignFromRow)
 })
 
 /** The sessions of a stored campaign (ids), for comparisons and `campaigns show`. */

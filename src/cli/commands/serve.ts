@@ -9,7 +9,7 @@ import { makeAnalysisPool } from "../../../actors/threads/AnalysisPool.ts"
 import { insertKey, listKeys, revokeKey, revokeRefreshTokensOfKey, tailAudit } from "../../api/ApiRepository.ts"
 import type { Role } from "../../api/auth/Principal.ts"
 import { issueSecret } from "../../api/auth/secrets.ts"
-import { startServer } from "../../api/Server.ts"
+import { type ServeOptions, startServer } from "../../api/Server.ts"
 import { loadWebhookSecret } from "../../api/webhookDispatch.ts"
 import type { StoreConfig } from "../../config/StoreConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
@@ -19,18 +19,11 @@ import { SqlStore } from "../../store/SqlStore.ts"
 /** Where the server keeps its own files (key ring, webhook secret, uploads): beside the embedded store. */
 const stateDir = (store: StoreConfig): string => (store.databaseUrl === undefined ? dirname(resolve(store.dataDir)) : resolve(".dshield-coord"))
 
-export interface ServeCommand {
-  readonly host: string
-  readonly port: number
-  readonly store: StoreConfig
+/** The server's options as the command line gives them (what the server derives is left out). */
+export interface ServeCommand extends
+  Pick<ServeOptions, "host" | "port" | "store" | "maxQueued" | "minSessions" | "maxSessions" | "maxBodyBytes" | "corsOrigins" | "trustProxy" | "jwtKeysFile">
+{
   readonly threads: number
-  readonly maxQueued: number
-  readonly minSessions: number
-  readonly maxSessions: number
-  readonly maxBodyBytes: number
-  readonly corsOrigins: ReadonlyArray<string>
-  readonly trustProxy: boolean
-  readonly jwtKeysFile: string | undefined
   readonly allowPrivateWebhooks: boolean
   readonly allowedWebhookTargets: ReadonlyArray<string>
   readonly quiet: boolean

@@ -4,6 +4,7 @@
  * nothing at start-up: `analyze FILE` never loads NATS, the stores or LangGraph.
  *
  * - `inProcess`: read and analyse here, sessions streamed into the features;
+ * - `threads`: the same on this process's analysis threads, off its event loop (the HTTP API);
  * - `store`: the same with the store's history, everything written in one transaction,
  *   the Result naming campaigns by their stored ids;
  * - `nats`: on the pool by request/reply (inputs by claim-check, progress, cancellation);
@@ -13,17 +14,39 @@
  * @since 0.1.0
  */
 import { Effect, Fiber, Layer } from "effect"
+import type { NatsConnection } from "nats"
+import type { AnalysisPool } from "../actors/threads/AnalysisPool.ts"
 import type { NatsFlags } from "../actors/transport/NatsConnection.ts"
 import { resolveStoreConfig, type StoreConfig } from "../src/config/StoreConfig.ts"
+import { AnalysisError, InputError } from "../src/domain/errors.ts"
+import type { Result } from "../src/domain/Result.ts"
 import { Analyzer, type AnalyzeInputs } from "../src/pipeline/Analyzer.ts"
 import { runAnalysis, runAnalysisWithSessions } from "../src/pipeline/runAnalysis.ts"
 import type { Depth } from "../src/workflow/analysisGraph.ts"
 
 const remote = () => import("../actors/clients/RemoteAnalysis.ts")
 
+/** The connection given, or one opened from flags for the scope. */
+const connectionFor = (nats: NatsFlags | NatsConnection) =>
+  "publish" in nats ? Effect.succeed(nats) : Effect.flatMap(Effect.promise(remote), ({ natsConnection }) => natsConnection(nats))
+
 export const inProcess: Layer.Layer<Analyzer> = Layer.succeed(Analyzer, {
   analyze: ({ paths, config, onProgress }) => Effect.map(runAnalysis(paths, config, { onProgress }), ({ result, report }) => ({ result, report }))
 })
+
+/**
+ * On the analysis threads of `pool` (actors/threads): the orchestrator's code on a Worker
+ * thread, so the caller's event loop keeps answering while an analysis runs.
+ */
+export const threads = (pool: AnalysisPool): Layer.Layer<Analyzer> =>
+  Layer.succeed(Analyzer, {
+    analyze: ({ paths, config, onProgress }) =>
+      pool.run({ paths, config: { ...config } }, onProgress === undefined ? undefined : (p) => onProgress(p.bytes, p.events)).pipe(
+        // The thread's document is Result v1 as the orchestrator wrote it.
+        Effect.map(({ document }) => ({ result: JSON.parse(new TextDecoder().decode(document)) as Result })),
+        Effect.mapError((failure) => (failure.kind === "input" ? new InputError({ message: failure.message }) : new AnalysisError({ message: failure.message })))
+      )
+  })
 
 export const store = (storeConfig: StoreConfig, dormantAfterDays: number | undefined, tenant?: string): Layer.Layer<Analyzer> =>
   Layer.succeed(Analyzer, {
@@ -56,7 +79,8 @@ export const store = (storeConfig: StoreConfig, dormantAfterDays: number | undef
       })
   })
 
-export const nats = (flags: NatsFlags, timeoutMs: number | undefined): Layer.Layer<Analyzer> =>
+/** On the pool by request/reply: a connection per analysis from flags, or one the caller keeps open (the HTTP API). */
+export const nats = (flags: NatsFlags | NatsConnection, timeoutMs: number | undefined): Layer.Layer<Analyzer> =>
   Layer.succeed(Analyzer, {
     analyze: ({ paths, config, onProgress }) =>
       Effect.scoped(Effect.flatMap(Effect.promise(remote), ({ analyzeOverNats }) =>
@@ -78,8 +102,8 @@ export interface WorkflowOptions {
   /** Checkpoints in PostgreSQL (resume after a crash); in memory without. */
   readonly databaseUrl: string | undefined
   readonly quiet: boolean
-  /** The pool's agent actors instead of this process's. */
-  readonly nats: NatsFlags | undefined
+  /** The pool's agent actors instead of this process's (a connection per analysis, or one kept open). */
+  readonly nats: NatsFlags | NatsConnection | undefined
   readonly timeoutMs: number | undefined
 }
 
@@ -91,7 +115,7 @@ export const workflow = (options: WorkflowOptions): Layer.Layer<Analyzer> =>
         // The agents: spawned here (Embedded), or the pool's through NATS (Live).
         const agents = options.nats === undefined
           ? (yield* Effect.promise(() => import("./Embedded.ts"))).Embedded
-          : (yield* Effect.promise(() => import("./Live.ts"))).Live(yield* Effect.flatMap(Effect.promise(remote), ({ natsConnection }) => natsConnection(options.nats!)), options.timeoutMs)
+          : (yield* Effect.promise(() => import("./Live.ts"))).Live(yield* connectionFor(options.nats), options.timeoutMs)
         const run = yield* runAnalysisWorkflow(agents, paths, config, options.depth, options.thread, options.databaseUrl, options.quiet)
         return { result: run.result, workflow: { narrative: run.narrative, tools: run.tools, indexed: run.indexed } }
       }))

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from "node:crypto"
 import { Effect, Schema } from "effect"
+import type { NatsConnection } from "nats"
 import { API_GROUP, CoordApi } from "../api/CoordApi.ts"
 import { inputBucketSettings, uploadInputs } from "../transport/ClaimCheck.ts"
 import { type NatsFlags, openNatsConnection, resolveNatsSettings } from "../transport/NatsConnection.ts"
@@ -26,6 +27,8 @@ export const natsConnection = (flags: NatsFlags | string) =>
     Effect.mapError((error) => new InputError({ message: error.message }))
   )
 
+const isConnection = (nats: NatsFlags | string | NatsConnection): nats is NatsConnection => typeof nats === "object" && "publish" in nats
+
 /** How long `analyze --nats` waits by default (and the deadline it sends). */
 export const DEFAULT_CLIENT_TIMEOUT_MS = 30 * 60_000
 
@@ -34,14 +37,15 @@ export const DEFAULT_CLIENT_TIMEOUT_MS = 30 * 60_000
  * with the deadline, and fetches the Result from the object store.
  */
 export const analyzeOverNats = Effect.fn("Cli.analyzeOverNats")(function*(
-  nats: NatsFlags | string,
+  /** Flags or a URL (a connection for this analysis), or a connection the caller keeps open. */
+  nats: NatsFlags | string | NatsConnection,
   paths: ReadonlyArray<string>,
   config: AnalysisConfig,
   timeoutMs: number = DEFAULT_CLIENT_TIMEOUT_MS,
   /** Told the worker's progress (bytes and events read) while it analyses. */
   onProgress?: (bytes: number, events: number) => void
 ) {
-  const nc = yield* natsConnection(nats)
+  const nc = isConnection(nats) ? nats : yield* natsConnection(nats)
   const bucket = yield* inputBucketSettings.pipe(Effect.mapError((e) => new InputError({ message: e.message })))
   const inputs = yield* uploadInputs(nc, paths, bucket).pipe(
     Effect.mapError((e) => (e.kind === "input" ? new InputError({ message: e.message }) : new AnalysisError({ message: e.message })))

@@ -1,12 +1,14 @@
 /**
- * Analyses submitted over the HTTP API: accepted at once (202), run in the background on the
- * analysis threads (actors/threads: the same code as `analyze` and the NATS orchestrator, off
- * the server's event loop, so health checks and polling answer while analyses run), their
- * state and Result kept in the store for `GET /analyze/{id}`.
+ * Analyses submitted over the HTTP API: accepted at once (202), run in the background through
+ * the Analyzer service (src/pipeline/Analyzer.ts, the same service `analyze` asks), their
+ * state and Result kept in the store for `GET /analyze/{id}`. Which Analyzer layer runs them
+ * is the server's choice (layers/Analyzers.ts): this process's analysis threads, off the
+ * event loop that answers health checks and polls, or the NATS pool; a deep analysis runs
+ * the LangGraph workflow over the agent actors.
  *
- * The input is written to a file in the server's work directory and read by the ordinary
- * ingest, so an API body gets exactly the treatment of a file given to `analyze`: the same
- * formats, gzip detection, hostile-line limits and reject counting.
+ * The input is a file in the server's work directory read by the ordinary ingest, so an API
+ * body gets exactly the treatment of a file given to `analyze`: the same formats, gzip
+ * detection, hostile-line limits and reject counting.
  *
  * The queue is bounded: beyond `maxQueued` waiting analyses a submission is refused with 503
  * (retry later) instead of growing memory without limit.
@@ -17,6 +19,8 @@ import { rm, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Effect, Fiber, Queue, type Scope } from "effect"
 import { configForDepth, DEFAULT_CONFIG } from "../config/AnalysisConfig.ts"
+import { type Result, serializeResult } from "../domain/Result.ts"
+import type { AnalyzerService } from "../pipeline/Analyzer.ts"
 import type { SqlStore } from "../store/SqlStore.ts"
 import { asTenant } from "./ApiRepository.ts"
 import type { PrincipalShape } from "./auth/Principal.ts"
@@ -25,6 +29,8 @@ import { completeApiAnalysis, type Depth, failApiAnalysis, insertApiAnalysis, ma
 export type SubmittedInput =
   | { readonly kind: "sessions"; readonly body: { readonly attack_sessions: ReadonlyArray<unknown> } }
   | { readonly kind: "raw"; readonly bytes: Uint8Array; readonly format: string }
+  /** An object the tenant uploaded earlier: read where it lies, kept after the analysis. */
+  | { readonly kind: "object"; readonly id: string; readonly path: string; readonly bytes: number; readonly format: string }
 
 export interface Submission {
   readonly principal: PrincipalShape
@@ -74,29 +80,32 @@ interface Job {
   readonly keyId: string
   readonly depth: Depth
   readonly path: string
+  /** The input file is the job's own (removed when it ends), not an upload that outlives it. */
+  readonly owned: boolean
+  /** How the Result names the input. */
+  readonly shownAs: string
   readonly format: string
   readonly bytes: number
   readonly callbackUrl: string | undefined
 }
 
-/**
- * Where analyses run: N analysis threads (actors/threads/AnalysisPool.ts is the one the
- * server is given), each taking a request of the orchestrator's shape and answering the
- * Result document's bytes. Declared here so the API depends on the shape, not the actor.
- */
-export interface AnalysisThreads {
-  readonly size: number
-  readonly run: (
-    request: { readonly paths: ReadonlyArray<string>; readonly display_paths?: ReadonlyArray<string>; readonly config: Record<string, unknown> },
-    onProgress?: (progress: { readonly bytes: number; readonly events: number }) => void
-  ) => Effect.Effect<{ readonly reply: { readonly run_id: string; readonly sessions: number; readonly campaigns: number }; readonly document: Uint8Array }, { readonly message: string }>
+/** Where analyses run: the Analyzer service for each depth, and how many run at once. */
+export interface AnalysisPlaces {
+  readonly analyzerFor: (depth: Depth) => AnalyzerService
+  readonly concurrency: number
 }
+
+/** The Result with its input named as the API user knows it, not by the server's file path. */
+const namingInput = (result: Result, shownAs: string): Result => ({
+  ...result,
+  input: { ...result.input, files: result.input.files.map((f) => ({ ...f, path: shownAs })) }
+})
 
 /** A new analysis id: random, as ids of requests are (results stay deterministic). */
 export const newAnalysisId = (): string => `an-${randomBytes(12).toString("hex")}`
 
 export const makeAnalysisRunner = (options: {
-  readonly pool: AnalysisThreads
+  readonly places: AnalysisPlaces
   readonly workDir: string
   readonly maxQueued: number
   readonly store: import("effect").Context.Context<SqlStore>
@@ -122,16 +131,19 @@ export const makeAnalysisRunner = (options: {
         if (entry !== undefined) entry.startedAt = new Date().toISOString()
         setProgress(job.id, { stage: "reading", done: 0, total: job.bytes })
         const config = configForDepth({ ...DEFAULT_CONFIG, format: job.format as typeof DEFAULT_CONFIG.format }, job.depth)
-        const outcome = yield* Effect.result(options.pool.run(
-          { paths: [job.path], display_paths: [`upload:${job.id}`], config: config as unknown as Record<string, unknown> },
-          (p) => setProgress(job.id, { stage: "reading", done: p.bytes, total: job.bytes })
-        ))
+        const outcome = yield* Effect.result(options.places.analyzerFor(job.depth).analyze({
+          paths: [job.path],
+          config,
+          onProgress: (bytes) => setProgress(job.id, { stage: "reading", done: bytes, total: job.bytes })
+        }))
         setProgress(job.id, { stage: "saving", done: job.bytes, total: job.bytes })
         let summary: Record<string, unknown>
         if (outcome._tag === "Success") {
-          const text = new TextDecoder().decode(outcome.success.document)
-          yield* inStore(asTenant(job.tenant, job.keyId, completeApiAnalysis(job.id, text, outcome.success.reply.sessions)))
-          summary = { status: "completed", run_id: outcome.success.reply.run_id, sessions: outcome.success.reply.sessions, campaigns: outcome.success.reply.campaigns }
+          const result = namingInput(outcome.success.result, job.shownAs)
+          const workflow = outcome.success.workflow
+          const extras = workflow === undefined ? null : JSON.stringify({ narrative: workflow.narrative ?? null, tools: workflow.tools ?? [] })
+          yield* inStore(asTenant(job.tenant, job.keyId, completeApiAnalysis(job.id, serializeResult(result), result.input.sessions, extras)))
+          summary = { status: "completed", run_id: result.run.id, sessions: result.input.sessions, campaigns: result.campaigns.length }
         } else {
           const message = outcome.failure.message
           yield* inStore(asTenant(job.tenant, job.keyId, failApiAnalysis(job.id, message)))
@@ -160,23 +172,33 @@ export const makeAnalysisRunner = (options: {
           settle.delete(job.id)
           live.delete(job.id)
         })),
-        Effect.ensuring(Effect.promise(() => rm(job.path, { force: true })))
+        Effect.ensuring(job.owned ? Effect.promise(() => rm(job.path, { force: true })) : Effect.void)
       )
 
-    // One runner per analysis thread: the threads are the parallelism.
+    // As many runners as analyses may run at once (the analysis threads, or the pool's share).
     const runners: Array<Fiber.Fiber<never>> = []
-    for (let i = 0; i < options.pool.size; i++) {
+    for (let i = 0; i < options.places.concurrency; i++) {
       runners.push(yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(queue), (job) => Effect.sync(() => waiting--).pipe(Effect.andThen(runJob(job)))))))
     }
+
+    /** The submission's input as a file the ingest reads: written for bodies, the upload's own file for objects. */
+    const stageInput = (id: string, input: SubmittedInput) =>
+      Effect.gen(function*() {
+        if (input.kind === "object") {
+          return { path: input.path, owned: false, shownAs: `upload:${input.id}`, format: input.format, bytes: input.bytes }
+        }
+        const gzip = input.kind === "raw" && input.bytes[0] === 0x1f && input.bytes[1] === 0x8b
+        const path = join(options.workDir, `${id}${input.kind === "sessions" ? ".json" : gzip ? ".log.gz" : ".log"}`)
+        const bytes = input.kind === "sessions" ? new TextEncoder().encode(JSON.stringify(input.body)) : input.bytes
+        yield* Effect.promise(() => writeFile(path, bytes))
+        return { path, owned: true, shownAs: `upload:${id}`, format: input.kind === "sessions" ? "sessions" : input.format, bytes: bytes.length }
+      })
 
     const submit: AnalysisRunner["submit"] = (s) =>
       Effect.gen(function*() {
         if (waiting >= options.maxQueued) return undefined
         const id = newAnalysisId()
-        const gzip = s.input.kind === "raw" && s.input.bytes[0] === 0x1f && s.input.bytes[1] === 0x8b
-        const path = join(options.workDir, `${id}${s.input.kind === "sessions" ? ".json" : gzip ? ".log.gz" : ".log"}`)
-        const bytes = s.input.kind === "sessions" ? new TextEncoder().encode(JSON.stringify(s.input.body)) : s.input.bytes
-        yield* Effect.promise(() => writeFile(path, bytes))
+        const staged = yield* stageInput(id, s.input)
         const sessions = s.input.kind === "sessions" ? s.input.body.attack_sessions.length : 0
         yield* asTenant(s.principal.tenant, s.principal.keyId, insertApiAnalysis({
           id,
@@ -185,7 +207,7 @@ export const makeAnalysisRunner = (options: {
           depth: s.depth,
           sessions,
           callbackUrl: s.callbackUrl ?? null
-        })).pipe(Effect.tapError(() => Effect.promise(() => rm(path, { force: true }))))
+        })).pipe(Effect.tapError(() => (staged.owned ? Effect.promise(() => rm(staged.path, { force: true })) : Effect.void)))
         waiting++
         let resolve: () => void = () => undefined
         const finished = new Promise<void>((r) => (resolve = r))
@@ -198,16 +220,14 @@ export const makeAnalysisRunner = (options: {
           sessions,
           createdAt: new Date().toISOString(),
           startedAt: null,
-          progress: { stage: "queued", done: 0, total: bytes.length }
+          progress: { stage: "queued", done: 0, total: staged.bytes }
         })
         yield* Queue.offer(queue, {
           id,
           tenant: s.principal.tenant,
           keyId: s.principal.keyId,
           depth: s.depth,
-          path,
-          format: s.input.kind === "sessions" ? "sessions" : s.input.format,
-          bytes: bytes.length,
+          ...staged,
           callbackUrl: s.callbackUrl
         })
         return id

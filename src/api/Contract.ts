@@ -73,6 +73,11 @@ export const AnalysisStatus = Schema.Struct({
   progress: Schema.NullOr(Schema.Struct({ stage: Schema.String, done: Schema.Number, total: Schema.Number })),
   /** The Result v1 document (docs/result.schema.json) once completed. */
   result: Schema.optionalKey(Schema.Unknown),
+  /** What a deep analysis adds: the narrative and the enrichment tools' reports. */
+  workflow: Schema.optionalKey(Schema.Struct({
+    narrative: Schema.NullOr(Schema.String),
+    tools: Schema.Array(Schema.Struct({ tool: Schema.String, status: Schema.String, detail: Schema.String }))
+  })),
   error: Schema.optionalKey(Schema.String),
   links: Links
 })

@@ -159,9 +159,6 @@ const analysesGroup = (deps: HandlerDeps) =>
       input: Parameters<AnalysisRunner["submit"]>[0]["input"]
     ) =>
       Effect.gen(function*() {
-        if (depth === "deep") {
-          return yield* new InvalidRequest({ detail: "analysis_depth deep (tool enrichment and narrative) is not served over HTTP yet; use minimal or standard, or `dshield-coord analyze --depth deep`." })
-        }
         if (input.kind === "sessions") {
           const n = input.body.attack_sessions.length
           if (n < deps.minSessions || n > deps.maxSessions) {
@@ -258,6 +255,7 @@ const analysesGroup = (deps: HandlerDeps) =>
             finished_at: a.finishedAt,
             progress,
             ...(a.resultJson === null ? {} : { result: JSON.parse(a.resultJson) as unknown }),
+            ...(a.workflowJson === null ? {} : { workflow: JSON.parse(a.workflowJson) as { narrative: string | null; tools: Array<{ tool: string; status: string; detail: string }> } }),
             ...(a.error === null ? {} : { error: a.error }),
             links: links(a.id)
           }

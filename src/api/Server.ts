@@ -8,18 +8,19 @@
  * - the API (Contract.ts + Handlers.ts through Effect's HttpApi), which decodes strictly,
  *   authenticates, authorises and does the work.
  *
- * Analyses run on the analysis threads (AnalysisRunner.ts), never on the loop that answers.
+ * Analyses run through the Analyzer service the caller chose (AnalysisRunner.ts): this
+ * process's analysis threads or the NATS pool, never on the loop that answers.
  */
 import { randomUUID } from "node:crypto"
 import { dirname, join, resolve } from "node:path"
-import { Context, Effect, Layer, type Scope } from "effect"
+import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { HttpApiBuilder, HttpApiMiddleware, HttpApiScalar } from "effect/http-api"
 import type { StoreConfig } from "../config/StoreConfig.ts"
 import { MAX_JSON_DEPTH, jsonTextTooDeep } from "../ingest/formats/JsonLine.ts"
 import { loadMigrations, migrate } from "../store/migrate.ts"
 import { SqlStore, StoreError } from "../store/SqlStore.ts"
-import { type AnalysisThreads, makeAnalysisRunner } from "./AnalysisRunner.ts"
+import { type AnalysisPlaces, makeAnalysisRunner } from "./AnalysisRunner.ts"
 import { authenticationLayer } from "./auth/Authentication.ts"
 import { type KeyRing, loadKeyRing, verifyAccessToken } from "./auth/Tokens.ts"
 import { CoordinationApi } from "./Contract.ts"
@@ -35,10 +36,11 @@ export interface ServeOptions {
   readonly store: StoreConfig
   /** The SQL store the configuration names (built by the caller: PostgreSQL or PGlite). */
   readonly sqlStore: Layer.Layer<SqlStore, StoreError>
-  /** The analysis threads (the caller starts them for the server's lifetime). */
-  readonly threads: (size: number) => Effect.Effect<AnalysisThreads, never, Scope.Scope>
-  /** Analyses that run at once (analysis threads). */
-  readonly threadCount: number
+  /**
+   * Where analyses run (started by the caller for the server's lifetime: analysis threads
+   * here, or the NATS pool), with the readiness check of what that depends on.
+   */
+  readonly places: Effect.Effect<AnalysisPlaces & { readonly check?: (() => Effect.Effect<Check>) | undefined }, PlacesError, Scope.Scope>
   /** Analyses that may wait for a thread before submissions get 503. */
   readonly maxQueued: number
   readonly minSessions: number
@@ -54,6 +56,15 @@ export interface ServeOptions {
   /** Where uploaded inputs wait for their analysis. */
   readonly workDir: string
 }
+
+/** Why the analysis places could not start (NATS unreachable, a bad setting): a sentence. */
+export interface PlacesError {
+  readonly _tag: string
+  readonly message: string
+}
+
+/** The server cannot listen where it was told to (a usage problem: another port or host). */
+export class ListenError extends Schema.TaggedError<ListenError>()("ListenError", { message: Schema.String }) {}
 
 export interface RunningServer {
   readonly url: string
@@ -148,7 +159,12 @@ const readCapped = async (request: Request, max: number): Promise<Uint8Array | u
 }
 
 /** The dependencies `/health` and `/health/ready` check. */
-const dependencyChecks = (store: Context.Context<SqlStore>, limits: Context.Context<RateLimits>, options: ServeOptions) => (): Effect.Effect<ReadonlyArray<Check>> =>
+const dependencyChecks = (
+  store: Context.Context<SqlStore>,
+  limits: Context.Context<RateLimits>,
+  options: ServeOptions,
+  placesCheck: (() => Effect.Effect<Check>) | undefined
+) => (): Effect.Effect<ReadonlyArray<Check>> =>
   Effect.gen(function*() {
     const storeName = options.store.databaseUrl === undefined ? "embedded store" : "postgresql"
     const storeCheck = yield* Effect.result(Context.get(store, SqlStore).query("SELECT 1").pipe(Effect.timeout("5 seconds")))
@@ -157,10 +173,11 @@ const dependencyChecks = (store: Context.Context<SqlStore>, limits: Context.Cont
       const status = yield* Context.get(limits, RateLimits).status()
       checks.push({ name: "redis", ok: !status.degraded, detail: status.detail })
     }
+    if (placesCheck !== undefined) checks.push(yield* placesCheck())
     return checks
   })
 
-export const startServer = (options: ServeOptions): Effect.Effect<RunningServer, import("../store/SqlStore.ts").StoreError | RateLimitConfigError, Scope.Scope> =>
+export const startServer = (options: ServeOptions): Effect.Effect<RunningServer, StoreError | RateLimitConfigError | ListenError | PlacesError, Scope.Scope> =>
   Effect.gen(function*() {
     const store = yield* Layer.build(options.sqlStore)
     yield* Effect.flatMap(loadMigrations(), migrate).pipe(Effect.provideContext(store))
@@ -183,9 +200,9 @@ export const startServer = (options: ServeOptions): Effect.Effect<RunningServer,
     const policies = yield* resolveRateLimitPolicies(process.env)
     const limits = yield* Layer.build(options.store.redisUrl === undefined ? RateLimits.layerMemory({ policies }) : RateLimits.layerRedis(options.store.redisUrl, { policies }))
     const limiter = Context.get(limits, RateLimits)
-    const pool = yield* options.threads(options.threadCount)
+    const places = yield* options.places
     const runner = yield* makeAnalysisRunner({
-      pool,
+      places,
       workDir: options.workDir,
       maxQueued: options.maxQueued,
       store,
@@ -198,7 +215,7 @@ export const startServer = (options: ServeOptions): Effect.Effect<RunningServer,
         runner,
         minSessions: options.minSessions,
         maxSessions: options.maxSessions,
-        checks: dependencyChecks(store, limits, options),
+        checks: dependencyChecks(store, limits, options, places.check),
         refusedCallback: (url) => refusedCallback(url, options.webhooks),
         consumeQuota: (p, limit) =>
           limiter.consumeAnalysisQuota(p.keyId, Date.now(), limit).pipe(
@@ -317,7 +334,7 @@ export const startServer = (options: ServeOptions): Effect.Effect<RunningServer,
     const server = yield* Effect.try({
       try: () => Bun.serve({ hostname: options.host, port: options.port, fetch: edge, maxRequestBodySize: Number.MAX_SAFE_INTEGER }),
       catch: (error) =>
-        new StoreError({
+        new ListenError({
           message: /EADDRINUSE|in use/i.test(String(error))
             ? `Port ${options.port} on ${options.host} is already in use; stop the other server or choose --port.`
             : `Cannot listen on ${options.host}:${options.port} (${String((error as Error).message ?? error)}); check --host and --port.`

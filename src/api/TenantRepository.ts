@@ -1,6 +1,6 @@
 /**
  * A tenant's own rows, read and written by the HTTP API: its submitted analyses, their
- * webhook deliveries, and its tracked campaigns. Every function here runs inside
+ * webhook deliveries, its uploaded objects and its tracked campaigns. Every function here runs inside
  * `asTenant` (ApiRepository.ts), so row-level security limits it to the calling tenant
  * whatever its WHERE clause says; the tenant column is still written explicitly.
  */
@@ -23,6 +23,8 @@ export interface StoredApiAnalysis {
   readonly finishedAt: string | null
   /** The Result v1 as JSON text (not re-parsed: it is sent on as it is). */
   readonly resultJson: string | null
+  /** What a deep analysis adds (narrative, tool reports) as JSON text. */
+  readonly workflowJson: string | null
   readonly error: string | null
 }
 
@@ -46,12 +48,12 @@ export const markApiAnalysisRunning = Effect.fn("TenantRepository.markApiAnalysi
   yield* store.query("UPDATE api_analyses SET status = 'running', started_at = now() WHERE id = $1", [id])
 })
 
-export const completeApiAnalysis = Effect.fn("TenantRepository.completeApiAnalysis")(function*(id: string, resultText: string, sessions: number) {
+export const completeApiAnalysis = Effect.fn("TenantRepository.completeApiAnalysis")(function*(id: string, resultText: string, sessions: number, workflowText: string | null = null) {
   const store = yield* SqlStore
   // PostgreSQL text holds no NUL: attacker-sent NULs are escaped as \u0000 in JSON text, which is fine.
   yield* store.query(
-    "UPDATE api_analyses SET status = 'completed', finished_at = now(), result = $2, sessions = $3 WHERE id = $1",
-    [id, resultText, sessions]
+    "UPDATE api_analyses SET status = 'completed', finished_at = now(), result = $2, sessions = $3, workflow = $4 WHERE id = $1",
+    [id, resultText, sessions, workflowText]
   )
 })
 
@@ -63,7 +65,7 @@ export const failApiAnalysis = Effect.fn("TenantRepository.failApiAnalysis")(fun
 export const findApiAnalysis = Effect.fn("TenantRepository.findApiAnalysis")(function*(id: string) {
   const store = yield* SqlStore
   const rows = yield* store.query(
-    "SELECT id, status, depth, sessions, callback_url, created_at, started_at, finished_at, result, error FROM api_analyses WHERE id = $1",
+    "SELECT id, status, depth, sessions, callback_url, created_at, started_at, finished_at, result, workflow, error FROM api_analyses WHERE id = $1",
     [id]
   )
   const r = rows[0]
@@ -78,8 +80,76 @@ export const findApiAnalysis = Effect.fn("TenantRepository.findApiAnalysis")(fun
     startedAt: isoOrNull(r.started_at),
     finishedAt: isoOrNull(r.finished_at),
     resultJson: r.result === null ? null : String(r.result),
+    workflowJson: r.workflow === null || r.workflow === undefined ? null : String(r.workflow),
     error: r.error === null ? null : String(r.error)
   } satisfies StoredApiAnalysis
+})
+
+/** An object a tenant uploaded (POST /uploads), its bytes in the server's upload directory. */
+export interface StoredUpload {
+  readonly id: string
+  readonly name: string
+  readonly format: string
+  readonly bytes: number
+  readonly sha256: string
+  readonly createdAt: string
+  readonly expiresAt: string
+}
+
+const uploadFromRow = (r: Record<string, unknown>): StoredUpload => ({
+  id: String(r.id),
+  name: String(r.name),
+  format: String(r.format),
+  bytes: Number(r.bytes),
+  sha256: String(r.sha256),
+  createdAt: iso(r.created_at),
+  expiresAt: iso(r.expires_at)
+})
+
+const UPLOAD_COLUMNS = "id, name, format, bytes, sha256, created_at, expires_at"
+
+export const insertUpload = Effect.fn("TenantRepository.insertUpload")(function*(u: {
+  readonly id: string
+  readonly tenant: string
+  readonly keyId: string
+  readonly name: string
+  readonly format: string
+  readonly bytes: number
+  readonly sha256: string
+  readonly expiresAt: string
+}) {
+  const store = yield* SqlStore
+  const rows = yield* store.query(
+    `INSERT INTO api_uploads (id, tenant, key_id, name, format, bytes, sha256, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${UPLOAD_COLUMNS}`,
+    [u.id, u.tenant, u.keyId, u.name, u.format, u.bytes, u.sha256, u.expiresAt]
+  )
+  return uploadFromRow(rows[0]!)
+})
+
+/** The tenant's live upload (row-level security hides another tenant's; an expired one is gone). */
+export const findUpload = Effect.fn("TenantRepository.findUpload")(function*(id: string) {
+  const store = yield* SqlStore
+  const rows = yield* store.query(`SELECT ${UPLOAD_COLUMNS} FROM api_uploads WHERE id = $1 AND expires_at > now()`, [id])
+  return rows[0] === undefined ? undefined : uploadFromRow(rows[0])
+})
+
+export const listUploads = Effect.fn("TenantRepository.listUploads")(function*(limit: number) {
+  const store = yield* SqlStore
+  const rows = yield* store.query(`SELECT ${UPLOAD_COLUMNS} FROM api_uploads WHERE expires_at > now() ORDER BY created_at DESC, id LIMIT $1`, [limit])
+  return rows.map(uploadFromRow)
+})
+
+export const deleteUpload = Effect.fn("TenantRepository.deleteUpload")(function*(id: string) {
+  const store = yield* SqlStore
+  const rows = yield* store.query("DELETE FROM api_uploads WHERE id = $1 RETURNING id", [id])
+  return rows.length > 0
+})
+
+/** Every tenant's expired uploads, removed (run as the store's owner); their ids, so the files go too. */
+export const sweepExpiredUploads = Effect.fn("TenantRepository.sweepExpiredUploads")(function*() {
+  const store = yield* SqlStore
+  const rows = yield* store.query("DELETE FROM api_uploads WHERE expires_at <= now() RETURNING id")
+  return rows.map((r) => String(r.id))
 })
 
 export const recordWebhookAttempt = Effect.fn("TenantRepository.recordWebhookAttempt")(function*(d: {

@@ -319,10 +319,14 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             "database-url": { type: "string" },
             "redis-url": { type: "string" },
             "data-dir": { type: "string" },
-            quiet: { type: "boolean" }
+            quiet: { type: "boolean" },
+            ...NATS_OPTIONS
           }
         })
         if (values.help === true) return { _tag: "Help", text: "serve" }
+        if (values.nats === undefined && natsDetailGiven(values)) {
+          throw new UsageError({ message: "--nats-token, --nats-creds and --nats-tls-* apply to --nats; give --nats URL to run analyses on the pool." })
+        }
         const list = (text: string | undefined): Array<string> => (text ?? "").split(",").map((r) => r.trim()).filter((r) => r.length > 0)
         const minSessions = integer("min-sessions", values["min-sessions"], 2, 1, 1_000_000)
         return {
@@ -340,6 +344,7 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           jwtKeysFile: values["jwt-keys"],
           allowPrivateWebhooks: values["allow-private-webhooks"] === true,
           allowedWebhookTargets: list(values["allow-webhook-targets"]),
+          nats: values.nats === undefined ? undefined : natsFlags(values),
           quiet: values.quiet === true
         }
       }

@@ -346,7 +346,8 @@ token (Authorization: Bearer). Create the first key with \`dshield-coord keys cr
 Options:
   --host HOST                 address to listen on (default 127.0.0.1)
   --port N                    port (default 8080; 0 picks a free one, printed on stdout)
-  --threads N                 analyses that run at once (default: one per core)
+  --threads N                 analyses that run at once: analysis threads here, or requests
+                              in flight to the pool with --nats (default: one per core)
   --max-queued N              analyses that may wait before submissions get 503 (default 1000)
   --min-sessions N            fewest sessions per analysis (default 2)
   --max-sessions N            most sessions per analysis (default 10000)
@@ -361,8 +362,14 @@ Options:
   --database-url URL          PostgreSQL (or DATABASE_URL); default the embedded store
   --redis-url URL             Redis for shared rate limits (or REDIS_URL); default memory
   --data-dir DIR              embedded store directory (default ./.dshield-coord/db)
+  --nats URL                  run analyses on the NATS worker pool (\`worker\`) instead of
+                              this process's threads; the pool's key goes in DSHIELD_API_KEY
+${NATS_AUTH_OPTIONS}
   --quiet                     no start-up line on stderr
   -h, --help                  show this help
+
+Analyses run through the same Analyzer service as \`analyze\`: minimal and standard on the
+threads (or the pool), deep as the workflow over the agent actors (here, or the pool's).
 
 Rate limits: DSHIELD_RATE_LIMIT_PRINCIPAL, _IP, _SUBMIT, _READ (e.g. 600/1m) and
 DSHIELD_DAILY_ANALYSES; webhook signing secret: DSHIELD_WEBHOOK_SECRET. See docs/api.md.

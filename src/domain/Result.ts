@@ -60,3 +60,6 @@ export const Result = Schema.Struct({
   description: "Campaigns of coordinated honeypot attack sessions, with evidence and confidence."
 })
 export interface Result extends Schema.Schema.Type<typeof Result> {}
+
+/** Result v1 as written everywhere (files, the API, the object store): two-space JSON with a final newline. */
+export const serializeResult = (result: Result): string => `${JSON.stringify(result, null, 2)}\n`

@@ -6,7 +6,7 @@ import { stat } from "node:fs/promises"
 import { Effect, Schema } from "effect"
 import { type AnalysisConfig, DEFAULT_CONFIG } from "../../config/AnalysisConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
-import { Result } from "../../domain/Result.ts"
+import { Result, serializeResult } from "../../domain/Result.ts"
 import type { IngestSummary } from "../../ingest/ingest.ts"
 import { Analyzer } from "../../pipeline/Analyzer.ts"
 import type { Command } from "../args.ts"
@@ -18,8 +18,6 @@ const replay = Effect.promise(() => import("./replay.ts"))
 
 type AnalyzeCommand = Extract<Command, { _tag: "Analyze" }>
 
-/** Result v1 as written to disk: two-space JSON with a final newline. */
-export const serializeResult = (result: Result): string => `${JSON.stringify(result, null, 2)}\n`
 
 const totalInputBytes = (paths: ReadonlyArray<string>): Effect.Effect<number | undefined> =>
   Effect.promise(async () => {

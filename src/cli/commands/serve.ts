@@ -3,9 +3,11 @@
  * revoked by the store's owner — how the first admin key comes to exist) and `audit tail`.
  */
 import { dirname, join, resolve } from "node:path"
-import { Effect, Layer } from "effect"
+import { Context, Duration, Effect, Layer } from "effect"
 import { sqlStoreLayer } from "../../../actors/postgres/StoreActor.ts"
 import { makeAnalysisPool } from "../../../actors/threads/AnalysisPool.ts"
+import type { NatsFlags } from "../../../actors/transport/NatsConnection.ts"
+import type { AnalysisPlaces } from "../../api/AnalysisRunner.ts"
 import { insertKey, listKeys, revokeKey, revokeRefreshTokensOfKey, tailAudit } from "../../api/ApiRepository.ts"
 import type { Role } from "../../api/auth/Principal.ts"
 import { issueSecret } from "../../api/auth/secrets.ts"
@@ -13,6 +15,7 @@ import { type ServeOptions, startServer } from "../../api/Server.ts"
 import { loadWebhookSecret } from "../../api/webhookDispatch.ts"
 import type { StoreConfig } from "../../config/StoreConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
+import { Analyzer } from "../../pipeline/Analyzer.ts"
 import { loadMigrations, migrate } from "../../store/migrate.ts"
 import { SqlStore } from "../../store/SqlStore.ts"
 
@@ -23,11 +26,49 @@ const stateDir = (store: StoreConfig): string => (store.databaseUrl === undefine
 export interface ServeCommand extends
   Pick<ServeOptions, "host" | "port" | "store" | "maxQueued" | "minSessions" | "maxSessions" | "maxBodyBytes" | "corsOrigins" | "trustProxy" | "jwtKeysFile">
 {
+  /** Analyses run at once: analysis threads here, or requests in flight to the NATS pool. */
   readonly threads: number
+  /** Run analyses on the NATS pool instead of this process's threads. */
+  readonly nats: NatsFlags | undefined
   readonly allowPrivateWebhooks: boolean
   readonly allowedWebhookTargets: ReadonlyArray<string>
   readonly quiet: boolean
 }
+
+/**
+ * Where the server's analyses run, through the Analyzer service's layers (the same as
+ * `analyze`): minimal and standard on this process's analysis threads, or on the NATS pool
+ * with --nats (one connection for the server's lifetime, checked by /health/ready); deep as
+ * the LangGraph workflow over the agent actors, here or the pool's.
+ */
+const analysisPlaces = (command: ServeCommand) =>
+  Effect.gen(function*() {
+    const Analyzers = yield* Effect.promise(() => import("../../../layers/Analyzers.ts"))
+    const service = (layer: Layer.Layer<Analyzer>) => Effect.map(Layer.build(layer), (context) => Context.get(context, Analyzer))
+    const deep = (nats: Parameters<typeof Analyzers.workflow>[0]["nats"]) =>
+      service(Analyzers.workflow({ depth: "deep", thread: undefined, databaseUrl: command.store.databaseUrl, quiet: true, nats, timeoutMs: undefined }))
+    if (command.nats === undefined) {
+      const standard = yield* service(Analyzers.threads(yield* makeAnalysisPool(command.threads)))
+      const workflow = yield* deep(undefined)
+      return { analyzerFor: (depth) => (depth === "deep" ? workflow : standard), concurrency: command.threads } satisfies AnalysisPlaces
+    }
+    const { natsConnection } = yield* Effect.promise(() => import("../../../actors/clients/RemoteAnalysis.ts"))
+    const nc = yield* natsConnection(command.nats)
+    const standard = yield* service(Analyzers.nats(nc, undefined))
+    const workflow = yield* deep(nc)
+    return {
+      analyzerFor: (depth) => (depth === "deep" ? workflow : standard),
+      concurrency: command.threads,
+      check: () =>
+        Effect.tryPromise(() => nc.rtt()).pipe(
+          Effect.timeout(Duration.seconds(5)),
+          Effect.match({
+            onSuccess: (ms) => ({ name: "nats", ok: true, detail: `answers in ${Math.round(ms)} ms` }),
+            onFailure: (error) => ({ name: "nats", ok: false, detail: nc.isClosed() ? "the connection is closed" : String((error as { message?: string }).message ?? error) })
+          })
+        )
+    } satisfies AnalysisPlaces & { check: unknown }
+  })
 
 export const serveCommand = Effect.fn("Cli.serve")(function*(command: ServeCommand) {
   const dir = stateDir(command.store)
@@ -36,8 +77,7 @@ export const serveCommand = Effect.fn("Cli.serve")(function*(command: ServeComma
     port: command.port,
     store: command.store,
     sqlStore: sqlStoreLayer(command.store),
-    threads: (size) => makeAnalysisPool(size),
-    threadCount: command.threads,
+    places: analysisPlaces(command),
     maxQueued: command.maxQueued,
     minSessions: command.minSessions,
     maxSessions: command.maxSessions,
@@ -50,7 +90,11 @@ export const serveCommand = Effect.fn("Cli.serve")(function*(command: ServeComma
       secret: loadWebhookSecret(process.env.DSHIELD_WEBHOOK_SECRET, join(dir, "webhook-secret")),
       guard: { allowPrivateTargets: command.allowPrivateWebhooks, allowedTargets: command.allowedWebhookTargets }
     }
-  }).pipe(Effect.mapError((e) => new AnalysisError({ message: e.message })))
+  }).pipe(
+    // A store that does not answer is a failed dependency (exit 1); a port in use, a bad
+    // setting or an unreachable NATS server is the operator's to fix (exit 2).
+    Effect.mapError((e) => (e._tag === "StoreError" || e._tag === "AnalysisError" ? new AnalysisError({ message: e.message }) : new InputError({ message: e.message })))
+  )
   if (!command.quiet) {
     yield* Effect.sync(() => process.stderr.write(`dshield-coord: serving the API on ${server.url} (docs ${server.url}/docs); Ctrl-C stops.\n`))
   }

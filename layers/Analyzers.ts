@@ -105,6 +105,8 @@ export interface WorkflowOptions {
   /** The pool's agent actors instead of this process's (a connection per analysis, or one kept open). */
   readonly nats: NatsFlags | NatsConnection | undefined
   readonly timeoutMs: number | undefined
+  /** What a failure advises: resume with --thread (the CLI, the default) or submit again (the API). */
+  readonly onFailure?: "resume" | "resubmit"
 }
 
 export const workflow = (options: WorkflowOptions): Layer.Layer<Analyzer> =>
@@ -116,7 +118,7 @@ export const workflow = (options: WorkflowOptions): Layer.Layer<Analyzer> =>
         const agents = options.nats === undefined
           ? (yield* Effect.promise(() => import("./Embedded.ts"))).Embedded
           : (yield* Effect.promise(() => import("./Live.ts"))).Live(yield* connectionFor(options.nats), options.timeoutMs)
-        const run = yield* runAnalysisWorkflow(agents, paths, config, options.depth, options.thread, options.databaseUrl, options.quiet)
+        const run = yield* runAnalysisWorkflow(agents, paths, config, options.depth, options.thread, options.databaseUrl, options.quiet, options.onFailure)
         return { result: run.result, workflow: { narrative: run.narrative, tools: run.tools, indexed: run.indexed } }
       }))
   })

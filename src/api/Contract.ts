@@ -16,6 +16,8 @@ import { Forbidden, InvalidRequest, NotFound, QuotaExceeded, ServerFailure, TooL
 
 /** An analysis submitted over the API: "an-" and 24 hex digits. */
 export const AnalysisId = Schema.String.check(Schema.isPattern(/^an-[0-9a-f]{24}$/))
+/** An object uploaded with POST /uploads: "up-" and 24 hex digits. */
+export const UploadId = Schema.String.check(Schema.isPattern(/^up-[0-9a-f]{24}$/))
 /** A stored campaign: "c-" and 16 hex digits. */
 export const CampaignId = Schema.String.check(Schema.isPattern(/^c-[0-9a-f]{16}$/))
 /** An API key's id (the middle part of the key). */
@@ -46,6 +48,17 @@ export const AttackSessionInput = Schema.Struct({
 /** The earlier engine's body, with its options. */
 export const CoordinationRequest = Schema.Struct({
   attack_sessions: Schema.Array(AttackSessionInput).check(Schema.isMaxLength(100_000)),
+  analysis_depth: Schema.optionalKey(Depth),
+  callback_url: Schema.optionalKey(text(2048))
+})
+
+export const RawFormat = Schema.Literals(["auto", "cowrie", "ecs", "firewall", "webhoneypot", "sessions"])
+
+/** An analysis of an object uploaded earlier (POST /uploads), by its name. */
+export const ObjectRequest = Schema.Struct({
+  object: UploadId,
+  /** The object's format; default the one given at upload. */
+  format: Schema.optionalKey(RawFormat),
   analysis_depth: Schema.optionalKey(Depth),
   callback_url: Schema.optionalKey(text(2048))
 })
@@ -83,7 +96,7 @@ export const AnalysisStatus = Schema.Struct({
 })
 
 export const RawQuery = {
-  format: Schema.optionalKey(Schema.Literals(["auto", "cowrie", "ecs", "firewall", "webhoneypot", "sessions"])),
+  format: Schema.optionalKey(RawFormat),
   analysis_depth: Schema.optionalKey(Depth),
   callback_url: Schema.optionalKey(text(2048))
 }
@@ -92,7 +105,7 @@ export class AnalysesApi extends HttpApiGroup.make("analyses")
   .add(
     HttpApiEndpoint.post("submit", "/analyze/coordination", {
       query: RawQuery,
-      payload: [CoordinationRequest, ...RAW_LOG_CONTENT_TYPES.map(RawLogs)],
+      payload: [CoordinationRequest, ObjectRequest, ...RAW_LOG_CONTENT_TYPES.map(RawLogs)],
       success: Accepted,
       error: [InvalidRequest, TooLarge, Forbidden, QuotaExceeded, Unavailable]
     }),
@@ -144,6 +157,35 @@ export class CampaignsApi extends HttpApiGroup.make("campaigns")
   )
   .middleware(Authentication)
   .annotateMerge(OpenApi.annotations({ title: "Campaigns", description: "Campaigns tracked across stored analyses." }))
+{}
+
+export const Upload = Schema.Struct({
+  object: Schema.String,
+  name: Schema.String,
+  format: Schema.String,
+  bytes: Schema.Number,
+  sha256: Schema.String,
+  created_at: Schema.String,
+  expires_at: Schema.String
+})
+
+/** Raw logs uploaded once and analysed by name, as often and at as many depths as wanted. */
+export class UploadsApi extends HttpApiGroup.make("uploads")
+  .add(
+    HttpApiEndpoint.post("create", "/uploads", {
+      query: { format: Schema.optionalKey(RawFormat), name: Schema.optionalKey(text(200)) },
+      payload: RAW_LOG_CONTENT_TYPES.map(RawLogs),
+      success: Upload.pipe(HttpApiSchema.status(201)),
+      error: [InvalidRequest, TooLarge, Forbidden, Unavailable]
+    }),
+    HttpApiEndpoint.get("list", "/uploads", { success: Schema.Struct({ uploads: Schema.Array(Upload) }), error: [Unavailable] }),
+    HttpApiEndpoint.delete("delete", "/uploads/:id", { params: { id: UploadId }, success: HttpApiSchema.NoContent, error: [Forbidden, NotFound, Unavailable] })
+  )
+  .middleware(Authentication)
+  .annotateMerge(OpenApi.annotations({
+    title: "Uploads",
+    description: "Raw logs (any format `analyze` reads, plain or gzip) kept for a while and analysed by name: POST /analyze/coordination {\"object\": id}."
+  }))
 {}
 
 export const TokenPair = Schema.Struct({
@@ -222,6 +264,7 @@ export class CoordinationApi extends HttpApi.make("dshield-coord")
   .add(RefreshApi)
   .add(TokensApi)
   .add(AnalysesApi)
+  .add(UploadsApi)
   .add(CampaignsApi)
   .add(KeysApi)
   // A request that fails decoding answers a 400 problem listing what was wrong, not an empty 400.

@@ -3,6 +3,10 @@
  * Handlers stay thin: authorise, call a repository or the runner inside the caller's tenant,
  * shape the answer. A store failure is a 503 problem naming the store.
  */
+import { createHash, randomBytes } from "node:crypto"
+import { mkdirSync } from "node:fs"
+import { rm, writeFile } from "node:fs/promises"
+import { join } from "node:path"
 import { type Context, Effect, Layer } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import type { SqlStore, StoreError } from "../store/SqlStore.ts"
@@ -13,10 +17,20 @@ import { checkAccessToken } from "./auth/Authentication.ts"
 import { Principal, type PrincipalShape, requireRole } from "./auth/Principal.ts"
 import { issueSecret, parseSecret, secretMatches } from "./auth/secrets.ts"
 import { ACCESS_TOKEN_SECONDS, issueAccessToken, type KeyRing, REFRESH_TOKEN_SECONDS } from "./auth/Tokens.ts"
-import { CoordinationApi, type CoordinationRequest } from "./Contract.ts"
+import { CoordinationApi, type CoordinationRequest, type ObjectRequest } from "./Contract.ts"
 import { Forbidden, InvalidRequest, NotFound, QuotaExceeded, Unauthorized, Unavailable } from "./Problems.ts"
 import { requestInfo } from "./requestInfo.ts"
-import { findApiAnalysis, findTenantCampaign, listTenantCampaigns, tenantCampaignTimeline } from "./TenantRepository.ts"
+import {
+  deleteUpload,
+  findApiAnalysis,
+  findTenantCampaign,
+  findUpload,
+  insertUpload,
+  listTenantCampaigns,
+  listUploads,
+  type StoredUpload,
+  tenantCampaignTimeline
+} from "./TenantRepository.ts"
 
 export interface Check {
   readonly name: string
@@ -36,6 +50,10 @@ export interface HandlerDeps {
   readonly refusedCallback: (url: string) => Effect.Effect<string | undefined>
   /** Counts one analysis against the key's daily quota; false when it is used up. */
   readonly consumeQuota: (p: PrincipalShape, limit: number | null) => Effect.Effect<{ readonly allowed: boolean; readonly resetSeconds: number }>
+  /** Where uploaded objects' bytes are kept (one file per object, named by its id). */
+  readonly uploadDir: string
+  /** How long an uploaded object is kept. */
+  readonly uploadTtlMs: number
   /** Gives back the analysis counted at `acceptedAtMs` (it was not queued after all). */
   readonly refundQuota: (p: PrincipalShape, acceptedAtMs: number) => Effect.Effect<void>
 }
@@ -203,6 +221,19 @@ const analysesGroup = (deps: HandlerDeps) =>
             if (body.length === 0) return yield* new InvalidRequest({ detail: "The body is empty; send log lines or gzip of them." })
             return yield* submitOne(p, query.analysis_depth, query.callback_url, { kind: "raw", bytes: body, format: query.format ?? "auto" })
           }
+          if ("object" in (body as object)) {
+            const request = body as typeof ObjectRequest.Type
+            // Another tenant's object is "not found", exactly like one that never existed.
+            const upload = yield* inStore(deps, asTenant(p.tenant, p.keyId, findUpload(request.object)))
+            if (upload === undefined) return yield* new InvalidRequest({ detail: `No uploaded object ${request.object} (it may have expired); upload it again with POST /uploads.` })
+            return yield* submitOne(p, request.analysis_depth, request.callback_url, {
+              kind: "object",
+              id: upload.id,
+              path: join(deps.uploadDir, upload.id),
+              bytes: upload.bytes,
+              format: request.format ?? upload.format
+            })
+          }
           const request = body as typeof CoordinationRequest.Type
           return yield* submitOne(p, request.analysis_depth, request.callback_url, { kind: "sessions", body: request })
         }))
@@ -259,6 +290,50 @@ const analysesGroup = (deps: HandlerDeps) =>
             ...(a.error === null ? {} : { error: a.error }),
             links: links(a.id)
           }
+        }))
+  })
+
+const uploadInfo = ({ id, ...u }: StoredUpload) => ({ object: id, name: u.name, format: u.format, bytes: u.bytes, sha256: u.sha256, created_at: u.createdAt, expires_at: u.expiresAt })
+
+const uploadsGroup = (deps: HandlerDeps) =>
+  HttpApiBuilder.group(CoordinationApi, "uploads", (handlers) => {
+    mkdirSync(deps.uploadDir, { recursive: true })
+    return handlers
+      .handle("create", ({ payload, query }) =>
+        Effect.gen(function*() {
+          const p = yield* requireRole("analyst")
+          if (payload.length === 0) return yield* new InvalidRequest({ detail: "The body is empty; send log lines or gzip of them." })
+          const id = `up-${randomBytes(12).toString("hex")}`
+          const path = join(deps.uploadDir, id)
+          // The file first, then the row: a row never names bytes that are not there.
+          yield* Effect.promise(() => writeFile(path, payload, { mode: 0o600 }))
+          const stored = yield* inStore(deps, asTenant(p.tenant, p.keyId, insertUpload({
+            id,
+            tenant: p.tenant,
+            keyId: p.keyId,
+            name: query.name ?? "",
+            format: query.format ?? "auto",
+            bytes: payload.length,
+            sha256: createHash("sha256").update(payload).digest("hex"),
+            expiresAt: new Date(Date.now() + deps.uploadTtlMs).toISOString()
+          }))).pipe(Effect.tapError(() => Effect.promise(() => rm(path, { force: true }))))
+          yield* audit(deps, "upload_created", p, { object: id, bytes: payload.length })
+          return uploadInfo(stored)
+        }))
+      .handle("list", () =>
+        Effect.gen(function*() {
+          const p = yield* Principal
+          return { uploads: (yield* inStore(deps, asTenant(p.tenant, p.keyId, listUploads(500)))).map(uploadInfo) }
+        }))
+      .handle("delete", ({ params }) =>
+        Effect.gen(function*() {
+          const p = yield* requireRole("analyst")
+          if (!(yield* inStore(deps, asTenant(p.tenant, p.keyId, deleteUpload(params.id))))) {
+            return yield* new NotFound({ detail: `No uploaded object ${params.id}; see GET /uploads.` })
+          }
+          // An analysis reading it now keeps its open file; the name is gone for new ones.
+          yield* Effect.promise(() => rm(join(deps.uploadDir, params.id), { force: true }))
+          yield* audit(deps, "upload_deleted", p, { object: params.id })
         }))
   })
 
@@ -347,4 +422,4 @@ const keysGroup = (deps: HandlerDeps) =>
 
 /** Every group's handlers. */
 export const handlersLayer = (deps: HandlerDeps) =>
-  Layer.mergeAll(healthGroup(deps), refreshGroup(deps), tokensGroup(deps), analysesGroup(deps), campaignsGroup(deps), keysGroup(deps))
+  Layer.mergeAll(healthGroup(deps), refreshGroup(deps), tokensGroup(deps), analysesGroup(deps), uploadsGroup(deps), campaignsGroup(deps), keysGroup(deps))

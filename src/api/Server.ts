@@ -13,7 +13,8 @@
  */
 import { randomUUID } from "node:crypto"
 import { dirname, join, resolve } from "node:path"
-import { Context, Effect, Layer, Schema, type Scope } from "effect"
+import { rm } from "node:fs/promises"
+import { Context, Effect, Layer, Schedule, Schema, type Scope } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { HttpApiBuilder, HttpApiMiddleware, HttpApiScalar } from "effect/http-api"
 import type { StoreConfig } from "../config/StoreConfig.ts"
@@ -28,6 +29,7 @@ import { type Check, handlersLayer } from "./Handlers.ts"
 import { type EndpointClass, type RateLimitConfigError, resolveRateLimitPolicies } from "./RateLimitPolicy.ts"
 import { RateLimits } from "./RateLimits.ts"
 import { CLIENT_IP_HEADER, REQUEST_ID_HEADER } from "./requestInfo.ts"
+import { sweepExpiredUploads } from "./TenantRepository.ts"
 import { deliverCompletion, refusedCallback, type WebhookSettings } from "./webhookDispatch.ts"
 
 export interface ServeOptions {
@@ -53,8 +55,11 @@ export interface ServeOptions {
   readonly trustProxy: boolean
   readonly jwtKeysFile: string | undefined
   readonly webhooks: WebhookSettings
-  /** Where uploaded inputs wait for their analysis. */
+  /** Where submitted bodies wait for their analysis. */
   readonly workDir: string
+  /** Where uploaded objects (POST /uploads) are kept, and for how long. */
+  readonly uploadDir: string
+  readonly uploadTtlMs: number
 }
 
 /** Why the analysis places could not start (NATS unreachable, a bad setting): a sentence. */
@@ -108,7 +113,7 @@ const problem = (status: number, detail: string, requestId: string, extra: Recor
   })
 
 /** Which rate-limit class a request falls in: submissions cost more than reads. */
-const endpointClass = (method: string, path: string): EndpointClass => (method === "POST" && path.startsWith("/analyze") ? "submit" : "read")
+const endpointClass = (method: string, path: string): EndpointClass => (method === "POST" && (path.startsWith("/analyze") || path === "/uploads") ? "submit" : "read")
 
 const digestOf = (text: string): string => new Bun.CryptoHasher("sha256").update(text).digest("hex").slice(0, 32)
 
@@ -200,6 +205,12 @@ export const startServer = (options: ServeOptions): Effect.Effect<RunningServer,
     const policies = yield* resolveRateLimitPolicies(process.env)
     const limits = yield* Layer.build(options.store.redisUrl === undefined ? RateLimits.layerMemory({ policies }) : RateLimits.layerRedis(options.store.redisUrl, { policies }))
     const limiter = Context.get(limits, RateLimits)
+    // Expired uploads go, rows and files, now and every ten minutes.
+    const sweep = Effect.gen(function*() {
+      const ids = yield* sweepExpiredUploads().pipe(Effect.provideContext(store))
+      yield* Effect.promise(() => Promise.all(ids.map((id) => rm(join(options.uploadDir, id), { force: true }))))
+    }).pipe(Effect.catchCause((cause) => Effect.logWarning("sweeping expired uploads failed", cause)))
+    yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced("10 minutes")))
     const places = yield* options.places
     const runner = yield* makeAnalysisRunner({
       places,
@@ -215,6 +226,8 @@ export const startServer = (options: ServeOptions): Effect.Effect<RunningServer,
         runner,
         minSessions: options.minSessions,
         maxSessions: options.maxSessions,
+        uploadDir: options.uploadDir,
+        uploadTtlMs: options.uploadTtlMs,
         checks: dependencyChecks(store, limits, options, places.check),
         refusedCallback: (url) => refusedCallback(url, options.webhooks),
         consumeQuota: (p, limit) =>

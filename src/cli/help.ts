@@ -338,8 +338,8 @@ export const SERVE_HELP = `dshield-coord serve — the HTTP API
 
 Usage: dshield-coord serve [options]
 
-Serves POST /analyze/coordination, GET /analyze/{id}, POST /analyze/bulk, GET /campaigns,
-/auth/token, /keys and /health/*; the OpenAPI document at /openapi.json and docs at /docs.
+Serves POST /analyze/coordination, GET /analyze/{id}, POST /analyze/bulk, /uploads,
+GET /campaigns, /auth/token, /keys and /health/*; the OpenAPI document at /openapi.json and docs at /docs.
 Every request but /health/* and /openapi.json needs an API key (X-API-Key) or an access
 token (Authorization: Bearer). Create the first key with \`dshield-coord keys create\`.
 
@@ -352,6 +352,7 @@ Options:
   --min-sessions N            fewest sessions per analysis (default 2)
   --max-sessions N            most sessions per analysis (default 10000)
   --max-body-mb N             request body cap in MiB (default 64; 413 beyond)
+  --upload-ttl-hours N        how long POST /uploads objects are kept (default 24)
   --cors-origins A,B          browser origins allowed to call the API (default none)
   --trust-proxy               take the client address from X-Forwarded-For
   --jwt-keys FILE             access-token key ring {"active": kid, "keys": {kid: base64}}

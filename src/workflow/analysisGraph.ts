@@ -78,8 +78,11 @@ export class NodeFailure extends Error {
 
 /** An actor's typed error (ActorTimeout, ActorUnavailable, the protocol's own) as one sentence. */
 const describeActorError = (error: unknown): string => {
-  const e = error as { _tag?: string; message?: string; reason?: string }
-  return e.message ?? e.reason ?? e._tag ?? String(error)
+  const e = error as { _tag?: string; message?: string; reason?: string; actor?: string }
+  // A tagged error without a message field still has Error's empty message: skip it.
+  if (e.reason !== undefined && e.reason !== "") return e.actor === undefined ? e.reason : `${e.actor}: ${e.reason}`
+  if (e.message !== undefined && e.message !== "") return e.message
+  return e._tag ?? String(error)
 }
 
 /** Runs a node's actor call; its typed error leaves as a NodeFailure. */

@@ -37,7 +37,9 @@ export const runAnalysisWorkflow = Effect.fn("Workflow.run")(function*(
   depth: Depth,
   thread: string | undefined,
   databaseUrl: string | undefined,
-  quiet: boolean
+  quiet: boolean,
+  /** What a failure tells the user to do: resume with --thread (the CLI), or submit again (the API). */
+  onFailure: "resume" | "resubmit" = "resume"
 ) {
   const actors = yield* Effect.provideContext(analysisActors, yield* Layer.build(agents))
   const saver = yield* checkpointer(databaseUrl)
@@ -56,7 +58,8 @@ export const runAnalysisWorkflow = Effect.fn("Workflow.run")(function*(
       if (error instanceof NodeFailure && error.failure._tag === "InputError") return error.failure
       const where = error instanceof NodeFailure ? ` at ${error.node}` : ""
       const message = error instanceof NodeFailure ? error.failure.message : String((error as Error).message ?? error)
-      return new AnalysisError({ message: `The workflow ${threadId} failed${where}: ${message}; run the same command with --thread ${threadId} to resume it.` })
+      const advice = onFailure === "resume" ? `run the same command with --thread ${threadId} to resume it` : "check the workers (dshield-coord ops status) and submit it again"
+      return new AnalysisError({ message: `The workflow ${threadId} failed${where}: ${message}; ${advice}.` })
     }
   })
   return run

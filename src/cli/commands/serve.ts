@@ -28,6 +28,8 @@ export interface ServeCommand extends
 {
   /** Analyses run at once: analysis threads here, or requests in flight to the NATS pool. */
   readonly threads: number
+  /** How long uploaded objects are kept. */
+  readonly uploadTtlHours: number
   /** Run analyses on the NATS pool instead of this process's threads. */
   readonly nats: NatsFlags | undefined
   readonly allowPrivateWebhooks: boolean
@@ -46,7 +48,8 @@ const analysisPlaces = (command: ServeCommand) =>
     const Analyzers = yield* Effect.promise(() => import("../../../layers/Analyzers.ts"))
     const service = (layer: Layer.Layer<Analyzer>) => Effect.map(Layer.build(layer), (context) => Context.get(context, Analyzer))
     const deep = (nats: Parameters<typeof Analyzers.workflow>[0]["nats"]) =>
-      service(Analyzers.workflow({ depth: "deep", thread: undefined, databaseUrl: command.store.databaseUrl, quiet: true, nats, timeoutMs: undefined }))
+      // Checkpoints in memory: an API analysis is submitted again, not resumed by thread id.
+      service(Analyzers.workflow({ depth: "deep", thread: undefined, databaseUrl: undefined, quiet: true, nats, timeoutMs: undefined, onFailure: "resubmit" }))
     if (command.nats === undefined) {
       const standard = yield* service(Analyzers.threads(yield* makeAnalysisPool(command.threads)))
       const workflow = yield* deep(undefined)
@@ -86,6 +89,8 @@ export const serveCommand = Effect.fn("Cli.serve")(function*(command: ServeComma
     trustProxy: command.trustProxy,
     jwtKeysFile: command.jwtKeysFile,
     workDir: join(dir, "api-uploads"),
+    uploadDir: join(dir, "api-objects"),
+    uploadTtlMs: command.uploadTtlHours * 3_600_000,
     webhooks: {
       secret: loadWebhookSecret(process.env.DSHIELD_WEBHOOK_SECRET, join(dir, "webhook-secret")),
       guard: { allowPrivateTargets: command.allowPrivateWebhooks, allowedTargets: command.allowedWebhookTargets }

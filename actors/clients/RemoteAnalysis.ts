@@ -118,7 +118,7 @@ export const analyzeAsDurableJob = Effect.fn("Cli.analyzeAsDurableJob")(function
     Effect.mapError((e) => (e.kind === "input" ? new InputError({ message: e.message }) : new AnalysisError({ message: e.message })))
   )
   const analysisId = randomUUID()
-  yield* submitJob(nc, { analysis_id: analysisId, request: { inputs, config: { ...config }, ...(jobDeadlineMs !== undefined ? { timeout_ms: jobDeadlineMs } : {}) } }, jobs).pipe(
+  yield* submitJob(nc, { analysis_id: analysisId, request: { inputs, config: { ...config }, ...(jobDeadlineMs !== undefined ? { timeout_ms: jobDeadlineMs } : {}) } }, jobs, apiCredential()).pipe(
     Effect.mapError((e) => new AnalysisError({ message: e.message }))
   )
   const results = natsResultStore(nc, jobs.results)

@@ -30,6 +30,7 @@ import { Cause, Effect, Exit, Option, Queue, Schema } from "effect"
 import { AckPolicy, headers as natsHeaders, type JsMsg, type KV, type NatsConnection, RetentionPolicy, StorageType } from "nats"
 import type { AnalyzeReply, AnalyzeRequest, ResultStore } from "../orchestrator/Orchestrator.ts"
 import { natsResultStore, type NatsResultStoreOptions } from "./NatsResultStore.ts"
+import { CREDENTIAL_HEADER } from "./NatsTransport.ts"
 
 export const JOBS_STREAM = "COORD_JOBS"
 export const JOBS_SUBJECT = "coord.jobs.analyze"
@@ -184,9 +185,16 @@ const claimsBucket = async (nc: NatsConnection, bucket: string, ttlMs: number, m
 }
 
 /** Submits a job; it is stored by JetStream before this returns (deduplicated for 2 minutes by id). */
-export const submitJob = (nc: NatsConnection, job: AnalysisJob, options: JobQueueOptions = {}) =>
+/**
+ * Publishes a job. The caller's credential (an API key or "Bearer <token>") rides in the
+ * Coord-Api-Key header for workers started with --require-keys; it is stored in the stream
+ * until a worker takes the job.
+ */
+export const submitJob = (nc: NatsConnection, job: AnalysisJob, options: JobQueueOptions = {}, credential?: string) =>
   js("Submitting the job", async () => {
-    const ack = await nc.jetstream().publish(jobNames(options).subject, encoder.encode(JSON.stringify(job)), { msgID: job.analysis_id })
+    const h = natsHeaders()
+    if (credential !== undefined) h.set(CREDENTIAL_HEADER, credential)
+    const ack = await nc.jetstream().publish(jobNames(options).subject, encoder.encode(JSON.stringify(job)), { msgID: job.analysis_id, headers: h })
     return ack.seq
   })
 
@@ -232,6 +240,11 @@ export interface ConsumeOptions extends JobQueueOptions {
   readonly stopping?: Effect.Effect<boolean>
   /** Told about every message handled (worker logs, stats). */
   readonly onOutcome?: (outcome: JobOutcome) => Effect.Effect<void>
+  /**
+   * The key check of `worker --require-keys`: a job whose Coord-Api-Key header is missing, not
+   * valid or of a role that may not analyse is dead-lettered with the reason as its answer.
+   */
+  readonly authorize?: (credential: string | undefined) => Promise<{ readonly status: number; readonly reason: string } | undefined>
   /** Wraps the handling of each message: the worker counts it as work in flight (its drain waits for it). */
   readonly track?: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 }
@@ -304,6 +317,12 @@ const handleMessage = (
     if ((yield* results.get(resultName(id))) !== undefined) {
       msg.ack()
       return { _tag: "Duplicate", analysisId: id } satisfies JobOutcome
+    }
+    // Whoever published it must hold a key that may analyse (checked when the job is taken).
+    if (options.authorize !== undefined) {
+      const authorize = options.authorize
+      const refused = yield* js("Checking the job's key", () => authorize(msg.headers?.get(CREDENTIAL_HEADER) || undefined))
+      if (refused !== undefined) return yield* poison(`${refused.status === 401 ? "unauthorized" : "forbidden"}: ${refused.reason}`, id)
     }
     // 3. Crash-looping (each delivery's worker died or crashed): dead-letter it.
     if (msg.info.deliveryCount > maxAttempts) {

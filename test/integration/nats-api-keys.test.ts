@@ -100,3 +100,46 @@ describe.skipIf(!HAVE_NATS)("coord.v1 with worker --require-keys", () => {
     expect(ok.exitCode).toBe(0)
   }, 120_000)
 })
+
+describe.skipIf(!HAVE_NATS)("durable jobs with worker --roles jobs --require-keys", () => {
+  let worker: Awaited<ReturnType<typeof startWorkerWith>> | undefined
+  let server: Awaited<ReturnType<typeof startPrivateServer>> | undefined
+  afterAll(async () => {
+    worker?.kill("SIGTERM")
+    await worker?.exited
+    await server?.stop()
+  })
+
+  test("a job published without a key, with a wrong one or a viewer's is refused with the reason; an analyst's runs", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dshield-jobs-keys-"))
+    const store = ["--data-dir", join(dir, "db")]
+    const key = (role: string) => {
+      const made = runCli(["keys", "create", "--role", role, "--tenant", "acme", ...store])
+      expect(made.code).toBe(0)
+      return made.stdout.trim()
+    }
+    const viewer = key("viewer")
+    const analyst = key("analyst")
+    server = await startPrivateServer()
+    worker = await startWorkerWith(REPO, ["--roles", "jobs", "--pool", "1", "--nats", server.url, "--require-keys", ...store])
+    expect(runCli(["generate", "--sessions", "200", "--seed", "4", "--out", dir, "--quiet"]).code).toBe(0)
+    const durable = (apiKey: string | undefined) =>
+      Bun.spawnSync([process.execPath, resolve(REPO, "src/cli/main.ts"), "analyze", "--nats", server!.url, "--durable", "--quiet", "--out", join(dir, "r.json"), join(dir, "cowrie.json")], {
+        cwd: REPO,
+        env: { ...process.env, DSHIELD_API_KEY: apiKey }
+      })
+    const none = durable(undefined)
+    expect(none.exitCode).toBe(1)
+    expect(none.stderr.toString()).toContain("unauthorized: Send an API key")
+    const wrong = durable(`${analyst.slice(0, -4)}AAAA`)
+    expect(wrong.exitCode).toBe(1)
+    expect(wrong.stderr.toString()).toContain("unauthorized")
+    const weak = durable(viewer)
+    expect(weak.exitCode).toBe(1)
+    expect(weak.stderr.toString()).toContain("forbidden: coord.v1.analyze needs the analyst role")
+    const ok = durable(analyst)
+    expect(ok.stderr.toString()).toBe("")
+    expect(ok.exitCode).toBe(0)
+    expect(JSON.parse(await Bun.file(join(dir, "r.json")).text()).input.sessions).toBeGreaterThan(0)
+  }, 180_000)
+})

@@ -4,6 +4,7 @@
  * actors/clients/RemoteAnalysis.ts. Connections take credentials and TLS from
  * actors/transport/NatsConnection.ts.
  */
+import { randomUUID } from "node:crypto"
 import { dirname, join, resolve } from "node:path"
 import { Context, Effect, Layer, type Scope } from "effect"
 import type { NatsConnection } from "nats"
@@ -124,7 +125,8 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
   const bucket = yield* inputBucketSettings.pipe(Effect.mapError((e) => new InputError({ message: e.message })))
   const serve: ServeOptions = { defaultTimeoutMs: serving.defaultTimeoutMs, maxTimeoutMs: serving.maxTimeoutMs }
   // The api role's key check: the HTTP API's keys, tokens and roles, from the same store.
-  const authorize = serving.requireKeys === true && roles.includes("api") ? yield* keyAuthorizer(roleStore, serving.jwtKeysFile) : undefined
+  // The key check of the api role (coord.v1 requests) and the jobs role (durable jobs).
+  const authorize = serving.requireKeys === true && (roles.includes("api") || roles.includes("jobs")) ? yield* keyAuthorizer(roleStore, serving.jwtKeysFile) : undefined
   let where = typeof nats === "string" ? redactUrl(nats) : undefined
   for (const role of roles) {
     for (let i = 0; i < size; i++) {
@@ -202,7 +204,8 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
           ...jobs,
           workerId: `${nc.info?.client_id ?? "worker"}-${process.pid}-${role}-${i + 1}`,
           stopping: runtime.stopping,
-          track: runtime.track
+          track: runtime.track,
+          ...(authorize === undefined ? {} : { authorize: (credential: string | undefined) => authorize("analyze", credential, `job-${randomUUID()}`) })
         }))
       }
     }

@@ -249,6 +249,18 @@ export class KeysApi extends HttpApiGroup.make("keys")
   .annotateMerge(OpenApi.annotations({ title: "Keys", description: "API keys of the caller's tenant (admin role)." }))
 {}
 
+/** The tenant's webhook signing secret (docs/webhooks.md says how receivers verify). */
+export class WebhooksApi extends HttpApiGroup.make("webhooks")
+  .add(
+    HttpApiEndpoint.get("secret", "/webhooks/secret", {
+      success: Schema.Struct({ tenant: Schema.String, secret: Schema.String, algorithm: Schema.Literal("HMAC-SHA256"), header: Schema.Literal("Coord-Signature") }),
+      error: [Forbidden]
+    })
+  )
+  .middleware(Authentication)
+  .annotateMerge(OpenApi.annotations({ title: "Webhooks", description: "The secret that signs this tenant's webhook deliveries (analyst role)." }))
+{}
+
 export const Check = Schema.Struct({ name: Schema.String, ok: Schema.Boolean, detail: Schema.String })
 
 export class HealthApi extends HttpApiGroup.make("health", { topLevel: true }).add(
@@ -267,6 +279,7 @@ export class CoordinationApi extends HttpApi.make("dshield-coord")
   .add(UploadsApi)
   .add(CampaignsApi)
   .add(KeysApi)
+  .add(WebhooksApi)
   // A request that fails decoding answers a 400 problem listing what was wrong, not an empty 400.
   .middleware(HttpApiMiddleware.ProblemDetails)
   .annotate(HttpApi.PayloadParseOptions, { onExcessProperty: "error" })

@@ -46,6 +46,8 @@ export interface HandlerDeps {
   readonly maxSessions: number
   /** Every configured dependency's check (store, Redis, NATS). */
   readonly checks: () => Effect.Effect<ReadonlyArray<Check>>
+  /** The tenant's webhook signing secret. */
+  readonly webhookSecret: (tenant: string) => string
   /** Undefined when a callback URL may be called; else why not (SSRF guard). */
   readonly refusedCallback: (url: string) => Effect.Effect<string | undefined>
   /** Counts one analysis against the key's daily quota; false when it is used up. */
@@ -420,6 +422,16 @@ const keysGroup = (deps: HandlerDeps) =>
           yield* audit(deps, "key_revoked", p, { key_id: params.id })
         })))
 
+const webhooksGroup = (deps: HandlerDeps) =>
+  HttpApiBuilder.group(CoordinationApi, "webhooks", (handlers) =>
+    handlers.handle("secret", () =>
+      Effect.gen(function*() {
+        // Whoever may set a callback_url may configure its receiver.
+        const p = yield* requireRole("analyst")
+        yield* audit(deps, "webhook_secret_read", p, {})
+        return { tenant: p.tenant, secret: deps.webhookSecret(p.tenant), algorithm: "HMAC-SHA256" as const, header: "Coord-Signature" as const }
+      })))
+
 /** Every group's handlers. */
 export const handlersLayer = (deps: HandlerDeps) =>
-  Layer.mergeAll(healthGroup(deps), refreshGroup(deps), tokensGroup(deps), analysesGroup(deps), uploadsGroup(deps), campaignsGroup(deps), keysGroup(deps))
+  Layer.mergeAll(healthGroup(deps), refreshGroup(deps), tokensGroup(deps), analysesGroup(deps), uploadsGroup(deps), campaignsGroup(deps), keysGroup(deps), webhooksGroup(deps))

@@ -30,7 +30,7 @@ import { type EndpointClass, type RateLimitConfigError, resolveRateLimitPolicies
 import { RateLimits } from "./RateLimits.ts"
 import { CLIENT_IP_HEADER, REQUEST_ID_HEADER } from "./requestInfo.ts"
 import { sweepExpiredUploads } from "./TenantRepository.ts"
-import { deliverCompletion, refusedCallback, type WebhookSettings } from "./webhookDispatch.ts"
+import { deliverCompletion, refusedCallback, tenantWebhookSecret, type WebhookSettings } from "./webhookDispatch.ts"
 
 export interface ServeOptions {
   readonly host: string
@@ -230,6 +230,7 @@ export const startServer = (options: ServeOptions): Effect.Effect<RunningServer,
         uploadTtlMs: options.uploadTtlMs,
         checks: dependencyChecks(store, limits, options, places.check),
         refusedCallback: (url) => refusedCallback(url, options.webhooks),
+        webhookSecret: (tenant) => tenantWebhookSecret(options.webhooks.secret, tenant),
         consumeQuota: (p, limit) =>
           limiter.consumeAnalysisQuota(p.keyId, Date.now(), limit).pipe(
             Effect.map((q) => ({ allowed: q.allowed, resetSeconds: q.resetSeconds })),

@@ -4,10 +4,14 @@
  * redirect hop, when the summary is delivered (webhooks/Delivery.ts). Each attempt is
  * recorded in webhook_deliveries, in the analysis's tenant.
  *
- * The signing secret: DSHIELD_WEBHOOK_SECRET, else one made once and kept beside the
- * embedded store (`webhook-secret`, mode 0600); receivers verify with it (docs/webhooks.md).
+ * Signing secrets are per tenant: each is derived from the server's secret and the tenant's
+ * name, so a receiver of one tenant (which must know its secret to verify) cannot sign
+ * deliveries another tenant's receiver would accept. A tenant reads its secret at
+ * GET /webhooks/secret, an operator with `dshield-coord keys webhook-secret --tenant T`.
+ * The server's secret: DSHIELD_WEBHOOK_SECRET, else one made once and kept beside the
+ * embedded store (`webhook-secret`, mode 0600); changing it rotates every tenant's.
  */
-import { randomBytes } from "node:crypto"
+import { createHmac, randomBytes } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
 import { type Context, Effect } from "effect"
@@ -35,6 +39,10 @@ export const loadWebhookSecret = (env: string | undefined, path: string): string
   return readFileSync(path, "utf8").trim()
 }
 
+/** A tenant's signing secret, derived from the server's (HMAC-SHA256 over a labelled tenant name). */
+export const tenantWebhookSecret = (serverSecret: string, tenant: string): string =>
+  `whsec_${createHmac("sha256", serverSecret).update(`dshield-coord webhook v1\u0000${tenant}`).digest("base64url")}`
+
 /** Undefined when the URL may be called; else one sentence saying why not. */
 export const refusedCallback = (url: string, settings: WebhookSettings): Effect.Effect<string | undefined> =>
   checkWebhookTarget(url, settings.guard).pipe(
@@ -46,7 +54,7 @@ export const refusedCallback = (url: string, settings: WebhookSettings): Effect.
 
 export const deliverCompletion = (f: Finished, settings: WebhookSettings, store: Context.Context<SqlStore>): Effect.Effect<void> =>
   deliverWebhook(f.callbackUrl, { event: "analysis.finished", ...f.summary }, {
-    secret: settings.secret,
+    secret: tenantWebhookSecret(settings.secret, f.tenant),
     deliveryId: `${f.id}-finished`,
     guard: settings.guard,
     ...(settings.maxAttempts === undefined ? {} : { maxAttempts: settings.maxAttempts }),

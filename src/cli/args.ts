@@ -16,7 +16,7 @@ export type Command =
   | ({ readonly _tag: "Serve" } & import("./commands/serve.ts").ServeCommand)
   | {
     readonly _tag: "Keys"
-    readonly action: "create" | "list" | "revoke"
+    readonly action: "create" | "list" | "revoke" | "webhook-secret"
     readonly id: string | undefined
     readonly role: "viewer" | "analyst" | "admin"
     readonly tenant: string
@@ -368,11 +368,14 @@ const parse = (argv: ReadonlyArray<string>): Command => {
         })
         if (values.help === true) return { _tag: "Help", text: "keys" }
         const [action, id] = positionals
-        if (action !== "create" && action !== "list" && action !== "revoke") throw new UsageError({ message: "keys needs an action: create, list or revoke ID." })
+        if (action !== "create" && action !== "list" && action !== "revoke" && action !== "webhook-secret") {
+          throw new UsageError({ message: "keys needs an action: create, list, revoke ID or webhook-secret." })
+        }
         if (action === "revoke" && id === undefined) throw new UsageError({ message: "keys revoke needs the key id (see keys list)." })
         const role = values.role ?? "viewer"
         if (role !== "viewer" && role !== "analyst" && role !== "admin") throw new UsageError({ message: `--role must be viewer, analyst or admin, not "${role}".` })
         if (action === "create" && values.tenant === undefined) throw new UsageError({ message: "keys create needs --tenant NAME (the tenant whose data the key may see)." })
+        if (action === "webhook-secret" && values.tenant === undefined) throw new UsageError({ message: "keys webhook-secret needs --tenant NAME (the tenant whose webhook receivers verify with it)." })
         const tenant = tenantName(values.tenant)
         return {
           _tag: "Keys",

@@ -381,9 +381,12 @@ export const KEYS_HELP = `dshield-coord keys — API keys of the HTTP API
 Usage: dshield-coord keys create --role viewer|analyst|admin --tenant T [--name N] [--expires 90d] [--quota N]
        dshield-coord keys list
        dshield-coord keys revoke ID
+       dshield-coord keys webhook-secret --tenant T
 
 create prints the key once on stdout (only its salted hash is stored). Roles: viewer reads,
 analyst also submits analyses, admin also manages its tenant's keys over the API.
+webhook-secret prints the secret that signs tenant T's webhook deliveries (derived from the
+server's DSHIELD_WEBHOOK_SECRET or its kept secret; GET /webhooks/secret gives it over HTTP).
 
 Options:
   --database-url URL   PostgreSQL (or DATABASE_URL); default the embedded store

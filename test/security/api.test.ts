@@ -247,7 +247,11 @@ const PROTECTED: ReadonlyArray<readonly [string, string]> = [
   ["POST", "/auth/revoke"],
   ["POST", "/keys"],
   ["GET", "/keys"],
-  ["DELETE", "/keys/{key}"]
+  ["DELETE", "/keys/{key}"],
+  ["POST", "/uploads"],
+  ["GET", "/uploads"],
+  ["DELETE", "/uploads/up-000000000000000000000000"],
+  ["GET", "/webhooks/secret"]
 ]
 
 /**
@@ -267,7 +271,9 @@ const expectAllRefused = async (d: Deployment, ids: { analysis: string; campaign
       : path === "/keys" && method === "POST"
       ? { role: "viewer" }
       : undefined
-    const a = await call(d.url, method, path, { ...credentials, ...(json === undefined ? {} : { json }) })
+    // An upload is raw log lines, not JSON.
+    const raw = path === "/uploads" && method === "POST" ? { body: '{"eventid":"cowrie.session.connect"}\n', contentType: "application/x-ndjson" } : {}
+    const a = await call(d.url, method, path, { ...credentials, ...(json === undefined ? {} : { json }), ...raw })
     expectProblem(a, 401, `${what}: ${method} ${path}`)
     requestIds.push(a.doc.request_id)
   }
@@ -374,9 +380,9 @@ const roleChecks = (get: () => Deployment) =>
       admin: (await createKey(d.url, d.adminA, "admin")).key
     }
     const expected = {
-      viewer: { submit: 403, bulk: 403, createKey: 403, listKeys: 403, deleteKey: 403 },
-      analyst: { submit: 202, bulk: 202, createKey: 403, listKeys: 403, deleteKey: 403 },
-      admin: { submit: 202, bulk: 202, createKey: 201, listKeys: 200, deleteKey: 204 }
+      viewer: { submit: 403, bulk: 403, upload: 403, webhookSecret: 403, createKey: 403, listKeys: 403, deleteKey: 403 },
+      analyst: { submit: 202, bulk: 202, upload: 201, webhookSecret: 200, createKey: 403, listKeys: 403, deleteKey: 403 },
+      admin: { submit: 202, bulk: 202, upload: 201, webhookSecret: 200, createKey: 201, listKeys: 200, deleteKey: 204 }
     } as const
     for (const role of ["viewer", "analyst", "admin"] as const) {
       const issued = await call(d.url, "POST", "/auth/token", { key: keys[role] })
@@ -390,6 +396,8 @@ const roleChecks = (get: () => Deployment) =>
         const answers = {
           submit: await call(d.url, "POST", "/analyze/coordination", { ...credentials, json: sessions(2) }),
           bulk: await call(d.url, "POST", "/analyze/bulk", { ...credentials, json: { batches: [sessions(2)] } }),
+          upload: await call(d.url, "POST", "/uploads", { ...credentials, body: '{"eventid":"cowrie.session.connect"}\n', contentType: "application/x-ndjson" }),
+          webhookSecret: await call(d.url, "GET", "/webhooks/secret", credentials),
           createKey: await call(d.url, "POST", "/keys", { ...credentials, json: { role: "viewer" } }),
           listKeys: await call(d.url, "GET", "/keys", credentials),
           deleteKey: await call(d.url, "DELETE", `/keys/${victim.id}`, credentials)
@@ -401,6 +409,7 @@ const roleChecks = (get: () => Deployment) =>
         }
         // Every role reads.
         expectStatus(await call(d.url, "GET", "/campaigns", credentials), 200, `${via}: GET /campaigns`)
+        expectStatus(await call(d.url, "GET", "/uploads", credentials), 200, `${via}: GET /uploads`)
         expectStatus(await call(d.url, "GET", `/analyze/${analysis}`, credentials), 200, `${via}: GET /analyze`)
         // A refused DELETE revoked nothing; the admin's did.
         expectStatus(await call(d.url, "GET", "/campaigns", { key: victim.key }), role === "admin" ? 401 : 200, `${via}: victim key afterwards`)
@@ -574,9 +583,20 @@ const ssrfChecks = (get: () => Deployment) => {
     expect(hit.headers.get("content-type")).toBe("application/json")
     const signature = hit.headers.get("coord-signature")
     const now = Math.floor(Date.now() / 1000)
-    expect(verifySignature(WEBHOOK_SECRET, signature, hit.body, now)).toBe(true)
-    expect(verifySignature(`${WEBHOOK_SECRET}x`, signature, hit.body, now)).toBe(false)
-    expect(verifySignature(WEBHOOK_SECRET, signature, `${hit.body} `, now)).toBe(false)
+    // Signed with tenant A's secret: the one A reads over HTTP and the operator from the CLI.
+    const secretA = await call(d.url, "GET", "/webhooks/secret", { key: analyst })
+    expectStatus(secretA, 200, "the analyst reads its tenant's webhook secret")
+    expect(secretA.doc).toMatchObject({ tenant: d.tenantA, algorithm: "HMAC-SHA256", header: "Coord-Signature" })
+    expect((await cliOk(["keys", "webhook-secret", "--tenant", d.tenantA, ...d.storeFlags], d.cwd, d.env)).trim()).toBe(secretA.doc.secret)
+    expect(verifySignature(secretA.doc.secret, signature, hit.body, now)).toBe(true)
+    expect(verifySignature(`${secretA.doc.secret}x`, signature, hit.body, now)).toBe(false)
+    expect(verifySignature(secretA.doc.secret, signature, `${hit.body} `, now)).toBe(false)
+    // Neither the server's own secret nor tenant B's verifies it: B's receivers cannot be fed A's
+    // deliveries, nor A's receiver forge B's.
+    const secretB = await call(d.url, "GET", "/webhooks/secret", { key: d.adminB })
+    expect(secretB.doc.secret).not.toBe(secretA.doc.secret)
+    expect(verifySignature(secretB.doc.secret, signature, hit.body, now)).toBe(false)
+    expect(verifySignature(WEBHOOK_SECRET, signature, hit.body, now)).toBe(false)
     const payload = JSON.parse(hit.body)
     expect(payload.event).toBe("analysis.finished")
     expect(payload.analysis_id).toBe(good)

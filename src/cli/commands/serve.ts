@@ -12,7 +12,7 @@ import { insertKey, listKeys, revokeKey, revokeRefreshTokensOfKey, tailAudit } f
 import type { Role } from "../../api/auth/Principal.ts"
 import { issueSecret } from "../../api/auth/secrets.ts"
 import { type ServeOptions, startServer } from "../../api/Server.ts"
-import { loadWebhookSecret } from "../../api/webhookDispatch.ts"
+import { loadWebhookSecret, tenantWebhookSecret } from "../../api/webhookDispatch.ts"
 import type { StoreConfig } from "../../config/StoreConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
 import { Analyzer } from "../../pipeline/Analyzer.ts"
@@ -123,7 +123,7 @@ const days = (text: string): number => {
 }
 
 export const keysCommand = Effect.fn("Cli.keys")(function*(command: {
-  readonly action: "create" | "list" | "revoke"
+  readonly action: "create" | "list" | "revoke" | "webhook-secret"
   readonly id: string | undefined
   readonly role: Role
   readonly tenant: string
@@ -132,6 +132,12 @@ export const keysCommand = Effect.fn("Cli.keys")(function*(command: {
   readonly quota: number | undefined
   readonly store: StoreConfig
 }) {
+  if (command.action === "webhook-secret") {
+    // The secret `serve` signs this tenant's deliveries with (the same server secret, the same derivation).
+    const serverSecret = loadWebhookSecret(process.env.DSHIELD_WEBHOOK_SECRET, join(stateDir(command.store), "webhook-secret"))
+    yield* Effect.sync(() => process.stdout.write(`${tenantWebhookSecret(serverSecret, command.tenant)}\n`))
+    return
+  }
   const context = yield* ownerStore(command.store)
   const inStore = <A, E>(e: Effect.Effect<A, E, SqlStore>) => e.pipe(Effect.provideContext(context), Effect.mapError((err) => new AnalysisError({ message: (err as { message?: string }).message ?? String(err) })))
   if (command.action === "create") {

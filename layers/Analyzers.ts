@@ -21,6 +21,7 @@ import { resolveStoreConfig, type StoreConfig } from "../src/config/StoreConfig.
 import { AnalysisError, InputError } from "../src/domain/errors.ts"
 import type { Result } from "../src/domain/Result.ts"
 import { Analyzer, type AnalyzeInputs } from "../src/pipeline/Analyzer.ts"
+import type { SqlStore, StoreError } from "../src/store/SqlStore.ts"
 import { runAnalysis, runAnalysisWithSessions } from "../src/pipeline/runAnalysis.ts"
 import type { Depth } from "../src/workflow/analysisGraph.ts"
 
@@ -48,7 +49,11 @@ export const threads = (pool: AnalysisPool): Layer.Layer<Analyzer> =>
       )
   })
 
-export const store = (storeConfig: StoreConfig, dormantAfterDays: number | undefined, tenant?: string): Layer.Layer<Analyzer> =>
+/**
+ * With the store's history: the store configured (`analyze --store`), or one the caller has
+ * open (the HTTP API, whose embedded PGlite a second opening would corrupt).
+ */
+export const store = (storeConfig: StoreConfig | Layer.Layer<SqlStore, StoreError>, dormantAfterDays: number | undefined, tenant?: string): Layer.Layer<Analyzer> =>
   Layer.succeed(Analyzer, {
     analyze: ({ paths, config, onProgress }) =>
       Effect.gen(function*() {

@@ -1,5 +1,5 @@
 -- HTTP API, second step: uploaded objects (raw logs sent once, analysed by name, possibly
--- several times and at several depths) and what a deep analysis adds to its Result.
+-- several times and at several depths) and what an analysis adds beside its Result.
 
 -- An object a tenant uploaded with POST /uploads; its bytes are a file in the server's state
 -- directory named by the id, removed when the row expires.
@@ -17,10 +17,11 @@ CREATE TABLE api_uploads (
 CREATE INDEX api_uploads_tenant_created ON api_uploads (tenant, created_at DESC);
 CREATE INDEX api_uploads_expires ON api_uploads (expires_at);
 
--- The narrative and tool reports of a deep analysis (JSON), beside its Result.
-ALTER TABLE api_analyses ADD COLUMN workflow text;
+-- What an analysis adds beside its Result (JSON): a deep analysis's narrative and tool
+-- reports, a stored analysis's counts of sessions and campaigns written.
+ALTER TABLE api_analyses ADD COLUMN extras text;
 
--- The audit rows leave out the deep analysis's narrative as they leave out its Result.
+-- The audit rows leave out the extras as they leave out the Result.
 CREATE OR REPLACE FUNCTION audit_row_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -28,15 +29,15 @@ DECLARE
 BEGIN
   IF TG_OP = 'DELETE' THEN
     INSERT INTO audit_log (table_name, row_id, action, changed_by, tenant, actor, old_row)
-    VALUES (TG_TABLE_NAME, OLD.id, TG_OP, current_user, to_jsonb(OLD)->>'tenant', actor, to_jsonb(OLD) - 'result' - 'workflow');
+    VALUES (TG_TABLE_NAME, OLD.id, TG_OP, current_user, to_jsonb(OLD)->>'tenant', actor, to_jsonb(OLD) - 'result' - 'extras');
     RETURN OLD;
   ELSIF TG_OP = 'UPDATE' THEN
     INSERT INTO audit_log (table_name, row_id, action, changed_by, tenant, actor, old_row, new_row)
-    VALUES (TG_TABLE_NAME, NEW.id, TG_OP, current_user, to_jsonb(NEW)->>'tenant', actor, to_jsonb(OLD) - 'result' - 'workflow', to_jsonb(NEW) - 'result' - 'workflow');
+    VALUES (TG_TABLE_NAME, NEW.id, TG_OP, current_user, to_jsonb(NEW)->>'tenant', actor, to_jsonb(OLD) - 'result' - 'extras', to_jsonb(NEW) - 'result' - 'extras');
     RETURN NEW;
   ELSE
     INSERT INTO audit_log (table_name, row_id, action, changed_by, tenant, actor, new_row)
-    VALUES (TG_TABLE_NAME, NEW.id, TG_OP, current_user, to_jsonb(NEW)->>'tenant', actor, to_jsonb(NEW) - 'result' - 'workflow');
+    VALUES (TG_TABLE_NAME, NEW.id, TG_OP, current_user, to_jsonb(NEW)->>'tenant', actor, to_jsonb(NEW) - 'result' - 'extras');
     RETURN NEW;
   END IF;
 END

@@ -21,9 +21,9 @@ export const sqlStoreLayer = (config: StoreConfig): Layer.Layer<SqlStore, StoreE
       Effect.promise(() => mkdir(config.dataDir, { recursive: true })).pipe(Effect.as(SqlStore.pglite(config.dataDir)))
     )
 
-/** The postgres store actor for the configured store, for the current scope. */
-export const postgresActor = (config: StoreConfig): Effect.Effect<ActorRef<typeof PostgresStore>, never, Scope.Scope> =>
-  spawn(PostgresStore, postgresStoreBehaviour(sqlStoreLayer(config)), { policy: { askTimeoutMs: 60 * 60_000, maxRestarts: 1 } })
+/** The postgres store actor for the configured store (or a store layer already open), for the current scope. */
+export const postgresActor = (config: StoreConfig | Layer.Layer<SqlStore, StoreError>): Effect.Effect<ActorRef<typeof PostgresStore>, never, Scope.Scope> =>
+  spawn(PostgresStore, postgresStoreBehaviour(Layer.isLayer(config) ? config as Layer.Layer<SqlStore, StoreError> : sqlStoreLayer(config as StoreConfig)), { policy: { askTimeoutMs: 60 * 60_000, maxRestarts: 1 } })
 
 /** A store actor's failure as the CLI reports it (exit 1, one sentence). */
 export const storeFailure = (error: { readonly _tag: string; readonly message?: string; readonly reason?: string }): AnalysisError | InputError =>

@@ -35,6 +35,8 @@ export type SubmittedInput =
 export interface Submission {
   readonly principal: PrincipalShape
   readonly depth: Depth
+  /** Analysed with the tenant's stored history and written to it (campaigns tracked across runs). */
+  readonly store: boolean
   readonly callbackUrl: string | undefined
   readonly input: SubmittedInput
 }
@@ -79,6 +81,7 @@ interface Job {
   readonly tenant: string
   readonly keyId: string
   readonly depth: Depth
+  readonly store: boolean
   readonly path: string
   /** The input file is the job's own (removed when it ends), not an upload that outlives it. */
   readonly owned: boolean
@@ -93,6 +96,11 @@ interface Job {
 export interface AnalysisPlaces {
   readonly analyzerFor: (depth: Depth) => AnalyzerService
   readonly concurrency: number
+  /**
+   * A tenant's stored analyses (the store layer, as `analyze --store --tenant`): one at a
+   * time, since each reads the history the previous one wrote.
+   */
+  readonly storedFor: (tenant: string) => AnalyzerService
 }
 
 /** The Result with its input named as the API user knows it, not by the server's file path. */
@@ -115,6 +123,7 @@ export const makeAnalysisRunner = (options: {
   Effect.gen(function*() {
     mkdirSync(options.workDir, { recursive: true })
     const queue = yield* Queue.unbounded<Job>()
+    const storedQueue = yield* Queue.unbounded<Job>()
     const live = new Map<string, LiveAnalysis>()
     const settle = new Map<string, () => void>()
     const setProgress = (id: string, progress: Progress): void => {
@@ -131,7 +140,8 @@ export const makeAnalysisRunner = (options: {
         if (entry !== undefined) entry.startedAt = new Date().toISOString()
         setProgress(job.id, { stage: "reading", done: 0, total: job.bytes })
         const config = configForDepth({ ...DEFAULT_CONFIG, format: job.format as typeof DEFAULT_CONFIG.format }, job.depth)
-        const outcome = yield* Effect.result(options.places.analyzerFor(job.depth).analyze({
+        const analyzer = job.store ? options.places.storedFor(job.tenant) : options.places.analyzerFor(job.depth)
+        const outcome = yield* Effect.result(analyzer.analyze({
           paths: [job.path],
           config,
           onProgress: (bytes) => setProgress(job.id, { stage: "reading", done: bytes, total: job.bytes })
@@ -140,8 +150,18 @@ export const makeAnalysisRunner = (options: {
         let summary: Record<string, unknown>
         if (outcome._tag === "Success") {
           const result = namingInput(outcome.success.result, job.shownAs)
-          const workflow = outcome.success.workflow
-          const extras = workflow === undefined ? null : JSON.stringify({ narrative: workflow.narrative ?? null, tools: workflow.tools ?? [] })
+          const { workflow, stored } = outcome.success
+          const extras = workflow === undefined && stored === undefined ? null : JSON.stringify({
+            ...(workflow === undefined ? {} : { workflow: { narrative: workflow.narrative ?? null, tools: workflow.tools ?? [] } }),
+            ...(stored === undefined ? {} : {
+              stored: {
+                sessions_written: stored.sessionsWritten,
+                campaigns_created: stored.campaignsCreated,
+                campaigns_updated: stored.campaignsUpdated,
+                campaigns_concluded: stored.campaignsConcluded
+              }
+            })
+          })
           yield* inStore(asTenant(job.tenant, job.keyId, completeApiAnalysis(job.id, serializeResult(result), result.input.sessions, extras)))
           summary = { status: "completed", run_id: result.run.id, sessions: result.input.sessions, campaigns: result.campaigns.length }
         } else {
@@ -175,11 +195,12 @@ export const makeAnalysisRunner = (options: {
         Effect.ensuring(job.owned ? Effect.promise(() => rm(job.path, { force: true })) : Effect.void)
       )
 
-    // As many runners as analyses may run at once (the analysis threads, or the pool's share).
+    // As many runners as analyses may run at once (the analysis threads, or the pool's share),
+    // and one for stored analyses: each reads the history the one before it wrote.
     const runners: Array<Fiber.Fiber<never>> = []
-    for (let i = 0; i < options.places.concurrency; i++) {
-      runners.push(yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(queue), (job) => Effect.sync(() => waiting--).pipe(Effect.andThen(runJob(job)))))))
-    }
+    const runFrom = (from: Queue.Queue<Job>) => Effect.forever(Effect.flatMap(Queue.take(from), (job) => Effect.sync(() => waiting--).pipe(Effect.andThen(runJob(job)))))
+    for (let i = 0; i < options.places.concurrency; i++) runners.push(yield* Effect.forkScoped(runFrom(queue)))
+    runners.push(yield* Effect.forkScoped(runFrom(storedQueue)))
 
     /** The submission's input as a file the ingest reads: written for bodies, the upload's own file for objects. */
     const stageInput = (id: string, input: SubmittedInput) =>
@@ -222,11 +243,12 @@ export const makeAnalysisRunner = (options: {
           startedAt: null,
           progress: { stage: "queued", done: 0, total: staged.bytes }
         })
-        yield* Queue.offer(queue, {
+        yield* Queue.offer(s.store ? storedQueue : queue, {
           id,
           tenant: s.principal.tenant,
           keyId: s.principal.keyId,
           depth: s.depth,
+          store: s.store,
           ...staged,
           callbackUrl: s.callbackUrl
         })

@@ -49,7 +49,9 @@ export const AttackSessionInput = Schema.Struct({
 export const CoordinationRequest = Schema.Struct({
   attack_sessions: Schema.Array(AttackSessionInput).check(Schema.isMaxLength(100_000)),
   analysis_depth: Schema.optionalKey(Depth),
-  callback_url: Schema.optionalKey(text(2048))
+  callback_url: Schema.optionalKey(text(2048)),
+  /** Analyse with the tenant's stored history and keep it: campaigns tracked across runs (GET /campaigns). */
+  store: Schema.optionalKey(Schema.Boolean)
 })
 
 export const RawFormat = Schema.Literals(["auto", "cowrie", "ecs", "firewall", "webhoneypot", "sessions"])
@@ -60,7 +62,8 @@ export const ObjectRequest = Schema.Struct({
   /** The object's format; default the one given at upload. */
   format: Schema.optionalKey(RawFormat),
   analysis_depth: Schema.optionalKey(Depth),
-  callback_url: Schema.optionalKey(text(2048))
+  callback_url: Schema.optionalKey(text(2048)),
+  store: Schema.optionalKey(Schema.Boolean)
 })
 
 /** Raw logs in any format `analyze` reads (cowrie, ECS, firewall, web honeypot), plain or gzip. */
@@ -91,6 +94,13 @@ export const AnalysisStatus = Schema.Struct({
     narrative: Schema.NullOr(Schema.String),
     tools: Schema.Array(Schema.Struct({ tool: Schema.String, status: Schema.String, detail: Schema.String }))
   })),
+  /** What a stored analysis wrote to the tenant's history (the Result names campaigns by their stored ids). */
+  stored: Schema.optionalKey(Schema.Struct({
+    sessions_written: Schema.Number,
+    campaigns_created: Schema.Number,
+    campaigns_updated: Schema.Number,
+    campaigns_concluded: Schema.Number
+  })),
   error: Schema.optionalKey(Schema.String),
   links: Links
 })
@@ -98,7 +108,8 @@ export const AnalysisStatus = Schema.Struct({
 export const RawQuery = {
   format: Schema.optionalKey(RawFormat),
   analysis_depth: Schema.optionalKey(Depth),
-  callback_url: Schema.optionalKey(text(2048))
+  callback_url: Schema.optionalKey(text(2048)),
+  store: Schema.optionalKey(Schema.Literals(["true", "false"]))
 }
 
 export class AnalysesApi extends HttpApiGroup.make("analyses")

@@ -17,7 +17,7 @@ import { checkAccessToken } from "./auth/Authentication.ts"
 import { Principal, type PrincipalShape, requireRole } from "./auth/Principal.ts"
 import { issueSecret, parseSecret, secretMatches } from "./auth/secrets.ts"
 import { ACCESS_TOKEN_SECONDS, issueAccessToken, type KeyRing, REFRESH_TOKEN_SECONDS } from "./auth/Tokens.ts"
-import { CoordinationApi, type CoordinationRequest, type ObjectRequest } from "./Contract.ts"
+import { type AnalysisStatus, CoordinationApi, type CoordinationRequest, type ObjectRequest } from "./Contract.ts"
 import { Forbidden, InvalidRequest, NotFound, QuotaExceeded, Unauthorized, Unavailable } from "./Problems.ts"
 import { requestInfo } from "./requestInfo.ts"
 import {
@@ -172,38 +172,38 @@ const tokensGroup = (deps: HandlerDeps) =>
 
 const analysesGroup = (deps: HandlerDeps) =>
   HttpApiBuilder.group(CoordinationApi, "analyses", (handlers) => {
+    /** What a submission asks for beside its input. */
+    interface Asked {
+      readonly analysis_depth?: "minimal" | "standard" | "deep" | undefined
+      readonly callback_url?: string | undefined
+      readonly store?: boolean | undefined
+    }
     /** What makes one submission invalid, found before anything is counted or queued. */
-    const checkOne = (
-      depth: "minimal" | "standard" | "deep" | undefined,
-      callbackUrl: string | undefined,
-      input: Parameters<AnalysisRunner["submit"]>[0]["input"]
-    ) =>
+    const checkOne = (asked: Asked, input: Parameters<AnalysisRunner["submit"]>[0]["input"]) =>
       Effect.gen(function*() {
+        if (asked.store === true && asked.analysis_depth === "deep") {
+          return yield* new InvalidRequest({ detail: "store and analysis_depth deep cannot be combined yet: store it at standard depth, or run deep without store." })
+        }
         if (input.kind === "sessions") {
           const n = input.body.attack_sessions.length
           if (n < deps.minSessions || n > deps.maxSessions) {
             return yield* new InvalidRequest({ detail: `attack_sessions holds ${n} sessions; send between ${deps.minSessions} and ${deps.maxSessions} per analysis (or split them with /analyze/bulk).` })
           }
         }
-        if (callbackUrl !== undefined) {
-          const refused = yield* deps.refusedCallback(callbackUrl)
+        if (asked.callback_url !== undefined) {
+          const refused = yield* deps.refusedCallback(asked.callback_url)
           if (refused !== undefined) return yield* new InvalidRequest({ detail: refused })
         }
       })
-    const submitOne = (
-      p: PrincipalShape,
-      depth: "minimal" | "standard" | "deep" | undefined,
-      callbackUrl: string | undefined,
-      input: Parameters<AnalysisRunner["submit"]>[0]["input"]
-    ) =>
+    const submitOne = (p: PrincipalShape, asked: Asked, input: Parameters<AnalysisRunner["submit"]>[0]["input"]) =>
       Effect.gen(function*() {
-        yield* checkOne(depth, callbackUrl, input)
+        yield* checkOne(asked, input)
         const acceptedAt = Date.now()
         const quota = yield* deps.consumeQuota(p, p.dailyAnalysisQuota ?? null)
         if (!quota.allowed) {
           return yield* new QuotaExceeded({ detail: `This key's daily analysis quota is used up; it resets in ${quota.resetSeconds} s (00:00 UTC).` })
         }
-        const id = yield* inStore(deps, deps.runner.submit({ principal: p, depth: depth ?? "standard", callbackUrl, input })).pipe(
+        const id = yield* inStore(deps, deps.runner.submit({ principal: p, depth: asked.analysis_depth ?? "standard", store: asked.store === true, callbackUrl: asked.callback_url, input })).pipe(
           Effect.tapError(() => deps.refundQuota(p, acceptedAt))
         )
         if (id === undefined) {
@@ -211,7 +211,7 @@ const analysesGroup = (deps: HandlerDeps) =>
           yield* deps.refundQuota(p, acceptedAt)
           return yield* new Unavailable({ detail: "The server has as many analyses waiting as it accepts; retry in a minute.", failed: ["queue"] })
         }
-        yield* audit(deps, "analysis_submitted", p, { analysis_id: id, kind: input.kind })
+        yield* audit(deps, "analysis_submitted", p, { analysis_id: id, kind: input.kind, store: asked.store === true })
         return { analysis_id: id, status: "queued" as const, links: links(id) }
       })
     return handlers
@@ -221,14 +221,14 @@ const analysesGroup = (deps: HandlerDeps) =>
           const body: unknown = payload
           if (body instanceof Uint8Array) {
             if (body.length === 0) return yield* new InvalidRequest({ detail: "The body is empty; send log lines or gzip of them." })
-            return yield* submitOne(p, query.analysis_depth, query.callback_url, { kind: "raw", bytes: body, format: query.format ?? "auto" })
+            return yield* submitOne(p, { ...query, store: query.store === "true" }, { kind: "raw", bytes: body, format: query.format ?? "auto" })
           }
           if ("object" in (body as object)) {
             const request = body as typeof ObjectRequest.Type
             // Another tenant's object is "not found", exactly like one that never existed.
             const upload = yield* inStore(deps, asTenant(p.tenant, p.keyId, findUpload(request.object)))
             if (upload === undefined) return yield* new InvalidRequest({ detail: `No uploaded object ${request.object} (it may have expired); upload it again with POST /uploads.` })
-            return yield* submitOne(p, request.analysis_depth, request.callback_url, {
+            return yield* submitOne(p, request, {
               kind: "object",
               id: upload.id,
               path: join(deps.uploadDir, upload.id),
@@ -237,7 +237,7 @@ const analysesGroup = (deps: HandlerDeps) =>
             })
           }
           const request = body as typeof CoordinationRequest.Type
-          return yield* submitOne(p, request.analysis_depth, request.callback_url, { kind: "sessions", body: request })
+          return yield* submitOne(p, request, { kind: "sessions", body: request })
         }))
       .handle("bulk", ({ payload }) =>
         Effect.gen(function*() {
@@ -245,9 +245,9 @@ const analysesGroup = (deps: HandlerDeps) =>
           // Every batch is checked before any is queued: a refused batch (a private callback_url,
           // too many sessions) refuses the request whole. Before, the 400 came after the batches
           // ahead of it were queued and counted against the quota, their ids never returned.
-          for (const batch of payload.batches) yield* checkOne(batch.analysis_depth, batch.callback_url, { kind: "sessions", body: batch })
+          for (const batch of payload.batches) yield* checkOne(batch, { kind: "sessions", body: batch })
           const analyses = []
-          for (const batch of payload.batches) analyses.push(yield* submitOne(p, batch.analysis_depth, batch.callback_url, { kind: "sessions", body: batch }))
+          for (const batch of payload.batches) analyses.push(yield* submitOne(p, batch, { kind: "sessions", body: batch }))
           return { analyses }
         }))
       .handle("status", ({ params, query }) =>
@@ -288,7 +288,7 @@ const analysesGroup = (deps: HandlerDeps) =>
             finished_at: a.finishedAt,
             progress,
             ...(a.resultJson === null ? {} : { result: JSON.parse(a.resultJson) as unknown }),
-            ...(a.workflowJson === null ? {} : { workflow: JSON.parse(a.workflowJson) as { narrative: string | null; tools: Array<{ tool: string; status: string; detail: string }> } }),
+            ...(a.extrasJson === null ? {} : JSON.parse(a.extrasJson) as Pick<typeof AnalysisStatus.Type, "workflow" | "stored">),
             ...(a.error === null ? {} : { error: a.error }),
             links: links(a.id)
           }

@@ -39,10 +39,11 @@ export interface ServeOptions {
   /** The SQL store the configuration names (built by the caller: PostgreSQL or PGlite). */
   readonly sqlStore: Layer.Layer<SqlStore, StoreError>
   /**
-   * Where analyses run (started by the caller for the server's lifetime: analysis threads
-   * here, or the NATS pool), with the readiness check of what that depends on.
+   * Where analyses run (started by the caller for the server's lifetime, given the server's
+   * open store: analysis threads here, or the NATS pool), with the readiness check of what
+   * that depends on.
    */
-  readonly places: Effect.Effect<AnalysisPlaces & { readonly check?: (() => Effect.Effect<Check>) | undefined }, PlacesError, Scope.Scope>
+  readonly places: (store: Context.Context<SqlStore>) => Effect.Effect<AnalysisPlaces & { readonly check?: (() => Effect.Effect<Check>) | undefined }, PlacesError, Scope.Scope>
   /** Analyses that may wait for a thread before submissions get 503. */
   readonly maxQueued: number
   readonly minSessions: number
@@ -211,7 +212,7 @@ export const startServer = (options: ServeOptions): Effect.Effect<RunningServer,
       yield* Effect.promise(() => Promise.all(ids.map((id) => rm(join(options.uploadDir, id), { force: true }))))
     }).pipe(Effect.catchCause((cause) => Effect.logWarning("sweeping expired uploads failed", cause)))
     yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced("10 minutes")))
-    const places = yield* options.places
+    const places = yield* options.places(store)
     const runner = yield* makeAnalysisRunner({
       places,
       workDir: options.workDir,

@@ -23,8 +23,8 @@ export interface StoredApiAnalysis {
   readonly finishedAt: string | null
   /** The Result v1 as JSON text (not re-parsed: it is sent on as it is). */
   readonly resultJson: string | null
-  /** What a deep analysis adds (narrative, tool reports) as JSON text. */
-  readonly workflowJson: string | null
+  /** What the analysis adds beside its Result (a deep one's narrative and tools, a stored one's counts) as JSON text. */
+  readonly extrasJson: string | null
   readonly error: string | null
 }
 
@@ -48,12 +48,12 @@ export const markApiAnalysisRunning = Effect.fn("TenantRepository.markApiAnalysi
   yield* store.query("UPDATE api_analyses SET status = 'running', started_at = now() WHERE id = $1", [id])
 })
 
-export const completeApiAnalysis = Effect.fn("TenantRepository.completeApiAnalysis")(function*(id: string, resultText: string, sessions: number, workflowText: string | null = null) {
+export const completeApiAnalysis = Effect.fn("TenantRepository.completeApiAnalysis")(function*(id: string, resultText: string, sessions: number, extrasText: string | null = null) {
   const store = yield* SqlStore
   // PostgreSQL text holds no NUL: attacker-sent NULs are escaped as \u0000 in JSON text, which is fine.
   yield* store.query(
-    "UPDATE api_analyses SET status = 'completed', finished_at = now(), result = $2, sessions = $3, workflow = $4 WHERE id = $1",
-    [id, resultText, sessions, workflowText]
+    "UPDATE api_analyses SET status = 'completed', finished_at = now(), result = $2, sessions = $3, extras = $4 WHERE id = $1",
+    [id, resultText, sessions, extrasText]
   )
 })
 
@@ -65,7 +65,7 @@ export const failApiAnalysis = Effect.fn("TenantRepository.failApiAnalysis")(fun
 export const findApiAnalysis = Effect.fn("TenantRepository.findApiAnalysis")(function*(id: string) {
   const store = yield* SqlStore
   const rows = yield* store.query(
-    "SELECT id, status, depth, sessions, callback_url, created_at, started_at, finished_at, result, workflow, error FROM api_analyses WHERE id = $1",
+    "SELECT id, status, depth, sessions, callback_url, created_at, started_at, finished_at, result, extras, error FROM api_analyses WHERE id = $1",
     [id]
   )
   const r = rows[0]
@@ -80,7 +80,7 @@ export const findApiAnalysis = Effect.fn("TenantRepository.findApiAnalysis")(fun
     startedAt: isoOrNull(r.started_at),
     finishedAt: isoOrNull(r.finished_at),
     resultJson: r.result === null ? null : String(r.result),
-    workflowJson: r.workflow === null || r.workflow === undefined ? null : String(r.workflow),
+    extrasJson: r.extras === null || r.extras === undefined ? null : String(r.extras),
     error: r.error === null ? null : String(r.error)
   } satisfies StoredApiAnalysis
 })

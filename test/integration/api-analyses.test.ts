@@ -2,6 +2,9 @@
  * Analyses over the HTTP API run through the same Analyzer service as `analyze` (issue 10):
  * the real `dshield-coord serve` on loopback, given a real honeypot log.
  *
+ * - Stored analyses (`store: true`, as `analyze --store --tenant`): GET /campaigns lists the
+ *   campaigns the Result names, by the same ids; a second run of the same log writes nothing
+ *   new; another tenant sees none of them.
  * - Uploaded objects: a log uploaded once (POST /uploads) and analysed by name gives the same
  *   campaigns as `dshield-coord analyze FILE` on that file (the CLI's output is the reference,
  *   not a re-implementation); at depth deep the workflow adds its narrative and tool reports
@@ -113,6 +116,42 @@ describe.skipIf(!HAVE_KAREIVA)("HTTP API analyses through the Analyzer service",
     expect(comparable(done.result)).toEqual(reference)
   }, 120_000)
 
+  test("store: the tenant's campaigns are tracked; the Result names them by the ids GET /campaigns knows; other tenants see none", async () => {
+    await cliOk(["generate", "--sessions", "400", "--seed", "5", "--out", join(dir, "gen"), "--quiet"], dir, env)
+    const log = readFileSync(join(dir, "gen", "cowrie.json"))
+    const uploaded = await call(server, "/uploads?format=cowrie", { key: keys.analystA, body: log, type: "application/x-ndjson" })
+    expect(uploaded.status).toBe(201)
+    const refused = await call(server, "/analyze/coordination", { key: keys.analystA, body: JSON.stringify({ object: uploaded.body.object, store: true, analysis_depth: "deep" }), type: "application/json" })
+    expect(refused.status).toBe(400)
+
+    const first = await analyse(server, keys.analystA!, { object: uploaded.body.object, store: true })
+    expect(first.status).toBe("completed")
+    expect(first.stored.sessions_written).toBe(first.result.input.sessions)
+    expect(first.stored.campaigns_created).toBe(first.result.campaigns.length)
+    const ids = first.result.campaigns.map((c: { id: string }) => c.id).sort()
+    expect(ids.length).toBeGreaterThan(0)
+    const listed = await call(server, "/campaigns?limit=500", { key: keys.analystA })
+    expect(listed.status).toBe(200)
+    expect(listed.body.campaigns.map((c: { id: string }) => c.id).sort()).toEqual(ids)
+    expect((await call(server, `/campaigns/${ids[0]}`, { key: keys.analystA })).status).toBe(200)
+
+    // The same log again: its sessions replace their stored copies, the same campaigns are
+    // updated (none created, none duplicated).
+    const again = await analyse(server, keys.analystA!, { object: uploaded.body.object, store: true })
+    expect(again.status).toBe("completed")
+    expect(again.stored).toEqual({ sessions_written: first.result.input.sessions, campaigns_created: 0, campaigns_updated: ids.length, campaigns_concluded: 0 })
+    expect(again.result.campaigns.map((c: { id: string }) => c.id).sort()).toEqual(ids)
+    expect((await call(server, "/campaigns?limit=500", { key: keys.analystA })).body.campaigns).toHaveLength(ids.length)
+
+    // Not stored: the tracked campaigns are untouched.
+    const plain = await analyse(server, keys.analystA!, { object: uploaded.body.object })
+    expect(plain.stored).toBeUndefined()
+    expect((await call(server, "/campaigns?limit=500", { key: keys.analystA })).body.campaigns).toHaveLength(ids.length)
+
+    expect((await call(server, "/campaigns", { key: keys.analystB })).body.campaigns).toEqual([])
+    expect((await call(server, `/campaigns/${ids[0]}`, { key: keys.analystB })).status).toBe(404)
+  }, 180_000)
+
   test("objects are the tenant's: another tenant cannot analyse, list or delete them; viewers cannot upload", async () => {
     const foreign = await call(server, "/analyze/coordination", { key: keys.analystB, body: JSON.stringify({ object }), type: "application/json" })
     const unknown = await call(server, "/analyze/coordination", { key: keys.analystB, body: JSON.stringify({ object: "up-000000000000000000000000" }), type: "application/json" })
@@ -120,7 +159,7 @@ describe.skipIf(!HAVE_KAREIVA)("HTTP API analyses through the Analyzer service",
     expect(foreign.body.detail).toBe(unknown.body.detail.replace("up-000000000000000000000000", object))
     expect((await call(server, "/uploads", { key: keys.analystB })).body.uploads).toEqual([])
     expect((await call(server, `/uploads/${object}`, { key: keys.analystB, method: "DELETE" })).status).toBe(404)
-    expect((await call(server, "/uploads", { key: keys.analystA })).body.uploads.map((u: { object: string }) => u.object)).toEqual([object])
+    expect((await call(server, "/uploads", { key: keys.analystA })).body.uploads.map((u: { object: string }) => u.object)).toContain(object)
 
     const viewerUpload = await call(server, "/uploads", { key: keys.viewerA, body: "x\n", type: "text/plain" })
     expect(viewerUpload.status).toBe(403)

@@ -15,7 +15,7 @@ import { type ServeOptions, startServer } from "../../api/Server.ts"
 import { loadWebhookSecret, tenantWebhookSecret } from "../../api/webhookDispatch.ts"
 import type { StoreConfig } from "../../config/StoreConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
-import { Analyzer } from "../../pipeline/Analyzer.ts"
+import { Analyzer, type AnalyzerService } from "../../pipeline/Analyzer.ts"
 import { loadMigrations, migrate } from "../../store/migrate.ts"
 import { SqlStore } from "../../store/SqlStore.ts"
 
@@ -43,17 +43,21 @@ export interface ServeCommand extends
  * with --nats (one connection for the server's lifetime, checked by /health/ready); deep as
  * the LangGraph workflow over the agent actors, here or the pool's.
  */
-const analysisPlaces = (command: ServeCommand) =>
+const analysisPlaces = (command: ServeCommand) => (store: Context.Context<SqlStore>) =>
   Effect.gen(function*() {
     const Analyzers = yield* Effect.promise(() => import("../../../layers/Analyzers.ts"))
     const service = (layer: Layer.Layer<Analyzer>) => Effect.map(Layer.build(layer), (context) => Context.get(context, Analyzer))
+    // Stored analyses use the server's open store (a second PGlite on one directory would corrupt it).
+    const storedFor = (tenant: string): AnalyzerService => ({
+      analyze: (inputs) => Effect.scoped(Effect.flatMap(service(Analyzers.store(Layer.succeedContext(store), undefined, tenant)), (a) => a.analyze(inputs)))
+    })
     const deep = (nats: Parameters<typeof Analyzers.workflow>[0]["nats"]) =>
       // Checkpoints in memory: an API analysis is submitted again, not resumed by thread id.
       service(Analyzers.workflow({ depth: "deep", thread: undefined, databaseUrl: undefined, quiet: true, nats, timeoutMs: undefined, onFailure: "resubmit" }))
     if (command.nats === undefined) {
       const standard = yield* service(Analyzers.threads(yield* makeAnalysisPool(command.threads)))
       const workflow = yield* deep(undefined)
-      return { analyzerFor: (depth) => (depth === "deep" ? workflow : standard), concurrency: command.threads } satisfies AnalysisPlaces
+      return { analyzerFor: (depth) => (depth === "deep" ? workflow : standard), concurrency: command.threads, storedFor } satisfies AnalysisPlaces
     }
     const { natsConnection } = yield* Effect.promise(() => import("../../../actors/clients/RemoteAnalysis.ts"))
     const nc = yield* natsConnection(command.nats)
@@ -62,6 +66,7 @@ const analysisPlaces = (command: ServeCommand) =>
     return {
       analyzerFor: (depth) => (depth === "deep" ? workflow : standard),
       concurrency: command.threads,
+      storedFor,
       check: () =>
         Effect.tryPromise(() => nc.rtt()).pipe(
           Effect.timeout(Duration.seconds(5)),

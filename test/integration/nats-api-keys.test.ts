@@ -14,6 +14,13 @@ import { natsServerAvailable, startPrivateServer, startWorkerWith } from "./nats
 
 const HAVE_NATS = natsServerAvailable()
 
+/** Makes keys of tenant acme in the store `keys create` is pointed at; each key's text. */
+const keyMaker = (store: ReadonlyArray<string>) => (role: string): string => {
+  const made = runCli(["keys", "create", "--role", role, "--tenant", "acme", ...store])
+  expect(made.code).toBe(0)
+  return made.stdout.trim()
+}
+
 describe.skipIf(!HAVE_NATS)("coord.v1 with worker --require-keys", () => {
   let worker: Awaited<ReturnType<typeof startWorkerWith>> | undefined
   let nc: NatsConnection | undefined
@@ -36,11 +43,7 @@ describe.skipIf(!HAVE_NATS)("coord.v1 with worker --require-keys", () => {
   test("no, wrong or revoked credentials are 401, a viewer's analysis 403, an analyst's key and token are served", async () => {
     const dir = mkdtempSync(join(tmpdir(), "dshield-nats-keys-"))
     const store = ["--data-dir", join(dir, "db")]
-    const key = (role: string) => {
-      const made = runCli(["keys", "create", "--role", role, "--tenant", "acme", ...store])
-      expect(made.code).toBe(0)
-      return made.stdout.trim()
-    }
+    const key = keyMaker(store)
     const viewer = key("viewer")
     const analyst = key("analyst")
     const revoked = key("analyst")
@@ -113,11 +116,7 @@ describe.skipIf(!HAVE_NATS)("durable jobs with worker --roles jobs --require-key
   test("a job published without a key, with a wrong one or a viewer's is refused with the reason; an analyst's runs", async () => {
     const dir = mkdtempSync(join(tmpdir(), "dshield-jobs-keys-"))
     const store = ["--data-dir", join(dir, "db")]
-    const key = (role: string) => {
-      const made = runCli(["keys", "create", "--role", role, "--tenant", "acme", ...store])
-      expect(made.code).toBe(0)
-      return made.stdout.trim()
-    }
+    const key = keyMaker(store)
     const viewer = key("viewer")
     const analyst = key("analyst")
     server = await startPrivateServer()

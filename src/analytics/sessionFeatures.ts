@@ -10,7 +10,7 @@
  * applies them in `finish()`, per distinct command and per distinct pair, not per session.
  */
 import type { AttackSession } from "../domain/AttackSession.ts"
-import { commandTechniqueMask, sessionTechniqueMask } from "./attackTechniques.ts"
+import { commandRuleMask, sessionRuleMask } from "./attackTechniques.ts"
 import { CREDENTIAL_MARKER_MIN_SOURCES, isPopularCredential } from "./credentials.ts"
 import { droppedFilesIn } from "./droppedFiles.ts"
 import { markersIn } from "./markers.ts"
@@ -205,7 +205,7 @@ export interface SessionFeatures {
   readonly clientVersionId: Int32Array
   readonly userAgentId: Int32Array
   readonly strings: ReadonlyArray<string>
-  /** ATT&CK techniques, as a bit mask over attackTechniques.TECHNIQUES. */
+  /** ATT&CK technique rules that fired, as a bit mask over attackTechniques.RULES. */
   readonly techniques: Int32Array
   /** Index into `commandSets` of the session's token set; -1 without commands. */
   readonly commandSetOf: Int32Array
@@ -316,7 +316,7 @@ export class FeatureBuilder {
     // Commands: interned raw strings, analysed once per distinct string.
     const local: Array<number> = []
     const commandIds: Array<number> = []
-    let techniques = sessionTechniqueMask(s)
+    let techniques = sessionRuleMask(s)
     for (const raw of s.commands) {
       const id = this.rawCommands.id(raw)
       if (id === this.rawTechniques.length) {
@@ -325,7 +325,7 @@ export class FeatureBuilder {
         for (const m of markersIn(raw)) found.push(this.artefact("marker", m))
         for (const f of droppedFilesIn(raw)) found.push(this.artefact("file", f))
         this.rawArtefacts.push(found)
-        this.rawTechniques.push(commandTechniqueMask(raw))
+        this.rawTechniques.push(commandRuleMask(raw))
       }
       commandIds.push(id)
       techniques |= this.rawTechniques.data[id]!

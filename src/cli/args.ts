@@ -12,7 +12,7 @@ import type { FormatChoice } from "../ingest/ingest.ts"
 import type { NatsFlags } from "../../actors/transport/NatsConnection.ts"
 
 export type Command =
-  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" | "campaigns" | "maintenance" | "ops" | "replay" | "worker" | "serve" | "keys" | "audit" }
+  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" | "campaigns" | "maintenance" | "ops" | "replay" | "worker" | "serve" | "keys" | "audit" | "techniques" }
   | ({ readonly _tag: "Serve" } & import("./commands/serve.ts").ServeCommand)
   | {
     readonly _tag: "Keys"
@@ -46,6 +46,7 @@ export type Command =
     readonly quiet: boolean
   }
   | { readonly _tag: "Eval"; readonly labels: string; readonly result: string; readonly json: string | undefined }
+  | ({ readonly _tag: "Techniques" } & import("./commands/techniques.ts").TechniquesCommand)
   | { readonly _tag: "Version" }
   | { readonly _tag: "Schema"; readonly out: string | undefined }
   | {
@@ -541,6 +542,32 @@ const parse = (argv: ReadonlyArray<string>): Command => {
         if (values.labels === undefined) throw new UsageError({ message: "eval needs --labels LABELS.tsv." })
         if (positionals.length !== 1) throw new UsageError({ message: "eval needs exactly one Result v1 JSON file." })
         return { _tag: "Eval", labels: values.labels, result: positionals[0]!, json: values.json }
+      }
+      case "techniques": {
+        const { positionals, values } = parseArgs({
+          args: [...rest],
+          allowPositionals: true,
+          strict: true,
+          options: {
+            help: { type: "boolean", short: "h" },
+            format: { type: "string" },
+            unmapped: { type: "boolean" },
+            limit: { type: "string" },
+            json: { type: "string" }
+          }
+        })
+        if (values.help === true) return { _tag: "Help", text: "techniques" }
+        if (positionals.length === 0) throw new UsageError({ message: "techniques needs at least one input: FILE, DIR or - for stdin." })
+        const format = (values.format ?? "auto") as FormatChoice
+        if (!FORMATS.includes(format)) throw new UsageError({ message: `--format must be one of ${FORMATS.join(", ")}, not "${values.format}".` })
+        return {
+          _tag: "Techniques",
+          paths: positionals,
+          format,
+          unmapped: values.unmapped === true,
+          limit: integer("limit", values.limit, 50, 1, 1_000_000),
+          json: values.json
+        }
       }
       case "analyze": {
         const { positionals, values } = parseArgs({

@@ -21,6 +21,7 @@ Commands:
   assess FILE|DIR|- …    are these sessions coordinated? one assessment of the set
   generate --out DIR     write synthetic ground truth (cowrie JSON + labels.tsv)
   eval --labels L.tsv R  score a Result v1 against labels (pairwise P/R/F1, ARI, ECE)
+  techniques FILE|DIR|- …  each command line with its ATT&CK techniques and rules
   campaigns list|show|timeline  campaigns stored across runs (analyze --store)
   maintenance            retention and partitions of the store
   ops status             which stores are in use and whether they answer
@@ -111,6 +112,25 @@ export const VERSION_HELP = `dshield-coord version — print the engine version
 
 Usage:
   dshield-coord version
+`
+
+export const TECHNIQUES_HELP = `dshield-coord techniques — the ATT&CK techniques of each command line
+
+Usage:
+  dshield-coord techniques [options] FILE|DIR|- …
+
+Reads the input like analyze and lists every distinct command line with the sessions that
+ran it and the techniques it shows, each with the rule that showed it (rules and technique
+names are data: src/analytics/attackRules.json, with their ATT&CK version). The campaigns of
+a Result carry the same techniques with counts, plus those of the session rules (logins,
+transfers, forwards, the shell itself).
+
+Options:
+  --format auto|cowrie|ecs|firewall|webhoneypot|sessions   input format (default auto)
+  --unmapped            only the command lines no command rule maps (where a rule may be missing)
+  --limit N             lines shown (default 50)
+  --json FILE           write every command line with its techniques as JSON
+  -h, --help            show this help
 `
 
 export const EVAL_HELP = `dshield-coord eval — score a Result v1 against labels

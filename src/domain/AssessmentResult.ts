@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import { Assessment, Campaign, Evidence, Indicator } from "./Campaign.ts"
+import { Assessment, Campaign, CampaignTechnique, Evidence, Indicator } from "./Campaign.ts"
 import { InputSummary, RunInfo } from "./Result.ts"
 
 /** @category constants */
@@ -25,6 +25,8 @@ export const SetAssessment = Schema.Struct({
   evidence: Campaign.fields.evidence,
   indicators: Schema.Array(Indicator),
   ttps: Schema.Array(Schema.String),
+  /** The techniques of `ttps` with names, session counts and the rules that showed them. */
+  techniques: Schema.optionalKey(Schema.Array(CampaignTechnique)),
   /**
    * What the set's evidence was measured against: `reference` (the logs given with
    * `--reference`), `stored_history` (the sessions in the configured store), or

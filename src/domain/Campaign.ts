@@ -94,6 +94,19 @@ export interface Indicator extends Schema.Schema.Type<typeof Indicator> {}
  *
  * @category models
  */
+/**
+ * One ATT&CK technique of a campaign: its id and name, the number of the campaign's sessions
+ * that show it, and the rules that showed it (src/analytics/attackRules.json), each with its
+ * own session count.
+ */
+export const CampaignTechnique = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String,
+  sessions: Schema.Int,
+  rules: Schema.Array(Schema.Struct({ rule: Schema.String, sessions: Schema.Int }))
+})
+export interface CampaignTechnique extends Schema.Schema.Type<typeof CampaignTechnique> {}
+
 export const FormedBy = Schema.Struct({ kind: Schema.Literals(LINK_KINDS), links: Schema.Int })
 export interface FormedBy extends Schema.Schema.Type<typeof FormedBy> {}
 
@@ -119,6 +132,11 @@ export const Campaign = Schema.Struct({
   }),
   indicators: Schema.Array(Indicator),
   ttps: Schema.Array(Schema.String),
+  /**
+   * The ATT&CK techniques of `ttps` with their names, how many sessions show each, and by
+   * which rules. Always written; optional so that Results of earlier v1 engines stay valid.
+   */
+  techniques: Schema.optionalKey(Schema.Array(CampaignTechnique)),
   /** The link kinds that formed the campaign's family, most unions first. */
   formed_by: Schema.Array(FormedBy)
 })

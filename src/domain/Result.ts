@@ -35,7 +35,9 @@ export const RunInfo = Schema.Struct({
   config_digest: Schema.String,
   seed: Schema.Int,
   started_at: Schema.String,
-  finished_at: Schema.String
+  finished_at: Schema.String,
+  /** The ATT&CK release of the campaigns' technique names and rules. */
+  attack_version: Schema.optionalKey(Schema.String)
 })
 export interface RunInfo extends Schema.Schema.Type<typeof RunInfo> {}
 

@@ -5,7 +5,7 @@
  * so callers that stream sessions never hold them all.
  */
 import { createHash } from "node:crypto"
-import { techniquesOf } from "../analytics/attackTechniques.ts"
+import { techniqueCounts, techniquesOf } from "../analytics/attackTechniques.ts"
 import { buildHierarchy, type CampaignDraft } from "../analytics/hierarchy.ts"
 import { linkSessions } from "../analytics/linkage.ts"
 import { scoreGroups } from "../analytics/scoring.ts"
@@ -152,11 +152,13 @@ export const campaignsFromDrafts = (features: SessionFeatures, drafts: ReadonlyA
     let first = Infinity
     let last = -Infinity
     let techniques = 0
+    const ruleMasks: Array<number> = []
     const ips = new Set<string>()
     for (const i of draft.members) {
       if (features.startMs[i]! < first) first = features.startMs[i]!
       if (features.endMs[i]! > last) last = features.endMs[i]!
       techniques |= features.techniques[i]!
+      ruleMasks.push(features.techniques[i]!)
       const ip = features.ipId[i]!
       if (ip >= 0) ips.add(features.ips[ip]!)
     }
@@ -179,6 +181,7 @@ export const campaignsFromDrafts = (features: SessionFeatures, drafts: ReadonlyA
       evidence: score.evidence,
       indicators: indicatorsOf(draft.members, features),
       ttps: techniquesOf(techniques),
+      techniques: techniqueCounts(ruleMasks),
       formed_by: draft.formedBy.map((f) => ({ kind: f.kind, links: f.links }))
     }
   })

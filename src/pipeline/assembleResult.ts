@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { ATTACK_VERSION } from "../analytics/attackTechniques.ts"
 import { createHash } from "node:crypto"
 import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
 import { configDigest, sha256Hex } from "../config/AnalysisConfig.ts"
@@ -46,7 +47,8 @@ export const runInfo = (inputDigestHex: string, config: AnalysisConfig, startedA
     config_digest: cfgDigest,
     seed: config.seed,
     started_at: new Date(startedAt).toISOString(),
-    finished_at: new Date(finishedAt).toISOString()
+    finished_at: new Date(finishedAt).toISOString(),
+    attack_version: ATTACK_VERSION
   }
 }
 

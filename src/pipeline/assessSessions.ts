@@ -12,7 +12,7 @@
  *
  * A set from one source address is single-source activity (confidence 0), as in `analyze`.
  */
-import { techniquesOf } from "../analytics/attackTechniques.ts"
+import { techniqueCounts, techniquesOf } from "../analytics/attackTechniques.ts"
 import { dominantArtefact } from "../analytics/hierarchy.ts"
 import { scoreGroups } from "../analytics/scoring.ts"
 import { FeatureBuilder } from "../analytics/sessionFeatures.ts"
@@ -104,6 +104,7 @@ export const assessSessions = (set: ReadonlyArray<AttackSession>, options: Asses
     evidence: score!.evidence,
     indicators: [...indicators.values()].sort((a, b) => compare(a.type, b.type) || compare(a.value, b.value)),
     ttps: techniquesOf(techniques),
+    techniques: techniqueCounts(features.techniques.subarray(0, set.length)),
     null_population: { kind: nullKind, sessions: others.length }
   }
 }

@@ -12,7 +12,7 @@ import type { FormatChoice } from "../ingest/ingest.ts"
 import type { NatsFlags } from "../../actors/transport/NatsConnection.ts"
 
 export type Command =
-  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" | "campaigns" | "maintenance" | "ops" | "replay" | "worker" | "serve" | "keys" | "audit" | "techniques" }
+  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" | "campaigns" | "maintenance" | "ops" | "replay" | "worker" | "serve" | "keys" | "audit" | "techniques" | "export" }
   | ({ readonly _tag: "Serve" } & import("./commands/serve.ts").ServeCommand)
   | {
     readonly _tag: "Keys"
@@ -47,6 +47,7 @@ export type Command =
   }
   | { readonly _tag: "Eval"; readonly labels: string; readonly result: string; readonly json: string | undefined }
   | ({ readonly _tag: "Techniques" } & import("./commands/techniques.ts").TechniquesCommand)
+  | { readonly _tag: "Export"; readonly result: string; readonly exports: import("./commands/export.ts").ExportTargets; readonly quiet: boolean }
   | { readonly _tag: "Version" }
   | { readonly _tag: "Schema"; readonly out: string | undefined }
   | {
@@ -77,6 +78,8 @@ export type Command =
     readonly depth: "minimal" | "standard" | "deep" | undefined
     /** Workflow thread id (resumes it when it has a checkpoint). */
     readonly thread: string | undefined
+    /** STIX 2.1 and MISP exports of the Result (--stix, --misp, --misp-url, --tlp). */
+    readonly exports: import("./commands/export.ts").ExportTargets
   }
   | {
     readonly _tag: "Worker"
@@ -151,6 +154,22 @@ const natsFlags = (values: NatsValues): NatsFlags => ({
   tlsCert: values["nats-tls-cert"],
   tlsKey: values["nats-tls-key"]
 })
+
+/** The options of the STIX and MISP exports (`export`, and `analyze` after its analysis). */
+const EXPORT_OPTIONS = {
+  stix: { type: "string" },
+  misp: { type: "string" },
+  "misp-url": { type: "string" },
+  tlp: { type: "string" }
+} as const
+
+const TLPS = ["clear", "green", "amber", "red"] as const
+
+const exportTargets = (values: { readonly [K in keyof typeof EXPORT_OPTIONS]?: string | undefined }): import("./commands/export.ts").ExportTargets => {
+  const tlp = values.tlp ?? "amber"
+  if (!(TLPS as ReadonlyArray<string>).includes(tlp)) throw new UsageError({ message: `--tlp must be one of ${TLPS.join(", ")}, not "${tlp}".` })
+  return { stix: values.stix, misp: values.misp, mispUrl: values["misp-url"], tlp: tlp as (typeof TLPS)[number] }
+}
 
 const natsDetailGiven = (values: NatsValues): boolean =>
   (["nats-token", "nats-creds", "nats-tls-ca", "nats-tls-cert", "nats-tls-key"] as const).some((k) => values[k] !== undefined)
@@ -543,6 +562,21 @@ const parse = (argv: ReadonlyArray<string>): Command => {
         if (positionals.length !== 1) throw new UsageError({ message: "eval needs exactly one Result v1 JSON file." })
         return { _tag: "Eval", labels: values.labels, result: positionals[0]!, json: values.json }
       }
+      case "export": {
+        const { positionals, values } = parseArgs({
+          args: [...rest],
+          allowPositionals: true,
+          strict: true,
+          options: { help: { type: "boolean", short: "h" }, quiet: { type: "boolean" }, ...EXPORT_OPTIONS }
+        })
+        if (values.help === true) return { _tag: "Help", text: "export" }
+        if (positionals.length !== 1) throw new UsageError({ message: "export needs exactly one Result v1 JSON file (written by analyze --out)." })
+        const exports = exportTargets(values)
+        if (exports.stix === undefined && exports.misp === undefined && exports.mispUrl === undefined) {
+          throw new UsageError({ message: "export needs at least one of --stix FILE, --misp DIR or --misp-url URL." })
+        }
+        return { _tag: "Export", result: positionals[0]!, exports, quiet: values.quiet === true }
+      }
       case "techniques": {
         const { positionals, values } = parseArgs({
           args: [...rest],
@@ -593,7 +627,8 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             timeout: { type: "string" },
             durable: { type: "boolean" },
             depth: { type: "string" },
-            thread: { type: "string" }
+            thread: { type: "string" },
+            ...EXPORT_OPTIONS
           }
         })
         if (values.help === true) return { _tag: "Help", text: "analyze" }
@@ -650,7 +685,8 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           timeoutMs: values.timeout === undefined ? undefined : duration("timeout", values.timeout, 0, MAX_TIMEOUT_MS),
           durable: values.durable === true,
           depth: depth as "minimal" | "standard" | "deep" | undefined,
-          thread: values.thread
+          thread: values.thread,
+          exports: exportTargets(values)
         }
       }
       default:

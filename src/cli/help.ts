@@ -22,6 +22,7 @@ Commands:
   generate --out DIR     write synthetic ground truth (cowrie JSON + labels.tsv)
   eval --labels L.tsv R  score a Result v1 against labels (pairwise P/R/F1, ARI, ECE)
   techniques FILE|DIR|- …  each command line with its ATT&CK techniques and rules
+  export --stix F --misp D R  a Result v1 as a STIX 2.1 bundle and MISP events (or push to MISP)
   campaigns list|show|timeline  campaigns stored across runs (analyze --store)
   maintenance            retention and partitions of the store
   ops status             which stores are in use and whether they answer
@@ -61,6 +62,12 @@ Options:
   --limit N             campaigns shown in the table (default: 40; the JSON has all)
   --syslog-year YYYY    year for firewall lines with classic syslog timestamps
                         ("Nov 28 12:00:01" carries no year)
+  --stix FILE           also write the Result as a STIX 2.1 bundle (deterministic ids: a
+                        re-export replaces, never duplicates)
+  --misp DIR            write one MISP event (core format) per campaign family, <uuid>.json
+  --misp-url URL        push those events to a MISP server (key in MISP_KEY): created the
+                        first time, updated after (https, or http on loopback only)
+  --tlp clear|green|amber|red   TLP of the MISP events (default amber)
   --store               keep the analysis: analyse the input together with the stored
                         history, then write sessions, campaigns (stable ids across runs)
                         and the result in one transaction
@@ -112,6 +119,29 @@ export const VERSION_HELP = `dshield-coord version — print the engine version
 
 Usage:
   dshield-coord version
+`
+
+export const EXPORT_HELP = `dshield-coord export — a Result v1 as STIX 2.1 and MISP
+
+Usage:
+  dshield-coord export [--stix FILE] [--misp DIR] [--misp-url URL] [--tlp T] RESULT.json
+
+Per run one STIX 2.1 bundle: a campaign per campaign (variants and waves related to their
+family), indicators with STIX patterns for addresses, hashes, URLs and domains, attack
+patterns for the ATT&CK techniques, observed data and a sighting per campaign. Per campaign
+family one MISP event: ip-src, sha256, url, domain, ssh-fingerprint, hassh-md5, user-agent
+and text attributes, TLP, likelihood and ATT&CK galaxy tags, and an event report with the
+evidence and its p-values. analyze takes the same options and exports what it analysed.
+
+Options:
+  --stix FILE           write the Result as a STIX 2.1 bundle (deterministic ids: a
+                        re-export replaces, never duplicates)
+  --misp DIR            write one MISP event (core format) per campaign family, <uuid>.json
+  --misp-url URL        push those events to a MISP server (key in MISP_KEY): created the
+                        first time, updated after (https, or http on loopback only)
+  --tlp clear|green|amber|red   TLP of the MISP events (default amber)
+  --quiet               print nothing but errors
+  -h, --help            show this help
 `
 
 export const TECHNIQUES_HELP = `dshield-coord techniques — the ATT&CK techniques of each command line

@@ -11,9 +11,9 @@
 import { Cause, Effect, Exit, Fiber } from "effect"
 import { ENGINE_VERSION } from "../version.ts"
 import { parseCommand } from "./args.ts"
-import { ANALYZE_HELP, ASSESS_HELP, AUDIT_HELP, CAMPAIGNS_HELP, CONFIG_HELP, KEYS_HELP, MAINTENANCE_HELP, OPS_HELP, REPLAY_HELP, SERVE_HELP, WORKER_HELP, EVAL_HELP, GENERATE_HELP, MAIN_HELP, MIGRATE_HELP, SCHEMA_HELP, VERSION_HELP, TECHNIQUES_HELP } from "./help.ts"
+import { ANALYZE_HELP, ASSESS_HELP, AUDIT_HELP, CAMPAIGNS_HELP, CONFIG_HELP, KEYS_HELP, MAINTENANCE_HELP, OPS_HELP, REPLAY_HELP, SERVE_HELP, WORKER_HELP, EVAL_HELP, GENERATE_HELP, MAIN_HELP, MIGRATE_HELP, SCHEMA_HELP, VERSION_HELP, TECHNIQUES_HELP, EXPORT_HELP } from "./help.ts"
 
-const HELP = { main: MAIN_HELP, analyze: ANALYZE_HELP, schema: SCHEMA_HELP, version: VERSION_HELP, eval: EVAL_HELP, assess: ASSESS_HELP, generate: GENERATE_HELP, migrate: MIGRATE_HELP, config: CONFIG_HELP, campaigns: CAMPAIGNS_HELP, maintenance: MAINTENANCE_HELP, ops: OPS_HELP, replay: REPLAY_HELP, worker: WORKER_HELP, serve: SERVE_HELP, keys: KEYS_HELP, audit: AUDIT_HELP, techniques: TECHNIQUES_HELP } as const
+const HELP = { main: MAIN_HELP, analyze: ANALYZE_HELP, schema: SCHEMA_HELP, version: VERSION_HELP, eval: EVAL_HELP, assess: ASSESS_HELP, generate: GENERATE_HELP, migrate: MIGRATE_HELP, config: CONFIG_HELP, campaigns: CAMPAIGNS_HELP, maintenance: MAINTENANCE_HELP, ops: OPS_HELP, replay: REPLAY_HELP, worker: WORKER_HELP, serve: SERVE_HELP, keys: KEYS_HELP, audit: AUDIT_HELP, techniques: TECHNIQUES_HELP, export: EXPORT_HELP } as const
 
 /** A command's module, loaded on first use (a failure to load it is a defect: a broken install). */
 const load = <M>(module: () => Promise<M>): Effect.Effect<M> => Effect.promise(module)
@@ -82,6 +82,10 @@ const program = (argv: ReadonlyArray<string>) =>
       case "AuditTail": {
         const { auditTailCommand } = yield* load(() => import("./commands/serve.ts"))
         return yield* Effect.scoped(auditTailCommand(command.store, command.count, command.follow))
+      }
+      case "Export": {
+        const { exportCommand } = yield* load(() => import("./commands/export.ts"))
+        return yield* exportCommand(command.result, command.exports, command.quiet)
       }
       case "Techniques": {
         const { techniquesCommand } = yield* load(() => import("./commands/techniques.ts"))

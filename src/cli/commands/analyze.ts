@@ -92,6 +92,13 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
   }
   if (command.out === "-") yield* Effect.sync(() => process.stdout.write(json))
 
+  // STIX and MISP exports of what was just analysed (their code is loaded only when asked for).
+  const exports = command.exports
+  if (exports.stix !== undefined || exports.misp !== undefined || exports.mispUrl !== undefined) {
+    const { exportResult } = yield* Effect.promise(() => import("./export.ts"))
+    yield* exportResult(result, exports, command.quiet)
+  }
+
   if (!command.quiet) {
     const tableStream = command.out === "-" ? process.stderr : process.stdout
     yield* Effect.sync(() => {

@@ -1,0 +1,78 @@
+/**
+ * `dshield-coord export` and `analyze --stix/--misp/--misp-url`, as a user runs them: the
+ * files they write are the exporters' output for the Result the user has (analyze's exports
+ * equal `export` of its own --out file), a push to MISP creates then updates (the fake MISP
+ * of test/integration/mispFake.ts, key in MISP_KEY), and mistakes are one sentence.
+ */
+import { afterAll, describe, expect, test } from "bun:test"
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import type { Result } from "../../src/domain/Result.ts"
+import { mispEvents, serializeMispEvent } from "../../src/export/misp.ts"
+import { serializeStixBundle, stixBundle } from "../../src/export/stix.ts"
+import { startMispFake } from "../integration/mispFake.ts"
+import { REPO, runCli } from "./helpers.ts"
+
+const dir = mkdtempSync(join(tmpdir(), "dshield-export-"))
+const fake = startMispFake("test-misp-key-0123456789")
+afterAll(() => fake.stop())
+
+/** The CLI without blocking this process (the fake MISP answers from this event loop). */
+const cli = async (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
+  const proc = Bun.spawn([process.execPath, resolve(REPO, "src/cli/main.ts"), ...args], { cwd: REPO, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" })
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  return { code, stdout, stderr }
+}
+
+describe("exports from the command line", () => {
+  expect(runCli(["generate", "--sessions", "500", "--seed", "9", "--out", join(dir, "gen"), "--quiet"]).code).toBe(0)
+  const input = join(dir, "gen", "cowrie.json")
+
+  test("analyze --stix --misp writes exactly what the exporters make of its Result; export of that Result writes the same", async () => {
+    const run = await cli(["analyze", input, "--quiet", "--out", join(dir, "r.json"), "--stix", join(dir, "a.stix.json"), "--misp", join(dir, "a-misp"), "--tlp", "green"])
+    expect(run.stderr).toBe("")
+    expect(run.code).toBe(0)
+    const result = JSON.parse(readFileSync(join(dir, "r.json"), "utf8")) as Result
+    expect(readFileSync(join(dir, "a.stix.json"), "utf8")).toBe(serializeStixBundle(stixBundle(result)))
+    const events = mispEvents(result, { tlp: "green" })
+    expect(events.length).toBe(result.campaigns.filter((c) => c.level === "family").length)
+    expect(readdirSync(join(dir, "a-misp")).sort()).toEqual(events.map((e) => `${e.Event.uuid}.json`).sort())
+    for (const e of events) expect(readFileSync(join(dir, "a-misp", `${e.Event.uuid}.json`), "utf8")).toBe(serializeMispEvent(e))
+
+    const again = await cli(["export", "--stix", join(dir, "b.stix.json"), "--misp", join(dir, "b-misp"), "--tlp", "green", join(dir, "r.json")])
+    expect(again.code).toBe(0)
+    expect(again.stderr).toContain("STIX 2.1 bundle written")
+    expect(readFileSync(join(dir, "b.stix.json"), "utf8")).toBe(readFileSync(join(dir, "a.stix.json"), "utf8"))
+    for (const e of events) expect(readFileSync(join(dir, "b-misp", `${e.Event.uuid}.json`), "utf8")).toBe(serializeMispEvent(e))
+  }, 60_000)
+
+  test("--misp-url pushes to MISP: created the first time, updated the second, never duplicated", async () => {
+    const env = { MISP_KEY: fake.key }
+    const first = await cli(["export", "--misp-url", fake.url, join(dir, "r.json")], env)
+    expect(first.code).toBe(0)
+    const families = (JSON.parse(readFileSync(join(dir, "r.json"), "utf8")) as Result).campaigns.filter((c) => c.level === "family").length
+    expect(first.stderr).toContain(`${families} event(s) created, 0 updated`)
+    const second = await cli(["export", "--misp-url", fake.url, join(dir, "r.json")], env)
+    expect(second.code).toBe(0)
+    expect(second.stderr).toContain(`0 event(s) created, ${families} updated`)
+    expect(fake.events()).toHaveLength(families)
+  }, 60_000)
+
+  test("mistakes are one sentence: no key, a wrong key, no target, a bad TLP, not a Result", async () => {
+    const noKey = await cli(["export", "--misp-url", fake.url, join(dir, "r.json")], { MISP_KEY: "" })
+    expect(noKey.code).toBe(2)
+    expect(noKey.stderr).toContain("Set MISP_KEY")
+    const wrongKey = await cli(["export", "--misp-url", fake.url, join(dir, "r.json")], { MISP_KEY: "not-the-key" })
+    expect(wrongKey.code).toBe(1)
+    expect(wrongKey.stderr).not.toContain("not-the-key")
+    expect(wrongKey.stderr.trim().split("\n")).toHaveLength(1)
+    const noTarget = runCli(["export", join(dir, "r.json")])
+    expect(noTarget.code).toBe(2)
+    expect(noTarget.stderr).toContain("--stix FILE, --misp DIR or --misp-url URL")
+    expect(runCli(["export", "--tlp", "purple", "--stix", join(dir, "x.json"), join(dir, "r.json")]).stderr).toContain("--tlp must be one of")
+    const notResult = runCli(["export", "--stix", join(dir, "x.json"), input])
+    expect(notResult.code).toBe(2)
+    expect(notResult.stderr).toContain("not")
+  }, 60_000)
+})

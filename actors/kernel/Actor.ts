@@ -21,6 +21,8 @@
 import { Cause, Context, Deferred, Effect, Exit, Queue, type Schema, Scope, Semaphore } from "effect"
 import { ActorTimeout, ActorUnavailable } from "./ActorErrors.ts"
 import { backoffDelay, DEFAULT_SUPERVISION, type SupervisionPolicy, withinBudget } from "./Supervision.ts"
+import { actorErrors, actorInFlight, actorMailbox, actorMessages, actorMessageSeconds, actorRestarts, actorUp, takeActorInstance } from "../../src/metrics/engineMetrics.ts"
+import { metrics } from "../../src/metrics/Registry.ts"
 
 /** One message of a protocol: what it carries, what it answers, how it fails. */
 export interface MessageSpec {
@@ -60,6 +62,7 @@ export type Handlers<P extends Protocol> = {
 }
 
 export type ActorState = "running" | "restarting" | "passive" | "escalated" | "stopped"
+const ACTOR_STATES: ReadonlyArray<ActorState> = ["running", "restarting", "passive", "escalated", "stopped"]
 
 export interface ActorStats {
   readonly name: string
@@ -172,6 +175,26 @@ export const spawn = <P extends Protocol, R>(
     let failed = 0
     let inFlight = 0
     let lastActivity = now()
+    // Metrics of this instance (src/metrics): counted as it works, read at each scrape.
+    const taken = takeActorInstance(proto.name)
+    const instance = { actor: proto.name, instance: taken.instance }
+    const stopCollecting = metrics.collect(() =>
+      Effect.runPromise(Effect.map(Queue.size(mailbox), (queued) => {
+        actorMailbox.set(instance, queued)
+        actorInFlight.set(instance, inFlight)
+        for (const s of ACTOR_STATES) actorUp.set({ ...instance, state: s }, s === state ? 1 : 0)
+      }))
+    )
+    // Stopped, the instance leaves the gauges and gives its number back.
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        stopCollecting()
+        actorMailbox.remove(instance)
+        actorInFlight.remove(instance)
+        for (const s of ACTOR_STATES) actorUp.remove({ ...instance, state: s })
+        taken.release()
+      })
+    )
 
     const describe = (defect: unknown): string =>
       String((defect as { message?: string }).message ?? defect).split("\n")[0]!.slice(0, 300)
@@ -234,6 +257,7 @@ export const spawn = <P extends Protocol, R>(
             return yield* escalate(reason, answer)
           }
           restarts.push(at)
+          actorRestarts.inc(instance)
           state = "restarting"
           if (answer !== undefined) {
             yield* Deferred.fail(answer.reply, unavailable(`${proto.name} crashed handling "${answer.message}" and is restarting.`))
@@ -294,6 +318,7 @@ export const spawn = <P extends Protocol, R>(
         }
         inFlight++
         lastActivity = now()
+        const startedAt = performance.now()
         const exit = yield* Effect.exit(Effect.suspend(() => handler(envelope.payload)).pipe(
           Effect.provideService(RequestDeadline, envelope.deadline),
           Effect.provideService(RequestProgress, envelope.onProgress),
@@ -307,20 +332,29 @@ export const spawn = <P extends Protocol, R>(
         ))
         inFlight--
         lastActivity = now()
+        const message = { actor: proto.name, message: envelope.message }
+        actorMessageSeconds.observe(message, (performance.now() - startedAt) / 1000)
         if (yield* Deferred.isDone(envelope.cancelled)) {
           failed++
+          actorMessages.inc({ ...message, outcome: "cancelled" })
           return
         }
         if (Exit.isSuccess(exit)) {
           processed++
+          actorMessages.inc({ ...message, outcome: "ok" })
           return yield* Deferred.succeed(envelope.reply, exit.value)
         }
         failed++
         const error = Cause.findErrorOption(exit.cause)
         if (error._tag === "Some" && !Cause.hasDies(exit.cause)) {
           // A typed error is an answer, not a crash.
+          const tag = String((error.value as { _tag?: unknown })._tag ?? "Error")
+          actorMessages.inc({ ...message, outcome: tag === "ActorTimeout" ? "timeout" : "error" })
+          actorErrors.inc({ actor: proto.name, tag })
           return yield* Deferred.fail(envelope.reply, error.value)
         }
+        actorMessages.inc({ ...message, outcome: "crash" })
+        actorErrors.inc({ actor: proto.name, tag: "crash" })
         yield* restart(Cause.squash(exit.cause), envelope)
       })
 

@@ -14,6 +14,7 @@
 import { Effect, Option, Schema } from "effect"
 import { canonicalJson, sha256Hex } from "../../src/config/AnalysisConfig.ts"
 import type { CacheService } from "../../src/store/Cache.ts"
+import { cacheRequests } from "../../src/metrics/engineMetrics.ts"
 import { ENGINE_VERSION } from "../../src/version.ts"
 import { type AnalyzeMessage, AnalyzeReply, fullConfig } from "../api/Requests.ts"
 
@@ -42,7 +43,12 @@ export const replyCacheKey = (request: AnalyzeMessage, resultsBucket: string): s
 export const cachedReplies = (cache: CacheService): ReplyCache => {
   const decodeReply = Schema.decodeUnknownOption(Schema.fromJsonString(AnalyzeReply))
   return {
-    get: (key) => Effect.map(cache.get("result", key), (text) => (text === undefined ? undefined : Option.getOrUndefined(decodeReply(text)))),
+    get: (key) =>
+      Effect.map(cache.get("result", key), (text) => {
+        const reply = text === undefined ? undefined : Option.getOrUndefined(decodeReply(text))
+        cacheRequests.inc({ result: reply === undefined ? "miss" : "hit" })
+        return reply
+      }),
     set: (key, reply) => cache.set("result", key, JSON.stringify(reply))
   }
 }

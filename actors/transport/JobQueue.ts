@@ -31,6 +31,8 @@ import { AckPolicy, headers as natsHeaders, type JsMsg, type KV, type NatsConnec
 import type { AnalyzeReply, AnalyzeRequest, ResultStore } from "../orchestrator/Orchestrator.ts"
 import { natsResultStore, type NatsResultStoreOptions } from "./NatsResultStore.ts"
 import { CREDENTIAL_HEADER } from "./NatsTransport.ts"
+import { jobs, jobsAckPending, jobsPending, jobsRedelivered } from "../../src/metrics/engineMetrics.ts"
+import { metrics } from "../../src/metrics/Registry.ts"
 
 export const JOBS_STREAM = "COORD_JOBS"
 export const JOBS_SUBJECT = "coord.jobs.analyze"
@@ -414,9 +416,27 @@ const handleMessage = (
  * finished first) or the fiber is interrupted. A lost connection is waited out: the loop
  * retries with backoff instead of dying.
  */
+const OUTCOME_LABELS: Record<JobOutcome["_tag"], string> = { Done: "done", Failed: "failed", Duplicate: "duplicate", Busy: "busy", Retry: "retry", DeadLettered: "dead_lettered" }
+
+/** The consumer's lag, read from JetStream at each scrape of /metrics while the consumer runs. */
+const collectConsumerLag = (nc: NatsConnection, names: JobNames) =>
+  Effect.acquireRelease(
+    Effect.sync(() =>
+      metrics.collect(async () => {
+        const info = await nc.jetstreamManager().then((jsm) => jsm.consumers.info(names.stream, names.consumer))
+        const labels = { stream: names.stream, consumer: names.consumer }
+        jobsPending.set(labels, info.num_pending)
+        jobsRedelivered.set(labels, info.num_redelivered)
+        jobsAckPending.set(labels, info.num_ack_pending)
+      })
+    ),
+    (stop) => Effect.sync(stop)
+  )
+
 export const consumeJobs = (nc: NatsConnection, results: ReturnType<typeof natsResultStore>, run: JobRunner, options: ConsumeOptions = {}) =>
   Effect.gen(function*() {
     const names = jobNames(options)
+    yield* collectConsumerLag(nc, names)
     const { claimsTtlMs, claimsMaxBytes } = defaults(options)
     const stopping = options.stopping ?? Effect.succeed(false)
     let failures = 0
@@ -438,6 +458,7 @@ export const consumeJobs = (nc: NatsConnection, results: ReturnType<typeof natsR
               })
             )
           )
+          jobs.inc({ outcome: OUTCOME_LABELS[outcome._tag] })
           if (options.onOutcome !== undefined) yield* options.onOutcome(outcome)
         }
       })
@@ -449,7 +470,7 @@ export const consumeJobs = (nc: NatsConnection, results: ReturnType<typeof natsR
         yield* Effect.sleep(Math.min(10_000, 250 * 2 ** Math.min(6, failures)))
       }
     }
-  })
+  }).pipe(Effect.scoped)
 
 /**
  * The job queue as one interface over both transports: JetStream (durable, across

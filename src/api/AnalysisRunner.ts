@@ -24,6 +24,7 @@ import type { AnalyzerService } from "../pipeline/Analyzer.ts"
 import type { SqlStore } from "../store/SqlStore.ts"
 import { asTenant } from "./ApiRepository.ts"
 import type { PrincipalShape } from "./auth/Principal.ts"
+import { analyses, analysesWaiting, analysisSeconds, ingestEvents, ingestRejected, ingestSessions } from "../metrics/engineMetrics.ts"
 import { completeApiAnalysis, type Depth, failApiAnalysis, insertApiAnalysis, markApiAnalysisRunning } from "./TenantRepository.ts"
 
 export type SubmittedInput =
@@ -140,6 +141,7 @@ export const makeAnalysisRunner = (options: {
         if (entry !== undefined) entry.startedAt = new Date().toISOString()
         setProgress(job.id, { stage: "reading", done: 0, total: job.bytes })
         const config = configForDepth({ ...DEFAULT_CONFIG, format: job.format as typeof DEFAULT_CONFIG.format }, job.depth)
+        const startedAt = performance.now()
         const analyzer = job.store ? options.places.storedFor(job.tenant) : options.places.analyzerFor(job.depth)
         const outcome = yield* Effect.result(analyzer.analyze({
           paths: [job.path],
@@ -164,11 +166,16 @@ export const makeAnalysisRunner = (options: {
           })
           yield* inStore(asTenant(job.tenant, job.keyId, completeApiAnalysis(job.id, serializeResult(result), result.input.sessions, extras)))
           summary = { status: "completed", run_id: result.run.id, sessions: result.input.sessions, campaigns: result.campaigns.length }
+          ingestEvents.inc({}, result.input.events)
+          ingestSessions.inc({}, result.input.sessions)
+          for (const [reason, n] of Object.entries(result.input.rejected)) ingestRejected.inc({ reason }, n)
         } else {
           const message = outcome.failure.message
           yield* inStore(asTenant(job.tenant, job.keyId, failApiAnalysis(job.id, message)))
           summary = { status: "failed", error: message }
         }
+        analyses.inc({ status: String(summary.status), depth: job.depth })
+        analysisSeconds.observe({ depth: job.depth }, (performance.now() - startedAt) / 1000)
         if (job.callbackUrl !== undefined && options.onFinished !== undefined) {
           // Delivered in the background: a slow receiver never holds an analysis thread.
           yield* Effect.forkDetach(options.onFinished({
@@ -198,7 +205,8 @@ export const makeAnalysisRunner = (options: {
     // As many runners as analyses may run at once (the analysis threads, or the pool's share),
     // and one for stored analyses: each reads the history the one before it wrote.
     const runners: Array<Fiber.Fiber<never>> = []
-    const runFrom = (from: Queue.Queue<Job>) => Effect.forever(Effect.flatMap(Queue.take(from), (job) => Effect.sync(() => waiting--).pipe(Effect.andThen(runJob(job)))))
+    const runFrom = (from: Queue.Queue<Job>) =>
+      Effect.forever(Effect.flatMap(Queue.take(from), (job) => Effect.sync(() => analysesWaiting.set({}, --waiting)).pipe(Effect.andThen(runJob(job)))))
     for (let i = 0; i < options.places.concurrency; i++) runners.push(yield* Effect.forkScoped(runFrom(queue)))
     runners.push(yield* Effect.forkScoped(runFrom(storedQueue)))
 
@@ -229,7 +237,7 @@ export const makeAnalysisRunner = (options: {
           sessions,
           callbackUrl: s.callbackUrl ?? null
         })).pipe(Effect.tapError(() => (staged.owned ? Effect.promise(() => rm(staged.path, { force: true })) : Effect.void)))
-        waiting++
+        analysesWaiting.set({}, ++waiting)
         let resolve: () => void = () => undefined
         const finished = new Promise<void>((r) => (resolve = r))
         settle.set(id, resolve)

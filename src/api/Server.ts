@@ -30,6 +30,7 @@ import { type EndpointClass, type RateLimitConfigError, resolveRateLimitPolicies
 import { RateLimits } from "./RateLimits.ts"
 import { CLIENT_IP_HEADER, REQUEST_ID_HEADER } from "./requestInfo.ts"
 import { sweepExpiredUploads } from "./TenantRepository.ts"
+import { httpRequests, httpRequestSeconds } from "../metrics/engineMetrics.ts"
 import { deliverCompletion, refusedCallback, tenantWebhookSecret, type WebhookSettings } from "./webhookDispatch.ts"
 
 export interface ServeOptions {
@@ -112,6 +113,18 @@ const problem = (status: number, detail: string, requestId: string, extra: Recor
     status,
     headers: { "content-type": "application/problem+json" }
   })
+
+/** The API's paths as metric labels: ids folded into their templates, anything else "other" (no label per attacker-chosen path). */
+const KNOWN_PATHS = new Set(["/analyze/coordination", "/analyze/bulk", "/campaigns", "/auth/token", "/auth/refresh", "/auth/revoke", "/keys", "/uploads", "/webhooks/secret", "/health", "/health/live", "/health/ready", "/openapi.json", "/docs"])
+const PATH_TEMPLATES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^\/analyze\/[^/]+$/, "/analyze/{id}"],
+  [/^\/campaigns\/[^/]+\/timeline$/, "/campaigns/{id}/timeline"],
+  [/^\/campaigns\/[^/]+$/, "/campaigns/{id}"],
+  [/^\/keys\/[^/]+$/, "/keys/{id}"],
+  [/^\/uploads\/[^/]+$/, "/uploads/{id}"]
+]
+const endpointLabel = (path: string): string => (KNOWN_PATHS.has(path) ? path : PATH_TEMPLATES.find(([re]) => re.test(path))?.[1] ?? "other")
+const KNOWN_METHODS = new Set(["GET", "POST", "DELETE", "OPTIONS", "HEAD"])
 
 /** Which rate-limit class a request falls in: submissions cost more than reads. */
 const endpointClass = (method: string, path: string): EndpointClass => (method === "POST" && (path.startsWith("/analyze") || path === "/uploads") ? "submit" : "read")
@@ -347,7 +360,20 @@ export const startServer = (options: ServeOptions): Effect.Effect<RunningServer,
     // Bun's own limit must not cut in first: at maxBodyBytes + 1 KiB it answered anything
     // larger with a bare 413 (no problem document, no request id, no security headers).
     const server = yield* Effect.try({
-      try: () => Bun.serve({ hostname: options.host, port: options.port, fetch: edge, maxRequestBodySize: Number.MAX_SAFE_INTEGER }),
+      try: () =>
+        Bun.serve({
+          hostname: options.host,
+          port: options.port,
+          maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+          fetch: async (request, bunServer) => {
+            const startedAt = performance.now()
+            const response = await edge(request, bunServer)
+            const labels = { method: KNOWN_METHODS.has(request.method) ? request.method : "other", endpoint: endpointLabel(new URL(request.url).pathname) }
+            httpRequests.inc({ ...labels, status: String(response.status) })
+            httpRequestSeconds.observe(labels, (performance.now() - startedAt) / 1000)
+            return response
+          }
+        }),
       catch: (error) =>
         new ListenError({
           message: /EADDRINUSE|in use/i.test(String(error))

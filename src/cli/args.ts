@@ -100,6 +100,8 @@ export type Command =
     readonly store: StoreConfig
     /** The api role checks API keys and access tokens (--require-keys; keys in `store`). */
     readonly requireKeys: boolean
+    /** Where /metrics is served (--metrics-port); not served without. */
+    readonly metrics: { readonly host: string; readonly port: number } | undefined
     readonly jwtKeysFile: string | undefined
   }
   | { readonly _tag: "Replay"; readonly manifest: string; readonly out: string | undefined; readonly nats: NatsFlags | undefined; readonly timeoutMs: number | undefined }
@@ -154,6 +156,20 @@ const natsFlags = (values: NatsValues): NatsFlags => ({
   tlsCert: values["nats-tls-cert"],
   tlsKey: values["nats-tls-key"]
 })
+
+/** Where a long-running command serves its Prometheus metrics (--metrics-port, --metrics-host). */
+const METRICS_OPTIONS = {
+  "metrics-port": { type: "string" },
+  "metrics-host": { type: "string" }
+} as const
+
+const metricsEndpoint = (values: { readonly "metrics-port"?: string | undefined; readonly "metrics-host"?: string | undefined }): { readonly host: string; readonly port: number } | undefined => {
+  if (values["metrics-port"] === undefined) {
+    if (values["metrics-host"] !== undefined) throw new UsageError({ message: "--metrics-host needs --metrics-port N (where /metrics is served)." })
+    return undefined
+  }
+  return { host: values["metrics-host"] ?? "127.0.0.1", port: integer("metrics-port", values["metrics-port"], 9464, 0, 65535) }
+}
 
 /** The options of the STIX and MISP exports (`export`, and `analyze` after its analysis). */
 const EXPORT_OPTIONS = {
@@ -292,6 +308,7 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             "database-url": { type: "string" },
             "data-dir": { type: "string" },
             "require-keys": { type: "boolean" },
+            ...METRICS_OPTIONS,
             "jwt-keys": { type: "string" },
             quiet: { type: "boolean" }
           }
@@ -315,6 +332,7 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           redisUrl: resolveStoreConfig({ redisUrl: values["redis-url"] }).redisUrl,
           store: resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] }),
           requireKeys: values["require-keys"] === true,
+          metrics: metricsEndpoint(values),
           jwtKeysFile: values["jwt-keys"]
         }
       }
@@ -334,6 +352,7 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             "upload-ttl-hours": { type: "string" },
             "cors-origins": { type: "string" },
             "trust-proxy": { type: "boolean" },
+            ...METRICS_OPTIONS,
             "jwt-keys": { type: "string" },
             "allow-private-webhooks": { type: "boolean" },
             "allow-webhook-targets": { type: "string" },
@@ -363,6 +382,7 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           uploadTtlHours: integer("upload-ttl-hours", values["upload-ttl-hours"], 24, 1, 24 * 90),
           corsOrigins: list(values["cors-origins"]),
           trustProxy: values["trust-proxy"] === true,
+          metrics: metricsEndpoint(values),
           jwtKeysFile: values["jwt-keys"],
           allowPrivateWebhooks: values["allow-private-webhooks"] === true,
           allowedWebhookTargets: list(values["allow-webhook-targets"]),

@@ -360,6 +360,9 @@ Options:
   --grace D      how long SIGTERM waits for work in flight (default 60s; e.g. 90s, 5m)
   --nats URL     NATS server (default $NATS_URL or nats://127.0.0.1:4222); may carry
                  user:password@ (deploy/nats has one user per role)
+  --metrics-port N
+                 serve Prometheus metrics at http://HOST:N/metrics (actors, jobs and
+                 consumer lag, cache); --metrics-host HOST (default 127.0.0.1)
   --require-keys the api role asks every request for an API key or access token
                  (Coord-Api-Key header; keys from --database-url / --data-dir, tokens
                  signed by DSHIELD_JWT_KEYS or --jwt-keys FILE); clients send DSHIELD_API_KEY
@@ -403,6 +406,8 @@ Options:
   --max-sessions N            most sessions per analysis (default 10000)
   --max-body-mb N             request body cap in MiB (default 64; 413 beyond)
   --upload-ttl-hours N        how long POST /uploads objects are kept (default 24)
+  --metrics-port N            serve Prometheus metrics at http://HOST:N/metrics (0: a free
+                              port, printed at start); --metrics-host HOST (default 127.0.0.1)
   --cors-origins A,B          browser origins allowed to call the API (default none)
   --trust-proxy               take the client address from X-Forwarded-For
   --jwt-keys FILE             access-token key ring {"active": kid, "keys": {kid: base64}}

@@ -28,6 +28,8 @@ export interface ServeCommand extends
 {
   /** Analyses run at once: analysis threads here, or requests in flight to the NATS pool. */
   readonly threads: number
+  /** Where /metrics is served (--metrics-port); not served without. */
+  readonly metrics: { readonly host: string; readonly port: number } | undefined
   /** How long uploaded objects are kept. */
   readonly uploadTtlHours: number
   /** Run analyses on the NATS pool instead of this process's threads. */
@@ -105,8 +107,13 @@ export const serveCommand = Effect.fn("Cli.serve")(function*(command: ServeComma
     // setting or an unreachable NATS server is the operator's to fix (exit 2).
     Effect.mapError((e) => (e._tag === "StoreError" || e._tag === "AnalysisError" ? new AnalysisError({ message: e.message }) : new InputError({ message: e.message })))
   )
+  const metricsAt = command.metrics === undefined
+    ? undefined
+    : yield* Effect.flatMap(Effect.promise(() => import("../../metrics/MetricsServer.ts")), ({ serveMetrics }) => serveMetrics(command.metrics!.host, command.metrics!.port))
   if (!command.quiet) {
-    yield* Effect.sync(() => process.stderr.write(`dshield-coord: serving the API on ${server.url} (docs ${server.url}/docs); Ctrl-C stops.\n`))
+    yield* Effect.sync(() =>
+      process.stderr.write(`dshield-coord: serving the API on ${server.url} (docs ${server.url}/docs)${metricsAt === undefined ? "" : `, metrics on ${metricsAt.url}`}; Ctrl-C stops.\n`)
+    )
   }
   // Print the address on stdout as one line, for scripts that started the server on port 0.
   yield* Effect.sync(() => process.stdout.write(`${server.url}\n`))

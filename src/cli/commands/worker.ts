@@ -78,6 +78,8 @@ export interface WorkerServing {
   readonly requireKeys?: boolean | undefined
   /** The access-token key ring (`--jwt-keys`; else DSHIELD_JWT_KEYS, else the one beside the store). */
   readonly jwtKeysFile?: string | undefined
+  /** Where /metrics is served (`--metrics-port`); not served without. */
+  readonly metrics?: { readonly host: string; readonly port: number } | undefined
 }
 
 /**
@@ -210,10 +212,13 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
       }
     }
   }
+  const metricsAt = serving.metrics === undefined
+    ? undefined
+    : yield* Effect.flatMap(Effect.promise(() => import("../../metrics/MetricsServer.ts")), ({ serveMetrics }) => serveMetrics(serving.metrics!.host, serving.metrics!.port))
   const pathsNote = roots.length === 0 ? "worker-local paths off" : `paths allowed under ${roots.join(", ")}`
   if (!quiet) {
     yield* Effect.sync(() =>
-      process.stderr.write(`worker ready: ${roles.join(", ")} × ${size} on ${where}; ${threads?.size ?? 0} analysis thread(s); ${pathsNote}; SIGTERM drains (grace ${Math.round(graceMs / 1000)} s) and stops.\n`)
+      process.stderr.write(`worker ready: ${roles.join(", ")} × ${size} on ${where}; ${threads?.size ?? 0} analysis thread(s); ${pathsNote}${metricsAt === undefined ? "" : `; metrics on ${metricsAt.url}`}; SIGTERM drains (grace ${Math.round(graceMs / 1000)} s) and stops.\n`)
     )
   }
   // Until shutdown (SIGTERM interrupts this; the runtime drains first) or a fatal escalation.

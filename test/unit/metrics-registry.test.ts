@@ -64,3 +64,23 @@ describe("the exposition text", () => {
     expect(() => r.gauge("t_x_total", "x")).toThrow("registered twice")
   })
 })
+
+describe("the Grafana dashboard (deploy/grafana)", () => {
+  test("every metric it queries is one the engine registers (the dashboard cannot drift from the code)", async () => {
+    await import("../../src/metrics/engineMetrics.ts")
+    await import("../../src/metrics/MetricsServer.ts")
+    const { metrics } = await import("../../src/metrics/Registry.ts")
+    const registered = new Set([...(await metrics.render()).matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!))
+    const dashboard = JSON.parse(await Bun.file(new URL("../../deploy/grafana/dshield-coord.json", import.meta.url).pathname).text()) as {
+      panels: Array<{ title: string; targets: Array<{ expr: string }> }>
+    }
+    expect(dashboard.panels.length).toBeGreaterThan(10)
+    for (const panel of dashboard.panels) {
+      for (const target of panel.targets) {
+        const names = [...target.expr.matchAll(/\b((?:dshield|process)_[a-z_]+)/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, ""))
+        expect(names.length).toBeGreaterThan(0)
+        for (const name of names) expect({ panel: panel.title, name, registered: registered.has(name) }).toEqual({ panel: panel.title, name, registered: true })
+      }
+    }
+  })
+})

@@ -185,6 +185,21 @@ export const spawn = <P extends Protocol, R>(
         for (const s of ACTOR_STATES) actorUp.set({ ...instance, state: s }, s === state ? 1 : 0)
       }))
     )
+    /** Each message's metric series, bound once per message name (the hot path formats no labels). */
+    const bound = new Map<string, ReturnType<typeof bindSeries>>()
+    const bindSeries = (message: string) => {
+      const labels = { actor: proto.name, message }
+      const outcome = (o: string) => actorMessages.bind({ ...labels, outcome: o })
+      return { seconds: actorMessageSeconds.bind(labels), ok: outcome("ok"), error: outcome("error"), timeout: outcome("timeout"), cancelled: outcome("cancelled"), crash: outcome("crash") }
+    }
+    const seriesOf = (message: string) => {
+      let series = bound.get(message)
+      if (series === undefined) {
+        series = bindSeries(message)
+        bound.set(message, series)
+      }
+      return series
+    }
     // Stopped, the instance leaves the gauges and gives its number back.
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
@@ -332,16 +347,16 @@ export const spawn = <P extends Protocol, R>(
         ))
         inFlight--
         lastActivity = now()
-        const message = { actor: proto.name, message: envelope.message }
-        actorMessageSeconds.observe(message, (performance.now() - startedAt) / 1000)
+        const series = seriesOf(envelope.message)
+        series.seconds.observe((performance.now() - startedAt) / 1000)
         if (yield* Deferred.isDone(envelope.cancelled)) {
           failed++
-          actorMessages.inc({ ...message, outcome: "cancelled" })
+          series.cancelled.inc()
           return
         }
         if (Exit.isSuccess(exit)) {
           processed++
-          actorMessages.inc({ ...message, outcome: "ok" })
+          series.ok.inc()
           return yield* Deferred.succeed(envelope.reply, exit.value)
         }
         failed++
@@ -349,11 +364,12 @@ export const spawn = <P extends Protocol, R>(
         if (error._tag === "Some" && !Cause.hasDies(exit.cause)) {
           // A typed error is an answer, not a crash.
           const tag = String((error.value as { _tag?: unknown })._tag ?? "Error")
-          actorMessages.inc({ ...message, outcome: tag === "ActorTimeout" ? "timeout" : "error" })
+          if (tag === "ActorTimeout") series.timeout.inc()
+          else series.error.inc()
           actorErrors.inc({ actor: proto.name, tag })
           return yield* Deferred.fail(envelope.reply, error.value)
         }
-        actorMessages.inc({ ...message, outcome: "crash" })
+        series.crash.inc()
         actorErrors.inc({ actor: proto.name, tag: "crash" })
         yield* restart(Cause.squash(exit.cause), envelope)
       })

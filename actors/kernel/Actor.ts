@@ -18,11 +18,12 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Deferred, Effect, Exit, Queue, type Schema, Scope, Semaphore } from "effect"
+import { Cause, Context, Deferred, Effect, Exit, Option, Queue, type Schema, Scope, Semaphore, Tracer } from "effect"
 import { ActorTimeout, ActorUnavailable } from "./ActorErrors.ts"
 import { backoffDelay, DEFAULT_SUPERVISION, type SupervisionPolicy, withinBudget } from "./Supervision.ts"
 import { actorErrors, actorInFlight, actorMailbox, actorMessages, actorMessageSeconds, actorRestarts, actorUp, takeActorInstance } from "../../src/metrics/engineMetrics.ts"
 import { metrics } from "../../src/metrics/Registry.ts"
+import { receivedSpan } from "../../src/observability/TraceContext.ts"
 
 /** One message of a protocol: what it carries, what it answers, how it fails. */
 export interface MessageSpec {
@@ -137,6 +138,8 @@ interface Envelope {
   /** Completed when the asker stops waiting (interrupted: a client that cancelled): the work stops too. */
   readonly cancelled: Deferred.Deferred<void>
   readonly onProgress: ((progress: RequestProgressReport) => void) | undefined
+  /** The asker's span: the handler's span is its child (the mailbox fibers run under no request's span). */
+  readonly parent: Tracer.AnySpan | undefined
 }
 
 export interface SpawnOptions {
@@ -343,7 +346,9 @@ export const spawn = <P extends Protocol, R>(
             orElse: () => Effect.fail(new ActorTimeout({ actor: proto.name, message: envelope.message, timeoutMs: envelope.timeoutMs }))
           }),
           // A cancelled request stops its work: the handler is interrupted, nobody is answered.
-          (work) => Effect.raceFirst(work, Effect.andThen(Deferred.await(envelope.cancelled), Effect.interrupt))
+          (work) => Effect.raceFirst(work, Effect.andThen(Deferred.await(envelope.cancelled), Effect.interrupt)),
+          // One span per message handled, under the asker's span (over NATS: the request's).
+          Effect.withSpan(`actor ${proto.name}.${envelope.message}`, receivedSpan(envelope.parent, "internal", { "dshield.actor": proto.name, "dshield.actor.message": envelope.message, "dshield.actor.instance": taken.instance }))
         ))
         inFlight--
         lastActivity = now()
@@ -418,7 +423,8 @@ export const spawn = <P extends Protocol, R>(
           const reply = yield* Deferred.make<unknown, unknown>()
           const cancelled = yield* Deferred.make<void>()
           // A full mailbox makes the sender wait: backpressure instead of unbounded memory.
-          yield* Queue.offer(mailbox, { message, payload, reply, deadline, timeoutMs, cancelled, onProgress: askOptions?.onProgress })
+          const parent = Option.getOrUndefined(yield* Effect.serviceOption(Tracer.ParentSpan))
+          yield* Queue.offer(mailbox, { message, payload, reply, deadline, timeoutMs, cancelled, onProgress: askOptions?.onProgress, parent })
           return yield* Deferred.await(reply).pipe(
             Effect.timeoutOrElse({
               duration: Math.max(0, deadline - Date.now()),

@@ -12,7 +12,9 @@
 import { availableParallelism } from "node:os"
 import { Effect, Queue, type Scope } from "effect"
 import { AnalysisFailed, type AnalysisDocument, type AnalyzeRequest } from "../orchestrator/Orchestrator.ts"
-import type { ThreadReply, ThreadRequest } from "./protocol.ts"
+import { currentTraceCarrier, TracingExport } from "../../src/observability/TraceContext.ts"
+import type { TracingSettings } from "../../src/observability/TracingSettings.ts"
+import type { ThreadFlush, ThreadReply, ThreadRequest, ThreadSetup } from "./protocol.ts"
 
 const THREAD_URL = new URL("./analysisThread.ts", import.meta.url).href
 
@@ -48,34 +50,64 @@ interface Thread {
   dead: boolean
 }
 
-const startThread = (): Thread => {
+/** A thread; told the tracing settings first, it exports its own spans (analysisThread.ts). */
+const startThread = (tracing: TracingSettings | undefined): Thread => {
   const thread: Thread = { worker: new Worker(THREAD_URL), dead: false }
+  if (tracing !== undefined) thread.worker.postMessage({ type: "setup", tracing } satisfies ThreadSetup)
   return thread
 }
+
+/** How long a stopping pool waits for its threads to send the spans they hold. */
+const FLUSH_WAIT_MS = 3_000
+
+/** Asks each live thread to export what it holds and waits (bounded) for the answers. */
+const flushThreads = (threads: Iterable<Thread>): Promise<void> =>
+  Promise.all([...threads].filter((t) => !t.dead).map((thread, i) =>
+    new Promise<void>((resolve) => {
+      const id = -1 - i
+      const done = (): void => {
+        clearTimeout(timer)
+        thread.worker.removeEventListener("message", onMessage)
+        resolve()
+      }
+      const onMessage = (event: MessageEvent<ThreadReply>): void => {
+        if (event.data.type === "flushed" && event.data.id === id) done()
+      }
+      const timer = setTimeout(done, FLUSH_WAIT_MS)
+      thread.worker.addEventListener("message", onMessage)
+      thread.worker.postMessage({ type: "flush", id } satisfies ThreadFlush)
+    })
+  )).then(() => undefined)
 
 /** Starts `size` threads for the lifetime of the scope (terminated when it closes). */
 export const makeAnalysisPool = (size: number, options: AnalysisPoolOptions = {}): Effect.Effect<AnalysisPool, never, Scope.Scope> =>
   Effect.gen(function*() {
+    // Tracing on (OTEL_* set): the threads export their spans to the same collector.
+    const tracing = yield* Effect.service(TracingExport)
     const idle = yield* Queue.unbounded<Thread>()
     const all = new Set<Thread>()
     const spawnThread = (): Thread => {
-      const thread = startThread()
+      const thread = startThread(tracing)
       all.add(thread)
       return thread
     }
     for (let i = 0; i < size; i++) yield* Queue.offer(idle, spawnThread())
     yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        for (const thread of all) thread.worker.terminate()
-        all.clear()
-      })
+      Effect.andThen(
+        // Spans still held by a thread are sent before it is terminated.
+        tracing === undefined ? Effect.void : Effect.promise(() => flushThreads(all)),
+        Effect.sync(() => {
+          for (const thread of all) thread.worker.terminate()
+          all.clear()
+        })
+      )
     )
     let busy = 0
     let nextId = 0
     const blockMs = options.blockMs ?? (Number(process.env.DSHIELD_TEST_THREAD_BLOCK_MS ?? 0) || 0)
     const crash = options.crash ?? process.env.DSHIELD_TEST_THREAD_CRASH === "1"
 
-    const runOn = (thread: Thread, request: typeof AnalyzeRequest.Type, onProgress?: (progress: AnalysisProgress) => void) =>
+    const runOn = (thread: Thread, request: typeof AnalyzeRequest.Type, onProgress: ((progress: AnalysisProgress) => void) | undefined, trace: ThreadRequest["trace"]) =>
       Effect.callback<AnalysisDocument, AnalysisFailed>((resume) => {
         const id = ++nextId
         const { worker } = thread
@@ -100,6 +132,8 @@ export const makeAnalysisPool = (size: number, options: AnalysisPoolOptions = {}
             case "crashed":
               cleanup()
               return resume(Effect.die(new Error(`The analysis thread crashed: ${reply.message}`)))
+            case "flushed":
+              return
           }
         }
         const onError = (event: ErrorEvent): void => {
@@ -116,7 +150,7 @@ export const makeAnalysisPool = (size: number, options: AnalysisPoolOptions = {}
         worker.addEventListener("message", onMessage)
         worker.addEventListener("error", onError)
         worker.addEventListener("close", onClose)
-        const message: ThreadRequest = { id, request, ingestThread: false, blockMs, crash }
+        const message: ThreadRequest = { id, request, ingestThread: false, blockMs, crash, ...(trace === undefined ? {} : { trace }) }
         worker.postMessage(message)
         // Interrupted (cancelled, deadline passed, worker shutting down): stop the work itself.
         return Effect.sync(() => {
@@ -131,11 +165,12 @@ export const makeAnalysisPool = (size: number, options: AnalysisPoolOptions = {}
       busy: () => busy,
       // Waiting for a free thread stays interruptible (a cancelled request leaves the line);
       // once a thread is taken it is always given back, or replaced when it was terminated.
+      // The thread's spans are children of this span (its trace context rides in the message).
       run: (request, onProgress) =>
         Effect.uninterruptibleMask((restore) =>
           Effect.flatMap(restore(Queue.take(idle)), (thread) => {
             busy++
-            return restore(runOn(thread, request, onProgress)).pipe(
+            return restore(Effect.flatMap(tracing === undefined ? Effect.undefined : currentTraceCarrier, (trace) => runOn(thread, request, onProgress, trace))).pipe(
               Effect.ensuring(Effect.suspend(() => {
                 busy--
                 if (!thread.dead) return Queue.offer(idle, thread)
@@ -144,7 +179,7 @@ export const makeAnalysisPool = (size: number, options: AnalysisPoolOptions = {}
               }))
             )
           })
-        )
+        ).pipe(Effect.withSpan("AnalysisPool.run", { attributes: { "dshield.pool.size": size } }))
     }
     return pool
   })

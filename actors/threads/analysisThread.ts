@@ -5,11 +5,18 @@
  * document, whose bytes are transferred, not copied. Inputs are read here, by path: the
  * sessions never cross the thread boundary.
  *
+ * Tracing: a pool of a tracing process sends `setup` with its export settings first; the
+ * thread then loads the exporter and exports its own spans (Orchestrator.analyzeToDocument,
+ * Analysis.run and its stages) to the same collector, each analysis under the span whose
+ * trace context came with the request. It flushes after every analysis and on `flush`.
+ *
  * @since 0.1.0
  */
 import { Cause, Effect, Exit } from "effect"
 import { analyzeToDocument } from "../orchestrator/Orchestrator.ts"
-import type { ThreadReply, ThreadRequest } from "./protocol.ts"
+import { parentOf } from "../../src/observability/TraceContext.ts"
+import type { ThreadTracing } from "../../src/observability/OtlpTracing.ts"
+import type { ThreadFlush, ThreadReply, ThreadRequest, ThreadSetup } from "./protocol.ts"
 
 declare const self: Worker
 
@@ -26,27 +33,69 @@ const blockFor = (ms: number): void => {
 
 const post = (message: ThreadReply, transfer: Array<ArrayBuffer> = []): void => self.postMessage(message, transfer)
 
-self.onmessage = (event: MessageEvent<ThreadRequest>) => {
-  const { id, request, ingestThread, blockMs, crash } = event.data
-  if (crash) throw new Error("test hook DSHIELD_TEST_THREAD_CRASH: the analysis thread crashed")
+/** This thread's exporter, when its pool traces (loaded on `setup`, not before). */
+let tracing: Promise<ThreadTracing | undefined> | undefined
+
+const setup = (message: ThreadSetup): void => {
+  tracing = import("../../src/observability/OtlpTracing.ts")
+    .then(({ threadTracing }) => threadTracing(message.tracing, "analysis"))
+    // An exporter that cannot start leaves the analyses untraced, never failed.
+    .catch(() => undefined)
+}
+
+const flush = (message: ThreadFlush): void => {
+  void (tracing ?? Promise.resolve(undefined))
+    .then((t) => t?.flush())
+    .then(() => post({ type: "flushed", id: message.id }))
+}
+
+const analyze = (request: ThreadRequest, traced: ThreadTracing | undefined): void => {
+  const { id, ingestThread, blockMs } = request
   let lastProgress = 0
+  // The report held back by the throttle; posted before the answer so the caller always
+  // sees where ingest ended (a short analysis could otherwise report only its first chunk).
+  let heldBack: { bytes: number; events: number } | undefined
   const onProgress = (bytes: number, events: number): void => {
     const now = Date.now()
-    if (now - lastProgress < PROGRESS_EVERY_MS) return
+    if (now - lastProgress < PROGRESS_EVERY_MS) {
+      heldBack = { bytes, events }
+      return
+    }
     lastProgress = now
+    heldBack = undefined
     post({ type: "progress", id, bytes, events })
   }
   blockFor(blockMs)
-  void Effect.runPromiseExit(analyzeToDocument(request, onProgress, ingestThread)).then((exit) => {
+  const parent = traced === undefined ? undefined : parentOf(request.trace)
+  const analysis = analyzeToDocument(request.request, onProgress, ingestThread)
+  const run = traced === undefined
+    ? analysis
+    : (parent === undefined ? analysis : Effect.withParentSpan(analysis, parent)).pipe(Effect.provideContext(traced.context))
+  void Effect.runPromiseExit(run).then((exit) => {
+    if (heldBack !== undefined) post({ type: "progress", id, ...heldBack })
     if (Exit.isSuccess(exit)) {
       const { reply, document } = exit.value
       // A fresh buffer exactly the document's size, handed over without a copy.
       const bytes = document.byteOffset === 0 && document.byteLength === document.buffer.byteLength ? document : document.slice()
       post({ type: "done", id, reply, document: bytes }, [bytes.buffer as ArrayBuffer])
-      return
+    } else {
+      const failure = Cause.findErrorOption(exit.cause)
+      if (failure._tag === "Some") post({ type: "failed", id, message: failure.value.message, kind: failure.value.kind })
+      else post({ type: "crashed", id, message: Cause.pretty(exit.cause).split("\n")[0] ?? "unknown defect" })
     }
-    const failure = Cause.findErrorOption(exit.cause)
-    if (failure._tag === "Some") post({ type: "failed", id, message: failure.value.message, kind: failure.value.kind })
-    else post({ type: "crashed", id, message: Cause.pretty(exit.cause).split("\n")[0] ?? "unknown defect" })
+    // The analysis's spans go to the collector now, after the caller has its answer.
+    void traced?.flush()
   })
+}
+
+self.onmessage = (event: MessageEvent<ThreadRequest | ThreadSetup | ThreadFlush>) => {
+  const message = event.data
+  if ("type" in message) {
+    if (message.type === "setup") return setup(message)
+    return flush(message)
+  }
+  if (message.crash) throw new Error("test hook DSHIELD_TEST_THREAD_CRASH: the analysis thread crashed")
+  // Untraced: analysed at once, as before tracing existed; traced: once the exporter is up.
+  if (tracing === undefined) return analyze(message, undefined)
+  void tracing.then((traced) => analyze(message, traced))
 }

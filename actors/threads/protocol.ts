@@ -4,6 +4,8 @@
  * @since 0.1.0
  */
 import type { AnalyzeReply, AnalyzeRequest } from "../orchestrator/Orchestrator.ts"
+import type { TraceCarrier } from "../../src/observability/TraceContext.ts"
+import type { TracingSettings } from "../../src/observability/TracingSettings.ts"
 
 export interface ThreadRequest {
   readonly id: number
@@ -18,6 +20,20 @@ export interface ThreadRequest {
   readonly blockMs: number
   /** Test hook: the thread throws (an uncaught error) instead of analysing. */
   readonly crash: boolean
+  /** The span the analysis runs under (W3C trace context), when the pool traces. */
+  readonly trace?: TraceCarrier | undefined
+}
+
+/** Asks a thread to send the spans it holds (the pool stops); answered `flushed`. */
+export interface ThreadFlush {
+  readonly type: "flush"
+  readonly id: number
+}
+
+/** The first message to a thread of a tracing pool: it exports its own spans to the same collector (OtlpTracing.ts). */
+export interface ThreadSetup {
+  readonly type: "setup"
+  readonly tracing: TracingSettings
 }
 
 export type ThreadReply =
@@ -25,3 +41,4 @@ export type ThreadReply =
   | { readonly type: "done"; readonly id: number; readonly reply: AnalyzeReply; readonly document: Uint8Array }
   | { readonly type: "failed"; readonly id: number; readonly message: string; readonly kind: "input" | "analysis" }
   | { readonly type: "crashed"; readonly id: number; readonly message: string }
+  | { readonly type: "flushed"; readonly id: number }

@@ -31,6 +31,7 @@ import { AckPolicy, headers as natsHeaders, type JsMsg, type KV, type NatsConnec
 import type { AnalyzeReply, AnalyzeRequest, ResultStore } from "../orchestrator/Orchestrator.ts"
 import { natsResultStore, type NatsResultStoreOptions } from "./NatsResultStore.ts"
 import { CREDENTIAL_HEADER } from "./NatsTransport.ts"
+import { extractTraceContext, injectTraceContext, receivedSpan } from "../../src/observability/TraceContext.ts"
 import { jobs, jobsAckPending, jobsPending, jobsRedelivered } from "../../src/metrics/engineMetrics.ts"
 import { metrics } from "../../src/metrics/Registry.ts"
 
@@ -193,12 +194,16 @@ const claimsBucket = async (nc: NatsConnection, bucket: string, ttlMs: number, m
  * until a worker takes the job.
  */
 export const submitJob = (nc: NatsConnection, job: AnalysisJob, options: JobQueueOptions = {}, credential?: string) =>
-  js("Submitting the job", async () => {
+  Effect.gen(function*() {
     const h = natsHeaders()
     if (credential !== undefined) h.set(CREDENTIAL_HEADER, credential)
-    const ack = await nc.jetstream().publish(jobNames(options).subject, encoder.encode(JSON.stringify(job)), { msgID: job.analysis_id, headers: h })
-    return ack.seq
-  })
+    // The job's processing span, whenever a worker takes it, is a child of this one.
+    yield* injectTraceContext((name, value) => h.set(name, value))
+    return yield* js("Submitting the job", async () => {
+      const ack = await nc.jetstream().publish(jobNames(options).subject, encoder.encode(JSON.stringify(job)), { msgID: job.analysis_id, headers: h })
+      return ack.seq
+    })
+  }).pipe(Effect.withSpan(`jobs.submit ${jobNames(options).subject}`, { kind: "producer", attributes: { "messaging.system": "nats", "messaging.destination.name": jobNames(options).subject, "dshield.analysis_id": job.analysis_id } }))
 
 /** The object holding a job's answer: the orchestrator's reply, or `{ failed }`. */
 export const resultName = (analysisId: string): string => `job-${analysisId}`
@@ -449,7 +454,12 @@ export const consumeJobs = (nc: NatsConnection, results: ReturnType<typeof natsR
           if (msg === null) continue
           failures = 0
           const track = options.track ?? ((effect) => effect)
-          const outcome = yield* track(handleMessage(nc, kv, results, run, msg, options)).pipe(
+          // Under the submitter's span (traceparent in the job's headers), else a trace of its own.
+          const parent = extractTraceContext((name) => msg.headers?.get(name))
+          const handled = handleMessage(nc, kv, results, run, msg, options).pipe(
+            Effect.withSpan(`jobs.process ${names.subject}`, receivedSpan(parent, "consumer", { "messaging.system": "nats", "messaging.destination.name": names.subject, "messaging.message.delivery_count": msg.info.deliveryCount }))
+          )
+          const outcome = yield* track(handled).pipe(
             // A JetStream failure mid-job: the job stays unacked and is redelivered.
             Effect.catchCause((cause) =>
               Effect.sync(() => {

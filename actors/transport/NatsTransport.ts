@@ -23,6 +23,7 @@ import { randomUUID } from "node:crypto"
 import { createInbox, headers as natsHeaders, type NatsConnection, ServiceError, type ServiceMsg } from "nats"
 import { INLINE_MAX_BYTES, incomingBody, isClaimChecked, outgoingBody } from "./LargePayloads.ts"
 import type { ActorRef, ActorStats, AskOptions, Protocol } from "../kernel/Actor.ts"
+import { extractTraceContext, injectTraceContext, receivedSpan } from "../../src/observability/TraceContext.ts"
 import { ActorTimeout, ActorUnavailable } from "../kernel/ActorErrors.ts"
 
 const encoder = new TextEncoder()
@@ -101,7 +102,9 @@ export const effectiveTimeout = (requested: number | undefined, serveOptions: Se
 
 /** Serves an actor (running in this process) to NATS clients; stopped with the scope. */
 export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: ActorRef<P>, serveOptions: ServeOptions = {}) =>
-  Effect.acquireRelease(
+  // Requests are handled on fibers of their own (started by the NATS callback): they get this
+  // scope's tracer, and their span's parent is the caller's (traceparent header), not ours.
+  Effect.flatMap(Effect.tracer, (tracer) => Effect.acquireRelease(
     Effect.promise(async () => {
       const proto = ref.protocol
       const service = await nc.services.add({
@@ -147,7 +150,12 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
               : undefined
           }
           const requestId = msg.headers?.get(REQUEST_ID_HEADER) ?? ""
-          const fiber = Effect.runFork(ref.ask(message as never, payload as never, askOptions))
+          const subject = `${serveOptions.group ?? `coord.actor.${proto.name}`}.${message}`
+          const parent = extractTraceContext((name) => msg.headers?.get(name))
+          const fiber = Effect.runFork(ref.ask(message as never, payload as never, askOptions).pipe(
+            Effect.withSpan(`nats.serve ${subject}`, receivedSpan(parent, "server", { "messaging.system": "nats", "messaging.destination.name": subject, "dshield.request_id": requestId })),
+            Effect.withTracer(tracer)
+          ))
           if (REQUEST_ID.test(requestId)) inFlight.set(requestId, fiber)
           fiber.addObserver(async (exit) => {
             inFlight.delete(requestId)
@@ -219,7 +227,7 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
       } satisfies NatsServiceHandle
     }),
     (handle) => Effect.promise(() => handle.stop())
-  )
+  ))
 
 export interface NatsClientOptions {
   /** How long a request waits by default (sent to the server as its deadline); an ask's own `timeoutMs` overrides it. */
@@ -233,6 +241,7 @@ export interface NatsClientOptions {
 /** A client of an actor type served over NATS: the same ActorRef as in process. */
 export const natsClient = <P extends Protocol>(nc: NatsConnection, proto: P, options: NatsClientOptions = {}): ActorRef<P> => {
   const defaultTimeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+  const subjectFor = (message: string): string => (options.group === undefined ? subjectOf(proto, message) : `${options.group}.${message}`)
   return {
     protocol: proto,
     ask: (message, payload, askOptions) =>
@@ -246,6 +255,8 @@ export const natsClient = <P extends Protocol>(nc: NatsConnection, proto: P, opt
         const requestId = randomUUID()
         headers.set(REQUEST_ID_HEADER, requestId)
         if (options.credential !== undefined) headers.set(CREDENTIAL_HEADER, options.credential)
+        // The server's handling span is a child of this request's (W3C traceparent).
+        yield* injectTraceContext((name, value) => headers.set(name, value))
         const onProgress = askOptions?.onProgress
         const progress = onProgress === undefined ? undefined : nc.subscribe(createInbox(), {
           callback: (err, m) => {
@@ -264,7 +275,7 @@ export const natsClient = <P extends Protocol>(nc: NatsConnection, proto: P, opt
             // A large request goes by claim-check (LargePayloads.ts), and so may its reply.
             const encoded = encodeJson(spec.payload, payload)
             const body = encoded.byteLength <= INLINE_MAX_BYTES ? encoded : await outgoingBody(nc, encoded, headers)
-            const answer = await nc.request(options.group === undefined ? subjectOf(proto, message) : `${options.group}.${message}`, body, {
+            const answer = await nc.request(subjectFor(message), body, {
               // A little longer than the deadline, so the server's own ActorTimeout (504) arrives first.
               timeout: timeoutMs + 2_000,
               headers
@@ -292,7 +303,7 @@ export const natsClient = <P extends Protocol>(nc: NatsConnection, proto: P, opt
           return yield* Effect.fail(decodeJson(decodeWith, reply.data))
         }
         return decodeJson(spec.success, reply.data)
-      }) as never,
+      }).pipe(Effect.withSpan(`nats.request ${subjectFor(message)}`, { kind: "client", attributes: { "messaging.system": "nats", "messaging.destination.name": subjectFor(message) } })) as never,
     stats: () =>
       Effect.promise(async () => {
         const stats: Array<ActorStats> = []

@@ -17,7 +17,7 @@ import { randomBytes } from "node:crypto"
 import { mkdirSync } from "node:fs"
 import { rm, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { Effect, Fiber, Queue, type Scope } from "effect"
+import { Effect, Fiber, Option, Queue, type Scope, Tracer } from "effect"
 import { configForDepth, DEFAULT_CONFIG } from "../config/AnalysisConfig.ts"
 import { type Result, serializeResult } from "../domain/Result.ts"
 import type { AnalyzerService } from "../pipeline/Analyzer.ts"
@@ -25,6 +25,7 @@ import type { SqlStore } from "../store/SqlStore.ts"
 import { asTenant } from "./ApiRepository.ts"
 import type { PrincipalShape } from "./auth/Principal.ts"
 import { analyses, analysesWaiting, analysisSeconds, ingestEvents, ingestRejected, ingestSessions } from "../metrics/engineMetrics.ts"
+import { receivedSpan } from "../observability/TraceContext.ts"
 import { completeApiAnalysis, type Depth, failApiAnalysis, insertApiAnalysis, markApiAnalysisRunning } from "./TenantRepository.ts"
 
 export type SubmittedInput =
@@ -91,6 +92,8 @@ interface Job {
   readonly format: string
   readonly bytes: number
   readonly callbackUrl: string | undefined
+  /** The submitting request's span: the analysis, run later, is traced as its child. */
+  readonly parent: Tracer.AnySpan | undefined
 }
 
 /** Where analyses run: the Analyzer service for each depth, and how many run at once. */
@@ -199,7 +202,9 @@ export const makeAnalysisRunner = (options: {
           settle.delete(job.id)
           live.delete(job.id)
         })),
-        Effect.ensuring(job.owned ? Effect.promise(() => rm(job.path, { force: true })) : Effect.void)
+        Effect.ensuring(job.owned ? Effect.promise(() => rm(job.path, { force: true })) : Effect.void),
+        // In the trace of the request that submitted it (the runner's fibers run under no request).
+        Effect.withSpan("ApiAnalysis.run", receivedSpan(job.parent, "internal", { "dshield.analysis_id": job.id, "dshield.depth": job.depth, "dshield.tenant": job.tenant }))
       )
 
     // As many runners as analyses may run at once (the analysis threads, or the pool's share),
@@ -251,7 +256,9 @@ export const makeAnalysisRunner = (options: {
           startedAt: null,
           progress: { stage: "queued", done: 0, total: staged.bytes }
         })
+        const parent = Option.getOrUndefined(yield* Effect.serviceOption(Tracer.ParentSpan))
         yield* Queue.offer(s.store ? storedQueue : queue, {
+          parent,
           id,
           tenant: s.principal.tenant,
           keyId: s.principal.keyId,

@@ -14,7 +14,7 @@
 import { randomUUID } from "node:crypto"
 import { dirname, join, resolve } from "node:path"
 import { rm } from "node:fs/promises"
-import { Context, Effect, Layer, Schedule, Schema, type Scope } from "effect"
+import { Context, Effect, Layer, Schedule, Schema, type Scope, Tracer } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { HttpApiBuilder, HttpApiMiddleware, HttpApiScalar } from "effect/http-api"
 import type { StoreConfig } from "../config/StoreConfig.ts"
@@ -259,6 +259,12 @@ export const startServer = (options: ServeOptions): Effect.Effect<RunningServer,
     const routes = Layer.mergeAll(api, HttpApiScalar.layer(CoordinationApi, { path: "/docs" }))
     const { handler, dispose } = HttpRouter.toWebHandler(routes.pipe(Layer.provide(HttpServer.layerServices)), { disableLogger: true })
     yield* Effect.addFinalizer(() => Effect.promise(() => dispose()))
+    // Requests run on the handler's own runtime: given this process's tracer (when tracing is
+    // on), Effect's HTTP tracing makes a server span per request (named by the method, the
+    // route in http.route), a child of the caller's span when the request carries a W3C
+    // traceparent; the handlers' spans are its children.
+    const tracer = yield* Effect.tracer
+    const requestContext = tracer === Tracer.nativeTracer ? undefined : Context.make(Tracer.Tracer, tracer)
 
     const edge = async (request: Request, server: Bun.Server<undefined>): Promise<Response> => {
       const requestId = randomUUID()
@@ -326,7 +332,7 @@ export const startServer = (options: ServeOptions): Effect.Effect<RunningServer,
       const inner = new Request(request.url, { method: request.method, headers, ...(body === undefined ? {} : { body }) })
       let response: Response
       try {
-        response = await handler(inner)
+        response = await handler(inner, requestContext)
       } catch {
         response = problem(500, "The server failed on this request; report it with the request id.", requestId)
       }

@@ -13,6 +13,7 @@ import { collectGarbage } from "../analytics/memory.ts"
 import { computeFeatures, type SessionFeatures } from "../analytics/sessionFeatures.ts"
 import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
 import type { AttackSession } from "../domain/AttackSession.ts"
+import type { Stage } from "../observability/TraceContext.ts"
 import { assessmentFor, type Campaign, type Indicator, type IndicatorType } from "../domain/Campaign.ts"
 
 export interface Analysis {
@@ -113,35 +114,44 @@ const indicatorsOf = (members: Int32Array, f: SessionFeatures): Array<Indicator>
   return out
 }
 
+/** The stages run as they are, untimed (runAnalysis passes one that times each as a span). */
+const untimed: Stage = (_name, run) => run()
+
 export const analyzeSessions = (sessions: Iterable<AttackSession>, config: AnalysisConfig): Analysis =>
   analyzeFeatures(computeFeatures(sessions), config)
 
-export const analyzeFeatures = (features: SessionFeatures, config: AnalysisConfig): Analysis =>
-  campaignsFromDrafts(features, draftCampaigns(features, config), config)
+/** `stage` runs each step (linkage, hierarchy, scoring, report) by name: a tracing hook. */
+export const analyzeFeatures = (features: SessionFeatures, config: AnalysisConfig, stage: Stage = untimed): Analysis =>
+  campaignsFromDrafts(features, draftCampaigns(features, config, stage), config, stage)
 
 /** Pattern analysis: linkage and hierarchy, the campaigns' membership (no scores yet). */
-export const draftCampaigns = (features: SessionFeatures, config: AnalysisConfig): Array<CampaignDraft> => {
+export const draftCampaigns = (features: SessionFeatures, config: AnalysisConfig, stage: Stage = untimed): Array<CampaignDraft> => {
   collectGarbage(true, features.count)
-  const linkage = linkSessions(features, {
+  const linkage = stage("Analysis.linkage", () => linkSessions(features, {
     seed: config.seed,
     behaviourThreshold: config.behaviourThreshold,
     wordlistThreshold: config.wordlistThreshold,
     wordlistMinCredentials: config.wordlistMinCredentials,
     sourceWindowMs: config.sourceWindowMs
-  })
+  }))
   collectGarbage(true, features.count)
-  return buildHierarchy(features, linkage, {
+  return stage("Analysis.hierarchy", () => buildHierarchy(features, linkage, {
     variantThreshold: config.variantThreshold,
     waveGapMs: config.waveGapMs,
     minSessions: config.minSessions
-  })
+  }))
 }
 
 /** Confidence scoring and the campaign report for drafted campaigns. */
-export const campaignsFromDrafts = (features: SessionFeatures, drafts: ReadonlyArray<CampaignDraft>, config: AnalysisConfig): Analysis => {
+export const campaignsFromDrafts = (features: SessionFeatures, drafts: ReadonlyArray<CampaignDraft>, config: AnalysisConfig, stage: Stage = untimed): Analysis => {
   collectGarbage(true, features.count)
-  const scores = scoreGroups(drafts, features, { seed: config.seed, permutations: config.permutations, bootstrap: config.bootstrap })
+  const scores = stage("Analysis.scoring", () => scoreGroups(drafts, features, { seed: config.seed, permutations: config.permutations, bootstrap: config.bootstrap }))
   collectGarbage(true, features.count)
+  return stage("Analysis.report", () => reportCampaigns(features, drafts, scores))
+}
+
+/** The campaigns as Result v1 has them: names, members, indicators, techniques, ordered. */
+const reportCampaigns = (features: SessionFeatures, drafts: ReadonlyArray<CampaignDraft>, scores: ReturnType<typeof scoreGroups>): Analysis => {
   // Each draft's member ids, sorted once: they name the campaign and are its `sessions` list.
   const memberIds = drafts.map((d) => Array.from(d.members, (i) => features.ids[i]!).sort(compareStrings))
   const ids = drafts.map((d, index) => {

@@ -12,7 +12,7 @@ import { REPO } from "./helpers.ts"
 const transpiler = new Bun.Transpiler({ loader: "ts" })
 
 /** Bare package names reachable through static imports from `entry` (repo files followed). */
-const staticPackages = (entry: string): Set<string> => {
+const staticPackages = (entry: string, specifiers?: Set<string>): Set<string> => {
   const seen = new Set<string>()
   const packages = new Set<string>()
   const visit = (file: string): void => {
@@ -24,6 +24,7 @@ const staticPackages = (entry: string): Set<string> => {
         const target = resolve(dirname(file), imp.path)
         if (target.endsWith(".ts")) visit(target)
       } else if (!imp.path.startsWith("node:")) {
+        specifiers?.add(imp.path)
         const parts = imp.path.split("/")
         packages.add(imp.path.startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0]!)
       }
@@ -47,6 +48,18 @@ describe("start-up", () => {
     // Nor do the Analyzer layers main.ts provides it with (each loads its own on first use).
     const layers = staticPackages(resolve(REPO, "layers/Analyzers.ts"))
     expect(HEAVY.filter((p) => layers.has(p))).toEqual([])
+  })
+})
+
+describe("start-up without tracing", () => {
+  test("the OTLP exporter and its HTTP client are loaded only when OTEL_* configures tracing", () => {
+    // Everything every command and the transports load statically: the propagation helpers
+    // (src/observability/TraceContext.ts) use Effect's core only.
+    const specifiers = new Set<string>()
+    for (const entry of ["src/cli/main.ts", "actors/transport/NatsTransport.ts", "actors/transport/JobQueue.ts", "actors/threads/AnalysisPool.ts", "actors/threads/analysisThread.ts", "src/pipeline/runAnalysis.ts"]) {
+      staticPackages(resolve(REPO, entry), specifiers)
+    }
+    expect([...specifiers].filter((s) => s.startsWith("effect/observability") || s.startsWith("effect/http"))).toEqual([])
   })
 })
 

@@ -30,6 +30,7 @@ import { Clock, Duration, Effect, Result, Schedule } from "effect"
 import { signatureHeader, SIGNATURE_HEADER } from "./Signature.ts"
 import type { CheckedTarget, HostResolver, TargetGuardConfig } from "./TargetGuard.ts"
 import { checkWebhookTarget } from "./TargetGuard.ts"
+import { injectTraceContext } from "../../observability/TraceContext.ts"
 
 export const USER_AGENT = "dshield-coord-webhook/1"
 export const DELIVERY_ID_HEADER = "Coord-Delivery-Id"
@@ -174,12 +175,14 @@ export const deliverWebhook = Effect.fn("Webhooks.deliverWebhook")(function*<R =
   /** One attempt: guard, POST, follow redirects; `progress` survives a timeout. */
   const runChain = (signedAt: number, progress: { url: string; status?: number }) =>
     Effect.gen(function*() {
-      const headers = {
+      const headers: Record<string, string> = {
         "Content-Type": "application/json",
         [SIGNATURE_HEADER]: signatureHeader(options.secret, signedAt, body),
         [DELIVERY_ID_HEADER]: options.deliveryId,
         "User-Agent": USER_AGENT
       }
+      // The receiver may continue the analysis's trace (W3C traceparent).
+      yield* injectTraceContext((name, value) => void (headers[name] = value))
       for (let hop = 0;; hop++) {
         const checked = yield* Effect.result(
           checkWebhookTarget(progress.url, options.guard, {

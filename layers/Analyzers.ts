@@ -32,7 +32,7 @@ const connectionFor = (nats: NatsFlags | NatsConnection) =>
   "publish" in nats ? Effect.succeed(nats) : Effect.flatMap(Effect.promise(remote), ({ natsConnection }) => natsConnection(nats))
 
 export const inProcess: Layer.Layer<Analyzer> = Layer.succeed(Analyzer, {
-  analyze: ({ paths, config, onProgress }) => Effect.map(runAnalysis(paths, config, { onProgress }), ({ result, report }) => ({ result, report }))
+  analyze: ({ paths, config, onProgress, onSession }) => Effect.map(runAnalysis(paths, config, { onProgress, onSession }), ({ result, report }) => ({ result, report }))
 })
 
 /**
@@ -55,14 +55,14 @@ export const threads = (pool: AnalysisPool): Layer.Layer<Analyzer> =>
  */
 export const store = (storeConfig: StoreConfig | Layer.Layer<SqlStore, StoreError>, dormantAfterDays: number | undefined, tenant?: string): Layer.Layer<Analyzer> =>
   Layer.succeed(Analyzer, {
-    analyze: ({ paths, config, onProgress }) =>
+    analyze: ({ paths, config, onProgress, onSession }) =>
       Effect.gen(function*() {
         const { postgresActor, storeFailure } = yield* Effect.promise(() => import("../actors/postgres/StoreActor.ts"))
         return yield* Effect.gen(function*() {
           const pg = yield* postgresActor(storeConfig)
           // The store is opened, migrated and read while the input is ingested.
           const loading = yield* Effect.forkScoped(pg.ask("migrate", {}).pipe(Effect.andThen(pg.ask("loadSessions", tenant === undefined ? {} : { tenant }))))
-          const done = yield* runAnalysisWithSessions(paths, config, { history: Fiber.join(loading), onProgress })
+          const done = yield* runAnalysisWithSessions(paths, config, { history: Fiber.join(loading), onProgress, onSession })
           const history = yield* Fiber.join(loading)
           // The input's sessions, joined with their stored pieces where a session straddled two runs.
           const fresh = new Set(done.report.sessions.map((s) => s.id))

@@ -6,6 +6,7 @@
  * service and writes what it answers; it does not know which layer it got.
  */
 import { Context, type Effect } from "effect"
+import type { AttackSession } from "../domain/AttackSession.ts"
 import type { AnalysisError, InputError } from "../domain/errors.ts"
 import type { Result } from "../domain/Result.ts"
 import type { IngestSummary } from "../ingest/ingest.ts"
@@ -16,6 +17,12 @@ export interface AnalyzeInputs {
   readonly config: AnalysisConfig
   /** Told the bytes and events read so far, where the layer can tell. */
   readonly onProgress?: ((bytes: number, events: number) => void) | undefined
+  /**
+   * Shown each session analysed, where the layer reads the input in this process (in
+   * process, with the store); the layers that analyse elsewhere never call it. A session may
+   * be shown twice (an input read again whole): key what you keep by session id.
+   */
+  readonly onSession?: ((session: AttackSession) => void) | undefined
 }
 
 /** What a stored run wrote (the store layer only). */

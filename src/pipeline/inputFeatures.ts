@@ -26,6 +26,12 @@ export interface InputFeatures {
   readonly mode: FeedMode
 }
 
+/**
+ * Shown each session as it goes into the features (the HTML report keeps start times and
+ * command lines). An input read again whole shows its sessions again: key by session id.
+ */
+export type SessionObserver = (session: AttackSession) => void
+
 /** A failure of the feature builder: an analysis error, not a read error. */
 export class FeatureFailure {
   constructor(readonly cause: unknown) {}
@@ -37,8 +43,9 @@ export const THREAD_MIN_BYTES = 32 * 1024 * 1024
 const THREAD_URL = new URL("./ingestThread.ts", import.meta.url).href
 
 /** Sessions read whole, then features; the sessions are garbage once this returns. */
-const wholeFeatures = async (paths: ReadonlyArray<string>, options: IngestOptions): Promise<InputFeatures> => {
+const wholeFeatures = async (paths: ReadonlyArray<string>, options: IngestOptions, onSession?: SessionObserver): Promise<InputFeatures> => {
   const { sessions, ...summary } = await ingest(paths, options)
+  if (onSession !== undefined) for (const s of sessions) onSession(s)
   return { summary, features: computeFeaturesOf(sessions), mode: "whole" }
 }
 
@@ -51,16 +58,17 @@ const computeFeaturesOf = (sessions: ReadonlyArray<AttackSession>): SessionFeatu
 }
 
 /** Ingest and feature building on this thread, one session at a time. */
-const streamedFeatures = async (paths: ReadonlyArray<string>, options: IngestOptions): Promise<InputFeatures> => {
+const streamedFeatures = async (paths: ReadonlyArray<string>, options: IngestOptions, onSession?: SessionObserver): Promise<InputFeatures> => {
   const builder = new FeatureBuilder()
   const outcome = await ingestStream(paths, options, (session) => {
     try {
       builder.add(session)
+      onSession?.(session)
     } catch (error) {
       throw new FeatureFailure(error)
     }
   })
-  if (!outcome.streamed) return wholeFeatures(paths, options)
+  if (!outcome.streamed) return wholeFeatures(paths, options, onSession)
   return { summary: outcome.summary, features: finishOf(builder), mode: "stream" }
 }
 
@@ -73,7 +81,7 @@ const finishOf = (builder: FeatureBuilder): SessionFeatures => {
 }
 
 /** Ingest on its own thread, feature building here. */
-const threadedFeatures = (paths: ReadonlyArray<string>, options: IngestOptions, signal?: AbortSignal): Promise<InputFeatures> =>
+const threadedFeatures = (paths: ReadonlyArray<string>, options: IngestOptions, signal?: AbortSignal, onSession?: SessionObserver): Promise<InputFeatures> =>
   new Promise<InputFeatures>((resolve, reject) => {
     const worker = new Worker(THREAD_URL)
     const credit = new SharedArrayBuffer(4)
@@ -96,6 +104,7 @@ const threadedFeatures = (paths: ReadonlyArray<string>, options: IngestOptions, 
           try {
             const sessions = JSON.parse(reply.json) as Array<AttackSession>
             for (let i = 0; i < sessions.length; i++) builder.add(sessions[i]!)
+            if (onSession !== undefined) for (let i = 0; i < sessions.length; i++) onSession(sessions[i]!)
           } catch (error) {
             return settle(() => reject(new FeatureFailure(error)))
           }
@@ -116,7 +125,7 @@ const threadedFeatures = (paths: ReadonlyArray<string>, options: IngestOptions, 
             }
           })
         case "stopped":
-          return settle(() => void wholeFeatures(paths, options).then(resolve, reject))
+          return settle(() => void wholeFeatures(paths, options, onSession).then(resolve, reject))
         case "failed":
           return settle(() => reject(new IngestFailure(reply.message, reply.path)))
         case "crashed":
@@ -165,8 +174,14 @@ const useThread = async (paths: ReadonlyArray<string>, allowed: boolean): Promis
  * Features of every session of the inputs. Rejects with IngestFailure when an input cannot
  * be read, FeatureFailure when the feature builder fails.
  */
-export const inputFeatures = async (paths: ReadonlyArray<string>, options: IngestOptions, signal?: AbortSignal, threadAllowed = true): Promise<InputFeatures> => {
-  if (paths.includes("-")) return wholeFeatures(paths, options)
-  if (await useThread(paths, threadAllowed)) return threadedFeatures(paths, options, signal)
-  return streamedFeatures(paths, options)
+export const inputFeatures = async (
+  paths: ReadonlyArray<string>,
+  options: IngestOptions,
+  signal?: AbortSignal,
+  threadAllowed = true,
+  onSession?: SessionObserver
+): Promise<InputFeatures> => {
+  if (paths.includes("-")) return wholeFeatures(paths, options, onSession)
+  if (await useThread(paths, threadAllowed)) return threadedFeatures(paths, options, signal, onSession)
+  return streamedFeatures(paths, options, onSession)
 }

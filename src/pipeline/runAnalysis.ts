@@ -18,6 +18,7 @@ import { ingest, IngestFailure, type IngestOptions, type IngestReport, type Inge
 import { type Analysis, analyzeFeatures, analyzeSessions } from "./analyzeSessions.ts"
 import { assembleResult, inputDigest, inputSummary, runInfo } from "./assembleResult.ts"
 import { FeatureFailure, type FeedMode, inputFeatures } from "./inputFeatures.ts"
+import { type Stage, stageSpans } from "../observability/TraceContext.ts"
 
 export interface AnalysisRun {
   readonly result: Result
@@ -41,6 +42,8 @@ export interface RunOptions {
    * then only competes with the other analyses (docs/benchmarks.md, worker pools).
    */
   readonly ingestThread?: boolean | undefined
+  /** Shown each session analysed (see AnalyzeInputs.onSession). */
+  readonly onSession?: ((session: AttackSession) => void) | undefined
 }
 
 export interface RunWithSessionsOptions<E = never> extends RunOptions {
@@ -85,11 +88,11 @@ const analysisFailure = (error: unknown): AnalysisError =>
  * Features, then campaigns. The features are garbage once this returns: on a large input
  * they are collected before the Result is serialised, which then reuses their memory.
  */
-const analyzeInputs = async (paths: ReadonlyArray<string>, config: AnalysisConfig, options: RunOptions, signal: AbortSignal) => {
-  const { summary, features, mode } = await inputFeatures(paths, ingestOptions(config, options), signal, options.ingestThread ?? true)
+const analyzeInputs = async (paths: ReadonlyArray<string>, config: AnalysisConfig, options: RunOptions, signal: AbortSignal, stage: Stage) => {
+  const { summary, features, mode } = await stage("Analysis.ingest", () => inputFeatures(paths, ingestOptions(config, options), signal, options.ingestThread ?? true, options.onSession))
   let analysis: Analysis
   try {
-    analysis = analyzeFeatures(features, config)
+    analysis = analyzeFeatures(features, config, stage)
   } catch (error) {
     throw new FeatureFailure(error)
   }
@@ -103,8 +106,10 @@ export const runAnalysis = Effect.fn("Analysis.run")(function*(
   options: RunOptions = {}
 ) {
   const startedAt = yield* Clock.currentTimeMillis
+  // Ingest (read, sessions, features), linkage, hierarchy, scoring and report: child spans when tracing.
+  const stage = yield* stageSpans
   const { summary, analysis, sessions, mode } = yield* Effect.tryPromise({
-    try: (signal) => analyzeInputs(paths, config, options, signal),
+    try: (signal) => analyzeInputs(paths, config, options, signal, stage),
     catch: (error) => (error instanceof FeatureFailure ? analysisFailure(error.cause) : readFailure(error))
   })
   collectGarbage(true, sessions)
@@ -127,6 +132,7 @@ export const runAnalysisWithSessions = <E = never>(
     })
     const history = options.history === undefined ? [] : Effect.isEffect(options.history) ? yield* options.history : options.history
     const sessions = mergeHistory(history, report.sessions)
+    if (options.onSession !== undefined) for (const s of sessions) options.onSession(s)
     const analysis = yield* Effect.try({
       try: () => analyzeSessions(sessions, config),
       catch: analysisFailure

@@ -15,6 +15,8 @@ import { PROGRESS_MIN_BYTES, ProgressBar } from "../ProgressBar.ts"
 
 // Manifests are written only with --manifest: loaded then.
 const replay = Effect.promise(() => import("./replay.ts"))
+// The HTML report's code is loaded only with --html.
+const htmlReport = Effect.promise(() => import("./report.ts"))
 
 type AnalyzeCommand = Extract<Command, { _tag: "Analyze" }>
 
@@ -68,7 +70,9 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
   const clearBar = Effect.ensuring(Effect.sync(() => bar?.clear()))
   // Where the analysis runs is the layer's business (layers/Analyzers.ts, chosen in main.ts).
   const analyzer = yield* Analyzer
-  const { result, report, stored: saved, workflow } = yield* analyzer.analyze({ paths: command.paths, config, onProgress }).pipe(clearBar)
+  // With --html, each session's start time and command lines are kept as the analysis reads them.
+  const collector = command.html === undefined ? undefined : (yield* htmlReport).reportCollector()
+  const { result, report, stored: saved, workflow } = yield* analyzer.analyze({ paths: command.paths, config, onProgress, onSession: collector?.add }).pipe(clearBar)
 
   // The contract is checked before anything is written: a result that does not match its
   // own schema is a bug, reported as an analysis error rather than handed to other tools.
@@ -97,6 +101,10 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
   if (exports.stix !== undefined || exports.misp !== undefined || exports.mispUrl !== undefined) {
     const { exportResult } = yield* Effect.promise(() => import("./export.ts"))
     yield* exportResult(result, exports, command.quiet)
+  }
+  if (command.html !== undefined && collector !== undefined) {
+    const { analysisExtras, writeReport } = yield* htmlReport
+    yield* writeReport(result, yield* analysisExtras(collector, result, command.paths, config), command.html, command.quiet)
   }
 
   if (!command.quiet) {

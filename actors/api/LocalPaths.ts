@@ -6,6 +6,8 @@
  * resolved real path, so a symlink cannot be swapped in between the check and the read.
  *
  * Inside an allowed directory ingest itself follows no symlinks and reads only regular files.
+ * The MCP server (`dshield-coord mcp --allow-paths`, src/mcp) checks the paths of its tool
+ * calls with the same function.
  *
  * @since 0.1.0
  */
@@ -31,21 +33,34 @@ const under = (path: string, root: string): boolean => path === root || path.sta
 
 const refused = (message: string) => new ClaimCheckError({ kind: "refused", message })
 
+/** Who reads the paths, as the refusals name it: a NATS worker, or the MCP server (src/mcp). */
+export type PathReader = "worker" | "server"
+
+const WORDING: Record<PathReader, { readonly none: string; readonly instead: string }> = {
+  worker: {
+    none: "This worker does not read worker-local paths; upload the inputs to the coord-inputs bucket and name the objects in inputs (analyze --nats does this).",
+    instead: "upload the input instead"
+  },
+  server: {
+    none: "This server reads no files (it was started without --allow-paths); send the sessions inline instead.",
+    instead: "name a file under one of its roots, or send the sessions inline"
+  }
+}
+
 /**
  * Checks the paths of a request against the allowed roots (real paths). Nothing is read
  * unless every path passes; the answer for a refused path does not say whether it exists.
  */
-export const checkLocalPaths = (paths: ReadonlyArray<string>, display: ReadonlyArray<string> | undefined, roots: ReadonlyArray<string>) =>
+export const checkLocalPaths = (paths: ReadonlyArray<string>, display: ReadonlyArray<string> | undefined, roots: ReadonlyArray<string>, reader: PathReader = "worker") =>
   Effect.gen(function*() {
-    if (roots.length === 0) {
-      return yield* refused("This worker does not read worker-local paths; upload the inputs to the coord-inputs bucket and name the objects in inputs (analyze --nats does this).")
-    }
+    const wording = WORDING[reader]
+    if (roots.length === 0) return yield* refused(wording.none)
     const local: Array<string> = []
     const shown: Array<DisplayRoot> = []
     for (const [i, path] of paths.entries()) {
-      const outside = refused(`The path ${path} is not under a directory this worker allows (--allow-paths); upload the input instead.`)
+      const outside = refused(`The path ${path} is not under a directory this ${reader} allows (--allow-paths); ${wording.instead}.`)
       if (path === "-" || !isAbsolute(path) || path.includes("\u0000") || path.split(/[\\/]/).includes("..")) {
-        return yield* refused(`The path ${path} must be absolute, without "..", and not "-"; name a file under a directory this worker allows (--allow-paths).`)
+        return yield* refused(`The path ${path} must be absolute, without "..", and not "-"; name a file under a directory this ${reader} allows (--allow-paths).`)
       }
       const real = yield* Effect.tryPromise({ try: () => realpath(path), catch: () => outside })
       if (!roots.some((root) => under(real, root))) return yield* outside

@@ -8,7 +8,7 @@
 import { Effect, Layer, Schema } from "effect"
 import { AttackSession } from "../../src/domain/AttackSession.ts"
 import { Result } from "../../src/domain/Result.ts"
-import { campaignSessions, campaignTimeline, listCampaigns, loadSessions, saveAnalysis, StoredCampaign } from "../../src/store/AnalysisRepository.ts"
+import { campaignSessions, campaignTimeline, listCampaigns, loadLiveOffset, loadSessions, saveAnalysis, StoredCampaign } from "../../src/store/AnalysisRepository.ts"
 import { runMaintenance } from "../../src/store/maintenance.ts"
 import { loadMigrations, migrate } from "../../src/store/migrate.ts"
 import { SqlStore, type StoreError } from "../../src/store/SqlStore.ts"
@@ -16,6 +16,15 @@ import { type Handlers, protocol } from "../kernel/Actor.ts"
 
 export class StoreFailed extends Schema.TaggedError<StoreFailed>()("StoreFailed", { message: Schema.String }) {}
 
+
+/** A live consumer's checkpoint (src/live): committed with the analysis, read when it starts. */
+const LiveOffset = Schema.Struct({
+  consumer: Schema.String,
+  stream: Schema.String,
+  floorSeq: Schema.Int,
+  processedSeq: Schema.Int,
+  openSessions: Schema.Record(Schema.String, Schema.Int)
+})
 
 export const PostgresStore = protocol("postgres", "1.0.0", {
   migrate: {
@@ -29,9 +38,24 @@ export const PostgresStore = protocol("postgres", "1.0.0", {
       sessions: Schema.Array(AttackSession),
       tenant: Schema.optionalKey(Schema.String),
       replaceIds: Schema.optionalKey(Schema.Array(Schema.String)),
-      dormantAfterDays: Schema.optionalKey(Schema.Int)
+      dormantAfterDays: Schema.optionalKey(Schema.Int),
+      live: Schema.optionalKey(LiveOffset)
     }),
-    success: Schema.Struct({ result: Result, analysisId: Schema.String, sessionsWritten: Schema.Int, campaignsCreated: Schema.Int, campaignsUpdated: Schema.Int, campaignsConcluded: Schema.Int }),
+    success: Schema.Struct({
+      result: Result,
+      analysisId: Schema.String,
+      sessionsWritten: Schema.Int,
+      campaignsCreated: Schema.Int,
+      campaignsUpdated: Schema.Int,
+      campaignsConcluded: Schema.Int,
+      created: Schema.optionalKey(Schema.Array(Schema.String)),
+      reactivated: Schema.optionalKey(Schema.Array(Schema.String))
+    }),
+    error: StoreFailed
+  },
+  liveOffset: {
+    payload: Schema.Struct({ consumer: Schema.String, stream: Schema.String, tenant: Schema.optionalKey(Schema.String) }),
+    success: Schema.NullOr(Schema.Struct({ ...LiveOffset.fields, commits: Schema.Int })),
     error: StoreFailed
   },
   loadSessions: { payload: Schema.Struct({ tenant: Schema.optionalKey(Schema.String) }), success: Schema.Array(AttackSession), error: StoreFailed },
@@ -64,6 +88,7 @@ export const postgresStoreBehaviour = (store: Layer.Layer<SqlStore, StoreError>)
       migrate: () => inStore(Effect.flatMap(loadMigrations(), migrate)).pipe(Effect.map((r) => ({ ...r, applied: [...r.applied] }))),
       saveAnalysis: ({ result, sessions, ...options }) => inStore(saveAnalysis(result, sessions, options)),
       loadSessions: ({ tenant }) => inStore(loadSessions(tenant)),
+      liveOffset: ({ consumer, stream, tenant }) => inStore(Effect.map(loadLiveOffset(consumer, stream, tenant), (o) => o ?? null)),
       listCampaigns: ({ tenant, all }) => inStore(listCampaigns(tenant, all === true)),
       campaignSessions: ({ campaignId }) => inStore(campaignSessions(campaignId)),
       campaignTimeline: ({ campaignId, tenant }) => inStore(campaignTimeline(campaignId, tenant)),

@@ -421,6 +421,25 @@ export class SessionBuilder {
   }
 
   /**
+   * Streaming: these sessions (ids of sessions with an id of their own) are finished because
+   * the caller says so — live mode ends a session whose source has been silent for a while on
+   * the wall clock. Each is handed on as soon as the order allows, like a closed session; an
+   * event for it before then opens it again, one after stops streaming as any contradiction
+   * does.
+   */
+  finish(ids: Iterable<string>): void {
+    if (this.sink === undefined || this.outOfOrder !== undefined) return
+    let any = false
+    for (const id of ids) {
+      const acc = this.sessions.get(id)
+      if (acc === undefined || acc.group !== null) continue
+      this.markReady(acc)
+      any = true
+    }
+    if (any) this.drain()
+  }
+
+  /**
    * Streaming: the end of the input. Hands on every session still held, in order; false
    * (and `outOfOrder` set) when streaming had stopped.
    */

@@ -52,7 +52,41 @@ export interface SaveReport {
   readonly campaignsCreated: number
   readonly campaignsUpdated: number
   readonly campaignsConcluded: number
+  /** Stored ids of the campaigns this analysis created (live mode alerts on them). */
+  readonly created?: ReadonlyArray<string>
+  /** Stored ids of campaigns that were dormant or concluded before this analysis and are active again. */
+  readonly reactivated?: ReadonlyArray<string>
 }
+
+/**
+ * Where a live consumer's committed work ends (src/live/LiveState.ts), written by saveAnalysis
+ * in the same transaction as the analysis it belongs to.
+ */
+export interface LiveOffset {
+  readonly consumer: string
+  readonly stream: string
+  /** Every message below this stream sequence is in the store (or was rejected). */
+  readonly floorSeq: number
+  /** The highest sequence read at the commit. */
+  readonly processedSeq: number
+  /** Sessions open at the commit: id → first sequence of the piece not yet committed. */
+  readonly openSessions: Readonly<Record<string, number>>
+}
+
+/** A live consumer's last checkpoint, or undefined before its first commit. */
+export const loadLiveOffset = Effect.fn("AnalysisRepository.loadLiveOffset")(function*(consumer: string, stream: string, tenant: string = DEFAULT_TENANT) {
+  const store = yield* SqlStore
+  const rows = yield* store.query(
+    "SELECT floor_seq, processed_seq, open_sessions, commits FROM live_offsets WHERE consumer = $1 AND stream = $2 AND tenant = $3",
+    [consumer, stream, tenant]
+  )
+  const row = rows[0]
+  if (row === undefined) return undefined
+  const open = typeof row.open_sessions === "string" ? JSON.parse(row.open_sessions) : row.open_sessions
+  const openSessions: Record<string, number> = {}
+  for (const [id, seq] of Object.entries((open ?? {}) as Record<string, unknown>)) openSessions[id] = Number(seq)
+  return { consumer, stream, floorSeq: Number(row.floor_seq), processedSeq: Number(row.processed_seq), openSessions, commits: Number(row.commits) }
+})
 
 /** A campaign as the store tracks it across runs (listed by the CLI, the pool and the HTTP API). */
 export const StoredCampaign = Schema.Struct({
@@ -160,6 +194,27 @@ export const loadSessions = Effect.fn("AnalysisRepository.loadSessions")(functio
  * level it shares most sessions with (ties: the oldest), unless a campaign of this run
  * already took it.
  */
+/** Session memberships matched per statement (campaigns larger than this go alone). */
+const MATCH_BATCH = 50_000
+
+/** Indices of `campaigns` in groups of at most `size` sessions in all (a larger campaign alone). */
+const membershipChunks = (campaigns: ReadonlyArray<Campaign>, size: number): Array<Array<number>> => {
+  const out: Array<Array<number>> = []
+  let current: Array<number> = []
+  let n = 0
+  campaigns.forEach((c, k) => {
+    if (current.length > 0 && n + c.sessions.length > size) {
+      out.push(current)
+      current = []
+      n = 0
+    }
+    current.push(k)
+    n += c.sessions.length
+  })
+  if (current.length > 0) out.push(current)
+  return out
+}
+
 const matchStoredCampaigns = Effect.fn("AnalysisRepository.matchStoredCampaigns")(function*(
   campaigns: ReadonlyArray<Campaign>,
   tenant: string
@@ -170,20 +225,44 @@ const matchStoredCampaigns = Effect.fn("AnalysisRepository.matchStoredCampaigns"
   const taken = new Set<string>()
   // Families first, largest first: the biggest new campaign gets the first pick.
   const order = campaigns.slice().sort((a, b) => levelRank(a.level) - levelRank(b.level) || b.sessions.length - a.sessions.length || (a.id < b.id ? -1 : 1))
-  for (const c of order) {
-    const rows: ReadonlyArray<Row> = c.sessions.length === 0 ? [] : yield* store.query(
-      `SELECT cs.campaign_id AS id, count(*)::integer AS shared, min(c.first_seen) AS first_seen
-       FROM campaign_sessions cs JOIN campaigns c ON c.id = cs.campaign_id
-       WHERE cs.session_id = ANY($1::text[]) AND c.level = $2 AND c.tenant = $3 AND c.state <> 'concluded'
-       GROUP BY cs.campaign_id ORDER BY shared DESC, first_seen, id`,
-      [c.sessions, c.level, tenant]
+  // Each campaign's stored candidates (same level, not concluded) with the sessions they
+  // share, best first — asked for many campaigns per statement (a statement per campaign cost
+  // a round trip and a plan each: seconds for a few hundred campaigns).
+  const candidatesOf = new Map<number, Array<string>>()
+  for (const group of membershipChunks(order, MATCH_BATCH)) {
+    const ks: Array<number> = []
+    const ids: Array<string> = []
+    for (const k of group) for (const session of order[k]!.sessions) {
+      ks.push(k)
+      ids.push(session)
+    }
+    if (ks.length === 0) continue
+    const rows = yield* store.query(
+      // The sessions are matched to stored memberships first (materialised, so the planner,
+      // which cannot estimate unnest, never pairs every session with every campaign of its
+      // level before looking memberships up: seconds on a store with fresh statistics).
+      `WITH m AS MATERIALIZED (SELECT * FROM unnest($1::integer[], $2::text[]) AS m(k, session_id)),
+       hits AS MATERIALIZED (SELECT m.k, cs.campaign_id FROM m JOIN campaign_sessions cs ON cs.session_id = m.session_id)
+       SELECT h.k, h.campaign_id AS id, count(*)::integer AS shared, min(c.first_seen) AS first_seen
+       FROM hits h JOIN campaigns c ON c.id = h.campaign_id
+       WHERE c.level = ($3::text[])[h.k + 1] AND c.tenant = $4 AND c.state <> 'concluded'
+       GROUP BY h.k, h.campaign_id ORDER BY h.k, shared DESC, first_seen, id`,
+      [ks, ids, order.map((c) => c.level), tenant]
     )
-    const candidates = rows.map((r) => String(r.id)).filter((id) => !taken.has(id))
+    for (const r of rows) {
+      const k = Number(r.k)
+      const list = candidatesOf.get(k)
+      if (list === undefined) candidatesOf.set(k, [String(r.id)])
+      else list.push(String(r.id))
+    }
+  }
+  order.forEach((c, k) => {
+    const candidates = (candidatesOf.get(k) ?? []).filter((id) => !taken.has(id))
     const chosen = candidates[0] ?? tenantScopedId(c.id, tenant)
     taken.add(chosen)
     stableId.set(c.id, chosen)
     if (candidates.length > 1) absorbed.set(chosen, candidates.slice(1))
-  }
+  })
   return { stableId, absorbed }
 })
 
@@ -201,7 +280,13 @@ const levelRank = (level: string): number => (level === "family" ? 0 : level ===
 export const saveAnalysis = Effect.fn("AnalysisRepository.saveAnalysis")(function*(
   result: Result,
   sessions: ReadonlyArray<AttackSession>,
-  options: { readonly tenant?: string; readonly dormantAfterDays?: number; readonly replaceIds?: ReadonlyArray<string> } = {}
+  options: {
+    readonly tenant?: string
+    readonly dormantAfterDays?: number
+    readonly replaceIds?: ReadonlyArray<string>
+    /** A live consumer's checkpoint, committed with the analysis (live mode). */
+    readonly live?: LiveOffset
+  } = {}
 ) {
   const store = yield* SqlStore
   const tenant = options.tenant ?? DEFAULT_TENANT
@@ -216,6 +301,14 @@ export const saveAnalysis = Effect.fn("AnalysisRepository.saveAnalysis")(functio
     )
     const sessionsWritten = yield* insertSessions(sessions, analysisId, tenant, options.replaceIds ?? [])
     const { stableId, absorbed } = yield* matchStoredCampaigns(result.campaigns, tenant)
+    // The state of each chosen id before this analysis: a dormant or concluded one becomes active again.
+    const before = new Map<string, string>()
+    const chosen = [...new Set(stableId.values())]
+    for (const batch of chunks(chosen, BATCH)) {
+      for (const r of yield* store.query("SELECT id, state FROM campaigns WHERE id = ANY($1::text[])", [batch])) before.set(String(r.id), String(r.state))
+    }
+    const createdIds: Array<string> = []
+    const reactivatedIds: Array<string> = []
 
     let created = 0
     let updated = 0
@@ -235,8 +328,14 @@ export const saveAnalysis = Effect.fn("AnalysisRepository.saveAnalysis")(functio
          RETURNING (xmax = 0) AS inserted`,
         [id, tenant, parent, c.level, pgText(c.name), c.confidence, c.confidence_interval[0], c.confidence_interval[1], c.assessment, pgJson(JSON.parse(canonicalJson(c.evidence))), c.ttps, c.sessions.length, c.source_ips.length, c.first_seen, c.last_seen]
       )
-      if (rows[0]?.inserted === true) created++
-      else updated++
+      if (rows[0]?.inserted === true) {
+        created++
+        createdIds.push(id)
+      } else {
+        updated++
+        const previous = before.get(id)
+        if (previous === "dormant" || previous === "concluded") reactivatedIds.push(id)
+      }
       yield* store.query("DELETE FROM campaign_sessions WHERE campaign_id = $1", [id])
       for (const batch of chunks(c.sessions, BATCH)) {
         yield* store.query(
@@ -291,11 +390,36 @@ export const saveAnalysis = Effect.fn("AnalysisRepository.saveAnalysis")(functio
        WHERE tenant = $1 AND state = 'active' AND last_seen < (SELECT max(last_seen) FROM campaigns WHERE tenant = $1) - ($2 || ' days')::interval`,
       [tenant, String(options.dormantAfterDays ?? DEFAULT_DORMANT_AFTER_DAYS)]
     )
+    // Re-activated: active again after this analysis (one whose data is older than the
+    // threshold went straight back to dormant above, so it did not wake up).
+    const awake = reactivatedIds.length === 0
+      ? new Set<string>()
+      : new Set((yield* store.query("SELECT id FROM campaigns WHERE id = ANY($1::text[]) AND state = 'active'", [reactivatedIds])).map((r) => String(r.id)))
     yield* store.query(
       "INSERT INTO analysis_results (analysis_id, result, result_digest) VALUES ($1, $2::jsonb, $3)",
       [analysisId, pgJson(storedResult), sha256Hex(canonicalJson({ ...storedResult, run: { ...storedResult.run, id: "", started_at: "", finished_at: "" } }))]
     )
-    return { result: storedResult, analysisId, sessionsWritten, campaignsCreated: created, campaignsUpdated: updated, campaignsConcluded: concluded } satisfies SaveReport
+    if (options.live !== undefined) {
+      const live = options.live
+      yield* store.query(
+        `INSERT INTO live_offsets (consumer, stream, tenant, floor_seq, processed_seq, open_sessions, analysis_id)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
+         ON CONFLICT (consumer, stream, tenant) DO UPDATE SET
+           floor_seq = EXCLUDED.floor_seq, processed_seq = EXCLUDED.processed_seq, open_sessions = EXCLUDED.open_sessions,
+           analysis_id = EXCLUDED.analysis_id, commits = live_offsets.commits + 1, updated_at = now()`,
+        [live.consumer, live.stream, tenant, live.floorSeq, live.processedSeq, pgJson(live.openSessions), analysisId]
+      )
+    }
+    return {
+      result: storedResult,
+      analysisId,
+      sessionsWritten,
+      campaignsCreated: created,
+      campaignsUpdated: updated,
+      campaignsConcluded: concluded,
+      created: createdIds,
+      reactivated: reactivatedIds.filter((id) => awake.has(id))
+    } satisfies SaveReport
   }))
 })
 

@@ -12,8 +12,11 @@ import type { FormatChoice } from "../ingest/ingest.ts"
 import type { NatsFlags } from "../../actors/transport/NatsConnection.ts"
 
 export type Command =
-  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" | "campaigns" | "maintenance" | "ops" | "replay" | "worker" | "serve" | "keys" | "audit" | "techniques" | "export" }
+  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" | "campaigns" | "maintenance" | "ops" | "replay" | "worker" | "serve" | "keys" | "audit" | "techniques" | "export" | "report" | "mcp" | "ingest" | "tail" }
   | ({ readonly _tag: "Serve" } & import("./commands/serve.ts").ServeCommand)
+  | ({ readonly _tag: "Ingest" } & import("./commands/live.ts").IngestCommand)
+  | ({ readonly _tag: "Tail" } & import("./commands/live.ts").TailCommand)
+  | ({ readonly _tag: "Mcp" } & import("./commands/mcp.ts").McpCommand)
   | {
     readonly _tag: "Keys"
     readonly action: "create" | "list" | "revoke" | "webhook-secret"
@@ -47,6 +50,7 @@ export type Command =
   }
   | { readonly _tag: "Eval"; readonly labels: string; readonly result: string; readonly json: string | undefined }
   | ({ readonly _tag: "Techniques" } & import("./commands/techniques.ts").TechniquesCommand)
+  | ({ readonly _tag: "Report" } & import("./commands/report.ts").ReportCommand)
   | { readonly _tag: "Export"; readonly result: string; readonly exports: import("./commands/export.ts").ExportTargets; readonly quiet: boolean }
   | { readonly _tag: "Version" }
   | { readonly _tag: "Schema"; readonly out: string | undefined }
@@ -80,6 +84,8 @@ export type Command =
     readonly thread: string | undefined
     /** STIX 2.1 and MISP exports of the Result (--stix, --misp, --misp-url, --tlp). */
     readonly exports: import("./commands/export.ts").ExportTargets
+    /** Also write the HTML report of the Result to this file (--html). */
+    readonly html: string | undefined
   }
   | {
     readonly _tag: "Worker"
@@ -597,6 +603,26 @@ const parse = (argv: ReadonlyArray<string>): Command => {
         }
         return { _tag: "Export", result: positionals[0]!, exports, quiet: values.quiet === true }
       }
+      case "report": {
+        const { positionals, values } = parseArgs({
+          args: [...rest],
+          allowPositionals: true,
+          strict: true,
+          options: {
+            help: { type: "boolean", short: "h" },
+            html: { type: "string" },
+            logs: { type: "string", multiple: true },
+            format: { type: "string" },
+            quiet: { type: "boolean" }
+          }
+        })
+        if (values.help === true) return { _tag: "Help", text: "report" }
+        if (positionals.length !== 1) throw new UsageError({ message: "report needs exactly one Result v1 JSON file (written by analyze --out)." })
+        if (values.html === undefined) throw new UsageError({ message: "report needs --html FILE (where to write the report)." })
+        const format = (values.format ?? "auto") as FormatChoice
+        if (!FORMATS.includes(format)) throw new UsageError({ message: `--format must be one of ${FORMATS.join(", ")}, not "${values.format}".` })
+        return { _tag: "Report", result: positionals[0]!, html: values.html, logs: values.logs ?? [], format, quiet: values.quiet === true }
+      }
       case "techniques": {
         const { positionals, values } = parseArgs({
           args: [...rest],
@@ -648,6 +674,7 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             durable: { type: "boolean" },
             depth: { type: "string" },
             thread: { type: "string" },
+            html: { type: "string" },
             ...EXPORT_OPTIONS
           }
         })
@@ -706,7 +733,149 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           durable: values.durable === true,
           depth: depth as "minimal" | "standard" | "deep" | undefined,
           thread: values.thread,
-          exports: exportTargets(values)
+          exports: exportTargets(values),
+          html: values.html
+        }
+      }
+      case "mcp": {
+        const { values } = parseArgs({
+          args: [...rest],
+          strict: true,
+          options: {
+            help: { type: "boolean", short: "h" },
+            http: { type: "string" },
+            host: { type: "string" },
+            "allow-paths": { type: "string" },
+            tenant: { type: "string" },
+            "state-dir": { type: "string" },
+            "database-url": { type: "string" },
+            "data-dir": { type: "string" },
+            quiet: { type: "boolean" }
+          }
+        })
+        if (values.help === true) return { _tag: "Help", text: "mcp" }
+        if (values.http === undefined && values.host !== undefined) throw new UsageError({ message: "--host needs --http PORT (over stdio there is nothing to bind)." })
+        if (values.http !== undefined && values.tenant !== undefined) {
+          throw new UsageError({ message: "--tenant is for stdio; over --http each API key's own tenant applies, so drop --tenant." })
+        }
+        if (values["database-url"] !== undefined && values["data-dir"] !== undefined) {
+          throw new UsageError({ message: "Give either --database-url (PostgreSQL) or --data-dir (the embedded store), not both." })
+        }
+        return {
+          _tag: "Mcp",
+          http: values.http === undefined ? undefined : integer("http", values.http, 0, 0, 65535),
+          host: values.host ?? "127.0.0.1",
+          store: resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] }),
+          allowPaths: (values["allow-paths"] ?? "").split(",").map((r) => r.trim()).filter((r) => r.length > 0),
+          tenant: tenantName(values.tenant),
+          stateDir: values["state-dir"],
+          quiet: values.quiet === true
+        }
+      }
+      case "ingest": {
+        const { positionals, values } = parseArgs({
+          args: [...rest],
+          allowPositionals: true,
+          strict: true,
+          options: {
+            help: { type: "boolean", short: "h" },
+            from: { type: "string" },
+            stream: { type: "string" },
+            subject: { type: "string" },
+            consumer: { type: "string" },
+            format: { type: "string" },
+            tenant: { type: "string" },
+            "commit-every": { type: "string" },
+            "session-timeout": { type: "string" },
+            "alert-subject": { type: "string" },
+            "alert-webhook": { type: "string" },
+            "allow-private-webhooks": { type: "boolean" },
+            "allow-webhook-targets": { type: "string" },
+            "status-subject": { type: "string" },
+            "dormant-days": { type: "string" },
+            seed: { type: "string" },
+            "database-url": { type: "string" },
+            "data-dir": { type: "string" },
+            quiet: { type: "boolean" },
+            ...NATS_OPTIONS
+          }
+        })
+        if (values.help === true) return { _tag: "Help", text: "ingest" }
+        if (values.from !== "nats") {
+          throw new UsageError({ message: "ingest reads sensor events from NATS only: give --from nats --stream S --subject 'dshield.events.>' (files are read by analyze)." })
+        }
+        if (positionals.length > 0) throw new UsageError({ message: `ingest --from nats takes no file arguments (got "${positionals[0]}"); files are read by analyze.` })
+        const format = values.format ?? "auto"
+        if (format === "firewall" || format === "webhoneypot" || format === "sessions") {
+          throw new UsageError({ message: `Live mode cannot read ${format} events: they carry no session id, so a session's end is only known after the fact; analyze such logs with analyze --store.` })
+        }
+        if (format !== "auto" && format !== "cowrie" && format !== "ecs") throw new UsageError({ message: `--format must be auto, cowrie or ecs in live mode, not "${format}".` })
+        const tenant = tenantName(values.tenant)
+        const consumer = values.consumer ?? `coord-live-${tenant.replace(/[^A-Za-z0-9_-]/g, "_")}`
+        if (!/^[A-Za-z0-9_-]{1,64}$/.test(consumer)) throw new UsageError({ message: "--consumer must be 1 to 64 letters, digits, '_' or '-' (a JetStream durable name)." })
+        const stream = values.stream ?? "SENSORS"
+        if (!/^[A-Za-z0-9_-]{1,64}$/.test(stream)) throw new UsageError({ message: "--stream must be 1 to 64 letters, digits, '_' or '-' (a JetStream stream name)." })
+        const subject = values.subject ?? "dshield.events.>"
+        if (!/^[^\s]+$/.test(subject)) throw new UsageError({ message: "--subject must be a NATS subject (wildcards allowed), without spaces." })
+        const alertSubject = values["alert-subject"] ?? "coord.alerts.campaign"
+        if (/[\s*>]/.test(alertSubject) || alertSubject === "") throw new UsageError({ message: "--alert-subject must be a NATS subject without wildcards (or \"none\" to publish no alerts)." })
+        const list = (text: string | undefined): Array<string> => (text ?? "").split(",").map((r) => r.trim()).filter((r) => r.length > 0)
+        if (values["alert-webhook"] === undefined && (values["allow-private-webhooks"] === true || values["allow-webhook-targets"] !== undefined)) {
+          throw new UsageError({ message: "--allow-private-webhooks and --allow-webhook-targets apply to --alert-webhook URL; add it or drop them." })
+        }
+        return {
+          _tag: "Ingest",
+          stream,
+          subject,
+          consumer,
+          tenant,
+          format,
+          commitEveryMs: duration("commit-every", values["commit-every"], 10_000, MAX_TIMEOUT_MS),
+          sessionTimeoutMs: duration("session-timeout", values["session-timeout"], 5 * 60_000, MAX_TIMEOUT_MS),
+          alertSubject: alertSubject === "none" ? undefined : alertSubject,
+          alertWebhook: values["alert-webhook"],
+          allowPrivateWebhooks: values["allow-private-webhooks"] === true,
+          allowedWebhookTargets: list(values["allow-webhook-targets"]),
+          statusSubject: values["status-subject"] ?? `coord.live.status.${consumer}`,
+          dormantDays: integer("dormant-days", values["dormant-days"], 14, 1, 36500),
+          seed: integer("seed", values.seed, 42, 0, 2 ** 32 - 1),
+          store: resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] }),
+          nats: natsFlags(values),
+          quiet: values.quiet === true
+        }
+      }
+      case "tail": {
+        const { positionals, values } = parseArgs({
+          args: [...rest],
+          allowPositionals: true,
+          strict: true,
+          options: {
+            help: { type: "boolean", short: "h" },
+            to: { type: "string" },
+            stream: { type: "string" },
+            subject: { type: "string" },
+            rate: { type: "string" },
+            quiet: { type: "boolean" },
+            ...NATS_OPTIONS
+          }
+        })
+        if (values.help === true) return { _tag: "Help", text: "tail" }
+        if (values.to !== "nats") throw new UsageError({ message: "tail publishes to NATS only: give --to nats (and --nats URL, else $NATS_URL or nats://127.0.0.1:4222)." })
+        if (positionals.length !== 1) throw new UsageError({ message: "tail needs exactly one log file to publish (plain or gzip)." })
+        const stream = values.stream ?? "SENSORS"
+        if (!/^[A-Za-z0-9_-]{1,64}$/.test(stream)) throw new UsageError({ message: "--stream must be 1 to 64 letters, digits, '_' or '-' (a JetStream stream name)." })
+        const subject = values.subject ?? "dshield.events.cowrie"
+        if (!/^[^\s*>]+$/.test(subject) || subject.startsWith(".") || subject.endsWith(".") || subject.includes("..")) {
+          throw new UsageError({ message: "--subject must be a NATS subject without wildcards, such as dshield.events.cowrie." })
+        }
+        return {
+          _tag: "Tail",
+          file: positionals[0]!,
+          stream,
+          subject,
+          rate: integer("rate", values.rate, 1000, 0, 10_000_000),
+          nats: natsFlags(values),
+          quiet: values.quiet === true
         }
       }
       default:

@@ -23,6 +23,7 @@ Commands:
   eval --labels L.tsv R  score a Result v1 against labels (pairwise P/R/F1, ARI, ECE)
   techniques FILE|DIR|- …  each command line with its ATT&CK techniques and rules
   export --stix F --misp D R  a Result v1 as a STIX 2.1 bundle and MISP events (or push to MISP)
+  report R --html FILE   a Result v1 as one self-contained HTML report (opens offline)
   campaigns list|show|timeline  campaigns stored across runs (analyze --store)
   maintenance            retention and partitions of the store
   ops status             which stores are in use and whether they answer
@@ -30,7 +31,10 @@ Commands:
   config                 print the effective configuration (secrets redacted)
   replay MANIFEST        re-execute a recorded analysis and verify its result digest
   worker                 serve a pool of actors over NATS (--roles, --pool, --nats)
+  ingest --from nats     live mode: campaigns updated as sensor events arrive on JetStream
+  tail FILE --to nats    publish a log to a JetStream stream at a given rate (testing)
   serve                  serve the HTTP API (keys, tokens, analyses, campaigns; /docs)
+  mcp                    serve the engine to assistants (Model Context Protocol; stdio or --http)
   keys                   create, list or revoke API keys (keys create --role R --tenant T)
   audit tail             print the newest audit log entries (-n N, --follow)
   schema                 print the JSON Schema of Result v1
@@ -39,6 +43,9 @@ Commands:
 Run "dshield-coord <command> --help" for a command's options.
 
 Exit codes: 0 ok, 1 analysis error, 2 usage or input error.
+
+Tracing: with OTEL_EXPORTER_OTLP_ENDPOINT set, every command exports OpenTelemetry traces
+(OTLP/HTTP), carried across NATS, HTTP and analysis threads (docs/operations.md, Tracing).
 `
 
 export const ANALYZE_HELP = `dshield-coord analyze — group honeypot attack sessions into coordinated campaigns
@@ -68,6 +75,9 @@ Options:
   --misp-url URL        push those events to a MISP server (key in MISP_KEY): created the
                         first time, updated after (https, or http on loopback only)
   --tlp clear|green|amber|red   TLP of the MISP events (default amber)
+  --html FILE           also write the HTML report: one self-contained file that opens
+                        offline (campaign table, timelines of every session's start,
+                        evidence, indicators, ATT&CK with the command lines no rule maps)
   --store               keep the analysis: analyse the input together with the stored
                         history, then write sessions, campaigns (stable ids across runs)
                         and the result in one transaction
@@ -140,6 +150,32 @@ Options:
   --misp-url URL        push those events to a MISP server (key in MISP_KEY): created the
                         first time, updated after (https, or http on loopback only)
   --tlp clear|green|amber|red   TLP of the MISP events (default amber)
+  --quiet               print nothing but errors
+  -h, --help            show this help
+`
+
+export const REPORT_HELP = `dshield-coord report — a Result v1 as an HTML report
+
+Usage:
+  dshield-coord report --html FILE [--logs FILE|DIR …] RESULT.json
+
+Writes one self-contained HTML file (scripts, styles and data inlined; its
+Content-Security-Policy lets it load nothing) that an analyst opens offline in a browser:
+an overview (counts, share of sessions clustered, families over time, top indicators), the
+campaigns in a table with sort and filters, each campaign's timeline, evidence with its
+p-values explained, indicators with copy buttons, techniques, variants and waves and a graph
+of how it formed, and the ATT&CK techniques. The same Result gives the same bytes.
+
+A Result has each campaign's first and last sighting but not each session's time: the
+timelines then show the spans of the campaign and its variants and waves. analyze --html
+adds every session's start time and the command lines no ATT&CK rule maps; so does --logs
+here, reading the analysed logs again.
+
+Options:
+  --html FILE           where to write the report
+  --logs FILE|DIR       the logs the Result was made from (repeatable): adds the sessions'
+                        start times and the command lines no rule maps
+  --format auto|cowrie|ecs|firewall|webhoneypot|sessions   format of --logs (default auto)
   --quiet               print nothing but errors
   -h, --help            show this help
 `
@@ -431,6 +467,41 @@ Rate limits: DSHIELD_RATE_LIMIT_PRINCIPAL, _IP, _SUBMIT, _READ (e.g. 600/1m) and
 DSHIELD_DAILY_ANALYSES; webhook signing secret: DSHIELD_WEBHOOK_SECRET. See docs/api.md.
 `
 
+export const MCP_HELP = `dshield-coord mcp — the engine as an MCP server, for assistants
+
+Usage:
+  dshield-coord mcp [--allow-paths ROOT,…] [--tenant T] [--database-url URL | --data-dir DIR]
+  dshield-coord mcp --http PORT [--host 127.0.0.1] [--allow-paths ROOT,…] [--database-url URL | --data-dir DIR]
+
+Serves five tools over the Model Context Protocol: analyze_coordination (files or inline
+attack_sessions → a run summary; the whole Result v1 is written to a file of the server),
+assess_sessions (one set of sessions → assessment, confidence, evidence with p-values),
+list_campaigns and get_campaign (the store's campaigns), export_campaign (a campaign family
+of a run as STIX 2.1 or MISP). Answers are compact JSON, a few kilobytes each.
+
+Over stdio (the default) the assistant starts this command and the caller is the local user.
+With --http every request to POST /mcp needs an engine API key (X-API-Key, or
+Authorization: Bearer KEY; an access token of serve works too): viewer keys may list, get
+and export, analyst keys may also analyse and assess; the key's tenant scopes the stored
+campaigns and the server's runs. The endpoint's URL is printed on stdout.
+
+Options:
+  --http PORT           serve streamable HTTP on PORT (0 picks a free one) instead of stdio
+  --host HOST           address to listen on with --http (default 127.0.0.1)
+  --allow-paths ROOT[,ROOT…]
+                        directories whose files tool calls may name (real paths: no ..,
+                        no symlink escapes, no devices or FIFOs); default: none, sessions
+                        are sent inline
+  --tenant T            over stdio, whose stored campaigns and runs (default "default")
+  --database-url URL    the store (default $DATABASE_URL; unset → embedded PGlite in
+  --data-dir DIR        --data-dir, default ./.dshield-coord/db). Over stdio it is opened
+                        for each store call only, so other commands can use it meanwhile
+  --state-dir DIR       where Results, inline inputs and exports are kept (default: mcp/
+                        beside the embedded store, or ./.dshield-coord/mcp)
+  --quiet               no start-up line on stderr
+  -h, --help            show this help
+`
+
 export const KEYS_HELP = `dshield-coord keys — API keys of the HTTP API
 
 Usage: dshield-coord keys create --role viewer|analyst|admin --tenant T [--name N] [--expires 90d] [--quota N]
@@ -461,4 +532,67 @@ Options:
   --database-url URL   PostgreSQL (or DATABASE_URL); default the embedded store
   --data-dir DIR       embedded store directory (default ./.dshield-coord/db)
   -h, --help           show this help
+`
+
+export const INGEST_HELP = `dshield-coord ingest --from nats — live mode: campaigns from a JetStream stream
+
+Usage:
+  dshield-coord ingest --from nats [--stream SENSORS] [--subject 'dshield.events.>'] [options]
+
+Consumes sensor events (one cowrie JSON line or ECS document per message) from the stream
+with a durable pull consumer. Sessions stay open until they close or go quiet; finished ones
+are committed every --commit-every: analysed with the tenant's stored history and written
+with the consumer's checkpoint in one transaction (campaign ids and lifecycle as analyze
+--store gives them), and only then acknowledged. Killed and restarted, it resumes from the
+store's checkpoint: no event is lost or counted twice. New and re-activated campaign families
+raise alerts. Firewall and web honeypot events carry no session id and are refused.
+SIGTERM / Ctrl-C commits what is finished and exits 0.
+
+Options:
+  --from nats           required: where events come from
+  --stream NAME         JetStream stream (default SENSORS)
+  --subject FILTER      subject filter, wildcards allowed (default dshield.events.>)
+  --consumer NAME       durable consumer name (default coord-live-<tenant>); one process each
+  --format auto|cowrie|ecs   message format (default auto: each message on its own)
+  --tenant T            whose stored history and campaigns (default "default")
+  --commit-every D      how often finished sessions are committed (default 10s)
+  --session-timeout D   a session silent this long (wall clock) is finished, and a stream
+                        quiet this long is flushed (default 5m)
+  --alert-subject S     where alerts are published (default coord.alerts.campaign; none: off)
+  --alert-webhook URL   POST each alert, signed like the API's webhooks (secret from
+                        DSHIELD_WEBHOOK_SECRET; receivers verify with keys webhook-secret)
+  --allow-webhook-targets H:P,…  private receivers the SSRF guard lets through
+  --allow-private-webhooks       no address check at all (internal deployments)
+  --status-subject S    progress every 250 ms (default coord.live.status.<consumer>)
+  --dormant-days N      silence after which a campaign is dormant (default 14)
+  --seed N              seed of the analyses' random draws (default 42)
+  --nats URL            NATS server(s) (default $NATS_URL or nats://127.0.0.1:4222)
+\${NATS_AUTH_OPTIONS}
+  --database-url URL    PostgreSQL (or DATABASE_URL); default the embedded store
+  --data-dir DIR        embedded store directory (default ./.dshield-coord/db)
+  --quiet               print nothing but errors
+  -h, --help            show this help
+
+Durations: 500ms, 90s, 30m, 2h. Exit codes: 0 stopped, 1 store or NATS failure, 2 usage
+(missing stream, refused webhook target, unreachable NATS).
+`
+
+export const TAIL_HELP = `dshield-coord tail — publish a log to a JetStream stream, for testing live mode
+
+Usage:
+  dshield-coord tail FILE --to nats [--stream SENSORS] [--subject dshield.events.cowrie] [--rate N]
+
+Reads FILE (plain or gzip) and publishes each line as one message at N lines per second,
+waiting for JetStream's acknowledgements (a window in flight). Creates the stream when it is
+missing (subjects dshield.events.>, file storage). Prints what it sent.
+
+Options:
+  --to nats             required: where lines go
+  --stream NAME         JetStream stream (default SENSORS)
+  --subject S           subject of every message (default dshield.events.cowrie)
+  --rate N              lines per second (default 1000; 0 = as fast as acknowledged)
+  --nats URL            NATS server(s) (default $NATS_URL or nats://127.0.0.1:4222)
+\${NATS_AUTH_OPTIONS}
+  --quiet               print nothing but errors
+  -h, --help            show this help
 `

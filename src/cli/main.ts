@@ -10,17 +10,33 @@
  */
 import { Cause, Effect, Exit, Fiber } from "effect"
 import { ENGINE_VERSION } from "../version.ts"
-import { parseCommand } from "./args.ts"
-import { ANALYZE_HELP, ASSESS_HELP, AUDIT_HELP, CAMPAIGNS_HELP, CONFIG_HELP, KEYS_HELP, MAINTENANCE_HELP, OPS_HELP, REPLAY_HELP, SERVE_HELP, WORKER_HELP, EVAL_HELP, GENERATE_HELP, MAIN_HELP, MIGRATE_HELP, SCHEMA_HELP, VERSION_HELP, TECHNIQUES_HELP, EXPORT_HELP } from "./help.ts"
+import { commandName, tracingFromEnv } from "../observability/TracingSettings.ts"
+import { type Command, parseCommand } from "./args.ts"
+import { ANALYZE_HELP, ASSESS_HELP, AUDIT_HELP, CAMPAIGNS_HELP, CONFIG_HELP, KEYS_HELP, MAINTENANCE_HELP, OPS_HELP, REPLAY_HELP, SERVE_HELP, WORKER_HELP, EVAL_HELP, GENERATE_HELP, MAIN_HELP, MIGRATE_HELP, SCHEMA_HELP, VERSION_HELP, TECHNIQUES_HELP, EXPORT_HELP, REPORT_HELP, MCP_HELP } from "./help.ts"
+import { INGEST_HELP, TAIL_HELP } from "./help.ts"
 
-const HELP = { main: MAIN_HELP, analyze: ANALYZE_HELP, schema: SCHEMA_HELP, version: VERSION_HELP, eval: EVAL_HELP, assess: ASSESS_HELP, generate: GENERATE_HELP, migrate: MIGRATE_HELP, config: CONFIG_HELP, campaigns: CAMPAIGNS_HELP, maintenance: MAINTENANCE_HELP, ops: OPS_HELP, replay: REPLAY_HELP, worker: WORKER_HELP, serve: SERVE_HELP, keys: KEYS_HELP, audit: AUDIT_HELP, techniques: TECHNIQUES_HELP, export: EXPORT_HELP } as const
+const HELP = { main: MAIN_HELP, analyze: ANALYZE_HELP, schema: SCHEMA_HELP, version: VERSION_HELP, eval: EVAL_HELP, assess: ASSESS_HELP, generate: GENERATE_HELP, migrate: MIGRATE_HELP, config: CONFIG_HELP, campaigns: CAMPAIGNS_HELP, maintenance: MAINTENANCE_HELP, ops: OPS_HELP, replay: REPLAY_HELP, worker: WORKER_HELP, serve: SERVE_HELP, keys: KEYS_HELP, audit: AUDIT_HELP, techniques: TECHNIQUES_HELP, export: EXPORT_HELP, report: REPORT_HELP, mcp: MCP_HELP, ingest: INGEST_HELP, tail: TAIL_HELP } as const
 
 /** A command's module, loaded on first use (a failure to load it is a defect: a broken install). */
 const load = <M>(module: () => Promise<M>): Effect.Effect<M> => Effect.promise(module)
 
-const program = (argv: ReadonlyArray<string>) =>
+/**
+ * Traces the command when OTEL_EXPORTER_OTLP_ENDPOINT (or …_TRACES_ENDPOINT) is set
+ * (src/observability, docs/operations.md "Tracing"): only then is the exporter loaded; it
+ * flushes when the command ends, after SIGTERM/SIGINT too.
+ */
+const traced = <A, E>(command: Command, effect: Effect.Effect<A, E>): Effect.Effect<A, E> => {
+  if (command._tag === "Help" || command._tag === "Version") return effect
+  const config = tracingFromEnv(process.env, { name: commandName(command._tag), roles: command._tag === "Worker" ? command.roles : undefined })
+  if (config._tag === "Off") return effect
+  if (config._tag === "Invalid") return Effect.andThen(Effect.sync(() => process.stderr.write(`dshield-coord: ${config.message}\n`)), effect)
+  return Effect.flatMap(load(() => import("../observability/OtlpTracing.ts")), ({ tracingLayer }) => Effect.provide(effect, tracingLayer(config.settings)))
+}
+
+const program = (argv: ReadonlyArray<string>) => Effect.flatMap(parseCommand(argv), (command) => traced(command, run(command)))
+
+const run = (command: Command) =>
   Effect.gen(function*() {
-    const command = yield* parseCommand(argv)
     switch (command._tag) {
       case "Help":
         return yield* Effect.sync(() => process.stdout.write(HELP[command.text]))
@@ -75,6 +91,10 @@ const program = (argv: ReadonlyArray<string>) =>
         const { serveCommand } = yield* load(() => import("./commands/serve.ts"))
         return yield* Effect.scoped(serveCommand(command))
       }
+      case "Mcp": {
+        const { mcpCommand } = yield* load(() => import("./commands/mcp.ts"))
+        return yield* mcpCommand(command)
+      }
       case "Keys": {
         const { keysCommand } = yield* load(() => import("./commands/serve.ts"))
         return yield* Effect.scoped(keysCommand(command))
@@ -87,9 +107,21 @@ const program = (argv: ReadonlyArray<string>) =>
         const { exportCommand } = yield* load(() => import("./commands/export.ts"))
         return yield* exportCommand(command.result, command.exports, command.quiet)
       }
+      case "Report": {
+        const { reportCommand } = yield* load(() => import("./commands/report.ts"))
+        return yield* reportCommand(command)
+      }
       case "Techniques": {
         const { techniquesCommand } = yield* load(() => import("./commands/techniques.ts"))
         return yield* techniquesCommand(command)
+      }
+      case "Ingest": {
+        const { ingestCommand } = yield* load(() => import("./commands/live.ts"))
+        return yield* Effect.scoped(ingestCommand(command))
+      }
+      case "Tail": {
+        const { tailCommand } = yield* load(() => import("./commands/live.ts"))
+        return yield* Effect.scoped(tailCommand(command))
       }
       case "Eval": {
         const { evalCommand } = yield* load(() => import("./commands/evalCommand.ts"))

@@ -44,6 +44,31 @@ const L2 = 1
  */
 const realWeight = (real: number, synthetic: number): number => (real === 0 ? 1 : Math.max(1, synthetic / real))
 
+/**
+ * Inputs whose weight is held ≥ 0: each says "more shared, more surprising, from more
+ * independent sources", which may only ever raise the odds of coordination. Fitted freely,
+ * quirks of the synthetic generator gave several of them negative weights (a significant
+ * behavioural match or more distinct networks lowered the confidence), and real campaigns
+ * with strong evidence came out "coincidental".
+ */
+const MONOTONE_FEATURES: ReadonlySet<(typeof FEATURE_NAMES)[number]> = new Set([
+  "payload_score",
+  "payload_significance",
+  "behavioral_score",
+  "behavioral_significance",
+  "temporal_score",
+  "temporal_significance",
+  "infrastructure_score",
+  "infrastructure_significance",
+  "credential_score",
+  "credential_significance",
+  "active_payload_score",
+  "covered_share",
+  "log_sources",
+  "log_networks"
+])
+const NON_NEGATIVE = FEATURE_NAMES.map((name) => MONOTONE_FEATURES.has(name))
+
 const t0 = performance.now()
 const log = (message: string): void => console.error(`[${((performance.now() - t0) / 1000).toFixed(1)} s] ${message}`)
 
@@ -80,7 +105,7 @@ const fit = (real: ReadonlyArray<CalibrationRow>): { model: ConfidenceModel; fit
   const rows = [...fitRows, ...real]
   const w = realWeight(real.length, fitRows.length)
   const weights = rows.map((r) => (r.origin.startsWith("seed:") ? 1 : w))
-  const fitted = fitLogistic(rows.map((r) => r.features), rows.map((r) => (r.coordinated ? 1 : 0)), L2, 100, weights)
+  const fitted = fitLogistic(rows.map((r) => r.features), rows.map((r) => (r.coordinated ? 1 : 0)), L2, 200, weights, NON_NEGATIVE)
   return { model: { version: "2", features: [...FEATURE_NAMES], weights: fitted.weights, bias: fitted.bias }, fitted, rows, weights }
 }
 
@@ -132,7 +157,8 @@ const modelFile = {
     real_row_weight: round(realWeight(final.rows.length - fitRows.length, fitRows.length), 3),
     coordinated_rows: final.rows.filter((r) => r.coordinated).length,
     rows_file: "docs/calibration/training-rows.csv",
-    l2: L2
+    l2: L2,
+    non_negative_weights: [...MONOTONE_FEATURES]
   },
   held_out: {
     corpora: folds.map((f) => ({ corpus: f.corpus.name, rows: f.all.count, coordinated: f.all.positives, ece: round(f.all.ece), ece_engine_campaigns: round(f.engine.ece) })),
@@ -268,8 +294,20 @@ The confidence of a campaign (and of \`assess\`) is a logistic regression
 The shared-credential, covered-share and active-share inputs are model inputs, not reported evidence kinds
 (Result v1's evidence keys are unchanged).
 
-Fitted by Newton's method with an L2 penalty of ${L2} on the weights (\`eval/logistic.ts\`). A
-group is **coordinated** when at least ${Math.round(COORDINATED_SHARE * 100)}% of its sessions belong to one true campaign.
+What is measured of an engine campaign: its members except those that joined only as further
+logins of sources already in it (\`same_source\` attachment; \`scored\` in
+\`src/analytics/hierarchy.ts\`), unless fewer than two would remain. Those logins bring no
+new source and no shared artefact; measured, they buried a key planted from 411 addresses
+under 9,700 logins of the same addresses (istec: confidence 0.0007, "coincidental"). The
+campaign keeps them as members, and each evidence detail says how many were left out.
+
+Fitted by Newton's method with an L2 penalty of ${L2} on the weights (\`eval/logistic.ts\`),
+projected so that the weights of inputs that can only speak for coordination stay ≥ 0:
+${[...MONOTONE_FEATURES].map((f) => `\`${f}\``).join(", ")}. Fitted freely, quirks of the
+synthetic data gave some of them negative weights (a significant behavioural match, more
+distinct networks or a more surprising shared credential lowered the confidence). A
+group is **coordinated** when at least ${Math.round(COORDINATED_SHARE * 100)}% of its sessions belong to one true campaign
+(for an engine campaign: of the sessions measured).
 Groups from one source address are left out of fitting and checking: the engine reports them as
 \`single_source\` with confidence 0, whatever the model says.
 

@@ -153,16 +153,29 @@ const groupRows = (
   const ctx = new EvidenceContext(f, permutations, seed)
   const rows: Array<CalibrationRow> = []
   const campaigns: Array<EngineCampaign> = []
-  const add = (source: RowSource, level: CampaignLevel | null, members: Int32Array, dominant: number, formedBy: CampaignDraft["formedBy"] | undefined, label: string, coordinated: boolean | null): void => {
+  const add = (
+    source: RowSource,
+    level: CampaignLevel | null,
+    members: Int32Array,
+    dominant: number,
+    formedBy: CampaignDraft["formedBy"] | undefined,
+    label: string,
+    coordinated: boolean | null,
+    whole?: Int32Array
+  ): void => {
     const shape = groupShape({ members, dominant, formedBy }, f)
     if (source !== "engine" && (coordinated === null || shape.distinctIps < 2)) return
     const raw = measureGroup(members, dominant, ctx, seed, label).raw
     const features = featureVector(raw, shape, permutations)
-    if (source === "engine") campaigns.push({ level: level!, size: members.length, sources: shape.distinctIps, features, coordinated })
+    if (source === "engine") campaigns.push({ level: level!, size: whole?.length ?? members.length, sources: whole === undefined ? shape.distinctIps : distinctIps(whole, f), features, coordinated })
     if (coordinated === null || shape.distinctIps < 2) return
     rows.push({ origin, source, level, size: members.length, sources: shape.distinctIps, features, coordinated })
   }
-  drafts.forEach((d, i) => add("engine", d.level, d.members, d.dominant, d.formedBy, `engine:${i}`, truth.engine(d.members)))
+  // An engine campaign is measured on its scored members (hierarchy.ts: without the further
+  // logins of sources already in it) and judged on what is measured: is the group the
+  // evidence speaks about coordinated? (Whether those logins belong is the linkage's
+  // question, scored by the evaluation, not by confidence.)
+  drafts.forEach((d, i) => add("engine", d.level, d.scored, d.dominant, d.formedBy, `engine:${i}`, truth.engine(d.scored), d.members))
 
   const prng = new Prng(seed, "calibration-probes")
   const sizes = drafts.filter((d) => distinctIps(d.members, f) >= 2).map((d) => d.members.length)

@@ -13,17 +13,21 @@ import { type Handlers, protocol } from "../kernel/Actor.ts"
 
 export class PatternAnalysisFailed extends Schema.TaggedError<PatternAnalysisFailed>()("PatternAnalysisFailed", { message: Schema.String }) {}
 
-/** A campaign draft as data: level, parent index, member session indices, dominant artefact id, the links that formed it. */
+/**
+ * A campaign draft as data: level, parent index, member session indices, the members its
+ * evidence is measured on (its core), dominant artefact id, the links that formed it.
+ */
 export const Draft = Schema.Struct({
   level: CampaignLevel,
   parent: Schema.NullOr(Schema.Int),
   members: Schema.Array(Schema.Int),
+  scored: Schema.Array(Schema.Int),
   dominant: Schema.Int,
   formed_by: Schema.Array(FormedBy)
 })
 export interface Draft extends Schema.Schema.Type<typeof Draft> {}
 
-export const PatternAnalyzer = protocol("pattern-analyzer", "1.0.0", {
+export const PatternAnalyzer = protocol("pattern-analyzer", "1.1.0", {
   patterns: {
     payload: Schema.Struct({ sessions: Schema.Array(AttackSession), config: Schema.Record(Schema.String, Schema.Unknown) }),
     success: Schema.Array(Draft),
@@ -36,7 +40,7 @@ export const patternAnalyzerBehaviour: Effect.Effect<Handlers<typeof PatternAnal
     Effect.try({
       try: () => {
         const merged = { ...DEFAULT_CONFIG, ...(config as Partial<AnalysisConfig>) } as AnalysisConfig
-        return draftCampaigns(computeFeatures(sessions), merged).map((d) => ({ level: d.level, parent: d.parent, members: Array.from(d.members), dominant: d.dominant, formed_by: d.formedBy }))
+        return draftCampaigns(computeFeatures(sessions), merged).map((d) => ({ level: d.level, parent: d.parent, members: Array.from(d.members), scored: Array.from(d.scored), dominant: d.dominant, formed_by: d.formedBy }))
       },
       catch: (error) => new PatternAnalysisFailed({ message: `Pattern analysis failed: ${String(error)}.` })
     })

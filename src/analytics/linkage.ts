@@ -77,6 +77,12 @@ export interface Linkage {
   readonly links: LinkRecord
   /** Sessions in a core (formed by strong links); the rest joined by weak links or not at all. */
   readonly inCore: Uint8Array
+  /**
+   * Sessions that joined a core only because their source has a session in it (phase 3,
+   * `same_source`): that source's other logins, which bring no source and no evidence the
+   * core does not already hold.
+   */
+  readonly bySource: Uint8Array
 }
 
 /** Identity artefacts are few per group; past this many we stop collecting (still compatible). */
@@ -363,16 +369,17 @@ export const linkSessions = (features: SessionFeatures, options: LinkageOptions)
   }
 
   // 7. Attachment: each weak group joins the one core it is tied to most.
-  attachToCores(features, uf, inCore, options.sourceWindowMs, (a, b, kind) => union(a, b, kind, false))
+  const bySource = attachToCores(features, uf, inCore, options.sourceWindowMs, (a, b, kind) => union(a, b, kind, false))
 
-  return { families: uf, setPairs, links: log.record(), inCore }
+  return { families: uf, setPairs, links: log.record(), inCore, bySource }
 }
 
 /**
  * Ties of sessions outside the cores to cores: a session without commands whose source has a
  * core session within the window (the nearest one), or a marker credential that core
  * sessions carry too (the core with most carriers). Each weak group — a union-find component
- * outside the cores, or a lone session — joins the core with most ties.
+ * outside the cores, or a lone session — joins the core with most ties. Returns the sessions
+ * of the groups that joined by same-source ties.
  */
 const attachToCores = (
   features: SessionFeatures,
@@ -380,7 +387,7 @@ const attachToCores = (
   inCore: Uint8Array,
   windowMs: number,
   join: (a: number, b: number, kind: LinkKind) => void
-): void => {
+): Uint8Array => {
   const n = features.count
   // Core sessions per source, in start order.
   const coreBySource = new Map<number, Array<number>>()
@@ -447,7 +454,12 @@ const attachToCores = (
     const [s, c] = byCore.get(best)!
     decisions.push([group, best, s >= c ? "same_source" : "credential_marker"])
   }
+  const bySourceGroups = new Set<number>()
+  for (const [group, , kind] of decisions) if (kind === "same_source") bySourceGroups.add(group)
+  const bySource = new Uint8Array(n)
+  for (let i = 0; i < n; i++) if (inCore[i] === 0 && bySourceGroups.has(uf.find(i))) bySource[i] = 1
   for (const [group, core, kind] of decisions) join(core, group, kind)
+  return bySource
 }
 
 /** Session indices in start order (ties by index); the identity when already in order, as usual. */

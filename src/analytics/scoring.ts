@@ -21,6 +21,9 @@ export interface ScoringOptions {
 
 export interface GroupToScore {
   readonly members: Int32Array
+  /** The members the evidence is measured on (a campaign's core); absent → all of them. */
+  readonly scored?: Int32Array | undefined
+  /** The artefact most of the measured members share; -1 when none. */
   readonly dominant: number
   /** The link kinds that formed the group (a campaign draft); absent for a given set. */
   readonly formedBy?: ReadonlyArray<{ readonly kind: LinkKind; readonly links: number }> | undefined
@@ -182,7 +185,9 @@ const KINDS: ReadonlyArray<EvidenceKind> = ["temporal_correlation", "infrastruct
 export const scoreGroups = (groups: ReadonlyArray<GroupToScore>, features: SessionFeatures, options: ScoringOptions): Array<GroupScore> => {
   const model = options.model ?? CONFIDENCE_MODEL
   const ctx = new EvidenceContext(features, options.permutations, options.seed)
-  const measuredGroups: Array<GroupEvidence> = groups.map((g, index) => measureGroup(g.members, g.dominant, ctx, options.seed, String(index)))
+  // What is measured: a campaign's `scored` members (hierarchy.ts), a given set whole.
+  const measured = groups.map((g): GroupToScore => (g.scored === undefined || g.scored === g.members ? g : { ...g, members: g.scored }))
+  const measuredGroups: Array<GroupEvidence> = measured.map((g, index) => measureGroup(g.members, g.dominant, ctx, options.seed, String(index)))
 
   const adjusted = groups.map(() => new Map<EvidenceKind, number>())
   for (const kind of KINDS) {
@@ -190,8 +195,10 @@ export const scoreGroups = (groups: ReadonlyArray<GroupToScore>, features: Sessi
     benjaminiHochberg(ps).forEach((q, i) => adjusted[i]!.set(kind, q))
   }
 
-  return groups.map((group, index) => {
+  return measured.map((group, index) => {
     const raw = measuredGroups[index]!.raw
+    const attached = groups[index]!.members.length - group.members.length
+    const core = attached === 0 ? "" : `on ${group.members.length} of its ${groups[index]!.members.length} sessions (the other ${attached} joined only as further logins of sources already in it and are not measured): `
     const evidence: Partial<Record<EvidenceKind, Evidence>> = {}
     // Keys in the order Result v1 declares them, so the document is the same bytes whether
     // it is serialised here or decoded and re-encoded on the other side of a transport.
@@ -202,7 +209,7 @@ export const scoreGroups = (groups: ReadonlyArray<GroupToScore>, features: Sessi
       evidence[r.kind] = {
         score: round(r.score),
         p_value: roundP(q),
-        detail: groups.length > 1 ? `${r.detail}; p-value Benjamini–Hochberg adjusted over ${groups.length} campaigns` : r.detail
+        detail: `${core}${r.detail}${groups.length > 1 ? `; p-value Benjamini–Hochberg adjusted over ${groups.length} campaigns` : ""}`
       }
     }
     const shape = groupShape(group, features)

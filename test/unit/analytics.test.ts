@@ -873,6 +873,32 @@ describe("linkage ranked by strength", () => {
     expect(fam.formed_by.map((f) => f.kind)).toContain("same_source")
   })
 
+  test("a source's further logins join its campaign but are not measured: they do not dilute its evidence", () => {
+    const prng = new Prng(305, "attached-logins")
+    const key = sshKey(prng)
+    const planters = Array.from({ length: 12 }, (_, k) =>
+      session({ id: `key-${k}`, ip: ip((k % 3) as 0 | 1 | 2, 120 + k), at: T0 + k * HOUR, credentials: [login("root", "123456", true)], keys: [key] })
+    )
+    // Each planting source also brute-forces: 15 login-only sessions within the window.
+    const logins = planters.flatMap((p, k) =>
+      Array.from({ length: 15 }, (_, m) =>
+        session({ id: `login-${k}-${m}`, ip: p.src_ip!, at: T0 + k * HOUR + (m + 1) * 2 * MINUTE, credentials: [login("root", `w${m}x${k}`)] })
+      )
+    )
+    const withLogins = analyze([...background(40, 306), ...planters, ...logins])
+    const fam = familyOf(withLogins, "key-0")!
+    expect(fam.sessions).toHaveLength(12 + 12 * 15)
+    expect(fam.formed_by.map((f) => f.kind)).toEqual(["same_source", "ssh_key"])
+    // The key is shared by all of what is measured, not by 12 of 192.
+    expect(fam.evidence.payload_similarity!.score).toBe(1)
+    expect(fam.evidence.payload_similarity!.detail).toContain("on 12 of its 192 sessions")
+    // The same planters without their logins: the same confidence, to the rounding.
+    const alone = familyOf(analyze([...background(40, 306), ...planters]), "key-0")!
+    expect(alone.sessions).toHaveLength(12)
+    expect(fam.confidence).toBeCloseTo(alone.confidence, 2)
+    expect(fam.assessment).toBe(alone.assessment)
+  })
+
   test("sources walking one wordlist form one brute-force campaign; one shared dictionary pair does not", () => {
     // A long list (its entries are wordlist entries, not check logins), tried in one order.
     const list = Array.from({ length: 20 }, (_, k) => login("svc", `w${k}q${(k * 7919) % 1000}z`))

@@ -36,13 +36,29 @@ describe("the committed confidence model", () => {
     expect(CONFIDENCE_MODEL.weights).toHaveLength(FEATURE_NAMES.length)
     const L = CONFIDENCE_MODEL.covarianceCholesky!
     expect(L).toHaveLength(FEATURE_NAMES.length + 1)
+    const file = CONFIDENCE_MODEL as unknown as {
+      fitted_on: { rows: number; non_negative_weights: Array<string> }
+      held_out: { generator_seeds: Array<{ ece: number }> }
+    }
+    // A weight fitted against its bound rests at 0 with no variance (its row of the factor is
+    // 0); every other parameter, the bias first, has some.
+    const atBound = (i: number): boolean => i > 0 && file.fitted_on.non_negative_weights.includes(FEATURE_NAMES[i - 1]!) && CONFIDENCE_MODEL.weights[i - 1] === 0
     L.forEach((row, i) => {
       expect(row).toHaveLength(i + 1)
-      expect(row[i]!).toBeGreaterThan(0)
+      if (atBound(i)) expect(row.every((v) => v === 0)).toBe(true)
+      else expect(row[i]!).toBeGreaterThan(0)
     })
-    const file = CONFIDENCE_MODEL as unknown as { fitted_on: { rows: number }; held_out: { generator_seeds: Array<{ ece: number }> } }
     expect(file.fitted_on.rows).toBeGreaterThan(1000)
     expect(file.held_out.generator_seeds.length).toBeGreaterThan(0)
+  })
+
+  test("more shared, more surprising or from more networks never lowers the confidence: those weights are ≥ 0", () => {
+    const file = CONFIDENCE_MODEL as unknown as { fitted_on: { non_negative_weights: Array<string> } }
+    const bounded = file.fitted_on.non_negative_weights
+    for (const name of ["payload_score", "payload_significance", "behavioral_score", "behavioral_significance", "temporal_score", "infrastructure_score", "credential_score", "covered_share", "log_sources", "log_networks"]) {
+      expect(bounded).toContain(name)
+    }
+    for (const name of bounded) expect(CONFIDENCE_MODEL.weights[FEATURE_NAMES.indexOf(name as (typeof FEATURE_NAMES)[number])]!).toBeGreaterThanOrEqual(0)
   })
 })
 

@@ -229,6 +229,31 @@ describe("fitLogistic and predict", () => {
     expect(low).toBeLessThan(0.1)
   })
 
+  test("bounded weights: a weight the data would make negative rests at 0, the others are fitted around it", () => {
+    const prng = new Prng(14, "logistic-bounded")
+    const trueWeights = [2, -1.5, 1]
+    const X: Array<Float64Array> = []
+    const y: Array<number> = []
+    for (let r = 0; r < 4000; r++) {
+      const x = Float64Array.from(trueWeights, () => gaussian(prng))
+      let z = 0
+      for (let i = 0; i < x.length; i++) z += trueWeights[i]! * x[i]!
+      X.push(x)
+      y.push(prng.next() < sigmoid(z) ? 1 : 0)
+    }
+    const free = fitLogistic(X, y, 1e-2, 50)
+    expect(free.weights[1]!).toBeLessThan(-1)
+    const bounded = fitLogistic(X, y, 1e-2, 100, undefined, [true, true, false])
+    expect(bounded.weights[1]).toBe(0)
+    expect(Math.abs(bounded.weights[0]! - 2)).toBeLessThan(0.6)
+    expect(bounded.weights[2]!).toBeGreaterThan(0.5)
+    // The weight held at its bound draws no variance: its row of the covariance factor is 0.
+    expect(bounded.covarianceCholesky[2]!.every((v) => v === 0)).toBe(true)
+    // Bounds the data respects change nothing (to within the solver's tolerance).
+    const respected = fitLogistic(X, y, 1e-2, 100, undefined, [true, false, true])
+    for (let i = 0; i < 3; i++) expect(Math.abs(respected.weights[i]! - free.weights[i]!)).toBeLessThan(1e-4)
+  })
+
   test("a strong L2 penalty shrinks the weights towards 0", () => {
     const prng = new Prng(12, "logistic-l2")
     const X: Array<Float64Array> = []

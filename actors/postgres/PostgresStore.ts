@@ -7,8 +7,10 @@
  */
 import { Effect, Layer, Schema } from "effect"
 import { AttackSession } from "../../src/domain/AttackSession.ts"
+import { Campaign } from "../../src/domain/Campaign.ts"
 import { Result } from "../../src/domain/Result.ts"
 import { campaignSessions, campaignTimeline, listCampaigns, loadLiveOffset, loadSessions, saveAnalysis, StoredCampaign } from "../../src/store/AnalysisRepository.ts"
+import { storedFamily } from "../../src/store/CampaignDocuments.ts"
 import { runMaintenance } from "../../src/store/maintenance.ts"
 import { loadMigrations, migrate } from "../../src/store/migrate.ts"
 import { SqlStore, type StoreError } from "../../src/store/SqlStore.ts"
@@ -61,6 +63,12 @@ export const PostgresStore = protocol("postgres", "1.0.0", {
   loadSessions: { payload: Schema.Struct({ tenant: Schema.optionalKey(Schema.String) }), success: Schema.Array(AttackSession), error: StoreFailed },
   listCampaigns: { payload: Schema.Struct({ tenant: Schema.optionalKey(Schema.String), all: Schema.optionalKey(Schema.Boolean) }), success: Schema.Array(StoredCampaign), error: StoreFailed },
   campaignSessions: { payload: Schema.Struct({ campaignId: Schema.String }), success: Schema.Array(Schema.String), error: StoreFailed },
+  /** A stored family (of a family, variant or wave id) as Result v1 campaigns; null when the tenant has no such campaign. */
+  campaignFamily: {
+    payload: Schema.Struct({ campaignId: Schema.String, tenant: Schema.optionalKey(Schema.String) }),
+    success: Schema.NullOr(Schema.Struct({ campaigns: Schema.Array(Campaign), updatedAt: Schema.String })),
+    error: StoreFailed
+  },
   campaignTimeline: {
     payload: Schema.Struct({ campaignId: Schema.String, tenant: Schema.optionalKey(Schema.String) }),
     success: Schema.Array(Schema.Struct({ day: Schema.String, sessions: Schema.Int, sourceIps: Schema.Int })),
@@ -91,6 +99,7 @@ export const postgresStoreBehaviour = (store: Layer.Layer<SqlStore, StoreError>)
       liveOffset: ({ consumer, stream, tenant }) => inStore(Effect.map(loadLiveOffset(consumer, stream, tenant), (o) => o ?? null)),
       listCampaigns: ({ tenant, all }) => inStore(listCampaigns(tenant, all === true)),
       campaignSessions: ({ campaignId }) => inStore(campaignSessions(campaignId)),
+      campaignFamily: ({ campaignId, tenant }) => inStore(Effect.map(storedFamily(campaignId, tenant), (f) => f ?? null)),
       campaignTimeline: ({ campaignId, tenant }) => inStore(campaignTimeline(campaignId, tenant)),
       maintenance: (policy) => inStore(runMaintenance(policy)),
       health: () =>

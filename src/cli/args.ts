@@ -51,7 +51,15 @@ export type Command =
   | { readonly _tag: "Eval"; readonly labels: string; readonly result: string; readonly json: string | undefined }
   | ({ readonly _tag: "Techniques" } & import("./commands/techniques.ts").TechniquesCommand)
   | ({ readonly _tag: "Report" } & import("./commands/report.ts").ReportCommand)
-  | { readonly _tag: "Export"; readonly result: string; readonly exports: import("./commands/export.ts").ExportTargets; readonly quiet: boolean }
+  | {
+    readonly _tag: "Export"
+    /** A Result v1 file, or a stored family by a campaign id (with its store and tenant). */
+    readonly from:
+      | { readonly kind: "result"; readonly path: string }
+      | { readonly kind: "store"; readonly campaignId: string; readonly tenant: string; readonly store: StoreConfig; readonly nats: NatsFlags | undefined }
+    readonly exports: import("./commands/export.ts").ExportTargets
+    readonly quiet: boolean
+  }
   | { readonly _tag: "Version" }
   | { readonly _tag: "Schema"; readonly out: string | undefined }
   | {
@@ -593,15 +601,44 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           args: [...rest],
           allowPositionals: true,
           strict: true,
-          options: { help: { type: "boolean", short: "h" }, quiet: { type: "boolean" }, ...EXPORT_OPTIONS }
+          options: {
+            help: { type: "boolean", short: "h" },
+            quiet: { type: "boolean" },
+            ...EXPORT_OPTIONS,
+            campaign: { type: "string" },
+            tenant: { type: "string" },
+            "database-url": { type: "string" },
+            "data-dir": { type: "string" },
+            ...NATS_OPTIONS
+          }
         })
         if (values.help === true) return { _tag: "Help", text: "export" }
-        if (positionals.length !== 1) throw new UsageError({ message: "export needs exactly one Result v1 JSON file (written by analyze --out)." })
         const exports = exportTargets(values)
         if (exports.stix === undefined && exports.misp === undefined && exports.mispUrl === undefined) {
           throw new UsageError({ message: "export needs at least one of --stix FILE, --misp DIR or --misp-url URL." })
         }
-        return { _tag: "Export", result: positionals[0]!, exports, quiet: values.quiet === true }
+        const storeGiven = values.tenant !== undefined || values["database-url"] !== undefined || values["data-dir"] !== undefined || values.nats !== undefined
+        if (values.campaign === undefined) {
+          if (storeGiven) throw new UsageError({ message: "--tenant, --database-url, --data-dir and --nats choose the store of --campaign ID; give --campaign too, or a Result file alone." })
+          if (positionals.length !== 1) throw new UsageError({ message: "export needs exactly one Result v1 JSON file (written by analyze --out), or --campaign ID for a stored campaign." })
+          return { _tag: "Export", from: { kind: "result", path: positionals[0]! }, exports, quiet: values.quiet === true }
+        }
+        if (positionals.length !== 0) throw new UsageError({ message: "Give either a Result v1 file or --campaign ID, not both." })
+        if (values.nats !== undefined && (values["database-url"] !== undefined || values["data-dir"] !== undefined)) {
+          throw new UsageError({ message: "Give either --nats (the pool's postgres role) or --database-url/--data-dir (a store of this process), not both." })
+        }
+        return {
+          _tag: "Export",
+          from: {
+            kind: "store",
+            campaignId: values.campaign,
+            tenant: tenantName(values.tenant),
+            store: resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] }),
+            nats: values.nats === undefined ? undefined : natsFlags(values)
+          },
+          exports,
+          quiet: values.quiet === true
+        }
       }
       case "report": {
         const { positionals, values } = parseArgs({

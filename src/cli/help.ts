@@ -22,7 +22,7 @@ Commands:
   generate --out DIR     write synthetic ground truth (cowrie JSON + labels.tsv)
   eval --labels L.tsv R  score a Result v1 against labels (pairwise P/R/F1, ARI, ECE)
   techniques FILE|DIR|- …  each command line with its ATT&CK techniques and rules
-  export --stix F --misp D R  a Result v1 as a STIX 2.1 bundle and MISP events (or push to MISP)
+  export --stix F --misp D R  a Result v1 (or --campaign ID from the store) as STIX 2.1 and MISP
   report R --html FILE   a Result v1 as one self-contained HTML report (opens offline)
   campaigns list|show|timeline  campaigns stored across runs (analyze --store)
   maintenance            retention and partitions of the store
@@ -135,6 +135,8 @@ export const EXPORT_HELP = `dshield-coord export — a Result v1 as STIX 2.1 and
 
 Usage:
   dshield-coord export [--stix FILE] [--misp DIR] [--misp-url URL] [--tlp T] RESULT.json
+  dshield-coord export --campaign ID [--tenant T] [--database-url URL | --data-dir DIR | --nats URL]
+                       [--stix FILE] [--misp DIR] [--misp-url URL] [--tlp T]
 
 Per run one STIX 2.1 bundle: a campaign per campaign (variants and waves related to their
 family), indicators with STIX patterns for addresses, hashes, URLs and domains, attack
@@ -143,7 +145,17 @@ family one MISP event: ip-src, sha256, url, domain, ssh-fingerprint, hassh-md5, 
 and text attributes, TLP, likelihood and ATT&CK galaxy tags, and an event report with the
 evidence and its p-values. analyze takes the same options and exports what it analysed.
 
+With --campaign ID the family of that stored campaign (a family, variant or wave id; see
+campaigns list) is exported from the store as it stands after its latest analysis: the same
+event uuid, attributes and STIX ids as the export of the Result of analyze --store, so a push
+updates the event an earlier push of that Result created.
+
 Options:
+  --campaign ID         export this stored campaign's family instead of a Result file
+  --tenant T            the tenant the campaign is stored under (default: default)
+  --database-url URL    PostgreSQL (else DATABASE_URL, else the embedded store)
+  --data-dir DIR        the embedded store's directory
+  --nats URL            read it through a worker pool's postgres role instead
   --stix FILE           write the Result as a STIX 2.1 bundle (deterministic ids: a
                         re-export replaces, never duplicates)
   --misp DIR            write one MISP event (core format) per campaign family, <uuid>.json

@@ -104,8 +104,13 @@ const run = (command: Command) =>
         return yield* Effect.scoped(auditTailCommand(command.store, command.count, command.follow))
       }
       case "Export": {
+        const from = command.from
+        if (from.kind === "store") {
+          const { exportStoredCampaign } = yield* load(() => import("./commands/store.ts"))
+          return yield* exportStoredCampaign(from.campaignId, from.tenant, from.store, from.nats, command.exports, command.quiet)
+        }
         const { exportCommand } = yield* load(() => import("./commands/export.ts"))
-        return yield* exportCommand(command.result, command.exports, command.quiet)
+        return yield* exportCommand(from.path, command.exports, command.quiet)
       }
       case "Report": {
         const { reportCommand } = yield* load(() => import("./commands/report.ts"))

@@ -316,17 +316,18 @@ export const saveAnalysis = Effect.fn("AnalysisRepository.saveAnalysis")(functio
       const id = stableId.get(c.id)!
       const parent = c.parent_id === null ? null : stableId.get(c.parent_id) ?? null
       const rows = yield* store.query(
-        `INSERT INTO campaigns (id, tenant, parent_id, level, name, state, confidence, confidence_low, confidence_high, assessment, evidence, ttps, session_count, source_ip_count, first_seen, last_seen)
-         VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9, $10::jsonb, $11::text[], $12, $13, $14, $15)
+        `INSERT INTO campaigns (id, tenant, parent_id, level, name, state, confidence, confidence_low, confidence_high, assessment, evidence, ttps, session_count, source_ip_count, first_seen, last_seen, formed_by, techniques)
+         VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9, $10::jsonb, $11::text[], $12, $13, $14, $15, $16::jsonb, $17::jsonb)
          ON CONFLICT (id) DO UPDATE SET
            parent_id = EXCLUDED.parent_id, name = EXCLUDED.name, state = 'active',
            confidence = EXCLUDED.confidence, confidence_low = EXCLUDED.confidence_low, confidence_high = EXCLUDED.confidence_high,
            assessment = EXCLUDED.assessment, evidence = EXCLUDED.evidence, ttps = EXCLUDED.ttps,
+           formed_by = EXCLUDED.formed_by, techniques = EXCLUDED.techniques,
            session_count = EXCLUDED.session_count, source_ip_count = EXCLUDED.source_ip_count,
            first_seen = LEAST(campaigns.first_seen, EXCLUDED.first_seen), last_seen = GREATEST(campaigns.last_seen, EXCLUDED.last_seen),
            updated_at = now()
          RETURNING (xmax = 0) AS inserted`,
-        [id, tenant, parent, c.level, pgText(c.name), c.confidence, c.confidence_interval[0], c.confidence_interval[1], c.assessment, pgJson(JSON.parse(canonicalJson(c.evidence))), c.ttps, c.sessions.length, c.source_ips.length, c.first_seen, c.last_seen]
+        [id, tenant, parent, c.level, pgText(c.name), c.confidence, c.confidence_interval[0], c.confidence_interval[1], c.assessment, pgJson(JSON.parse(canonicalJson(c.evidence))), c.ttps, c.sessions.length, c.source_ips.length, c.first_seen, c.last_seen, pgJson(c.formed_by), c.techniques === undefined ? null : pgJson(c.techniques)]
       )
       if (rows[0]?.inserted === true) {
         created++

@@ -59,6 +59,40 @@ describe("exports from the command line", () => {
     expect(fake.events()).toHaveLength(families)
   }, 60_000)
 
+  test("export --campaign ID from the store: the same MISP event and attributes, and STIX ids, as the export of analyze --store's Result", async () => {
+    const data = join(dir, "store")
+    const stored = await cli(["analyze", input, "--quiet", "--store", "--data-dir", data, "--out", join(dir, "stored.json"), "--misp", join(dir, "stored-misp"), "--stix", join(dir, "stored.stix.json")])
+    expect(stored.code).toBe(0)
+    const result = JSON.parse(readFileSync(join(dir, "stored.json"), "utf8")) as Result
+    const family = result.campaigns.filter((c) => c.level === "family").sort((a, b) => b.sessions.length - a.sessions.length)[0]!
+    const child = result.campaigns.find((c) => c.parent_id === family.id)
+    // A variant's or wave's id exports its whole family, like the family's own id.
+    for (const id of [family.id, ...(child === undefined ? [] : [child.id])]) {
+      const out = join(dir, `from-store-${id}`)
+      const run = await cli(["export", "--campaign", id, "--data-dir", data, "--misp", out, "--stix", `${out}.stix.json`])
+      expect(run.code).toBe(0)
+      const [file] = readdirSync(out)
+      const fromStore = JSON.parse(readFileSync(join(out, file!), "utf8")) as { Event: { uuid: string; Attribute: Array<{ uuid: string; type: string; value: string }>; Tag: Array<{ name: string }> } }
+      const fromResult = JSON.parse(readFileSync(join(dir, "stored-misp", file!), "utf8")) as typeof fromStore
+      expect(fromStore.Event.uuid).toBe(fromResult.Event.uuid)
+      const attributes = (e: typeof fromStore) => e.Event.Attribute.map((a) => `${a.uuid} ${a.type} ${a.value}`).sort()
+      expect(attributes(fromStore)).toEqual(attributes(fromResult))
+      expect(fromStore.Event.Tag.map((t) => t.name).sort()).toEqual(fromResult.Event.Tag.map((t) => t.name).sort())
+      const ids = (path: string, types: ReadonlyArray<string>) =>
+        (JSON.parse(readFileSync(path, "utf8")) as { objects: Array<{ id: string; type: string }> }).objects.filter((o) => types.includes(o.type)).map((o) => o.id)
+      const storeIds = ids(`${out}.stix.json`, ["campaign", "indicator", "attack-pattern", "intrusion-set"])
+      expect(storeIds.length).toBeGreaterThan(0)
+      expect(storeIds.filter((x) => !ids(join(dir, "stored.stix.json"), ["campaign", "indicator", "attack-pattern", "intrusion-set"]).includes(x))).toEqual([])
+    }
+    const unknown = await cli(["export", "--campaign", "c-0000000000000000", "--data-dir", data, "--stix", join(dir, "none.json")])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr.trim()).toBe("dshield-coord: No stored campaign has id c-0000000000000000 in tenant default; see `dshield-coord campaigns list`.")
+    const otherTenant = await cli(["export", "--campaign", family.id, "--tenant", "someone-else", "--data-dir", data, "--stix", join(dir, "none.json")])
+    expect(otherTenant.code).toBe(2)
+    expect(runCli(["export", "--tenant", "t", "--stix", join(dir, "x.json"), join(dir, "r.json")]).stderr).toContain("give --campaign too")
+    expect(runCli(["export", "--campaign", family.id, "--stix", join(dir, "x.json"), join(dir, "r.json")]).stderr).toContain("not both")
+  }, 120_000)
+
   test("mistakes are one sentence: no key, a wrong key, no target, a bad TLP, not a Result", async () => {
     const noKey = await cli(["export", "--misp-url", fake.url, join(dir, "r.json")], { MISP_KEY: "" })
     expect(noKey.code).toBe(2)

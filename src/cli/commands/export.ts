@@ -3,13 +3,18 @@
  * STIX 2.1 bundle and as MISP events (src/export/), written to files and/or pushed to a MISP
  * server; `analyze --stix/--misp` calls the same writer with the Result it just made. Both
  * exports name everything with UUIDv5 ids derived from the campaigns, so exporting again
- * replaces what was exported before instead of adding to it.
+ * replaces what was exported before instead of adding to it. `export --campaign ID` exports a
+ * family from the store instead (src/store/CampaignDocuments.ts, `resultOfStoredFamily`).
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Effect, Schema } from "effect"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
-import { Result } from "../../domain/Result.ts"
+import { ATTACK_VERSION } from "../../analytics/attackTechniques.ts"
+import { sha256Hex } from "../../config/AnalysisConfig.ts"
+import type { Campaign } from "../../domain/Campaign.ts"
+import { Result, RESULT_SCHEMA_ID } from "../../domain/Result.ts"
+import { ENGINE_VERSION } from "../../version.ts"
 import { mispEvents, serializeMispEvent, type Tlp } from "../../export/misp.ts"
 import { pushEvents } from "../../export/mispClient.ts"
 import { serializeStixBundle, stixBundle } from "../../export/stix.ts"
@@ -77,3 +82,31 @@ export const exportCommand = Effect.fn("Cli.export")(function*(resultPath: strin
   )
   yield* exportResult(result, targets, quiet)
 })
+
+/**
+ * A stored family as the Result its export is made from. The campaigns keep their stored ids
+ * (the ids the Result of `analyze --store` gives them), so the MISP event and STIX objects are
+ * the ones an export of that Result made: pushing either updates the same event. The run is
+ * the store's state: named by the family, timed by the store's last change to it, with a
+ * digest of its members; there are no input files.
+ */
+export const resultOfStoredFamily = (family: { readonly campaigns: ReadonlyArray<Campaign>; readonly updatedAt: string }): Result => {
+  const top = family.campaigns[0]!
+  const members = new Set(family.campaigns.flatMap((c) => c.sessions))
+  return {
+    schema: RESULT_SCHEMA_ID,
+    run: {
+      id: `store-${top.id}`,
+      engine_version: ENGINE_VERSION,
+      input_digest: sha256Hex([...members].sort().join("\n")),
+      config_digest: sha256Hex("store"),
+      seed: 0,
+      started_at: family.updatedAt,
+      finished_at: family.updatedAt,
+      attack_version: ATTACK_VERSION
+    },
+    input: { files: [], events: 0, sessions: members.size, rejected: {} },
+    campaigns: family.campaigns,
+    unclustered_sessions: 0
+  }
+}

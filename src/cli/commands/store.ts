@@ -12,6 +12,7 @@ import { RedisStore, redisStoreBehaviour } from "../../../actors/redis/RedisStor
 import { DEFAULT_CONFIG } from "../../config/AnalysisConfig.ts"
 import { describeStoreConfig, type StoreConfig } from "../../config/StoreConfig.ts"
 import { InputError } from "../../domain/errors.ts"
+import { type ExportTargets, exportResult, resultOfStoredFamily } from "./export.ts"
 import { Cache } from "../../store/Cache.ts"
 import type { RetentionPolicy } from "../../store/maintenance.ts"
 import { natsConnection } from "../../../actors/clients/RemoteAnalysis.ts"
@@ -75,6 +76,23 @@ export const campaignsCommand = Effect.fn("Cli.campaigns")(function*(action: "li
     return `${JSON.stringify({ ...found, sessions }, null, 2)}\n`
   }).pipe(Effect.scoped, Effect.mapError(storeFailure))
   yield* Effect.sync(() => process.stdout.write(text))
+})
+
+/** `export --campaign ID`: a stored family exported like the family of a Result v1. */
+export const exportStoredCampaign = Effect.fn("Cli.exportStoredCampaign")(function*(
+  id: string,
+  tenant: string,
+  config: StoreConfig,
+  nats: NatsFlags | undefined,
+  targets: ExportTargets,
+  quiet: boolean
+) {
+  const family = yield* Effect.gen(function*() {
+    const pg = yield* storeActor(config, nats)
+    return yield* pg.ask("campaignFamily", { campaignId: id, tenant })
+  }).pipe(Effect.scoped, Effect.mapError(storeFailure))
+  if (family === null) return yield* new InputError({ message: `No stored campaign has id ${id} in tenant ${tenant}; see \`dshield-coord campaigns list\`.` })
+  yield* exportResult(resultOfStoredFamily(family), targets, quiet)
 })
 
 export const maintenanceCommand = Effect.fn("Cli.maintenance")(function*(config: StoreConfig, policy: RetentionPolicy, quiet: boolean) {

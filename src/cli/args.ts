@@ -12,7 +12,7 @@ import type { FormatChoice } from "../ingest/ingest.ts"
 import type { NatsFlags } from "../../actors/transport/NatsConnection.ts"
 
 export type Command =
-  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" | "campaigns" | "maintenance" | "ops" | "replay" | "worker" | "serve" | "keys" | "audit" | "techniques" | "export" | "report" | "mcp" | "ingest" | "tail" }
+  | { readonly _tag: "Help"; readonly text: "main" | "analyze" | "schema" | "version" | "eval" | "assess" | "generate" | "migrate" | "config" | "campaigns" | "maintenance" | "ops" | "replay" | "worker" | "serve" | "keys" | "audit" | "techniques" | "export" | "report" | "mcp" | "ingest" | "tail" | "import" }
   | ({ readonly _tag: "Serve" } & import("./commands/serve.ts").ServeCommand)
   | ({ readonly _tag: "Ingest" } & import("./commands/live.ts").IngestCommand)
   | ({ readonly _tag: "Tail" } & import("./commands/live.ts").TailCommand)
@@ -51,6 +51,17 @@ export type Command =
   | { readonly _tag: "Eval"; readonly labels: string; readonly result: string; readonly json: string | undefined }
   | ({ readonly _tag: "Techniques" } & import("./commands/techniques.ts").TechniquesCommand)
   | ({ readonly _tag: "Report" } & import("./commands/report.ts").ReportCommand)
+  | {
+    readonly _tag: "Import"
+    /** The MISP base URL (key in MISP_KEY). */
+    readonly misp: string
+    readonly tags: ReadonlyArray<string>
+    /** MISP's timestamp filter: "30d", "12h", "90m" or unix seconds; undefined: all time. */
+    readonly since: string | undefined
+    /** The feed file (--feed; else DSHIELD_THREAT_INTEL, else the default beside the embedded store). */
+    readonly feed: string | undefined
+    readonly quiet: boolean
+  }
   | {
     readonly _tag: "Export"
     /** A Result v1 file, or a stored family by a campaign id (with its store and tenant). */
@@ -639,6 +650,31 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           exports,
           quiet: values.quiet === true
         }
+      }
+      case "import": {
+        const { positionals, values } = parseArgs({
+          args: [...rest],
+          allowPositionals: true,
+          strict: true,
+          options: {
+            help: { type: "boolean", short: "h" },
+            quiet: { type: "boolean" },
+            misp: { type: "string" },
+            tag: { type: "string", multiple: true },
+            since: { type: "string" },
+            feed: { type: "string" }
+          }
+        })
+        if (values.help === true) return { _tag: "Help", text: "import" }
+        if (positionals.length > 0) throw new UsageError({ message: `import takes no file arguments (got "${positionals[0]}"); give --misp URL --tag TAG.` })
+        if (values.misp === undefined) throw new UsageError({ message: "import needs --misp URL (the MISP server to pull indicators from; its key in MISP_KEY)." })
+        const tags = (values.tag ?? []).map((t) => t.trim()).filter((t) => t !== "")
+        if (tags.length === 0) throw new UsageError({ message: "import needs at least one --tag TAG: the MISP tag(s) whose attributes to pull, e.g. --tag tlp:green." })
+        const since = values.since?.trim()
+        if (since !== undefined && !/^(\d{1,5}[dhm]|\d{9,11})$/.test(since)) {
+          throw new UsageError({ message: `--since must be a MISP time such as 30d, 12h or 90m, or unix seconds, not "${values.since}".` })
+        }
+        return { _tag: "Import", misp: values.misp, tags, since, feed: values.feed, quiet: values.quiet === true }
       }
       case "report": {
         const { positionals, values } = parseArgs({

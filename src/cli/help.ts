@@ -23,6 +23,7 @@ Commands:
   eval --labels L.tsv R  score a Result v1 against labels (pairwise P/R/F1, ARI, ECE)
   techniques FILE|DIR|- …  each command line with its ATT&CK techniques and rules
   export --stix F --misp D R  a Result v1 (or --campaign ID from the store) as STIX 2.1 and MISP
+  import --misp URL --tag T   pull MISP indicators into the threat-intel feed of deep analyses
   report R --html FILE   a Result v1 as one self-contained HTML report (opens offline)
   campaigns list|show|timeline  campaigns stored across runs (analyze --store)
   maintenance            retention and partitions of the store
@@ -605,6 +606,29 @@ Options:
   --rate N              lines per second (default 1000; 0 = as fast as acknowledged)
   --nats URL            NATS server(s) (default $NATS_URL or nats://127.0.0.1:4222)
 \${NATS_AUTH_OPTIONS}
+  --quiet               print nothing but errors
+  -h, --help            show this help
+`
+
+export const IMPORT_HELP = `dshield-coord import — MISP indicators into the threat-intel feed
+
+Usage:
+  MISP_KEY=… dshield-coord import --misp URL --tag TAG [--tag TAG…] [--since 30d] [--feed FILE]
+
+Pulls every attribute carrying one of the tags (on the attribute or its event) from a MISP
+server (POST /attributes/restSearch, page by page) and merges the addresses, domains, URLs
+and SHA-256 hashes into the threat-intel feed, a JSON file. The threat-intel tool of a deep
+analysis (analyze --depth deep, and the pool's tool-coordinator role) reports which source
+addresses of the analysis the feed knows, with their MISP events and tags. Importing again
+adds new attributes and refreshes changed ones; nothing is duplicated.
+
+Options:
+  --misp URL            the MISP base URL (https, or http on loopback only); key in MISP_KEY
+  --tag TAG             a MISP tag to pull (repeat for several: any of them matches)
+  --since T             only attributes changed in the last T (30d, 12h, 90m) or since unix
+                        seconds T (default: all time)
+  --feed FILE           the feed file (default: DSHIELD_THREAT_INTEL, else
+                        ./.dshield-coord/threat-intel.json); workers read DSHIELD_THREAT_INTEL
   --quiet               print nothing but errors
   -h, --help            show this help
 `

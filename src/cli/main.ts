@@ -13,9 +13,9 @@ import { ENGINE_VERSION } from "../version.ts"
 import { commandName, tracingFromEnv } from "../observability/TracingSettings.ts"
 import { type Command, parseCommand } from "./args.ts"
 import { ANALYZE_HELP, ASSESS_HELP, AUDIT_HELP, CAMPAIGNS_HELP, CONFIG_HELP, KEYS_HELP, MAINTENANCE_HELP, OPS_HELP, REPLAY_HELP, SERVE_HELP, WORKER_HELP, EVAL_HELP, GENERATE_HELP, MAIN_HELP, MIGRATE_HELP, SCHEMA_HELP, VERSION_HELP, TECHNIQUES_HELP, EXPORT_HELP, REPORT_HELP, MCP_HELP } from "./help.ts"
-import { INGEST_HELP, TAIL_HELP } from "./help.ts"
+import { IMPORT_HELP, INGEST_HELP, TAIL_HELP } from "./help.ts"
 
-const HELP = { main: MAIN_HELP, analyze: ANALYZE_HELP, schema: SCHEMA_HELP, version: VERSION_HELP, eval: EVAL_HELP, assess: ASSESS_HELP, generate: GENERATE_HELP, migrate: MIGRATE_HELP, config: CONFIG_HELP, campaigns: CAMPAIGNS_HELP, maintenance: MAINTENANCE_HELP, ops: OPS_HELP, replay: REPLAY_HELP, worker: WORKER_HELP, serve: SERVE_HELP, keys: KEYS_HELP, audit: AUDIT_HELP, techniques: TECHNIQUES_HELP, export: EXPORT_HELP, report: REPORT_HELP, mcp: MCP_HELP, ingest: INGEST_HELP, tail: TAIL_HELP } as const
+const HELP = { main: MAIN_HELP, analyze: ANALYZE_HELP, schema: SCHEMA_HELP, version: VERSION_HELP, eval: EVAL_HELP, assess: ASSESS_HELP, generate: GENERATE_HELP, migrate: MIGRATE_HELP, config: CONFIG_HELP, campaigns: CAMPAIGNS_HELP, maintenance: MAINTENANCE_HELP, ops: OPS_HELP, replay: REPLAY_HELP, worker: WORKER_HELP, serve: SERVE_HELP, keys: KEYS_HELP, audit: AUDIT_HELP, techniques: TECHNIQUES_HELP, export: EXPORT_HELP, report: REPORT_HELP, mcp: MCP_HELP, ingest: INGEST_HELP, tail: TAIL_HELP, import: IMPORT_HELP } as const
 
 /** A command's module, loaded on first use (a failure to load it is a defect: a broken install). */
 const load = <M>(module: () => Promise<M>): Effect.Effect<M> => Effect.promise(module)
@@ -115,6 +115,10 @@ const run = (command: Command) =>
       case "Report": {
         const { reportCommand } = yield* load(() => import("./commands/report.ts"))
         return yield* reportCommand(command)
+      }
+      case "Import": {
+        const { importCommand } = yield* load(() => import("./commands/importIntel.ts"))
+        return yield* importCommand(command)
       }
       case "Techniques": {
         const { techniquesCommand } = yield* load(() => import("./commands/techniques.ts"))

@@ -1,6 +1,7 @@
 /**
- * Pushes MISP events (misp.ts) to a MISP server through its REST API, idempotently: a re-push
- * updates the events it created, never duplicates them.
+ * MISP's REST API: pushes MISP events (misp.ts) idempotently — a re-push updates the events
+ * it created, never duplicates them — and searches attributes (`import --misp`, the
+ * threat-intel feed of src/intel).
  *
  * What MISP does, read from https://github.com/MISP/MISP (bb0909a):
  * - REST mode needs `Accept: application/json` (otherwise MISP answers as to a browser and
@@ -21,6 +22,13 @@
  *   not newer than the local copy."), stamps the edit itself when the request has none, and
  *   matches attributes and event reports by uuid, replacing one only when its timestamp is
  *   newer (Attribute::editAttribute, EventReport::editReport).
+ *
+ * - `POST /attributes/restSearch` with `{"returnFormat": "json", "tags": [...], "timestamp":
+ *   "30d" | <unix seconds>, "limit": n, "page": p, "includeEventTags": true}`: 200
+ *   `{"response": {"Attribute": [{id, event_id, type, category, value, to_ids, uuid,
+ *   timestamp, Event: {id, uuid, info, …}, Tag: [{name, …}]}, …]}}` (AttributesController::
+ *   restSearch, MispAttribute::restSearch); `tags` match attribute or event tags, pages count
+ *   from 1, a page shorter than `limit` is the last.
  *
  * Hence, per event: look it up by uuid; absent → add; present → edit with the event's own
  * `timestamp` left out, so MISP stamps the edit and a re-push of the same Result is accepted.
@@ -225,6 +233,19 @@ const send = (client: Client, method: "GET" | "POST", path: string, body?: unkno
   })
 }
 
+/** A client for this URL and key, once the URL passes the rules in the header and a key is given. */
+const clientFor = (options: { readonly url: string; readonly key: string; readonly fetch?: FetchLike; readonly timeoutMs?: number }) =>
+  Effect.flatMap(checkMispUrl(options.url), (base): Effect.Effect<Client, MispPushError> =>
+    options.key.trim() === ""
+      ? fail("No MISP API key was given; create one under your MISP user's Auth keys.")
+      : Effect.succeed({
+        base,
+        label: base.href,
+        key: options.key,
+        fetch: options.fetch ?? ((url, init) => fetch(url, init)),
+        timeoutMs: options.timeoutMs ?? MISP_PUSH_DEFAULTS.timeoutMs
+      }))
+
 /** The refusal sentence for an answer none of the steps expected. */
 const refused = (client: Client, doing: string, answer: Answer) => {
   const said = mispMessage(answer.json)
@@ -286,15 +307,7 @@ const add = (client: Client, event: MispEvent) =>
  * pushing again is safe).
  */
 export const pushEvents = Effect.fn("Misp.pushEvents")(function*(events: ReadonlyArray<MispEvent>, options: MispPushOptions) {
-  const base = yield* checkMispUrl(options.url)
-  const client: Client = {
-    base,
-    label: base.href,
-    key: options.key,
-    fetch: options.fetch ?? ((url, init) => fetch(url, init)),
-    timeoutMs: options.timeoutMs ?? MISP_PUSH_DEFAULTS.timeoutMs
-  }
-  if (client.key.trim() === "") return yield* fail("No MISP API key was given; create one under your MISP user's Auth keys.")
+  const client = yield* clientFor(options)
   const outcomes: Array<MispPushOutcome> = []
   for (const event of events) {
     const uuid = event.Event.uuid
@@ -305,4 +318,90 @@ export const pushEvents = Effect.fn("Misp.pushEvents")(function*(events: Readonl
     outcomes.push(outcome)
   }
   return outcomes as ReadonlyArray<MispPushOutcome>
+})
+
+// ---------------------------------------------------------------------------------------------
+// Searching attributes
+// ---------------------------------------------------------------------------------------------
+
+export interface MispAttributeSearch {
+  readonly url: string
+  readonly key: string
+  /** Attributes carrying any of these tags (on the attribute or its event). */
+  readonly tags: ReadonlyArray<string>
+  /** Only attributes changed since: MISP's relative form ("30d", "12h") or unix seconds. */
+  readonly since?: string | undefined
+  /** Attributes per page (MISP's `limit`). */
+  readonly pageSize?: number | undefined
+  readonly fetch?: FetchLike
+  readonly timeoutMs?: number
+}
+
+/** One attribute as MISP's restSearch answers it (the fields the feed keeps). */
+export interface MispAttribute {
+  readonly uuid: string
+  readonly type: string
+  readonly value: string
+  readonly timestamp: number
+  readonly toIds: boolean
+  readonly eventUuid: string
+  readonly eventInfo: string
+  readonly tags: ReadonlyArray<string>
+}
+
+const text = (value: unknown): string => (typeof value === "string" ? value : typeof value === "number" ? String(value) : "")
+
+const attributeOf = (raw: unknown): MispAttribute | undefined => {
+  const uuid = text(field(raw, "uuid"))
+  const type = text(field(raw, "type"))
+  const value = text(field(raw, "value"))
+  if (uuid === "" || type === "" || value === "") return undefined
+  const event = field(raw, "Event")
+  const tags = field(raw, "Tag")
+  const toIds = field(raw, "to_ids")
+  return {
+    uuid,
+    type,
+    value,
+    timestamp: Number(text(field(raw, "timestamp"))) || 0,
+    toIds: toIds === true || toIds === "1" || toIds === 1,
+    eventUuid: text(field(event, "uuid")),
+    eventInfo: text(field(event, "info")),
+    tags: Array.isArray(tags) ? tags.map((t) => text(field(t, "name"))).filter((t) => t !== "").sort() : []
+  }
+}
+
+/**
+ * Every attribute carrying one of the tags (changed since `since`), page by page. An answer
+ * that is not MISP's restSearch shape is a refusal naming the server; an attribute without a
+ * uuid, type or value is skipped (counted in `skipped`).
+ */
+export const searchAttributes = Effect.fn("Misp.searchAttributes")(function*(search: MispAttributeSearch) {
+  const client = yield* clientFor(search)
+  const limit = search.pageSize ?? 1000
+  const attributes: Array<MispAttribute> = []
+  let skipped = 0
+  for (let page = 1; ; page++) {
+    const body = {
+      returnFormat: "json",
+      tags: [...search.tags],
+      ...(search.since === undefined ? {} : { timestamp: search.since }),
+      includeEventTags: true,
+      limit,
+      page
+    }
+    const answer = yield* send(client, "POST", "attributes/restSearch", body)
+    if (answer.status !== 200) return yield* refused(client, "search attributes", answer)
+    const list = field(field(answer.json, "response"), "Attribute")
+    if (!Array.isArray(list)) {
+      return yield* fail(`MISP at ${client.label} answered POST /attributes/restSearch without response.Attribute; is ${client.label} the MISP base URL?`)
+    }
+    for (const raw of list) {
+      const attribute = attributeOf(raw)
+      if (attribute === undefined) skipped++
+      else attributes.push(attribute)
+    }
+    if (list.length < limit) break
+  }
+  return { attributes: attributes as ReadonlyArray<MispAttribute>, skipped }
 })

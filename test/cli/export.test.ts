@@ -93,6 +93,45 @@ describe("exports from the command line", () => {
     expect(runCli(["export", "--campaign", family.id, "--stix", join(dir, "x.json"), join(dir, "r.json")]).stderr).toContain("not both")
   }, 120_000)
 
+  test("import --misp pulls the tagged attributes into the feed once; a deep analysis's threat-intel tool names the addresses it knows", async () => {
+    const env = { MISP_KEY: fake.key }
+    const feed = join(dir, "feed.json")
+    // The events of the push test above: TLP amber, ip-src for every source of each family.
+    const result = JSON.parse(readFileSync(join(dir, "r.json"), "utf8")) as Result
+    const addresses = new Set(result.campaigns.filter((c) => c.level === "family").flatMap((c) => c.source_ips))
+    const first = await cli(["import", "--misp", fake.url, "--tag", "tlp:amber", "--feed", feed], env)
+    expect(first.code).toBe(0)
+    const kept = JSON.parse(readFileSync(feed, "utf8")) as { imports: Array<unknown>; indicators: Array<{ type: string; value: string; sightings: Array<unknown> }> }
+    expect(new Set(kept.indicators.filter((i) => i.type === "ip").map((i) => i.value))).toEqual(addresses)
+    expect(first.stderr).toContain(`The feed ${feed} holds ${kept.indicators.length} indicator(s)`)
+    // Again, and with a tag no event carries: nothing is duplicated, nothing is lost.
+    expect((await cli(["import", "--misp", fake.url, "--tag", "tlp:amber", "--since", "1d", "--feed", feed], env)).code).toBe(0)
+    const none = await cli(["import", "--misp", fake.url, "--tag", "no-such-tag", "--feed", feed], env)
+    expect(none.stderr).toContain("0 attribute(s) tagged no-such-tag")
+    const after = JSON.parse(readFileSync(feed, "utf8")) as typeof kept
+    expect(after.indicators).toEqual(kept.indicators)
+    expect(after.imports).toHaveLength(3)
+
+    const deep = await cli(["analyze", input, "--depth", "deep", "--out", join(dir, "deep.json")], { DSHIELD_THREAT_INTEL: feed })
+    expect(deep.code).toBe(0)
+    const all = new Set((JSON.parse(readFileSync(join(dir, "deep.json"), "utf8")) as Result).campaigns.flatMap((c) => c.source_ips))
+    const line = `${deep.stdout}${deep.stderr}`.split("\n").find((l) => l.includes("tool threat-intel"))!
+    expect(line).toContain("ok")
+    expect(line).toContain(`${addresses.size} of `)
+    expect(all.size).toBeGreaterThanOrEqual(addresses.size)
+
+    // Mistakes: one sentence each.
+    const noKey = await cli(["import", "--misp", fake.url, "--tag", "tlp:amber", "--feed", feed], { MISP_KEY: "" })
+    expect(noKey.code).toBe(2)
+    expect(noKey.stderr).toContain("Set MISP_KEY")
+    const wrongKey = await cli(["import", "--misp", fake.url, "--tag", "tlp:amber", "--feed", feed], { MISP_KEY: "wrong" })
+    expect(wrongKey.code).toBe(1)
+    expect(wrongKey.stderr.trim().split("\n")).toHaveLength(1)
+    expect(runCli(["import", "--misp", fake.url]).stderr).toContain("at least one --tag")
+    expect(runCli(["import", "--misp", fake.url, "--tag", "x", "--since", "yesterday"]).stderr).toContain("--since must be")
+    expect((await cli(["import", "--misp", "http://misp.example.org/", "--tag", "x"], { MISP_KEY: "k" })).stderr).toContain("not https")
+  }, 120_000)
+
   test("mistakes are one sentence: no key, a wrong key, no target, a bad TLP, not a Result", async () => {
     const noKey = await cli(["export", "--misp-url", fake.url, join(dir, "r.json")], { MISP_KEY: "" })
     expect(noKey.code).toBe(2)

@@ -19,6 +19,12 @@
  *   belongs to another event is skipped (MISP logs and drops it); tags are attached by name;
  * - `POST /events/restSearch` `{"uuid"}` → `{"response": [{"Event"}]}`, matching the event
  *   uuid or the uuid of one of its attributes (Event::set_filter_uuid);
+ * - `POST /attributes/restSearch` `{"tags", "timestamp", "limit", "page", "includeEventTags"}` →
+ *   `{"response": {"Attribute": [...]}}` (AttributesController::restSearch): attributes not
+ *   deleted whose own or event's tags include any of `tags` (case-insensitive), whose
+ *   timestamp is at or after `timestamp` (unix seconds, or "30d"/"12h"/"90m" before now),
+ *   each with its `Event` {id, uuid, info, org_id, orgc_id, distribution} and its `Tag`s
+ *   (the event's too with includeEventTags), in id order, `limit` per page, pages from 1;
  * - a non-JSON body → 405 "No valid event data received." / "Invalid JSON input. …".
  *
  * Stricter than MISP, on purpose (it is here to catch a malformed export): every posted event
@@ -460,6 +466,38 @@ export const startMispFake = (key: string): MispFake => {
     return Response.json({ response: matches.map((e) => ({ Event: copy(e) })) })
   }
 
+  const attributeSearch = async (request: Request, path: string): Promise<Response> => {
+    const body = await readBody(request, path)
+    if (body instanceof Response) return body
+    const wanted = (Array.isArray(body.tags) ? body.tags : body.tags === undefined ? [] : [body.tags]).map((t) => String(t).toLowerCase())
+    const since = (() => {
+      const t = body.timestamp
+      if (t === undefined || t === null || t === "") return 0
+      const relative = /^(\d+)([dhm])$/.exec(String(t))
+      if (relative !== null) return Math.floor(Date.now() / 1000) - Number(relative[1]) * { d: 86_400, h: 3_600, m: 60 }[relative[2] as "d" | "h" | "m"]
+      return Number(t) || 0
+    })()
+    const withEventTags = body.includeEventTags === true || body.includeEventTags === 1 || body.includeEventTags === "1"
+    const found: Array<Json> = []
+    for (const event of [...events.values()].sort((a, b) => Number(a.id) - Number(b.id))) {
+      for (const attribute of event.Attribute) {
+        if (attribute.deleted === true || Number(attribute.timestamp) < since) continue
+        const own = Array.isArray(attribute.Tag) ? (attribute.Tag as Array<Json>) : []
+        const names = [...own, ...event.Tag].map((t) => String(t.name).toLowerCase())
+        if (wanted.length > 0 && !names.some((n) => wanted.includes(n))) continue
+        found.push({
+          ...copy(attribute),
+          Event: { id: event.id, uuid: event.uuid, info: event.info, org_id: FAKE_ORG.id, orgc_id: FAKE_ORG.id, distribution: event.distribution ?? "0" },
+          Tag: copy(withEventTags ? [...own, ...event.Tag] : own)
+        })
+      }
+    }
+    found.sort((a, b) => Number(a.id) - Number(b.id))
+    const limit = Number(body.limit) > 0 ? Number(body.limit) : found.length
+    const page = Number(body.page) > 0 ? Number(body.page) : 1
+    return Response.json({ response: { Attribute: found.slice((page - 1) * limit, page * limit) } })
+  }
+
   const route = async (request: Request): Promise<Response> => {
     const path = new URL(request.url).pathname
     if (!(request.headers.get("accept") ?? "").includes("application/json")) {
@@ -475,6 +513,7 @@ export const startMispFake = (key: string): MispFake => {
     if (editRef !== null && (request.method === "POST" || request.method === "PUT")) return edit(request, path, decodeURIComponent(editRef[1]!))
     if (/^\/events\/add\/?$/.test(path) && request.method === "POST") return add(request, path)
     if (/^\/events\/restSearch\/?$/.test(path) && request.method === "POST") return restSearch(request, path)
+    if (/^\/attributes\/restSearch\/?$/.test(path) && request.method === "POST") return attributeSearch(request, path)
     return cakeError(404, "Not Found", path)
   }
 

@@ -168,7 +168,11 @@ export const tailToNats = async (nc: NatsConnection, options: TailOptions, signa
       if (due - now >= 1) await new Promise((r) => setTimeout(r, due - now))
     }
     if (acks.length >= window) await settle(acks.shift()!)
-    acks.push(js.publish(options.subject, line))
+    const ack = js.publish(options.subject, line)
+    // Observed when settled, in order; without a handler now, a refusal (a permissions
+    // violation) arriving before then would be an unhandled rejection that kills the process.
+    ack.catch(() => undefined)
+    acks.push(ack)
     published++
     const now = performance.now()
     if (options.onProgress !== undefined && now - lastProgress >= 1000) {

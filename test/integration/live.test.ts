@@ -25,7 +25,7 @@ import type { AttackSession } from "../../src/domain/AttackSession.ts"
 import type { Result } from "../../src/domain/Result.ts"
 import { ingest } from "../../src/ingest/ingest.ts"
 import { REPO, runCli } from "../cli/helpers.ts"
-import { natsServerAvailable, startPrivateServer } from "./natsAuthServer.ts"
+import { natsServerAvailable, startAuthServer, startPrivateServer } from "./natsAuthServer.ts"
 import { freshDatabase, serviceAvailable } from "./services.ts"
 
 const HAVE_PG = await serviceAvailable("PostgreSQL", 5432)
@@ -192,6 +192,51 @@ describe.skipIf(!RUN)("live mode over JetStream", () => {
     }
     expect(events).toBe(lines)
   }, 240_000)
+
+  test("with deploy/nats's users: sensor publishes, live consumes (alerts and status allowed), and neither can do the other's part", async () => {
+    const auth = await startAuthServer(REPO)
+    try {
+      const input = join(small, "cowrie.json")
+      const url = database("live_roles")
+      const tail = start(["tail", input, "--to", "nats", "--nats", auth.urlFor("sensor"), "--stream", "SENSORS", "--subject", "dshield.events.cowrie", "--rate", "5000"])
+      expect(await tail.child.exited, tail.stderr()).toBe(0)
+      const live = start([
+        "ingest", "--from", "nats", "--stream", "SENSORS", "--subject", "dshield.events.>", "--consumer", "roles",
+        "--nats", auth.urlFor("live"), "--database-url", url, "--commit-every", "1s", "--session-timeout", "3s"
+      ])
+      const admin = await connect({ servers: auth.url, user: "ops", pass: "test-ops-password" })
+      try {
+        const last = (await (await admin.jetstreamManager()).streams.info("SENSORS")).state.last_seq
+        await eventually("the live user's consumer to drain the stream", () => {
+          const cp = checkpoint(url, "roles")
+          return cp !== undefined && cp.floor === last + 1 && cp.open === 0
+        }, 90_000, live.stderr)
+      } finally {
+        await admin.close()
+      }
+      expect(await stop(live)).toBe(0)
+      // Its alerts (16 new campaigns) and status went out without a refusal.
+      expect(live.stderr()).toContain("16 new")
+      expect(live.stderr()).not.toContain("Permissions Violation")
+      const out = join(dir, "roles-batch.json")
+      expect(runCli(["analyze", "--quiet", "--out", out, input]).code).toBe(0)
+      expect(storedFamilies(url)).toEqual(resultFamilies(JSON.parse(readFileSync(out, "utf8")) as Result))
+
+      // The live user cannot publish events; the sensor user cannot read them back.
+      const asLive = start(["tail", input, "--to", "nats", "--nats", auth.urlFor("live"), "--stream", "SENSORS", "--subject", "dshield.events.cowrie", "--rate", "5000"])
+      expect(await asLive.child.exited).not.toBe(0)
+      const asSensor = start([
+        "ingest", "--from", "nats", "--stream", "SENSORS", "--subject", "dshield.events.>", "--consumer", "sneaky",
+        "--nats", auth.urlFor("sensor"), "--database-url", database("live_sneaky"), "--commit-every", "1s"
+      ])
+      expect(await asSensor.child.exited).toBe(2)
+      if (process.env.LIVE_TEST_VERBOSE === "1") console.log(asLive.stderr(), asSensor.stderr(), live.stderr())
+      expect(asSensor.stderr().trim().split("\n").at(-1)).toContain("(permissions violation); connect as a user with the live role of deploy/nats")
+      expect(asLive.stderr().trim().split("\n").at(-1)).toContain("Permissions Violation for Publish")
+    } finally {
+      await auth.stop()
+    }
+  }, 180_000)
 
   test("hostile lines are rejected and counted by reason; the rest is kept", async () => {
     const input = join(small, "cowrie.json")

@@ -23,7 +23,7 @@ export const natsServerAvailable = (): boolean => {
   return false
 }
 
-export const ROLES = ["client", "submitter", "worker", "jobs", "agent", "ops"] as const
+export const ROLES = ["client", "submitter", "worker", "jobs", "agent", "ops", "sensor", "live"] as const
 export type Role = (typeof ROLES)[number]
 
 /** Test passwords (not secrets: the server lives only for the test). */

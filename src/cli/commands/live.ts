@@ -48,6 +48,13 @@ export interface TailCommand {
 
 /** A failure of the live code as the CLI reports it: exit 2 for what the operator fixes, 1 otherwise. */
 const cliFailure = (error: unknown): AnalysisError | InputError => {
+  // NATS refused a subject to this user: the operator gives the right user (exit 2).
+  const denied = (error as { permissionContext?: { operation?: string; subject?: string } }).permissionContext
+  if ((error as { code?: unknown }).code === "PERMISSIONS_VIOLATION" && denied !== undefined) {
+    return new InputError({
+      message: `NATS refused to let this user ${denied.operation ?? "use"} ${denied.subject ?? "a subject"} (permissions violation); connect as a user with the live role of deploy/nats (or give yours that permission).`
+    })
+  }
   const message = String((error as { message?: unknown }).message ?? error)
   return (error as { exitCode?: unknown }).exitCode === 2 ? new InputError({ message }) : new AnalysisError({ message })
 }

@@ -2,12 +2,13 @@
  * tool-coordinator: runs the enrichment tools a deep analysis asks for (ASN / prefix / geo,
  * threat intelligence) over the campaigns' source addresses. Threat intelligence is the feed
  * `dshield-coord import --misp` keeps (src/intel/threatIntelFeed.ts; DSHIELD_THREAT_INTEL or
- * ./.dshield-coord/threat-intel.json): which addresses it knows, from which MISP event. This
- * build has no ASN or country database: those tools say so instead of guessing.
+ * ./.dshield-coord/threat-intel.json): which addresses it knows, from which MISP event. ASN
+ * and country come from the offline databases the engine ships (src/enrichment/Geography.ts).
  *
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import { defaultGeography, type Geography } from "../../src/enrichment/Geography.ts"
 import { feedMatches, feedPath, readFeed } from "../../src/intel/threatIntelFeed.ts"
 import { type Handlers, protocol } from "../kernel/Actor.ts"
 
@@ -46,15 +47,43 @@ export const threatIntelReport = (path: string, addresses: ReadonlyArray<string>
   }
 }
 
+/** The largest groups of addresses by a key, as "KEY 30% (12)". */
+const leading = (keys: ReadonlyArray<string>, top: number): string => {
+  const counts = new Map<string, number>()
+  for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1)
+  return [...counts]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, top)
+    .map(([k, n]) => `${k} ${Math.round((100 * n) / keys.length)}% (${n})`)
+    .join(", ")
+}
+
+/** The ASN and country tools' reports on these addresses. */
+export const geographyReports = (geography: Geography, addresses: ReadonlyArray<string>): Array<ToolReport> => {
+  const asns = addresses.flatMap((ip) => {
+    const a = geography.asnOf(ip)
+    return a === undefined ? [] : [`AS${a.asn}${a.organisation === "" ? "" : ` ${a.organisation}`}`]
+  })
+  const countries = addresses.flatMap((ip) => geography.countryOf(ip) ?? [])
+  const source = (k: number): string => `${geography.sources[k]!.name}@${geography.sources[k]!.version}`
+  return [
+    {
+      tool: "asn-prefix",
+      status: "ok",
+      detail: `${asns.length} of ${addresses.length} addresses in ${new Set(asns).size} autonomous systems (${source(1)})${asns.length === 0 ? "" : `: ${leading(asns, 5)}`}`
+    },
+    {
+      tool: "geo",
+      status: "ok",
+      detail: `${countries.length} of ${addresses.length} addresses in ${new Set(countries).size} countries (${source(0)}, the registry country of the announcing network)${countries.length === 0 ? "" : `: ${leading(countries, 5)}`}`
+    }
+  ]
+}
+
 /** The tool coordinator reading the threat-intel feed at `path`. */
 export const toolCoordinatorBehaviourWith = (path: string): Effect.Effect<Handlers<typeof ToolCoordinator>> =>
   Effect.succeed({
-    enrich: ({ addresses }) =>
-      Effect.sync(() => [
-        { tool: "asn-prefix", status: "unavailable" as const, detail: `no ASN database configured; ${addresses.length} addresses not enriched` },
-        { tool: "geo", status: "unavailable" as const, detail: "no country database configured" },
-        threatIntelReport(path, addresses)
-      ])
+    enrich: ({ addresses }) => Effect.sync(() => [...geographyReports(defaultGeography(), addresses), threatIntelReport(path, addresses)])
   })
 
 /** The tool coordinator with the feed of DSHIELD_THREAT_INTEL, else the default path (read when asked). */

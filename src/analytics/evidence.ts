@@ -7,8 +7,9 @@
  * `assess`). Permutation draws are seeded, so results are reproducible. Groups larger than
  * MAX_MEASURED are measured on a seeded subsample of that size (and so are their null sets).
  *
- * Geographic evidence needs country enrichment, which this build does not have: the key is
- * absent, not guessed.
+ * Geographic evidence needs to know where sources are registered (src/enrichment: country
+ * and ASN from offline databases). Without that, or when fewer than two measured sessions
+ * have a known country, the key is absent, not guessed.
  */
 import type { EvidenceKind } from "../domain/Campaign.ts"
 import { Prng } from "./Prng.ts"
@@ -44,14 +45,28 @@ export interface GroupEvidence {
   readonly reference: NullReference
 }
 
-/** Null distributions of the three permutation statistics for one set size. */
+/**
+ * Where each session's source is registered: a country and an autonomous system per session
+ * (indices into the name lists; -1 when the databases do not know the address).
+ */
+export interface SessionGeography {
+  readonly country: Int32Array
+  readonly countries: ReadonlyArray<string>
+  readonly asn: Int32Array
+  readonly asns: ReadonlyArray<string>
+}
+
+/** Null distributions of the permutation statistics for one set size. */
 interface NullDistribution {
   readonly iqr: Float64Array
   readonly prefixShare: Float64Array
   readonly jaccard: Float64Array
+  /** Distinct countries per session with a known country (NaN when fewer than two are known). */
+  readonly countryShare: Float64Array | undefined
   readonly medianIqr: number
   readonly medianPrefixShare: number
   readonly meanJaccard: number
+  readonly medianCountryShare: number
 }
 
 /**
@@ -70,7 +85,15 @@ export class EvidenceContext {
   private readonly jaccardMemo = new Map<number, number>()
   private readonly nullPool: Int32Array
 
-  constructor(readonly features: SessionFeatures, readonly permutations: number = DEFAULT_PERMUTATIONS, readonly seed = 0) {
+  private readonly countryStamp: Int32Array
+
+  constructor(
+    readonly features: SessionFeatures,
+    readonly permutations: number = DEFAULT_PERMUTATIONS,
+    readonly seed = 0,
+    readonly geography: SessionGeography | undefined = undefined
+  ) {
+    this.countryStamp = new Int32Array(geography === undefined ? 0 : geography.countries.length)
     this.logFactorials = logFactorials(features.count)
     this.pool = new Int32Array(features.count)
     for (let i = 0; i < features.count; i++) this.pool[i] = i
@@ -100,6 +123,28 @@ export class EvidenceContext {
       }
     }
     return distinct / members.length
+  }
+
+  /**
+   * Distinct countries per member with a known country; NaN without geography or with fewer
+   * than two known (nothing to compare).
+   */
+  countryShare(members: ArrayLike<number>): number {
+    const g = this.geography
+    if (g === undefined) return NaN
+    this.epoch++
+    let distinct = 0
+    let known = 0
+    for (let i = 0; i < members.length; i++) {
+      const c = g.country[members[i]!]!
+      if (c < 0) continue
+      known++
+      if (this.countryStamp[c] !== this.epoch) {
+        this.countryStamp[c] = this.epoch
+        distinct++
+      }
+    }
+    return known < 2 ? NaN : distinct / known
   }
 
   /** Token Jaccard of two sessions' command sets, memoised per pair of distinct sets. */
@@ -157,21 +202,27 @@ export class EvidenceContext {
     const iqr = new Float64Array(B)
     const share = new Float64Array(B)
     const jac = new Float64Array(B)
+    // No draw of its own: the same subsets, so the other statistics are unchanged by it.
+    const country = this.geography === undefined ? undefined : new Float64Array(B)
     let jsum = 0
     for (let b = 0; b < B; b++) {
       drawSubset(pool, n, prng, draw)
       iqr[b] = this.iqr(draw)
       share[b] = this.prefixShare(draw)
       jac[b] = this.meanPairJaccard(draw, prng)
+      if (country !== undefined) country[b] = this.countryShare(draw)
       jsum += jac[b]!
     }
+    const knownCountry = country?.filter((x) => !Number.isNaN(x))
     const result: NullDistribution = {
       iqr,
       prefixShare: share,
       jaccard: jac,
+      countryShare: country,
       medianIqr: median(iqr),
       medianPrefixShare: median(share),
-      meanJaccard: B > 0 ? jsum / B : 0
+      meanJaccard: B > 0 ? jsum / B : 0,
+      medianCountryShare: knownCountry === undefined || knownCountry.length === 0 ? NaN : median(knownCountry)
     }
     this.nulls.set(n, result)
     return result
@@ -292,7 +343,52 @@ export const measureGroup = (members: Int32Array, dominant: number, ctx: Evidenc
         : `${k} of ${total} sessions share one ${what} carried by ${K} of ${N} sessions in the population (hypergeometric tail: how rare the artefact is)`
     }
   ]
+  const geographic = geographicEvidence(sample, ctx, nul, sampled)
+  if (geographic !== undefined) raw.push(geographic)
   return { raw, reference: { iqr: medIqr, prefixShare: medPrefix } }
+}
+
+/** The largest shares of one per-session label among the members (unknown skipped), as "A 45%, B 20%". */
+const topShares = (members: ArrayLike<number>, of: Int32Array, names: ReadonlyArray<string>, count: number): { text: string; known: number } => {
+  const counts = new Map<number, number>()
+  let known = 0
+  for (let i = 0; i < members.length; i++) {
+    const k = of[members[i]!]!
+    if (k < 0) continue
+    known++
+    counts.set(k, (counts.get(k) ?? 0) + 1)
+  }
+  const top = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, count)
+  return { text: top.map(([k, c]) => `${names[k]} ${Math.round((100 * c) / known)}%`).join(", "), known }
+}
+
+/**
+ * Geographic proximity: fewer distinct countries per session than random sets of the same
+ * size from the population, among sessions whose source has a known country. The detail
+ * names the leading countries and autonomous systems.
+ */
+const geographicEvidence = (sample: Int32Array, ctx: EvidenceContext, nul: NullDistribution, sampled: string): RawEvidence | undefined => {
+  const g = ctx.geography
+  const obs = ctx.countryShare(sample)
+  if (g === undefined || nul.countryShare === undefined || Number.isNaN(obs) || Number.isNaN(nul.medianCountryShare)) return undefined
+  let extreme = 0
+  let draws = 0
+  for (const x of nul.countryShare) {
+    if (Number.isNaN(x)) continue
+    draws++
+    if (x <= obs) extreme++
+  }
+  const countries = topShares(sample, g.country, g.countries, 3)
+  const asns = topShares(sample, g.asn, g.asns, 2)
+  const distinct = Math.round(obs * countries.known)
+  return {
+    kind: "geographic_proximity",
+    score: nul.medianCountryShare > 0 ? clamp01(1 - obs / nul.medianCountryShare) : 0,
+    p: permutationPValue(extreme, draws),
+    detail:
+      `${distinct} distinct ${distinct === 1 ? "country" : "countries"} for ${countries.known} sessions with a known source country${sampled} (${countries.text}` +
+      `${asns.known === 0 ? "" : `; autonomous systems ${asns.text}`}) vs median ${(nul.medianCountryShare * countries.known).toFixed(1)} in ${draws} random sets of the same size`
+  }
 }
 
 /** Scores of a resample of the group, against the group's fixed null medians. */

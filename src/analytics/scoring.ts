@@ -7,7 +7,7 @@
 import type { Evidence, EvidenceKind } from "../domain/Campaign.ts"
 import type { LinkKind } from "../domain/linkKinds.ts"
 import { type ConfidenceModel, CONFIDENCE_MODEL, FEATURE_NAMES, featureVector, type GroupShape, predict } from "./confidenceModel.ts"
-import { EvidenceContext, type GroupEvidence, MAX_MEASURED, measuredSize, measureGroup, type RawEvidence, resampleScores } from "./evidence.ts"
+import { EvidenceContext, type GroupEvidence, MAX_MEASURED, measuredSize, measureGroup, type RawEvidence, resampleScores, type SessionGeography } from "./evidence.ts"
 import { Prng } from "./Prng.ts"
 import type { SessionFeatures } from "./sessionFeatures.ts"
 import { benjaminiHochberg, hypergeometricUpperTail, logFactorials } from "./statistics.ts"
@@ -17,6 +17,8 @@ export interface ScoringOptions {
   readonly permutations: number
   readonly bootstrap: number
   readonly model?: ConfidenceModel | undefined
+  /** Where sessions' sources are registered (src/enrichment); without it, no geographic evidence. */
+  readonly geography?: SessionGeography | undefined
 }
 
 export interface GroupToScore {
@@ -180,21 +182,27 @@ const roundP = (p: number): number => Math.min(1, Math.max(1e-300, Number(p.toPr
 
 const EVIDENCE_ORDER: ReadonlyArray<EvidenceKind> = ["temporal_correlation", "behavioral_similarity", "infrastructure_clustering", "geographic_proximity", "payload_similarity"]
 
-const KINDS: ReadonlyArray<EvidenceKind> = ["temporal_correlation", "infrastructure_clustering", "behavioral_similarity", "payload_similarity"]
+const KINDS: ReadonlyArray<EvidenceKind> = ["temporal_correlation", "infrastructure_clustering", "behavioral_similarity", "payload_similarity", "geographic_proximity"]
 
 export const scoreGroups = (groups: ReadonlyArray<GroupToScore>, features: SessionFeatures, options: ScoringOptions): Array<GroupScore> => {
   const model = options.model ?? CONFIDENCE_MODEL
-  const ctx = new EvidenceContext(features, options.permutations, options.seed)
+  const ctx = new EvidenceContext(features, options.permutations, options.seed, options.geography)
   // What is measured: a campaign's `scored` members (hierarchy.ts), a given set whole.
   const measured = groups.map((g): GroupToScore => (g.scored === undefined || g.scored === g.members ? g : { ...g, members: g.scored }))
   const measuredGroups: Array<GroupEvidence> = measured.map((g, index) => measureGroup(g.members, g.dominant, ctx, options.seed, String(index)))
 
   const adjusted = groups.map(() => new Map<EvidenceKind, number>())
+  // Per kind, over the groups that have it (geographic evidence needs known countries).
   for (const kind of KINDS) {
-    const ps = measuredGroups.map((m) => m.raw.find((r) => r.kind === kind)!.p)
-    benjaminiHochberg(ps).forEach((q, i) => adjusted[i]!.set(kind, q))
+    const having = measuredGroups.flatMap((m, i) => {
+      const r = m.raw.find((x) => x.kind === kind)
+      return r === undefined ? [] : [[i, r.p] as const]
+    })
+    benjaminiHochberg(having.map(([, p]) => p)).forEach((q, k) => adjusted[having[k]![0]]!.set(kind, q))
   }
 
+  const testedCount = new Map<EvidenceKind, number>(KINDS.map((kind) => [kind, adjusted.filter((a) => a.has(kind)).length]))
+  const tested = (kind: EvidenceKind): number => testedCount.get(kind) ?? 0
   return measured.map((group, index) => {
     const raw = measuredGroups[index]!.raw
     const attached = groups[index]!.members.length - group.members.length
@@ -209,7 +217,7 @@ export const scoreGroups = (groups: ReadonlyArray<GroupToScore>, features: Sessi
       evidence[r.kind] = {
         score: round(r.score),
         p_value: roundP(q),
-        detail: `${core}${r.detail}${groups.length > 1 ? `; p-value Benjamini–Hochberg adjusted over ${groups.length} campaigns` : ""}`
+        detail: `${core}${r.detail}${tested(r.kind) > 1 ? `; p-value Benjamini–Hochberg adjusted over ${tested(r.kind)} campaigns` : ""}`
       }
     }
     const shape = groupShape(group, features)

@@ -9,6 +9,8 @@ import { techniqueCounts, techniquesOf } from "../analytics/attackTechniques.ts"
 import { buildHierarchy, type CampaignDraft } from "../analytics/hierarchy.ts"
 import { linkSessions } from "../analytics/linkage.ts"
 import { scoreGroups } from "../analytics/scoring.ts"
+import { defaultGeography } from "../enrichment/Geography.ts"
+import { sessionGeography } from "../enrichment/sessionGeography.ts"
 import { collectGarbage } from "../analytics/memory.ts"
 import { computeFeatures, type SessionFeatures } from "../analytics/sessionFeatures.ts"
 import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
@@ -145,7 +147,14 @@ export const draftCampaigns = (features: SessionFeatures, config: AnalysisConfig
 /** Confidence scoring and the campaign report for drafted campaigns. */
 export const campaignsFromDrafts = (features: SessionFeatures, drafts: ReadonlyArray<CampaignDraft>, config: AnalysisConfig, stage: Stage = untimed): Analysis => {
   collectGarbage(true, features.count)
-  const scores = stage("Analysis.scoring", () => scoreGroups(drafts, features, { seed: config.seed, permutations: config.permutations, bootstrap: config.bootstrap }))
+  const scores = stage("Analysis.scoring", () =>
+    scoreGroups(drafts, features, {
+      seed: config.seed,
+      permutations: config.permutations,
+      bootstrap: config.bootstrap,
+      // Only when there is something to score: the databases take a moment to load.
+      geography: drafts.length === 0 ? undefined : sessionGeography(features, defaultGeography())
+    }))
   collectGarbage(true, features.count)
   return stage("Analysis.report", () => reportCampaigns(features, drafts, scores))
 }

@@ -15,6 +15,8 @@
 import { techniqueCounts, techniquesOf } from "../analytics/attackTechniques.ts"
 import { dominantArtefact } from "../analytics/hierarchy.ts"
 import { scoreGroups } from "../analytics/scoring.ts"
+import { defaultGeography } from "../enrichment/Geography.ts"
+import { sessionGeography } from "../enrichment/sessionGeography.ts"
 import { FeatureBuilder } from "../analytics/sessionFeatures.ts"
 import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
 import type { AttackSession } from "../domain/AttackSession.ts"
@@ -77,7 +79,9 @@ export const assessSessions = (set: ReadonlyArray<AttackSession>, options: Asses
   const [score] = scoreGroups([{ members, dominant }], features, {
     seed: options.config.seed,
     permutations: options.config.permutations,
-    bootstrap: options.config.bootstrap
+    bootstrap: options.config.bootstrap,
+    // Real traffic only: a synthetic background's addresses are nowhere.
+    geography: nullKind === "synthetic_background" ? undefined : sessionGeography(features, defaultGeography())
   })
 
   let techniques = 0

@@ -5,8 +5,8 @@
  *
  * The result digest covers the whole Result v1 except `run.id`, `started_at` and
  * `finished_at`, the only fields allowed to differ between two runs of the same input.
- * Enrichment databases and inference exchanges will be recorded here when they exist; this
- * build uses neither.
+ * The enrichment databases (the geographic evidence's country and ASN tables) are recorded by
+ * name@version and digest; inference exchanges will be recorded when a model narrates.
  *
  * @since 0.1.0
  */

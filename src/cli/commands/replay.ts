@@ -13,6 +13,7 @@ import { ENGINE_VERSION } from "../../version.ts"
 import { runAnalysis } from "../../pipeline/runAnalysis.ts"
 import { type NatsFlags, redactUrl } from "../../../actors/transport/NatsConnection.ts"
 import { analyzeOverNats } from "../../../actors/clients/RemoteAnalysis.ts"
+import { geographySources } from "../../enrichment/Geography.ts"
 
 /** The manifest of a finished run (in-process transport, pool of one). */
 export const manifestFor = (result: Result, config: AnalysisConfig, paths: ReadonlyArray<string>): Manifest => ({
@@ -24,7 +25,7 @@ export const manifestFor = (result: Result, config: AnalysisConfig, paths: Reado
   seed: config.seed,
   transport: "in-process",
   pool_size: 1,
-  enrichment_databases: [],
+  enrichment_databases: geographySources().map((s) => ({ name: `${s.name}@${s.version}`, sha256: s.sha256 })),
   inference_exchanges: [],
   result_digest: resultDigest(result)
 })
@@ -63,8 +64,12 @@ export const replayCommand = Effect.fn("Cli.replay")(function*(manifestPath: str
   const digest = resultDigest(result)
   const versionNote = manifest.engine_version === ENGINE_VERSION ? "" : ` (recorded with engine ${manifest.engine_version}, replayed with ${ENGINE_VERSION})`
   if (digest !== manifest.result_digest) {
+    // Geographic evidence comes from the shipped databases: name the one that changed.
+    const now = new Map<string, string>(geographySources().map((s) => [`${s.name}@${s.version}`, s.sha256]))
+    const changed = manifest.enrichment_databases.filter((d) => now.get(d.name) !== d.sha256).map((d) => d.name)
+    const databaseNote = changed.length === 0 ? "" : ` (the enrichment database${changed.length === 1 ? "" : "s"} ${changed.join(", ")} changed since; install the recorded version to reproduce it)`
     return yield* new AnalysisError({
-      message: `Replay differs: result digest ${digest.slice(0, 16)}… instead of ${manifest.result_digest.slice(0, 16)}…${versionNote}; the run is not reproduced.`
+      message: `Replay differs: result digest ${digest.slice(0, 16)}… instead of ${manifest.result_digest.slice(0, 16)}…${versionNote}${databaseNote}; the run is not reproduced.`
     })
   }
   const where = nats === undefined ? "in process" : `on the NATS pool at ${redactUrl(nats.url ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222")}`

@@ -492,7 +492,7 @@
     temporal_correlation: { name: "Timing", like: "start at least this close together in time" },
     behavioral_similarity: { name: "Behaviour", like: "run commands at least this similar" },
     infrastructure_clustering: { name: "Infrastructure", like: "come from this few networks (/24, /48) or fewer" },
-    geographic_proximity: { name: "Geography", like: "come from places at least this close together" },
+    geographic_proximity: { name: "Geography", like: "come from this few countries or fewer" },
     payload_similarity: { name: "Shared artefact", like: "carry their most common artefact this often" }
   };
   /** One sentence saying what a p-value means for this kind of evidence. */

@@ -1,0 +1,127 @@
+/**
+ * Where sources are: the IP range tables (src/enrichment/RangeTable.ts), the shipped
+ * databases (src/enrichment/Geography.ts) and the geographic evidence they make possible
+ * (src/analytics/evidence.ts), tested on hand-made tables and groups whose answer is known.
+ */
+import { describe, expect, test } from "bun:test"
+import { EvidenceContext, measureGroup, type SessionGeography } from "../../src/analytics/evidence.ts"
+import { computeFeatures } from "../../src/analytics/sessionFeatures.ts"
+import type { AttackSession } from "../../src/domain/AttackSession.ts"
+import { defaultGeography, geographySources } from "../../src/enrichment/Geography.ts"
+import { buildRangeTable, ipv4Number, ipv6Number } from "../../src/enrichment/RangeTable.ts"
+
+describe("IP range tables", () => {
+  test("addresses as numbers: dotted quads, IPv6 with :: and an IPv4 tail; anything else refused", () => {
+    expect(ipv4Number("0.0.0.0")).toBe(0)
+    expect(ipv4Number("255.255.255.255")).toBe(4294967295)
+    expect(ipv4Number("1.2.3.4")).toBe(16909060)
+    for (const bad of ["1.2.3", "1.2.3.4.5", "256.1.1.1", "1..2.3", "a.b.c.d", "", "1.2.3.4 ", "1234.1.1.1"]) expect(ipv4Number(bad)).toBe(-1)
+    expect(ipv6Number("::1")).toBe(1n)
+    expect(ipv6Number("2001:db8::")).toBe(0x20010db8n << 96n)
+    expect(ipv6Number("::ffff:1.2.3.4")).toBe((0xffffn << 32n) | 16909060n)
+    expect(ipv6Number("fe80::1%eth0")).toBe((0xfe80n << 112n) | 1n)
+    for (const bad of ["1.2.3.4", "2001:db8::1::2", "2001:db8:0:0:0:0:0:0:1", "g::1", "12345::1"]) expect(ipv6Number(bad)).toBeUndefined()
+  })
+
+  test("inclusive ranges, gaps unknown, quoted labels with commas, IPv6 read on its first use", () => {
+    const v4 = Buffer.from('16777216,16777471,13335,"Cloudflare, Inc."\n16777472,16778239,4134,"A ""quoted"" org"\n16778240,16779263,13335,"Cloudflare, Inc."\r\n')
+    let v6Reads = 0
+    const v6 = (): string => {
+      v6Reads++
+      return `${(0x20010db8n << 96n).toString()},${((0x20010db8n << 96n) | 0xffffn).toString()},64496,Doc\n`
+    }
+    const table = buildRangeTable(v4, v6, (rest) => rest.join(" | "))
+    const label = (ip: string): string | undefined => {
+      const k = table.find(ip)
+      return k < 0 ? undefined : table.labels[k]
+    }
+    expect(label("1.0.0.0")).toBe("13335 | Cloudflare, Inc.")
+    expect(label("1.0.0.255")).toBe("13335 | Cloudflare, Inc.")
+    expect(label("1.0.1.0")).toBe('4134 | A "quoted" org')
+    expect(label("1.0.3.255")).toBe('4134 | A "quoted" org')
+    expect(label("1.0.4.0")).toBe("13335 | Cloudflare, Inc.")
+    expect(label("1.0.7.255")).toBe("13335 | Cloudflare, Inc.")
+    expect(label("1.0.8.0")).toBeUndefined()
+    expect(label("0.255.255.255")).toBeUndefined()
+    expect(label("1.0.12.0")).toBeUndefined()
+    expect(label("not an address")).toBeUndefined()
+    expect(v6Reads).toBe(0)
+    expect(label("2001:db8::ffff")).toBe("64496 | Doc")
+    expect(label("2001:db8::1:0")).toBeUndefined()
+    expect(v6Reads).toBe(1)
+    expect(table.ranges).toBe(4)
+    // The cached form (the IPv4 arrays) answers as the CSV did.
+    const again = buildRangeTable(table.ipv4(), v6, (rest) => rest.join(" | "))
+    for (const ip of ["1.0.0.0", "1.0.3.255", "1.0.4.0", "1.0.8.0", "2001:db8::ffff"]) expect(again.labels[again.find(ip)]).toBe(label(ip))
+  })
+
+  test("the shipped databases know well-known networks and name their sources", () => {
+    const g = defaultGeography()
+    expect(g.asnOf("8.8.8.8")?.asn).toBe(15169)
+    expect(g.countryOf("8.8.8.8")).toBe("US")
+    expect(g.asnOf("1.1.1.1")?.asn).toBe(13335)
+    expect(g.asnOf("2001:4860:4860::8888")?.asn).toBe(15169)
+    expect(g.countryOf("10.0.0.1")).toBeUndefined()
+    expect(g.countryOf("192.0.2.7")).toBeUndefined()
+    expect(g.sources.map((s) => s.name)).toEqual(["@ip-location-db/geo-whois-asn-country", "@ip-location-db/asn"])
+    // What a run manifest records: name, version and the digest of both files.
+    expect(geographySources().map((s) => s.name)).toEqual(g.sources.map((s) => s.name))
+    for (const s of geographySources()) expect(s.sha256).toMatch(/^[0-9a-f]{64}$/)
+  })
+})
+
+describe("geographic evidence", () => {
+  // 200 sessions from 200 addresses; the hand-made geography spreads them over 20 countries.
+  const sessions: Array<AttackSession> = Array.from({ length: 200 }, (_, k) => ({
+    id: `s${String(k).padStart(3, "0")}`,
+    sensor: "test",
+    protocol: "ssh",
+    src_ip: `198.51.${k >> 8}.${k & 255}`,
+    src_port: 40000 + k,
+    dst_ip: "203.0.113.1",
+    dst_port: 22,
+    start: new Date(Date.UTC(2024, 0, 1) + k * 3_600_000).toISOString(),
+    end: new Date(Date.UTC(2024, 0, 1) + k * 3_600_000 + 60_000).toISOString(),
+    client_version: null,
+    hassh: null,
+    credentials: [],
+    commands: [],
+    downloads: [],
+    uploads: [],
+    ssh_keys_added: [],
+    tcpip_forwards: [],
+    http_requests: [],
+    user_agent: null,
+    event_count: 1
+  }))
+  const features = computeFeatures(sessions)
+  const countries = Array.from({ length: 20 }, (_, k) => `C${k}`)
+  const country = new Int32Array(features.count)
+  for (let i = 0; i < features.count; i++) country[i] = i % 20
+  // Sessions 0, 20, 40, …: all in country C0.
+  const geography: SessionGeography = { country, countries, asn: new Int32Array(features.count).fill(-1), asns: [] }
+
+  test("a group from one country is concentrated against the population; a spread group is not; no geography, no key", () => {
+    const ctx = new EvidenceContext(features, 199, 7, geography)
+    const oneCountry = Int32Array.from({ length: 10 }, (_, k) => k * 20)
+    const spread = Int32Array.from({ length: 10 }, (_, k) => k * 21)
+    const concentrated = measureGroup(oneCountry, -1, ctx, 7, "one").raw.find((r) => r.kind === "geographic_proximity")!
+    expect(concentrated.p).toBeLessThan(0.01)
+    expect(concentrated.score).toBeGreaterThan(0.8)
+    expect(concentrated.detail).toStartWith("1 distinct country for 10 sessions with a known source country (C0 100%)")
+    const wide = measureGroup(spread, -1, ctx, 7, "wide").raw.find((r) => r.kind === "geographic_proximity")!
+    expect(wide.p).toBeGreaterThan(0.2)
+    expect(wide.score).toBe(0)
+    const none = new EvidenceContext(features, 199, 7)
+    expect(measureGroup(oneCountry, -1, none, 7, "one").raw.map((r) => r.kind)).not.toContain("geographic_proximity")
+    // The other evidence is the same with or without geography (no draw of its own).
+    const strip = (raw: ReadonlyArray<{ kind: string }>) => raw.filter((r) => r.kind !== "geographic_proximity")
+    expect(strip(measureGroup(oneCountry, -1, new EvidenceContext(features, 199, 7, geography), 7, "one").raw)).toEqual(strip(measureGroup(oneCountry, -1, none, 7, "one").raw))
+  })
+
+  test("sessions of unknown country are left out; fewer than two known, no key", () => {
+    const sparse: SessionGeography = { ...geography, country: Int32Array.from(country, (c, i) => (i < 2 ? c : -1)) }
+    const ctx = new EvidenceContext(features, 99, 7, sparse)
+    expect(measureGroup(Int32Array.from([0, 1, 2, 3]), -1, ctx, 7, "x").raw.map((r) => r.kind)).not.toContain("geographic_proximity")
+  })
+})

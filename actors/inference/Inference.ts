@@ -1,29 +1,81 @@
 /**
- * inference: the analyst narrative of a result. Until an Ollama endpoint is wired, a
- * deterministic template written from the campaigns' own numbers.
+ * inference: the analyst narrative of a result, by a model on Ollama (src/inference: one
+ * endpoint per GPU, least-loaded routing, bounded GPU queues, structured output decoded with
+ * Schema) or, when no endpoint can write it, by the deterministic template — the answer says
+ * which, and carries every exchange with the model so that a run can record it.
  *
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
 import { Campaign } from "../../src/domain/Campaign.ts"
+import { EndpointPool } from "../../src/inference/EndpointPool.ts"
+import { type InferenceConfig, InferenceConfigError, loadInferenceConfig, pinnedTo } from "../../src/inference/InferenceConfig.ts"
+import { narrate, templateNarrative } from "../../src/inference/narrative.ts"
 import { type Handlers, protocol } from "../kernel/Actor.ts"
+
+export { narrativeByline, templateNarrative } from "../../src/inference/narrative.ts"
 
 export class NarrationFailed extends Schema.TaggedError<NarrationFailed>()("NarrationFailed", { message: Schema.String }) {}
 
-export const Inference = protocol("inference", "1.0.0", {
-  narrate: { payload: Schema.Struct({ campaigns: Schema.Array(Campaign) }), success: Schema.String, error: NarrationFailed }
+export const NarrativeSource = Schema.Union([
+  Schema.Struct({
+    kind: Schema.Literal("model"),
+    endpoint: Schema.String,
+    gpu: Schema.String,
+    model: Schema.String,
+    digest: Schema.String,
+    prompt: Schema.String,
+    attempts: Schema.Int
+  }),
+  Schema.Struct({ kind: Schema.Literal("template"), reason: Schema.String })
+])
+
+export const Exchange = Schema.Struct({
+  endpoint: Schema.String,
+  gpu: Schema.String,
+  model: Schema.String,
+  digest: Schema.String,
+  options: Schema.Record(Schema.String, Schema.Unknown),
+  prompt: Schema.String,
+  response: Schema.String
 })
 
-export const templateNarrative = (campaigns: ReadonlyArray<Campaign>): string => {
-  const families = campaigns.filter((c) => c.level === "family")
-  if (families.length === 0) return "No coordinated campaign was found: no two sessions share an artefact or specific behaviour."
-  const lines = families.slice(0, 5).map((c) =>
-    `- ${c.name}: ${c.sessions.length} session${c.sessions.length === 1 ? "" : "s"} from ${c.source_ips.length} source IP${c.source_ips.length === 1 ? "" : "s"}, ${c.first_seen.slice(0, 10)} to ${c.last_seen.slice(0, 10)}; ` +
-    `${c.assessment.replace(/_/g, " ")} (confidence ${c.confidence.toFixed(2)})${c.ttps.length > 0 ? `; techniques ${c.ttps.slice(0, 4).join(", ")}` : ""}.`
-  )
-  return [`${families.length} campaign famil${families.length === 1 ? "y" : "ies"} found. The largest:`, ...lines].join("\n")
+export const Inference = protocol("inference", "1.1.0", {
+  narrate: {
+    payload: Schema.Struct({ campaigns: Schema.Array(Campaign) }),
+    success: Schema.Struct({ text: Schema.String, source: NarrativeSource, exchanges: Schema.Array(Exchange) }),
+    error: NarrationFailed
+  }
+})
+
+/**
+ * The inference actor with these endpoints (none: the template narrates; a configuration
+ * that could not be read: the template narrates and says why).
+ */
+export const inferenceBehaviourWith = (config: InferenceConfig | undefined | InferenceConfigError): Effect.Effect<Handlers<typeof Inference>> =>
+  Effect.sync(() => {
+    const pool = config === undefined || config instanceof InferenceConfigError || config.endpoints.length === 0 ? undefined : new EndpointPool(config)
+    return {
+      narrate: ({ campaigns }) =>
+        config instanceof InferenceConfigError
+          ? Effect.succeed({ text: templateNarrative(campaigns), source: { kind: "template" as const, reason: config.message.replace(/\.$/, "") }, exchanges: [] })
+          : Effect.tryPromise({
+            try: () => narrate(campaigns, pool),
+            catch: (error) => new NarrationFailed({ message: `The narrative could not be written (${String(error)}).` })
+          })
+    }
+  })
+
+const configured = (gpu: string | undefined): InferenceConfig | undefined | InferenceConfigError => {
+  try {
+    const config = loadInferenceConfig(undefined)
+    return config === undefined ? undefined : pinnedTo(config, gpu)
+  } catch (error) {
+    if (error instanceof InferenceConfigError) return error
+    throw error
+  }
 }
 
-export const inferenceBehaviour: Effect.Effect<Handlers<typeof Inference>> = Effect.succeed({
-  narrate: ({ campaigns }) => Effect.succeed(templateNarrative(campaigns))
-})
+/** The inference actor configured from DSHIELD_INFERENCE_CONFIG or OLLAMA_ENDPOINTS (a worker's --gpu pins it: DSHIELD_GPU). */
+export const inferenceBehaviour: Effect.Effect<Handlers<typeof Inference>> = Effect.suspend(() =>
+  inferenceBehaviourWith(configured(process.env.DSHIELD_GPU === undefined || process.env.DSHIELD_GPU === "" ? undefined : process.env.DSHIELD_GPU)))

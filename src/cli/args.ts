@@ -99,6 +99,8 @@ export type Command =
     readonly durable: boolean
     /** Run as the LangGraph workflow over the agent actors at this depth. */
     readonly depth: "minimal" | "standard" | "deep" | undefined
+    /** The inference endpoints of a deep analysis's narrative (in process; the pool's are its workers'). */
+    readonly inferenceConfig: string | undefined
     /** Workflow thread id (resumes it when it has a checkpoint). */
     readonly thread: string | undefined
     /** STIX 2.1 and MISP exports of the Result (--stix, --misp, --misp-url, --tlp). */
@@ -109,6 +111,10 @@ export type Command =
   | {
     readonly _tag: "Worker"
     readonly roles: ReadonlyArray<string>
+    /** The inference role serves only the endpoints pinned to this GPU (--gpu). */
+    readonly gpu: string | undefined
+    /** The inference endpoints (--inference-config FILE; else DSHIELD_INFERENCE_CONFIG or OLLAMA_ENDPOINTS). */
+    readonly inferenceConfig: string | undefined
     /** Instances per role and analysis threads; undefined = one per core. */
     readonly pool: number | undefined
     /** How long SIGTERM waits for work in flight (--grace). */
@@ -335,10 +341,13 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             "require-keys": { type: "boolean" },
             ...METRICS_OPTIONS,
             "jwt-keys": { type: "string" },
+            gpu: { type: "string" },
+            "inference-config": { type: "string" },
             quiet: { type: "boolean" }
           }
         })
         if (values.help === true) return { _tag: "Help", text: "worker" }
+        if (values.gpu !== undefined && !/^[A-Za-z0-9_-]{1,32}$/.test(values.gpu)) throw new UsageError({ message: `--gpu must name one GPU as the inference configuration does (e.g. 0), not "${values.gpu}".` })
         const roles = (values.roles ?? "api").split(",").map((r) => r.trim()).filter((r) => r.length > 0)
         const unknown = roles.filter((r) => !WORKER_ROLES.includes(r))
         if (unknown.length > 0) {
@@ -358,7 +367,9 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           store: resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] }),
           requireKeys: values["require-keys"] === true,
           metrics: metricsEndpoint(values),
-          jwtKeysFile: values["jwt-keys"]
+          jwtKeysFile: values["jwt-keys"],
+          gpu: values.gpu,
+          inferenceConfig: values["inference-config"]
         }
       }
       case "serve": {
@@ -746,6 +757,7 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             timeout: { type: "string" },
             durable: { type: "boolean" },
             depth: { type: "string" },
+            "inference-config": { type: "string" },
             thread: { type: "string" },
             html: { type: "string" },
             ...EXPORT_OPTIONS
@@ -755,6 +767,9 @@ const parse = (argv: ReadonlyArray<string>): Command => {
         const depth = values.depth
         if (depth !== undefined && depth !== "minimal" && depth !== "standard" && depth !== "deep") {
           throw new UsageError({ message: `--depth must be minimal, standard or deep, not "${depth}".` })
+        }
+        if (values["inference-config"] !== undefined && depth !== "deep") {
+          throw new UsageError({ message: "--inference-config is for the narrative of --depth deep; add --depth deep or drop it." })
         }
         if (depth !== undefined && (values.store === true || values.durable === true)) {
           throw new UsageError({ message: "--depth cannot be combined with --store or --durable yet; run the workflow on its own (with --nats to use the pool's agent actors)." })
@@ -805,6 +820,7 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           timeoutMs: values.timeout === undefined ? undefined : duration("timeout", values.timeout, 0, MAX_TIMEOUT_MS),
           durable: values.durable === true,
           depth: depth as "minimal" | "standard" | "deep" | undefined,
+          inferenceConfig: values["inference-config"],
           thread: values.thread,
           exports: exportTargets(values),
           html: values.html

@@ -104,6 +104,10 @@ ${NATS_AUTH_OPTIONS}
                         analysis, deep = standard + enrichment tools, narrative, index;
                         with --nats the pool's agent actors (worker --roles
                         pattern-analyzer,confidence-scorer,…) do the work
+  --inference-config FILE
+                        the Ollama endpoints that write a deep analysis's narrative (else
+                        DSHIELD_INFERENCE_CONFIG or OLLAMA_ENDPOINTS; none: the template);
+                        docs/inference.md
   --thread ID           workflow thread; with DATABASE_URL its checkpoints are in
                         PostgreSQL and rerunning with the same --thread resumes it
   --manifest FILE       write a replay manifest (inputs and their digests, options, seed,
@@ -412,6 +416,10 @@ Options:
   --metrics-port N
                  serve Prometheus metrics at http://HOST:N/metrics (actors, jobs and
                  consumer lag, cache); --metrics-host HOST (default 127.0.0.1)
+  --inference-config FILE
+                 the Ollama endpoints of the inference role (else DSHIELD_INFERENCE_CONFIG
+                 or OLLAMA_ENDPOINTS; none: the template narrates); docs/inference.md
+  --gpu G        the inference role serves only the endpoints pinned to GPU G
   --require-keys the api role asks every request for an API key or access token
                  (Coord-Api-Key header; keys from --database-url / --data-dir, tokens
                  signed by DSHIELD_JWT_KEYS or --jwt-keys FILE); clients send DSHIELD_API_KEY

@@ -10,6 +10,7 @@
  */
 import { Cause, Effect, Exit, Fiber } from "effect"
 import { ENGINE_VERSION } from "../version.ts"
+import { InputError } from "../domain/errors.ts"
 import { commandName, tracingFromEnv } from "../observability/TracingSettings.ts"
 import { type Command, parseCommand } from "./args.ts"
 import { ANALYZE_HELP, ASSESS_HELP, AUDIT_HELP, CAMPAIGNS_HELP, CONFIG_HELP, KEYS_HELP, MAINTENANCE_HELP, OPS_HELP, REPLAY_HELP, SERVE_HELP, WORKER_HELP, EVAL_HELP, GENERATE_HELP, MAIN_HELP, MIGRATE_HELP, SCHEMA_HELP, VERSION_HELP, TECHNIQUES_HELP, EXPORT_HELP, REPORT_HELP, MCP_HELP } from "./help.ts"
@@ -19,6 +20,27 @@ const HELP = { main: MAIN_HELP, analyze: ANALYZE_HELP, schema: SCHEMA_HELP, vers
 
 /** A command's module, loaded on first use (a failure to load it is a defect: a broken install). */
 const load = <M>(module: () => Promise<M>): Effect.Effect<M> => Effect.promise(module)
+
+/**
+ * The inference actors of this process read DSHIELD_INFERENCE_CONFIG and DSHIELD_GPU (so do a
+ * pool's workers); --inference-config and --gpu set them. A configuration that cannot be read
+ * stops the command here, in one sentence, instead of every narrative saying so later.
+ */
+const configureInference = (file: string | undefined, gpu: string | undefined) =>
+  Effect.flatMap(load(() => import("../inference/InferenceConfig.ts")), ({ loadInferenceConfig, InferenceConfigError }) =>
+    Effect.suspend(() => {
+      if (file !== undefined) process.env.DSHIELD_INFERENCE_CONFIG = file
+      if (gpu !== undefined) process.env.DSHIELD_GPU = gpu
+      try {
+        const config = loadInferenceConfig(undefined)
+        if (gpu !== undefined && config !== undefined && !config.endpoints.some((e) => e.gpu === gpu)) {
+          return Effect.fail(new InputError({ message: `No inference endpoint is pinned to GPU ${gpu}; name it in the configuration or drop --gpu.` }))
+        }
+        return Effect.void
+      } catch (error) {
+        return error instanceof InferenceConfigError ? Effect.fail(new InputError({ message: error.message })) : Effect.die(error)
+      }
+    }))
 
 /**
  * Traces the command when OTEL_EXPORTER_OTLP_ENDPOINT (or …_TRACES_ENDPOINT) is set
@@ -47,6 +69,7 @@ const run = (command: Command) =>
         return yield* schemaCommand(command.out)
       }
       case "Analyze": {
+        if (command.depth === "deep" && command.nats === undefined) yield* configureInference(command.inferenceConfig, undefined)
         const [{ analyzeCommand }, analyzers] = yield* load(() => Promise.all([import("./commands/analyze.ts"), import("../../layers/Analyzers.ts")]))
         // The command asks the Analyzer service; its layer says where the analysis runs.
         return yield* analyzeCommand(command).pipe(Effect.provide(analyzers.forCommand(command)))
@@ -68,6 +91,7 @@ const run = (command: Command) =>
         return yield* configCommand(command.store)
       }
       case "Worker": {
+        if (command.roles.includes("inference")) yield* configureInference(command.inferenceConfig, command.gpu)
         const { workerCommand } = yield* load(() => import("./commands/worker.ts"))
         return yield* Effect.scoped(workerCommand(command.roles, command.pool, command.nats, command.quiet, command, command.graceMs))
       }

@@ -2,7 +2,8 @@
  * The engine's metric families, named and described in one place (docs/operations.md lists
  * them; deploy/grafana/ draws them). Recorded by: the actor kernel (messages, latency, errors,
  * restarts, mailboxes), the HTTP edge (requests), the API's analysis runner (analyses, ingest),
- * the durable-job consumer (jobs, consumer lag) and the reply cache (hits).
+ * the durable-job consumer (jobs, consumer lag), the reply cache (hits) and the inference
+ * endpoints (queue wait and requests per GPU).
  */
 import { DURATION_BUCKETS, metrics } from "./Registry.ts"
 
@@ -30,6 +31,9 @@ export const jobsRedelivered = metrics.gauge("dshield_jobs_consumer_redelivered"
 export const jobsAckPending = metrics.gauge("dshield_jobs_consumer_ack_pending", "Durable jobs delivered and not yet acked, by stream and consumer.")
 
 export const cacheRequests = metrics.counter("dshield_cache_requests_total", "Result cache look-ups, by result (hit, miss).")
+
+export const inferenceQueueWait = metrics.histogram("dshield_inference_queue_wait_seconds", "Time an inference request waited for its GPU's endpoint, by GPU.")
+export const inferenceRequests = metrics.counter("dshield_inference_requests_total", "Inference requests to Ollama endpoints, by GPU and outcome (ok, failed, overloaded).")
 
 /**
  * Instance numbers of each actor type in this process: the lowest number not in use, given

@@ -29,6 +29,7 @@ import type { AttackSession } from "../domain/AttackSession.ts"
 import { AnalysisError, InputError } from "../domain/errors.ts"
 import type { Campaign } from "../domain/Campaign.ts"
 import type { InputSummary, Result } from "../domain/Result.ts"
+import { narrativeByline } from "../inference/narrative.ts"
 import { ingest, IngestFailure } from "../ingest/ingest.ts"
 import { assembleResult, inputDigest, inputSummary, runInfo } from "../pipeline/assembleResult.ts"
 
@@ -132,7 +133,8 @@ export const analysisGraph = (actors: AnalysisActors, checkpointer: BaseCheckpoi
   }
   const narrate = async (s: State): Promise<Partial<State>> => {
     hooks.beforeNode?.("narrate")
-    return { narrative: await run("narrate", actors.inference.ask("narrate", { campaigns: s.result.campaigns })), trail: ["narrate"] }
+    const narrated = await run("narrate", actors.inference.ask("narrate", { campaigns: s.result.campaigns }))
+    return { narrative: `${narrativeByline(narrated.source)}\n${narrated.text}`, trail: ["narrate"] }
   }
   const indexResults = async (s: State): Promise<Partial<State>> => {
     hooks.beforeNode?.("indexResults")

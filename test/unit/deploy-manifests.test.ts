@@ -745,11 +745,18 @@ describe("deploy/k8s", () => {
     expect(NATS_USERS.get("submitter")!.permissions.publish).toContain(JOBS_SUBJECT)
   })
 
-  test("the inference pool takes one GPU per pod, on GPU nodes", () => {
+  test("the inference pool takes one GPU per pod, on GPU nodes, for the pod's own Ollama the engine is pointed at", () => {
     const d = poolWith("inference")
-    const resources = obj(container(d).resources, "resources")
+    const containers = arr(podSpec(d).containers).map((c) => obj(c, "container"))
+    const ollama = containers.find((c) => c.name === "ollama")!
+    const resources = obj(ollama.resources, "resources")
     expect(obj(resources.requests, "requests")["nvidia.com/gpu"]).toBe("1")
     expect(obj(resources.limits, "limits")["nvidia.com/gpu"]).toBe("1")
+    // The engine container asks for no GPU, and reaches that Ollama on the pod's loopback.
+    expect(obj(obj(container(d).resources, "engine resources").requests, "engine requests")["nvidia.com/gpu"]).toBeUndefined()
+    const env = new Map(arr(container(d).env).map((e) => [str(obj(e, "env").name), obj(e, "env").value] as const))
+    const port = arr(ollama.ports).map((p) => obj(p, "port").containerPort)[0]
+    expect(JSON.parse(str(env.get("OLLAMA_ENDPOINTS")))[0].url).toBe(`http://127.0.0.1:${port}`)
     expect(flag(argsOf(d), "--pool")).toBe("1")
     expect(Object.keys(obj(podSpec(d).nodeSelector, "nodeSelector")).length).toBeGreaterThan(0)
     expect(arr(podSpec(d).tolerations).some((t) => obj(t, "toleration").key === "nvidia.com/gpu")).toBe(true)

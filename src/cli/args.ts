@@ -101,6 +101,8 @@ export type Command =
     readonly depth: "minimal" | "standard" | "deep" | undefined
     /** The inference endpoints of a deep analysis's narrative (in process; the pool's are its workers'). */
     readonly inferenceConfig: string | undefined
+    /** Read the input from Elasticsearch (--es URL --index P --since T …) instead of files. */
+    readonly es: ElasticsearchFlags | undefined
     /** Workflow thread id (resumes it when it has a checkpoint). */
     readonly thread: string | undefined
     /** STIX 2.1 and MISP exports of the Result (--stix, --misp, --misp-url, --tlp). */
@@ -220,6 +222,45 @@ const exportTargets = (values: { readonly [K in keyof typeof EXPORT_OPTIONS]?: s
 
 const natsDetailGiven = (values: NatsValues): boolean =>
   (["nats-token", "nats-creds", "nats-tls-ca", "nats-tls-cert", "nats-tls-key"] as const).some((k) => values[k] !== undefined)
+
+/** `analyze --es`: where and what to read (credentials come from the environment). */
+export interface ElasticsearchFlags {
+  readonly url: string
+  readonly index: string
+  /** ISO instants (a relative --since/--until is resolved against now when parsed). */
+  readonly since: string
+  readonly until: string | undefined
+  readonly query: string | undefined
+  readonly caFile: string | undefined
+}
+
+/** An instant: ISO 8601, or a time ago such as 24h, 7d, 90m. */
+const instant = (name: string, value: string): string => {
+  const relative = /^(\d{1,6})([mhd])$/.exec(value.trim())
+  if (relative !== null) return new Date(Date.now() - Number(relative[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as "m" | "h" | "d"]).toISOString()
+  const ms = Date.parse(value)
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms)) throw new UsageError({ message: `--${name} must be an ISO time (2024-04-01T00:00:00Z) or a time ago such as 24h, 7d or 90m, not "${value}".` })
+  return new Date(ms).toISOString()
+}
+
+const elasticsearchInput = (
+  values: { readonly es?: string | undefined; readonly index?: string | undefined; readonly since?: string | undefined; readonly until?: string | undefined; readonly query?: string | undefined; readonly "es-ca"?: string | undefined },
+  files: number
+): ElasticsearchFlags | undefined => {
+  const given = values.index !== undefined || values.since !== undefined || values.until !== undefined || values.query !== undefined || values["es-ca"] !== undefined
+  if (values.es === undefined) {
+    if (given) throw new UsageError({ message: "--index, --since, --until, --query and --es-ca choose what to read from Elasticsearch; give --es URL too." })
+    return undefined
+  }
+  if (files > 0) throw new UsageError({ message: "Give either input files or --es URL, not both." })
+  if (!/^https?:\/\//.test(values.es)) throw new UsageError({ message: `--es must be an http(s) URL of Elasticsearch, not "${values.es}".` })
+  if (values.index === undefined || values.index.trim() === "") throw new UsageError({ message: "--es needs --index PATTERN, e.g. --index 'cowrie-*'." })
+  if (values.since === undefined) throw new UsageError({ message: "--es needs --since T (an ISO time or a time ago such as 24h), so a read never scans a whole cluster by accident." })
+  const since = instant("since", values.since)
+  const until = values.until === undefined ? undefined : instant("until", values.until)
+  if (until !== undefined && until <= since) throw new UsageError({ message: "--until must be later than --since." })
+  return { url: values.es, index: values.index.trim(), since, until, query: values.query, caFile: values["es-ca"] }
+}
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
 
@@ -760,10 +801,17 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             "inference-config": { type: "string" },
             thread: { type: "string" },
             html: { type: "string" },
+            es: { type: "string" },
+            index: { type: "string" },
+            since: { type: "string" },
+            until: { type: "string" },
+            query: { type: "string" },
+            "es-ca": { type: "string" },
             ...EXPORT_OPTIONS
           }
         })
         if (values.help === true) return { _tag: "Help", text: "analyze" }
+        const es = elasticsearchInput(values, positionals.length)
         const depth = values.depth
         if (depth !== undefined && depth !== "minimal" && depth !== "standard" && depth !== "deep") {
           throw new UsageError({ message: `--depth must be minimal, standard or deep, not "${depth}".` })
@@ -796,8 +844,11 @@ const parse = (argv: ReadonlyArray<string>): Command => {
         if (!FORMATS.includes(format)) {
           throw new UsageError({ message: `--format must be one of ${FORMATS.join(", ")}, not "${values.format}".` })
         }
-        if (positionals.length === 0) {
-          throw new UsageError({ message: "analyze needs at least one input: a file, a directory, or - for stdin." })
+        if (es !== undefined && (values.nats !== undefined || values.durable === true)) {
+          throw new UsageError({ message: "--es reads Elasticsearch in this process; it cannot be combined with --nats or --durable yet." })
+        }
+        if (positionals.length === 0 && es === undefined) {
+          throw new UsageError({ message: "analyze needs at least one input: a file, a directory, - for stdin, or --es URL --index PATTERN --since T." })
         }
         const syslogYear = values["syslog-year"] === undefined ? null : integer("syslog-year", values["syslog-year"], 0, 1990, 2099)
         return {
@@ -823,7 +874,8 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           inferenceConfig: values["inference-config"],
           thread: values.thread,
           exports: exportTargets(values),
-          html: values.html
+          html: values.html,
+          es
         }
       }
       case "mcp": {

@@ -53,6 +53,7 @@ export const ANALYZE_HELP = `dshield-coord analyze — group honeypot attack ses
 
 Usage:
   dshield-coord analyze [options] FILE|DIR|- …
+  dshield-coord analyze [options] --es URL --index PATTERN --since T [--until T] [--query Q]
 
 Inputs are files (plain or .gz), directories (read recursively, in name order; files whose
 format is not recognised are skipped with a warning) or "-" for stdin. The format of each
@@ -61,6 +62,10 @@ file is detected from its first lines unless --format is given.
 Options:
   --format auto|cowrie|ecs|firewall|webhoneypot|sessions
                         input format (default: auto, detected per file)
+  --es URL              read the input from Elasticsearch (DShield-SIEM indices) instead
+                        of files: --index PATTERN (e.g. 'cowrie-*'), --since T and --until T
+                        (ISO times, or a time ago: 24h, 7d), --query 'LUCENE', --es-ca FILE;
+                        credentials in ES_API_KEY, or ES_USERNAME and ES_PASSWORD
   --out FILE|-          write the Result v1 JSON to FILE, or to stdout with "-"
                         (the campaign table then goes to stderr)
   --seed N              seed of every random draw (default: 42); same input + options +

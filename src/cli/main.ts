@@ -72,7 +72,10 @@ const run = (command: Command) =>
         if (command.depth === "deep" && command.nats === undefined) yield* configureInference(command.inferenceConfig, undefined)
         const [{ analyzeCommand }, analyzers] = yield* load(() => Promise.all([import("./commands/analyze.ts"), import("../../layers/Analyzers.ts")]))
         // The command asks the Analyzer service; its layer says where the analysis runs.
-        return yield* analyzeCommand(command).pipe(Effect.provide(analyzers.forCommand(command)))
+        const analyze = (c: typeof command) => analyzeCommand(c).pipe(Effect.provide(analyzers.forCommand(c)))
+        if (command.es === undefined) return yield* analyze(command)
+        const { fromElasticsearch } = yield* load(() => import("./commands/elasticsearchInput.ts"))
+        return yield* fromElasticsearch(command.es, command.quiet, (path) => analyze({ ...command, paths: [path] }))
       }
       case "Assess": {
         const { assessCommand } = yield* load(() => import("./commands/assess.ts"))

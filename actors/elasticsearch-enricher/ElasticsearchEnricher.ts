@@ -28,7 +28,10 @@ export const elasticsearchEnricherBehaviour = (
       store === undefined
         ? Effect.succeed({ status: "skipped" as const, detail: `no Elasticsearch configured (ELASTICSEARCH_URL); ${result.campaigns.length} campaigns of ${result.run.id} not indexed` })
         : store.ask("indexResult", { result }).pipe(
-          Effect.map((r) => ({ status: "indexed" as const, detail: `${r.indexed} campaigns indexed, ${r.errors} rejected by Elasticsearch` })),
+          Effect.map((r) => ({
+            status: "indexed" as const,
+            detail: `${r.indexed} session documents indexed into ${r.index}${r.retried === 0 ? "" : ` (${r.retried} sent again after a transient refusal)`}, ${r.errors} rejected by Elasticsearch${r.reasons.length === 0 ? "" : `: ${r.reasons.join("; ")}`}`
+          })),
           Effect.mapError((e) => new IndexFailed({ message: e._tag === "IndexingFailed" ? e.message : `The elasticsearch actor is unavailable (${e._tag}).` }))
         )
   })

@@ -124,7 +124,7 @@ export const workflow = (options: WorkflowOptions): Layer.Layer<Analyzer> =>
           ? (yield* Effect.promise(() => import("./Embedded.ts"))).Embedded
           : (yield* Effect.promise(() => import("./Live.ts"))).Live(yield* connectionFor(options.nats), options.timeoutMs)
         const run = yield* runAnalysisWorkflow(agents, paths, config, options.depth, options.thread, options.databaseUrl, options.quiet, options.onFailure)
-        return { result: run.result, workflow: { narrative: run.narrative, tools: run.tools, indexed: run.indexed } }
+        return { result: run.result, workflow: { narrative: run.narrative, exchanges: run.exchanges, tools: run.tools, indexed: run.indexed } }
       }))
   })
 

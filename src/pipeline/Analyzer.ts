@@ -37,6 +37,8 @@ export interface StoredRun {
 /** What the workflow adds (the workflow layer only). */
 export interface WorkflowExtras {
   readonly narrative: string | undefined
+  /** The narrative's exchanges with a model, for the run manifest (replay reproduces the narrative from them). */
+  readonly exchanges?: ReadonlyArray<{ readonly endpoint: string; readonly gpu: string; readonly model: string; readonly digest: string; readonly options: Record<string, unknown>; readonly prompt: string; readonly response: string }> | undefined
   readonly tools: ReadonlyArray<{ readonly tool: string; readonly status: string; readonly detail: string }> | undefined
   readonly indexed: string | undefined
 }

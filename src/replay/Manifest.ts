@@ -6,7 +6,9 @@
  * The result digest covers the whole Result v1 except `run.id`, `started_at` and
  * `finished_at`, the only fields allowed to differ between two runs of the same input.
  * The enrichment databases (the geographic evidence's country and ASN tables) are recorded by
- * name@version and digest; inference exchanges will be recorded when a model narrates.
+ * name@version and digest; a deep analysis's exchanges with a model (request and answer) and
+ * the digest of its narrative are recorded too, so replay reproduces the narrative from them
+ * without a GPU (the Result never depends on the model).
  *
  * @since 0.1.0
  */
@@ -30,6 +32,8 @@ export const Manifest = Schema.Struct({
   pool_size: Schema.Int,
   enrichment_databases: Schema.Array(Schema.Struct({ name: Schema.String, sha256: Schema.String })),
   inference_exchanges: Schema.Array(Schema.Struct({ request: Schema.String, response: Schema.String })),
+  /** sha256 of a deep analysis's narrative (byline included), when a model wrote it. */
+  narrative_digest: Schema.optionalKey(Schema.String),
   result_digest: Schema.String
 })
 export interface Manifest extends Schema.Schema.Type<typeof Manifest> {}

@@ -29,7 +29,7 @@ import type { AttackSession } from "../domain/AttackSession.ts"
 import { AnalysisError, InputError } from "../domain/errors.ts"
 import type { Campaign } from "../domain/Campaign.ts"
 import type { InputSummary, Result } from "../domain/Result.ts"
-import { narrativeByline } from "../inference/narrative.ts"
+import { type Exchange, narrativeByline } from "../inference/narrative.ts"
 import { ingest, IngestFailure } from "../ingest/ingest.ts"
 import { assembleResult, inputDigest, inputSummary, runInfo } from "../pipeline/assembleResult.ts"
 
@@ -57,6 +57,7 @@ const AnalysisState = Annotation.Root({
   unclustered: Annotation<number>(),
   result: Annotation<Result>(),
   narrative: Annotation<string>(),
+  exchanges: Annotation<ReadonlyArray<Exchange>>(),
   indexed: Annotation<string>(),
   /** Names of the nodes that ran in this process (for tests and traces). */
   trail: Annotation<Array<string>>({ reducer: (a, b) => [...a, ...b], default: () => [] })
@@ -134,7 +135,7 @@ export const analysisGraph = (actors: AnalysisActors, checkpointer: BaseCheckpoi
   const narrate = async (s: State): Promise<Partial<State>> => {
     hooks.beforeNode?.("narrate")
     const narrated = await run("narrate", actors.inference.ask("narrate", { campaigns: s.result.campaigns }))
-    return { narrative: `${narrativeByline(narrated.source)}\n${narrated.text}`, trail: ["narrate"] }
+    return { narrative: `${narrativeByline(narrated.source)}\n${narrated.text}`, exchanges: narrated.exchanges, trail: ["narrate"] }
   }
   const indexResults = async (s: State): Promise<Partial<State>> => {
     hooks.beforeNode?.("indexResults")
@@ -166,6 +167,8 @@ export const analysisGraph = (actors: AnalysisActors, checkpointer: BaseCheckpoi
 export interface WorkflowRun {
   readonly result: Result
   readonly narrative: string | undefined
+  /** The narrative's exchanges with a model (none when the template wrote it). */
+  readonly exchanges: ReadonlyArray<Exchange> | undefined
   readonly tools: ReadonlyArray<{ tool: string; status: string; detail: string }> | undefined
   readonly indexed: string | undefined
   readonly trail: ReadonlyArray<string>
@@ -184,5 +187,5 @@ export const runWorkflow = async (
     configurable: { thread_id: threadId },
     recursionLimit: 20
   })
-  return { result: state.result, narrative: state.narrative, tools: state.tools, indexed: state.indexed, trail: state.trail }
+  return { result: state.result, narrative: state.narrative, exchanges: state.exchanges, tools: state.tools, indexed: state.indexed, trail: state.trail }
 }

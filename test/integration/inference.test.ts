@@ -5,7 +5,7 @@
  * about who wrote it.
  */
 import { afterAll, describe, expect, test } from "bun:test"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { REPO, runCli } from "../cli/helpers.ts"
@@ -157,11 +157,29 @@ describe("inference on Ollama endpoints (local fakes)", () => {
       const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
       return { code, stdout, stderr }
     }
-    const deep = await cli(["analyze", "--depth", "deep", "--inference-config", file, join(dir, "cowrie.json")])
+    const manifest = join(dir, "deep.manifest.json")
+    const deep = await cli(["analyze", "--depth", "deep", "--inference-config", file, "--manifest", manifest, join(dir, "cowrie.json")])
     expect(deep.code).toBe(0)
     expect(deep.stdout).toContain(`Narrative by ${MODEL.name} (sha256:46e0c10c039e) on GPU 0 at ${f.url}, prompt narrative-v1.`)
     expect(deep.stdout).toContain("Summary of ")
     expect(f.requests.at(-1)!.options).toEqual({ temperature: 0, seed: 7 })
+    // The exchange is in the manifest; with the endpoint gone, replay rebuilds the same
+    // narrative from it (and the same Result, which never depends on the model).
+    const recorded = JSON.parse(readFileSync(manifest, "utf8")) as { inference_exchanges: Array<{ request: string; response: string }>; narrative_digest?: string }
+    expect(recorded.inference_exchanges).toHaveLength(1)
+    expect(JSON.parse(recorded.inference_exchanges[0]!.request).digest).toBe(MODEL.digest)
+    const asked = f.requests.length
+    await f.stop()
+    const replayed = await cli(["replay", manifest], { OLLAMA_ENDPOINTS: "", DSHIELD_INFERENCE_CONFIG: "" })
+    expect(replayed.code).toBe(0)
+    expect(replayed.stdout).toContain("identical result")
+    expect(replayed.stdout).toContain(`Narrative reproduced from 1 recorded exchange(s), no endpoint asked: identical (digest ${recorded.narrative_digest!.slice(0, 16)}…).`)
+    expect(f.requests.length).toBe(asked)
+    // A tampered answer is caught.
+    writeFileSync(manifest, JSON.stringify({ ...recorded, inference_exchanges: [{ ...recorded.inference_exchanges[0]!, response: recorded.inference_exchanges[0]!.response.replace("Summary", "Tampered") }] }))
+    const tampered = await cli(["replay", manifest])
+    expect(tampered.code).toBe(1)
+    expect(tampered.stderr).toContain("the narrative rebuilt from the 1 recorded exchange(s) is not the recorded one")
     // Without a configuration the template narrates, and says so.
     const plain = await cli(["analyze", "--depth", "deep", join(dir, "cowrie.json")], { OLLAMA_ENDPOINTS: "", DSHIELD_INFERENCE_CONFIG: "" })
     expect(plain.stdout).toContain("Narrative from the template: no inference endpoint is configured")

@@ -82,7 +82,7 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
 
   if (command.manifest !== undefined) {
     const { manifestFor, writeManifest } = yield* replay
-    yield* writeManifest(command.manifest, manifestFor(result, config, command.paths))
+    yield* writeManifest(command.manifest, manifestFor(result, config, command.paths, workflow))
   }
 
   const json = serializeResult(result)

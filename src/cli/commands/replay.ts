@@ -5,7 +5,7 @@
  */
 import { readFile, writeFile } from "node:fs/promises"
 import { Effect, Schema } from "effect"
-import { type AnalysisConfig, DEFAULT_CONFIG } from "../../config/AnalysisConfig.ts"
+import { type AnalysisConfig, DEFAULT_CONFIG, sha256Hex } from "../../config/AnalysisConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
 import type { Result } from "../../domain/Result.ts"
 import { Manifest, MANIFEST_SCHEMA_ID, resultDigest } from "../../replay/Manifest.ts"
@@ -14,9 +14,10 @@ import { runAnalysis } from "../../pipeline/runAnalysis.ts"
 import { type NatsFlags, redactUrl } from "../../../actors/transport/NatsConnection.ts"
 import { analyzeOverNats } from "../../../actors/clients/RemoteAnalysis.ts"
 import { geographySources } from "../../enrichment/Geography.ts"
+import type { WorkflowExtras } from "../../pipeline/Analyzer.ts"
 
-/** The manifest of a finished run (in-process transport, pool of one). */
-export const manifestFor = (result: Result, config: AnalysisConfig, paths: ReadonlyArray<string>): Manifest => ({
+/** The manifest of a finished run (in-process transport, pool of one), with a deep analysis's exchanges. */
+export const manifestFor = (result: Result, config: AnalysisConfig, paths: ReadonlyArray<string>, workflow?: WorkflowExtras): Manifest => ({
   schema: MANIFEST_SCHEMA_ID,
   engine_version: result.run.engine_version,
   run_id: result.run.id,
@@ -26,7 +27,11 @@ export const manifestFor = (result: Result, config: AnalysisConfig, paths: Reado
   transport: "in-process",
   pool_size: 1,
   enrichment_databases: geographySources().map((s) => ({ name: `${s.name}@${s.version}`, sha256: s.sha256 })),
-  inference_exchanges: [],
+  inference_exchanges: (workflow?.exchanges ?? []).map((e) => ({
+    request: JSON.stringify({ endpoint: e.endpoint, gpu: e.gpu, model: e.model, digest: e.digest, options: e.options, prompt: e.prompt }),
+    response: e.response
+  })),
+  ...(workflow?.exchanges === undefined || workflow.exchanges.length === 0 || workflow.narrative === undefined ? {} : { narrative_digest: sha256Hex(workflow.narrative) }),
   result_digest: resultDigest(result)
 })
 
@@ -74,4 +79,46 @@ export const replayCommand = Effect.fn("Cli.replay")(function*(manifestPath: str
   }
   const where = nats === undefined ? "in process" : `on the NATS pool at ${redactUrl(nats.url ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222")}`
   yield* Effect.sync(() => process.stdout.write(`Replayed ${manifest.run_id} ${where}: identical result (digest ${digest.slice(0, 16)}…)${versionNote}.\n`))
+  if (manifest.narrative_digest !== undefined && manifest.inference_exchanges.length > 0) {
+    const narrative = yield* Effect.promise(() => replayNarrative(result, manifest.inference_exchanges))
+    if (sha256Hex(narrative) !== manifest.narrative_digest) {
+      return yield* new AnalysisError({ message: `Replay differs: the narrative rebuilt from the ${manifest.inference_exchanges.length} recorded exchange(s) is not the recorded one; the run is not reproduced.` })
+    }
+    yield* Effect.sync(() => process.stdout.write(`Narrative reproduced from ${manifest.inference_exchanges.length} recorded exchange(s), no endpoint asked: identical (digest ${manifest.narrative_digest!.slice(0, 16)}…).\n`))
+  }
 })
+
+/**
+ * The narrative a deep analysis's recorded exchanges give: the same narrate() as the run,
+ * its endpoint answered from the record (models and digests as recorded, each answer for its
+ * prompt), so nothing is asked of any server.
+ */
+const replayNarrative = async (result: Result, recorded: Manifest["inference_exchanges"]): Promise<string> => {
+  const [{ EndpointPool }, { narrate, narrativeByline }] = await Promise.all([import("../../inference/EndpointPool.ts"), import("../../inference/narrative.ts")])
+  const requests = recorded.map((r) => JSON.parse(r.request) as { endpoint: string; gpu: string; model: string; digest: string; options: { seed?: number; keep_alive?: string }; prompt: string })
+  const answers = recorded.map((r) => r.response)
+  const first = requests[0]!
+  let next = 0
+  const fetcher = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = String(input instanceof Request ? input.url : input)
+    if (url.endsWith("/api/tags")) return Response.json({ models: [...new Map(requests.map((r) => [r.model, r.digest])).entries()].map(([name, digest]) => ({ name, model: name, digest })) })
+    const body = JSON.parse(String(init?.body ?? "{}")) as { messages?: Array<{ content: string }> }
+    const prompt = body.messages?.[0]?.content
+    const k = requests.findIndex((r, i) => i >= next && r.prompt === prompt)
+    if (k < 0) return Response.json({ error: "no recorded exchange for this prompt" }, { status: 500 })
+    next = k + 1
+    return Response.json({ model: requests[k]!.model, created_at: "1970-01-01T00:00:00Z", message: { role: "assistant", content: answers[k]! }, done: true, done_reason: "stop" })
+  }
+  const pool = new EndpointPool(
+    {
+      endpoints: [{ url: first.endpoint, gpu: first.gpu, models: [], concurrency: 1, queue: 0 }],
+      models: [first.model],
+      keepAlive: first.options.keep_alive ?? "30m",
+      seed: first.options.seed ?? 42,
+      timeoutMs: 60_000
+    },
+    fetcher
+  )
+  const narrated = await narrate(result.campaigns, pool)
+  return `${narrativeByline(narrated.source)}\n${narrated.text}`
+}

@@ -53,8 +53,10 @@ export type Command =
   | ({ readonly _tag: "Report" } & import("./commands/report.ts").ReportCommand)
   | {
     readonly _tag: "Import"
-    /** The MISP base URL (key in MISP_KEY). */
-    readonly misp: string
+    /** The MISP base URL (key in MISP_KEY); undefined when importing --list files. */
+    readonly misp: string | undefined
+    /** Plain lists of IPs, CIDR networks, sha256 hashes, URLs and domains (--list FILE). */
+    readonly lists: ReadonlyArray<string>
     readonly tags: ReadonlyArray<string>
     /** MISP's timestamp filter: "30d", "12h", "90m" or unix seconds; undefined: all time. */
     readonly since: string | undefined
@@ -712,21 +714,26 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             help: { type: "boolean", short: "h" },
             quiet: { type: "boolean" },
             misp: { type: "string" },
+            list: { type: "string", multiple: true },
             tag: { type: "string", multiple: true },
             since: { type: "string" },
             feed: { type: "string" }
           }
         })
         if (values.help === true) return { _tag: "Help", text: "import" }
-        if (positionals.length > 0) throw new UsageError({ message: `import takes no file arguments (got "${positionals[0]}"); give --misp URL --tag TAG.` })
-        if (values.misp === undefined) throw new UsageError({ message: "import needs --misp URL (the MISP server to pull indicators from; its key in MISP_KEY)." })
+        if (positionals.length > 0) throw new UsageError({ message: `import takes no file arguments (got "${positionals[0]}"); give --misp URL --tag TAG or --list FILE.` })
         const tags = (values.tag ?? []).map((t) => t.trim()).filter((t) => t !== "")
+        if (values.list !== undefined) {
+          if (values.misp !== undefined || values.since !== undefined) throw new UsageError({ message: "Give either --misp URL (with --since) or --list FILE, not both." })
+          return { _tag: "Import", misp: undefined, lists: values.list, tags, since: undefined, feed: values.feed, quiet: values.quiet === true }
+        }
+        if (values.misp === undefined) throw new UsageError({ message: "import needs --misp URL (a MISP server; its key in MISP_KEY) or --list FILE (addresses, networks, hashes, URLs, domains)." })
         if (tags.length === 0) throw new UsageError({ message: "import needs at least one --tag TAG: the MISP tag(s) whose attributes to pull, e.g. --tag tlp:green." })
         const since = values.since?.trim()
         if (since !== undefined && !/^(\d{1,5}[dhm]|\d{9,11})$/.test(since)) {
           throw new UsageError({ message: `--since must be a MISP time such as 30d, 12h or 90m, or unix seconds, not "${values.since}".` })
         }
-        return { _tag: "Import", misp: values.misp, tags, since, feed: values.feed, quiet: values.quiet === true }
+        return { _tag: "Import", misp: values.misp, lists: [], tags, since, feed: values.feed, quiet: values.quiet === true }
       }
       case "report": {
         const { positionals, values } = parseArgs({

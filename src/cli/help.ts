@@ -627,6 +627,7 @@ export const IMPORT_HELP = `dshield-coord import — MISP indicators into the th
 
 Usage:
   MISP_KEY=… dshield-coord import --misp URL --tag TAG [--tag TAG…] [--since 30d] [--feed FILE]
+  dshield-coord import --list FILE [--list FILE…] [--tag TAG…] [--feed FILE]
 
 Pulls every attribute carrying one of the tags (on the attribute or its event) from a MISP
 server (POST /attributes/restSearch, page by page) and merges the addresses, domains, URLs
@@ -635,8 +636,12 @@ analysis (analyze --depth deep, and the pool's tool-coordinator role) reports wh
 addresses of the analysis the feed knows, with their MISP events and tags. Importing again
 adds new attributes and refreshes changed ones; nothing is duplicated.
 
+--list reads plain lists instead: one IP address, CIDR network, sha256, URL or domain per
+line, # comments; an address of an analysis matches a listed network that holds it.
+
 Options:
   --misp URL            the MISP base URL (https, or http on loopback only); key in MISP_KEY
+  --list FILE           a plain list (repeat for several); its lines are tagged with --tag
   --tag TAG             a MISP tag to pull (repeat for several: any of them matches)
   --since T             only attributes changed in the last T (30d, 12h, 90m) or since unix
                         seconds T (default: all time)

@@ -10,9 +10,11 @@
  * sighting per MISP attribute (a newer attribute timestamp replaces the older sighting).
  * The file is written whole to a temporary name and renamed, so a reader never sees half.
  */
+import { createHash } from "node:crypto"
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
 import { isIP } from "node:net"
+import { ipv4Number, ipv6Number } from "../enrichment/RangeTable.ts"
 import type { MispAttribute } from "../export/mispClient.ts"
 
 /** Where the feed lives unless told: beside the embedded store's default directory. */
@@ -21,7 +23,7 @@ export const DEFAULT_FEED_PATH = "./.dshield-coord/threat-intel.json"
 export const feedPath = (flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string =>
   (flag !== undefined && flag !== "" ? flag : undefined) ?? (env.DSHIELD_THREAT_INTEL !== undefined && env.DSHIELD_THREAT_INTEL !== "" ? env.DSHIELD_THREAT_INTEL : DEFAULT_FEED_PATH)
 
-export type FeedIndicatorType = "ip" | "sha256" | "url" | "domain"
+export type FeedIndicatorType = "ip" | "cidr" | "sha256" | "url" | "domain"
 
 export interface FeedSighting {
   /** The MISP server it came from (its base URL). */
@@ -68,8 +70,10 @@ export const indicatorsOfAttribute = (a: Pick<MispAttribute, "type" | "value">):
   const address = (v: string): Array<{ type: FeedIndicatorType; value: string }> => (isIP(v) === 0 ? [] : [{ type: "ip", value: v.toLowerCase() }])
   switch (a.type) {
     case "ip-src":
-    case "ip-dst":
-      return address(value)
+    case "ip-dst": {
+      const cidr = value.includes("/") ? cidrOf(value) : undefined
+      return cidr !== undefined ? [{ type: "cidr", value: cidr }] : address(value)
+    }
     case "ip-src|port":
     case "ip-dst|port":
       return address(value.split("|")[0]!)
@@ -88,6 +92,51 @@ export const indicatorsOfAttribute = (a: Pick<MispAttribute, "type" | "value">):
     default:
       return []
   }
+}
+
+/** A network in CIDR notation, normalised (host bits cleared); undefined when it is not one. */
+export const cidrOf = (text: string): string | undefined => {
+  const m = /^([^/\s]+)\/(\d{1,3})$/.exec(text.trim())
+  if (m === null) return undefined
+  const bits = Number(m[2])
+  const v4 = ipv4Number(m[1]!)
+  if (v4 >= 0) {
+    if (bits > 32) return undefined
+    const base = bits === 0 ? 0 : (v4 & (~0 << (32 - bits))) >>> 0
+    return `${[24, 16, 8, 0].map((s) => (base >>> s) & 255).join(".")}/${bits}`
+  }
+  const v6 = ipv6Number(m[1]!)
+  if (v6 === undefined || bits > 128) return undefined
+  const mask = bits === 0 ? 0n : ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - bits)) - 1n)
+  const base = v6 & mask
+  const groups = Array.from({ length: 8 }, (_, k) => ((base >> BigInt(112 - 16 * k)) & 0xffffn).toString(16))
+  return `${groups.join(":")}/${bits}`
+}
+
+/** Does the network `cidr` (as cidrOf writes it) hold address `ip`? */
+const cidrHolds = (cidr: string, ip: string): boolean => {
+  const [net, bitsText] = cidr.split("/")
+  const bits = Number(bitsText)
+  const v4 = ipv4Number(ip)
+  const net4 = ipv4Number(net!)
+  if (v4 >= 0 && net4 >= 0) return bits === 0 || ((v4 ^ net4) >>> (32 - bits)) === 0
+  const v6 = ipv6Number(ip)
+  const net6 = ipv6Number(net!)
+  if (v6 === undefined || net6 === undefined) return false
+  return bits === 0 || (v6 ^ net6) >> BigInt(128 - bits) === 0n
+}
+
+/** The indicator of one line of a plain list (IP, CIDR, sha256, URL or domain; # comments); undefined when none. */
+export const indicatorOfListLine = (raw: string): { type: FeedIndicatorType; value: string } | undefined => {
+  const value = raw.replace(/\s#.*$/, "").replace(/^#.*$/, "").trim()
+  if (value === "") return undefined
+  if (isIP(value) !== 0) return { type: "ip", value: value.toLowerCase() }
+  const cidr = cidrOf(value)
+  if (cidr !== undefined) return { type: "cidr", value: cidr }
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return { type: "sha256", value: value.toLowerCase() }
+  if (/^(https?|ftp|tftp):\/\/\S+$/i.test(value)) return { type: "url", value }
+  if (/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i.test(value)) return { type: "domain", value: value.toLowerCase() }
+  return undefined
 }
 
 /**
@@ -168,15 +217,55 @@ export const writeFeed = (path: string, feed: ThreatIntelFeed): void => {
 /** The feed's indicators among these values of one type (each value once, in input order). */
 export const feedMatches = (feed: ThreatIntelFeed, type: FeedIndicatorType, values: ReadonlyArray<string>): Array<FeedIndicator> => {
   const byValue = new Map(feed.indicators.filter((i) => i.type === type).map((i) => [i.value, i] as const))
+  // An address also matches the networks of the feed that hold it (its sightings merged in).
+  const networks = type === "ip" ? feed.indicators.filter((i) => i.type === "cidr") : []
   const out: Array<FeedIndicator> = []
   const seen = new Set<string>()
   for (const raw of values) {
     const value = type === "url" ? raw : raw.toLowerCase()
-    const hit = byValue.get(value)
-    if (hit !== undefined && !seen.has(value)) {
-      seen.add(value)
-      out.push(hit)
-    }
+    if (seen.has(value)) continue
+    const exact = byValue.get(value)
+    const holding = networks.filter((n) => cidrHolds(n.value, value))
+    if (exact === undefined && holding.length === 0) continue
+    seen.add(value)
+    out.push({ type, value, sightings: [...(exact?.sightings ?? []), ...holding.flatMap((n) => n.sightings)] })
   }
   return out
 }
+
+/**
+ * The feed with the indicators of a plain list merged in (IP addresses, CIDR networks,
+ * sha256 hashes, URLs, domains; one per line, # comments): each a sighting of `source` with
+ * these tags. Lines that are none of these are counted, never guessed.
+ */
+export const mergeList = (
+  feed: ThreatIntelFeed,
+  text: string,
+  imported: { readonly source: string; readonly tags: ReadonlyArray<string> }
+): { feed: ThreatIntelFeed; kept: number; unreadable: Array<number> } => {
+  const unreadable: Array<number> = []
+  const attributes: Array<MispAttribute> = []
+  text.split(/\r?\n/).forEach((line, k) => {
+    const found = indicatorOfListLine(line)
+    if (found === undefined) {
+      if (line.replace(/#.*$/, "").trim() !== "") unreadable.push(k + 1)
+      return
+    }
+    // As a MISP attribute of the list: its uuid is the line's content, so importing the same list again adds nothing.
+    attributes.push({
+      uuid: `list-${createHash("sha256").update(`${imported.source}\n${found.type}\n${found.value}`).digest("hex").slice(0, 32)}`,
+      type: LIST_TYPES[found.type],
+      value: found.value,
+      timestamp: 0,
+      toIds: true,
+      eventUuid: "",
+      eventInfo: `list ${imported.source}`,
+      tags: [...imported.tags]
+    })
+  })
+  const merged = mergeAttributes(feed, attributes, { source: imported.source, tags: imported.tags, since: null })
+  return { feed: merged.feed, kept: merged.kept, unreadable }
+}
+
+/** The MISP type standing for each kind of list line (so one merge serves both imports). */
+const LIST_TYPES: Record<FeedIndicatorType, string> = { ip: "ip-src", cidr: "ip-src", sha256: "sha256", url: "url", domain: "domain" }

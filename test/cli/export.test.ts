@@ -5,7 +5,7 @@
  * of test/integration/mispFake.ts, key in MISP_KEY), and mistakes are one sentence.
  */
 import { afterAll, describe, expect, test } from "bun:test"
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import type { Result } from "../../src/domain/Result.ts"
@@ -119,6 +119,18 @@ describe("exports from the command line", () => {
     expect(line).toContain("ok")
     expect(line).toContain(`${addresses.size} of `)
     expect(all.size).toBeGreaterThanOrEqual(addresses.size)
+
+    // A plain list joins the same feed: the deep analysis now also knows the listed network.
+    // An address of the log in no campaign (the tool looks at every source of the input).
+    const logAddresses = new Set(readFileSync(input, "utf8").split("\n").filter((l) => l !== "").map((l) => String((JSON.parse(l) as { src_ip?: string }).src_ip)))
+    const someAddress = [...logAddresses].sort().find((ip) => !addresses.has(ip) && /^\d+\.\d+\.\d+\.\d+$/.test(ip))!
+    writeFileSync(join(dir, "list.txt"), `# test list\n${someAddress.split(".").slice(0, 3).join(".")}.0/24\nnonsense line\n`)
+    const listed = await cli(["import", "--list", join(dir, "list.txt"), "--tag", "local-blocklist", "--feed", feed])
+    expect(listed.code).toBe(0)
+    expect(listed.stderr).toContain("1 indicator(s), 1 line(s) that are none (first at line 3)")
+    const again = await cli(["analyze", input, "--depth", "deep", "--out", join(dir, "deep2.json")], { DSHIELD_THREAT_INTEL: feed })
+    const line2 = `${again.stdout}${again.stderr}`.split("\n").find((l) => l.includes("tool threat-intel"))!
+    expect(Number(/ok \((\d+) of /.exec(line2)![1])).toBeGreaterThan(addresses.size)
 
     // Mistakes: one sentence each.
     const noKey = await cli(["import", "--misp", fake.url, "--tag", "tlp:amber", "--feed", feed], { MISP_KEY: "" })

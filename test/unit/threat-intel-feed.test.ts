@@ -9,7 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { threatIntelReport } from "../../actors/tool-coordinator/ToolCoordinator.ts"
 import type { MispAttribute } from "../../src/export/mispClient.ts"
-import { EMPTY_FEED, feedMatches, feedPath, indicatorsOfAttribute, mergeAttributes, readFeed, writeFeed } from "../../src/intel/threatIntelFeed.ts"
+import { cidrOf, EMPTY_FEED, feedMatches, feedPath, indicatorOfListLine, indicatorsOfAttribute, mergeAttributes, mergeList, readFeed, writeFeed } from "../../src/intel/threatIntelFeed.ts"
 
 const attribute = (over: Partial<MispAttribute>): MispAttribute => ({
   uuid: "00000000-0000-4000-8000-000000000001",
@@ -68,6 +68,39 @@ describe("the threat-intel feed", () => {
     expect(report.detail).toStartWith("1 of 3 addresses are on the threat-intel feed (2 indicators from 1 import(s)")
     expect(report.detail).toContain('192.0.2.1 (event "an event"; tags tlp:green)')
     expect(feedMatches(feed, "ip", ["198.51.100.9", "192.0.2.1"]).map((m) => m.value)).toEqual(["198.51.100.9", "192.0.2.1"])
+  })
+
+  test("plain lists: addresses, CIDR networks, hashes, URLs and domains, # comments; an address matches the networks holding it", () => {
+    const list = [
+      "# blocklist of the week",
+      "198.51.100.7",
+      "203.0.113.77/24   # the whole /24 (host bits cleared)",
+      "2001:DB8::/32",
+      `${"B".repeat(64)}`,
+      "http://203.0.113.9/bins.sh",
+      "bad.example.org",
+      "not an indicator at all",
+      ""
+    ].join("\n")
+    const { feed, kept, unreadable } = mergeList(EMPTY_FEED, list, { source: "file:week.txt", tags: ["blocklist"] })
+    expect(kept).toBe(6)
+    expect(unreadable).toEqual([8])
+    expect(feed.indicators.map((i) => `${i.type} ${i.value}`)).toEqual([
+      "cidr 2001:db8:0:0:0:0:0:0/32",
+      "cidr 203.0.113.0/24",
+      "domain bad.example.org",
+      "ip 198.51.100.7",
+      `sha256 ${"b".repeat(64)}`,
+      "url http://203.0.113.9/bins.sh"
+    ])
+    const hits = feedMatches(feed, "ip", ["203.0.113.200", "198.51.100.7", "192.0.2.1", "2001:db8:1::5", "2001:db9::1"])
+    expect(hits.map((h) => h.value)).toEqual(["203.0.113.200", "198.51.100.7", "2001:db8:1::5"])
+    expect(hits[0]!.sightings[0]!.tags).toEqual(["blocklist"])
+    // The same list again adds nothing.
+    expect(mergeList(feed, list, { source: "file:week.txt", tags: ["blocklist"] }).feed.indicators).toEqual(feed.indicators)
+    expect(cidrOf("10.1.2.3/33")).toBeUndefined()
+    expect(cidrOf("10.1.2.3/8")).toBe("10.0.0.0/8")
+    expect(indicatorOfListLine("   # only a comment")).toBeUndefined()
   })
 
   test("where the feed is: --feed, else DSHIELD_THREAT_INTEL, else beside the embedded store", () => {

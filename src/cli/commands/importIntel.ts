@@ -2,19 +2,45 @@
  * `dshield-coord import --misp URL --tag TAG [--since 30d] [--feed FILE]`: pulls the
  * attributes carrying those tags from a MISP server (key in MISP_KEY) into the threat-intel
  * feed the tool coordinator reads (src/intel/threatIntelFeed.ts), merging with what the feed
- * already holds.
+ * already holds; `import --list FILE [--tag TAG]` does the same with plain lists.
  */
+import { readFileSync } from "node:fs"
+import { basename } from "node:path"
 import { Effect } from "effect"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
 import { checkMispUrl, searchAttributes } from "../../export/mispClient.ts"
-import { EMPTY_FEED, feedPath, mergeAttributes, readFeed, writeFeed } from "../../intel/threatIntelFeed.ts"
+import { EMPTY_FEED, feedPath, mergeAttributes, mergeList, readFeed, writeFeed } from "../../intel/threatIntelFeed.ts"
 import type { Command } from "../args.ts"
+
+/** `import --list FILE…`: plain lists into the feed, each line a sighting of its file. */
+const importLists = Effect.fn("Cli.importLists")(function*(command: Extract<Command, { _tag: "Import" }>, path: string) {
+  const before = readFeed(path)
+  if ("error" in before) return yield* new InputError({ message: `${before.error}; move it away or give another --feed.`, path })
+  let feed = "feed" in before ? before.feed : EMPTY_FEED
+  const lines: Array<string> = []
+  for (const list of command.lists) {
+    const text = yield* Effect.try({
+      try: () => readFileSync(list, "utf8"),
+      catch: (error) => new InputError({ message: `Cannot read the list ${list} (${(error as { code?: string }).code ?? String(error)}); check the path.`, path: list })
+    })
+    const merged = mergeList(feed, text, { source: `file:${basename(list)}`, tags: command.tags })
+    feed = merged.feed
+    lines.push(`${list}: ${merged.kept} indicator(s)${merged.unreadable.length === 0 ? "" : `, ${merged.unreadable.length} line(s) that are none (first at line ${merged.unreadable[0]})`}`)
+  }
+  yield* Effect.try({
+    try: () => writeFeed(path, feed),
+    catch: (error) => new InputError({ message: `Cannot write the threat-intel feed ${path} (${(error as { code?: string }).code ?? String(error)}); give a writable --feed.`, path })
+  })
+  if (!command.quiet) yield* Effect.sync(() => process.stderr.write(`${lines.join("; ")}. The feed ${path} holds ${feed.indicators.length} indicator(s).\n`))
+})
 
 export const importCommand = Effect.fn("Cli.import")(function*(command: Extract<Command, { _tag: "Import" }>) {
   const path = feedPath(command.feed)
+  if (command.misp === undefined) return yield* importLists(command, path)
   const key = process.env.MISP_KEY?.trim() ?? ""
   if (key === "") return yield* new InputError({ message: "Set MISP_KEY to a MISP auth key to import from --misp (a key on the command line would show in the process list)." })
-  const base = yield* checkMispUrl(command.misp).pipe(Effect.mapError((e) => new InputError({ message: e.message })))
+  const misp = command.misp
+  const base = yield* checkMispUrl(misp).pipe(Effect.mapError((e) => new InputError({ message: e.message })))
   const before = readFeed(path)
   if ("error" in before) return yield* new InputError({ message: `${before.error}; move it away or give another --feed.`, path })
   const pulled = yield* searchAttributes({ url: base.href, key, tags: command.tags, since: command.since }).pipe(

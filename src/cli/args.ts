@@ -105,6 +105,8 @@ export type Command =
     readonly inferenceConfig: string | undefined
     /** Read the input from Elasticsearch (--es URL --index P --since T …) instead of files. */
     readonly es: ElasticsearchFlags | undefined
+    /** Country and ASN from this iptoasn file instead of the shipped databases (--asn-db; DSHIELD_ASN_DB). */
+    readonly asnDb: string | undefined
     /** Workflow thread id (resumes it when it has a checkpoint). */
     readonly thread: string | undefined
     /** STIX 2.1 and MISP exports of the Result (--stix, --misp, --misp-url, --tlp). */
@@ -808,6 +810,7 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             "inference-config": { type: "string" },
             thread: { type: "string" },
             html: { type: "string" },
+            "asn-db": { type: "string" },
             es: { type: "string" },
             index: { type: "string" },
             since: { type: "string" },
@@ -882,7 +885,8 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           thread: values.thread,
           exports: exportTargets(values),
           html: values.html,
-          es
+          es,
+          asnDb: values["asn-db"]
         }
       }
       case "mcp": {

@@ -62,6 +62,8 @@ file is detected from its first lines unless --format is given.
 Options:
   --format auto|cowrie|ecs|firewall|webhoneypot|sessions
                         input format (default: auto, detected per file)
+  --asn-db FILE         country and ASN of source addresses from your iptoasn.com ip2asn TSV
+                        (plain or .gz) instead of the shipped databases (also DSHIELD_ASN_DB)
   --es URL              read the input from Elasticsearch (DShield-SIEM indices) instead
                         of files: --index PATTERN (e.g. 'cowrie-*'), --since T and --until T
                         (ISO times, or a time ago: 24h, 7d), --query 'LUCENE', --es-ca FILE;

@@ -8,6 +8,7 @@
  * Start-up of a short command is dominated by module loading, so keep this file's static
  * imports to what every command needs.
  */
+import { accessSync, constants } from "node:fs"
 import { Cause, Effect, Exit, Fiber } from "effect"
 import { ENGINE_VERSION } from "../version.ts"
 import { InputError } from "../domain/errors.ts"
@@ -20,6 +21,18 @@ const HELP = { main: MAIN_HELP, analyze: ANALYZE_HELP, schema: SCHEMA_HELP, vers
 
 /** A command's module, loaded on first use (a failure to load it is a defect: a broken install). */
 const load = <M>(module: () => Promise<M>): Effect.Effect<M> => Effect.promise(module)
+
+/** --asn-db FILE: this process's analyses (and their threads) take country and ASN from it (DSHIELD_ASN_DB). */
+const useAsnDatabase = (file: string) =>
+  Effect.suspend(() => {
+    try {
+      accessSync(file, constants.R_OK)
+    } catch (error) {
+      return Effect.fail(new InputError({ message: `Cannot read the ASN database ${file} (${(error as { code?: string }).code ?? String(error)}); give an iptoasn.com ip2asn TSV file (plain or .gz).`, path: file }))
+    }
+    process.env.DSHIELD_ASN_DB = file
+    return Effect.void
+  })
 
 /**
  * The inference actors of this process read DSHIELD_INFERENCE_CONFIG and DSHIELD_GPU (so do a
@@ -69,6 +82,7 @@ const run = (command: Command) =>
         return yield* schemaCommand(command.out)
       }
       case "Analyze": {
+        if (command.asnDb !== undefined) yield* useAsnDatabase(command.asnDb)
         if (command.depth === "deep" && command.nats === undefined) yield* configureInference(command.inferenceConfig, undefined)
         const [{ analyzeCommand }, analyzers] = yield* load(() => Promise.all([import("./commands/analyze.ts"), import("../../layers/Analyzers.ts")]))
         // The command asks the Analyzer service; its layer says where the analysis runs.

@@ -11,8 +11,9 @@
 import { createHash } from "node:crypto"
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
-import { dirname, join } from "node:path"
-import { buildRangeTable, type Ipv4Ranges, type RangeTable } from "./RangeTable.ts"
+import { basename, dirname, join } from "node:path"
+import { gunzipSync } from "node:zlib"
+import { buildRangeTable, type Ipv4Ranges, ipv4Number, ipv6Number, type RangeTable } from "./RangeTable.ts"
 
 export interface GeographySource {
   readonly name: string
@@ -115,13 +116,82 @@ let digested: ReadonlyArray<GeographySource> | undefined
 
 /** The databases an analysis's geography comes from, with their digests (what a run manifest records). */
 export const geographySources = (): ReadonlyArray<GeographySource> =>
-  (digested ??= DATABASES.map((d) => readDatabase(d.name, d.file).source))
+  (digested ??= process.env.DSHIELD_ASN_DB !== undefined && process.env.DSHIELD_ASN_DB !== ""
+    ? defaultGeography().sources.slice(0, 1)
+    : DATABASES.map((d) => readDatabase(d.name, d.file).source))
+
+/**
+ * A user's iptoasn.com database (`ip2asn-v4.tsv`, `ip2asn-combined.tsv`, plain or .gz: start,
+ * end, AS number, country, AS description, tab-separated; "Not routed" rows skipped) — both
+ * country and ASN from one file, as DSHIELD_ASN_DB or `analyze --asn-db FILE` names it.
+ */
+export const iptoasnGeography = (path: string): Geography => {
+  const raw = readFileSync(path)
+  const text = (path.endsWith(".gz") ? gunzipSync(raw) : raw).toString("utf8")
+  const sha256 = createHash("sha256").update(raw).digest("hex")
+  const v4: Array<[number, number, string, string]> = []
+  const v6Country: Array<string> = []
+  const v6Asn: Array<string> = []
+  const quote = (t: string): string => `"${t.replaceAll('"', '""')}"`
+  for (const line of text.split("\n")) {
+    const [start = "", end = "", asn = "", country = "", description = ""] = line.replace(/\r$/, "").split("\t")
+    if (asn === "" || asn === "0") continue
+    const a = ipv4Number(start)
+    const b = ipv4Number(end)
+    if (a >= 0 && b >= 0) {
+      v4.push([a, b, country === "None" ? "" : country.toUpperCase(), `${asn}\t${description}`])
+      continue
+    }
+    const x = ipv6Number(start)
+    const y = ipv6Number(end)
+    if (x === undefined || y === undefined) continue
+    if (country !== "None" && country !== "") v6Country.push(`${x},${y},${country.toUpperCase()}`)
+    v6Asn.push(`${x},${y},${asn},${quote(description)}`)
+  }
+  if (v4.length === 0 && v6Asn.length === 0) throw new Error(`${path} holds no iptoasn ranges (start, end, AS number, country, description, tab-separated)`)
+  const ranges = (pick: (r: (typeof v4)[number]) => string, skipEmpty: boolean): Ipv4Ranges => {
+    const rows = skipEmpty ? v4.filter((r) => pick(r) !== "") : v4
+    const labels: Array<string> = []
+    const index = new Map<string, number>()
+    const label = Int32Array.from(rows, (r) => {
+      const l = pick(r)
+      let k = index.get(l)
+      if (k === undefined) {
+        k = labels.length
+        labels.push(l)
+        index.set(l, k)
+      }
+      return k
+    })
+    return { start: Uint32Array.from(rows, (r) => r[0]), end: Uint32Array.from(rows, (r) => r[1]), label, labels }
+  }
+  const countryTable = buildRangeTable(ranges((r) => r[2], true), () => v6Country.join("\n"), (rest) => rest[0]!.trim().toUpperCase())
+  const asnTable = buildRangeTable(ranges((r) => r[3], false), () => v6Asn.join("\n"), (rest) => `${rest[0]!.trim()}\t${rest.slice(1).join(",")}`)
+  const asnOfLabel = (l: string) => {
+    const [number, organisation = ""] = l.split("\t")
+    return { asn: Number(number), organisation }
+  }
+  const source: GeographySource = { name: `iptoasn:${basename(path)}`, version: "user", sha256 }
+  return {
+    countryOf: (ip) => {
+      const k = countryTable.find(ip)
+      return k < 0 ? undefined : countryTable.labels[k]
+    },
+    asnOf: (ip) => {
+      const k = asnTable.find(ip)
+      return k < 0 ? undefined : asnOfLabel(asnTable.labels[k]!)
+    },
+    sources: [source, source]
+  }
+}
 
 let loaded: Geography | undefined
 
-/** The shipped databases (loaded on the first call). */
+/** The databases of this process: DSHIELD_ASN_DB (an iptoasn file) when set, else the shipped ones (loaded on the first call). */
 export const defaultGeography = (): Geography => {
   if (loaded !== undefined) return loaded
+  const userDb = process.env.DSHIELD_ASN_DB
+  if (userDb !== undefined && userDb !== "") return (loaded = iptoasnGeography(userDb))
   const country = loadTable(DATABASES[0].name, DATABASES[0].file, (rest) => rest[0]!.trim().toUpperCase())
   const asn = loadTable(DATABASES[1].name, DATABASES[1].file, (rest) => `${rest[0]!.trim()}\t${Buffer.from(rest.slice(1).join(","), "latin1").toString("utf8")}`)
   const asnOfLabel = asn.table.labels.map((l) => {

@@ -7,8 +7,13 @@ import { describe, expect, test } from "bun:test"
 import { EvidenceContext, measureGroup, type SessionGeography } from "../../src/analytics/evidence.ts"
 import { computeFeatures } from "../../src/analytics/sessionFeatures.ts"
 import type { AttackSession } from "../../src/domain/AttackSession.ts"
-import { defaultGeography, geographySources } from "../../src/enrichment/Geography.ts"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { gzipSync } from "node:zlib"
+import { defaultGeography, geographySources, iptoasnGeography } from "../../src/enrichment/Geography.ts"
 import { buildRangeTable, ipv4Number, ipv6Number } from "../../src/enrichment/RangeTable.ts"
+import { runCli } from "../cli/helpers.ts"
 
 describe("IP range tables", () => {
   test("addresses as numbers: dotted quads, IPv6 with :: and an IPv4 tail; anything else refused", () => {
@@ -124,4 +129,51 @@ describe("geographic evidence", () => {
     const ctx = new EvidenceContext(features, 99, 7, sparse)
     expect(measureGroup(Int32Array.from([0, 1, 2, 3]), -1, ctx, 7, "x").raw.map((r) => r.kind)).not.toContain("geographic_proximity")
   })
+})
+
+describe("a user's iptoasn database (--asn-db, DSHIELD_ASN_DB)", () => {
+  test("country and ASN from one TSV, plain or gzip; not-routed rows unknown; named with its digest", () => {
+    const dir = mkdtempSync(join(tmpdir(), "dshield-iptoasn-"))
+    const tsv = [
+      "0.0.0.0\t0.255.255.255\t0\tNone\tNot routed",
+      "1.0.0.0\t1.0.0.255\t13335\tUS\tCLOUDFLARENET",
+      "1.0.1.0\t1.0.3.255\t4134\tCN\tCHINANET-BACKBONE No.31,Jin-rong Street",
+      "2001:db8::\t2001:db8::ffff\t64496\tZZ\tDOC-AS \"quoted\"",
+      ""
+    ].join("\n")
+    writeFileSync(join(dir, "ip2asn.tsv"), tsv)
+    writeFileSync(join(dir, "ip2asn.tsv.gz"), gzipSync(tsv))
+    for (const file of ["ip2asn.tsv", "ip2asn.tsv.gz"]) {
+      const g = iptoasnGeography(join(dir, file))
+      expect(g.countryOf("1.0.0.7")).toBe("US")
+      expect(g.asnOf("1.0.2.9")).toEqual({ asn: 4134, organisation: "CHINANET-BACKBONE No.31,Jin-rong Street" })
+      expect(g.asnOf("0.1.2.3")).toBeUndefined()
+      expect(g.countryOf("0.1.2.3")).toBeUndefined()
+      expect(g.asnOf("2001:db8::10")).toEqual({ asn: 64496, organisation: 'DOC-AS "quoted"' })
+      expect(g.countryOf("2001:db8::10")).toBe("ZZ")
+      expect(g.sources[0]!.name).toBe(`iptoasn:${file}`)
+      expect(g.sources[0]!.sha256).toMatch(/^[0-9a-f]{64}$/)
+    }
+    writeFileSync(join(dir, "empty.tsv"), "nothing here\n")
+    expect(() => iptoasnGeography(join(dir, "empty.tsv"))).toThrow("holds no iptoasn ranges")
+  })
+})
+
+describe("analyze --asn-db", () => {
+  test("the analysis's tools and evidence use the given database; an unreadable one is one sentence", () => {
+    const dir = mkdtempSync(join(tmpdir(), "dshield-asn-db-"))
+    expect(runCli(["generate", "--sessions", "300", "--seed", "31", "--out", dir, "--quiet"]).code).toBe(0)
+    // Two halves of the IPv4 space: every address is known, in one of two countries.
+    writeFileSync(join(dir, "halves.tsv"), "0.0.0.0\t127.255.255.255\t64500\tXA\tLOWER-HALF\n128.0.0.0\t255.255.255.255\t64501\tXB\tUPPER-HALF\n")
+    const deep = runCli(["analyze", "--depth", "deep", "--asn-db", join(dir, "halves.tsv"), "--out", join(dir, "r.json"), join(dir, "cowrie.json")])
+    expect(deep.code).toBe(0)
+    expect(deep.stderr).toMatch(/tool asn-prefix: ok \((\d+) of \1 addresses in 2 autonomous systems \(iptoasn:halves\.tsv@user\)/)
+    const result = JSON.parse(readFileSync(join(dir, "r.json"), "utf8")) as { campaigns: Array<{ evidence: { geographic_proximity?: { detail: string } } }> }
+    const details = result.campaigns.flatMap((c) => (c.evidence.geographic_proximity === undefined ? [] : [c.evidence.geographic_proximity.detail]))
+    expect(details.length).toBeGreaterThan(0)
+    for (const d of details) expect(d).toMatch(/\((X[AB] \d+%(, X[AB] \d+%)?); autonomous systems AS6450[01] (LOWER|UPPER)-HALF/)
+    const missing = runCli(["analyze", "--asn-db", join(dir, "absent.tsv"), join(dir, "cowrie.json")])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr.trim()).toBe(`dshield-coord: Cannot read the ASN database ${join(dir, "absent.tsv")} (ENOENT); give an iptoasn.com ip2asn TSV file (plain or .gz).`)
+  }, 60_000)
 })

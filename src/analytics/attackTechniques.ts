@@ -138,3 +138,19 @@ export interface CampaignTechnique {
   readonly sessions: number
   readonly rules: ReadonlyArray<{ readonly rule: string; readonly sessions: number }>
 }
+
+export interface CommandTechniques {
+  readonly command: string
+  /** Sessions that ran this command line at least once. */
+  readonly sessions: number
+  readonly techniques: ReadonlyArray<{ readonly technique: string; readonly rule: string }>
+}
+
+/** Each distinct command line of the sessions, with its session count and its techniques; most used first. */
+export const commandsWithTechniques = (sessions: ReadonlyArray<{ readonly commands: ReadonlyArray<string> }>): Array<CommandTechniques> => {
+  const counts = new Map<string, number>()
+  for (const s of sessions) for (const c of new Set(s.commands)) counts.set(c, (counts.get(c) ?? 0) + 1)
+  return [...counts]
+    .map(([command, n]) => ({ command, sessions: n, techniques: commandTechniques(command) }))
+    .sort((a, b) => b.sessions - a.sessions || (a.command < b.command ? -1 : a.command > b.command ? 1 : 0))
+}

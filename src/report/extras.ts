@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { type CommandTechniques, commandsWithTechniques } from "../cli/commands/techniques.ts"
+import { type CommandTechniques, commandsWithTechniques } from "../analytics/attackTechniques.ts"
 import type { AttackSession } from "../domain/AttackSession.ts"
 import { ingest, type IngestOptions, ingestStream } from "../ingest/ingest.ts"
 

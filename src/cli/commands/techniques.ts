@@ -7,7 +7,7 @@
  */
 import { writeFile } from "node:fs/promises"
 import { Effect } from "effect"
-import { ATTACK_VERSION, commandTechniques } from "../../analytics/attackTechniques.ts"
+import { ATTACK_VERSION, commandsWithTechniques } from "../../analytics/attackTechniques.ts"
 import { InputError } from "../../domain/errors.ts"
 import { type FormatChoice, ingest, IngestFailure } from "../../ingest/ingest.ts"
 
@@ -17,22 +17,6 @@ export interface TechniquesCommand {
   readonly unmapped: boolean
   readonly limit: number
   readonly json: string | undefined
-}
-
-export interface CommandTechniques {
-  readonly command: string
-  /** Sessions that ran this command line at least once. */
-  readonly sessions: number
-  readonly techniques: ReadonlyArray<{ readonly technique: string; readonly rule: string }>
-}
-
-/** Each distinct command line of the sessions, with its session count and its techniques; most used first. */
-export const commandsWithTechniques = (sessions: ReadonlyArray<{ readonly commands: ReadonlyArray<string> }>): Array<CommandTechniques> => {
-  const counts = new Map<string, number>()
-  for (const s of sessions) for (const c of new Set(s.commands)) counts.set(c, (counts.get(c) ?? 0) + 1)
-  return [...counts]
-    .map(([command, n]) => ({ command, sessions: n, techniques: commandTechniques(command) }))
-    .sort((a, b) => b.sessions - a.sessions || (a.command < b.command ? -1 : a.command > b.command ? 1 : 0))
 }
 
 /** A command line on one terminal line: control characters escaped, long ones cut. */

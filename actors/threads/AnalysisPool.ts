@@ -9,7 +9,9 @@
  *
  * @since 0.1.0
  */
+import { readdirSync, statSync } from "node:fs"
 import { availableParallelism } from "node:os"
+import { join } from "node:path"
 import { Effect, Queue, type Scope } from "effect"
 import { AnalysisFailed, type AnalysisDocument, type AnalyzeRequest } from "../orchestrator/Orchestrator.ts"
 import { currentTraceCarrier, TracingExport } from "../../src/observability/TraceContext.ts"
@@ -44,6 +46,28 @@ export interface AnalysisPoolOptions {
 
 /** The default pool size: one thread per core. */
 export const defaultPoolSize = (): number => Math.max(1, availableParallelism())
+
+/** Inputs at least this large, analysed alone on a pool with a spare core, get an ingest thread. */
+export const LARGE_INPUT_BYTES = 256 * 1024 * 1024
+
+/** Whether an analysis reads on an ingest thread: alone, on a pool with a spare core, and large. */
+export const wantsIngestThread = (at: { readonly running: number; readonly size: number; readonly cores: number; readonly bytes: number }): boolean =>
+  at.running === 1 && at.size < at.cores && at.bytes >= LARGE_INPUT_BYTES
+
+/** The bytes of the files (directories: of their files, one level deep is enough to tell "large"). */
+const inputBytes = (paths: ReadonlyArray<string>): number => {
+  let total = 0
+  for (const path of paths) {
+    try {
+      const stat = statSync(path)
+      if (stat.isFile()) total += stat.size
+      else if (stat.isDirectory()) for (const entry of readdirSync(path)) total += statSync(join(path, entry), { throwIfNoEntry: false })?.size ?? 0
+    } catch {
+      // Unreadable here: the analysis will say so; it is not large.
+    }
+  }
+  return total
+}
 
 interface Thread {
   readonly worker: Worker
@@ -150,7 +174,7 @@ export const makeAnalysisPool = (size: number, options: AnalysisPoolOptions = {}
         worker.addEventListener("message", onMessage)
         worker.addEventListener("error", onError)
         worker.addEventListener("close", onClose)
-        const message: ThreadRequest = { id, request, ingestThread: false, blockMs, crash, ...(trace === undefined ? {} : { trace }) }
+        const message: ThreadRequest = { id, request, ingestThread: ingestThreadFor(request), blockMs, crash, ...(trace === undefined ? {} : { trace }) }
         worker.postMessage(message)
         // Interrupted (cancelled, deadline passed, worker shutting down): stop the work itself.
         return Effect.sync(() => {
@@ -159,6 +183,14 @@ export const makeAnalysisPool = (size: number, options: AnalysisPoolOptions = {}
           worker.terminate()
         })
       })
+
+    // A pool thread reads its input on its own thread (no ingest thread): with one analysis
+    // per core that keeps every core busy. A large input analysed alone on a pool with fewer
+    // threads than cores reads on an ingest thread too, as in process (the 1M-session set:
+    // 60.7 s without it against 43.6 s in process on the 2026-12-03 machine).
+    const cores = availableParallelism()
+    const ingestThreadFor = (request: typeof AnalyzeRequest.Type): boolean =>
+      wantsIngestThread({ running: busy, size, cores, bytes: busy === 1 && size < cores ? inputBytes(request.paths) : 0 })
 
     const pool: AnalysisPool = {
       size,

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Cause, Effect, Exit, type Scope } from "effect"
 import { analyzeToDocument } from "../../actors/orchestrator/Orchestrator.ts"
-import { makeAnalysisPool } from "../../actors/threads/AnalysisPool.ts"
+import { makeAnalysisPool, wantsIngestThread } from "../../actors/threads/AnalysisPool.ts"
 import { writeDataset } from "../../src/synthetic/writeDataset.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "dshield-pool-"))
@@ -65,4 +65,14 @@ describe("analysis thread pool", () => {
     }
     expect(r.busy).toBe(0)
   }, 60_000)
+})
+
+describe("when a pool thread reads on an ingest thread", () => {
+  test("only a large input analysed alone, on a pool with fewer threads than cores", () => {
+    const large = 1024 * 1024 * 1024
+    expect(wantsIngestThread({ running: 1, size: 1, cores: 2, bytes: large })).toBe(true)
+    expect(wantsIngestThread({ running: 2, size: 2, cores: 4, bytes: large })).toBe(false)
+    expect(wantsIngestThread({ running: 1, size: 2, cores: 2, bytes: large })).toBe(false)
+    expect(wantsIngestThread({ running: 1, size: 1, cores: 2, bytes: 86 * 1024 * 1024 })).toBe(false)
+  })
 })

@@ -22,12 +22,11 @@ import { cpus } from "node:os"
 import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import type { Result } from "../src/domain/Result.ts"
+import type { PageDocument } from "../test/e2e/pageDom.ts"
 import { CHROMIUM_PATH, chromiumAvailable, launchChromium } from "../test/e2e/chromium.ts"
 
-// The arrow functions handed to page.evaluate run in the page (Playwright sends their source);
-// the project is type-checked without the DOM library, so these are the page's globals they use.
-type Element = any
-declare const document: { getElementById(id: string): Element; querySelectorAll(selector: string): { length: number } }
+// The arrow functions handed to page.evaluate run in the page: these are the page's globals they use.
+declare const document: PageDocument
 declare const location: { hash: string }
 declare const requestAnimationFrame: (callback: () => void) => number
 
@@ -84,7 +83,7 @@ try {
     const ready = Number(await page.getAttribute("html", "data-ready-ms"))
     const filter = await page.evaluate(async () => {
       const t = performance.now()
-      const select = document.getElementById("f-assessment")
+      const select = document.getElementById("f-assessment")!
       select.value = "highly_coordinated"
       select.dispatchEvent(new Event("change"))
       await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)))
@@ -94,7 +93,7 @@ try {
       const count = document.getElementById("table-count")!
       const before = count.textContent
       const t = performance.now()
-      const input = document.getElementById("f-search")
+      const input = document.getElementById("f-search")!
       input.value = text
       input.dispatchEvent(new Event("input"))
       while (count.textContent === before && performance.now() - t < 10_000) await new Promise((r) => setTimeout(r, 5))

@@ -20,12 +20,11 @@ import { pathToFileURL } from "node:url"
 import type { Page } from "playwright-core"
 import type { Result } from "../../src/domain/Result.ts"
 import { renderReport } from "../../src/report/renderReport.ts"
+import type { PageDocument, PageElement } from "./pageDom.ts"
 import { CHROMIUM_PATH, chromiumAvailable, launchChromium } from "./chromium.ts"
 
-// The arrow functions handed to page.evaluate run in the page (Playwright sends their source);
-// the project is type-checked without the DOM library, so these are the page's globals they use.
-type Element = any
-declare const document: { getElementById(id: string): Element; querySelectorAll(selector: string): { length: number } }
+// The arrow functions handed to page.evaluate run in the page: these are the page's globals they use.
+declare const document: PageDocument
 declare const location: { hash: string }
 declare const requestAnimationFrame: (callback: () => void) => number
 
@@ -62,7 +61,7 @@ const assert: (ok: unknown, message: string) => asserts ok = (ok, message) => {
 const canvases = (page: Page, selector: string) =>
   page.$$eval(`${selector} canvas`, (list) =>
     list.map((c) => {
-      const canvas = c as Element
+      const canvas = c as unknown as PageElement
       let painted = 0
       if (canvas.width > 0 && canvas.height > 0) {
         const pixels = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height).data

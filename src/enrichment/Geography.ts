@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "no
 import { createRequire } from "node:module"
 import { basename, dirname, join } from "node:path"
 import { gunzipSync } from "node:zlib"
-import { buildRangeTable, type Ipv4Ranges, ipv4Number, ipv6Number, type RangeTable } from "./RangeTable.ts"
+import { buildRangeTable, type Ipv4Ranges, ipv4Number, ipv6Number, labelInterner, type RangeTable } from "./RangeTable.ts"
 
 export interface GeographySource {
   readonly name: string
@@ -151,37 +151,39 @@ export const iptoasnGeography = (path: string): Geography => {
   if (v4.length === 0 && v6Asn.length === 0) throw new Error(`${path} holds no iptoasn ranges (start, end, AS number, country, description, tab-separated)`)
   const ranges = (pick: (r: (typeof v4)[number]) => string, skipEmpty: boolean): Ipv4Ranges => {
     const rows = skipEmpty ? v4.filter((r) => pick(r) !== "") : v4
-    const labels: Array<string> = []
-    const index = new Map<string, number>()
-    const label = Int32Array.from(rows, (r) => {
-      const l = pick(r)
-      let k = index.get(l)
-      if (k === undefined) {
-        k = labels.length
-        labels.push(l)
-        index.set(l, k)
-      }
-      return k
-    })
-    return { start: Uint32Array.from(rows, (r) => r[0]), end: Uint32Array.from(rows, (r) => r[1]), label, labels }
+    const labels = labelInterner([])
+    const label = Int32Array.from(rows, (r) => labels.indexOf(pick(r)))
+    return { start: Uint32Array.from(rows, (r) => r[0]), end: Uint32Array.from(rows, (r) => r[1]), label, labels: labels.labels }
   }
   const countryTable = buildRangeTable(ranges((r) => r[2], true), () => v6Country.join("\n"), (rest) => rest[0]!.trim().toUpperCase())
   const asnTable = buildRangeTable(ranges((r) => r[3], false), () => v6Asn.join("\n"), (rest) => `${rest[0]!.trim()}\t${rest.slice(1).join(",")}`)
-  const asnOfLabel = (l: string) => {
-    const [number, organisation = ""] = l.split("\t")
-    return { asn: Number(number), organisation }
-  }
   const source: GeographySource = { name: `iptoasn:${basename(path)}`, version: "user", sha256 }
+  return geographyFrom(countryTable, asnTable, [source, source])
+}
+
+/**
+ * Lookups over a country table (labels: codes) and an ASN table (labels: "number\torganisation").
+ * An ASN label is split once, when first answered: labels first met in the IPv6 part are only
+ * added when that part is read.
+ */
+const geographyFrom = (country: RangeTable, asn: RangeTable, sources: ReadonlyArray<GeographySource>): Geography => {
+  const asns: Array<{ readonly asn: number; readonly organisation: string } | undefined> = []
   return {
     countryOf: (ip) => {
-      const k = countryTable.find(ip)
-      return k < 0 ? undefined : countryTable.labels[k]
+      const k = country.find(ip)
+      return k < 0 ? undefined : country.labels[k]
     },
     asnOf: (ip) => {
-      const k = asnTable.find(ip)
-      return k < 0 ? undefined : asnOfLabel(asnTable.labels[k]!)
+      const k = asn.find(ip)
+      if (k < 0) return undefined
+      let known = asns[k]
+      if (known === undefined) {
+        const [number, organisation = ""] = asn.labels[k]!.split("\t")
+        known = asns[k] = { asn: Number(number), organisation }
+      }
+      return known
     },
-    sources: [source, source]
+    sources
   }
 }
 
@@ -194,20 +196,5 @@ export const defaultGeography = (): Geography => {
   if (userDb !== undefined && userDb !== "") return (loaded = iptoasnGeography(userDb))
   const country = loadTable(DATABASES[0].name, DATABASES[0].file, (rest) => rest[0]!.trim().toUpperCase())
   const asn = loadTable(DATABASES[1].name, DATABASES[1].file, (rest) => `${rest[0]!.trim()}\t${Buffer.from(rest.slice(1).join(","), "latin1").toString("utf8")}`)
-  const asnOfLabel = asn.table.labels.map((l) => {
-    const [number, organisation = ""] = l.split("\t")
-    return { asn: Number(number), organisation }
-  })
-  loaded = {
-    countryOf: (ip) => {
-      const k = country.table.find(ip)
-      return k < 0 ? undefined : country.table.labels[k]
-    },
-    asnOf: (ip) => {
-      const k = asn.table.find(ip)
-      return k < 0 ? undefined : asnOfLabel[k]
-    },
-    sources: [country.source, asn.source]
-  }
-  return loaded
+  return (loaded = geographyFrom(country.table, asn.table, [country.source, asn.source]))
 }

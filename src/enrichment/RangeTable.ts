@@ -88,22 +88,30 @@ export const ipv6Number = (ip: string): bigint | undefined => {
 
 const MASK64 = (1n << 64n) - 1n
 
+/** Labels kept once each, by index: `indexOf` adds a new one at the end. */
+export const labelInterner = (initial: ReadonlyArray<string>): { readonly labels: Array<string>; readonly indexOf: (text: string) => number } => {
+  const labels = [...initial]
+  const index = new Map<string, number>(labels.map((l, k) => [l, k]))
+  return {
+    labels,
+    indexOf: (text) => {
+      let k = index.get(text)
+      if (k === undefined) {
+        k = labels.length
+        labels.push(text)
+        index.set(text, k)
+      }
+      return k
+    }
+  }
+}
+
 /**
  * Parses `start,end,rest` lines (rest = the label, possibly quoted with "" escapes, possibly
  * several fields joined by ","). `label` turns the rest into the label text.
  */
 export const buildRangeTable = (ipv4Csv: Buffer | Ipv4Ranges, ipv6Csv: () => string, label: (rest: Array<string>) => string): RangeTable => {
-  const labels: Array<string> = Buffer.isBuffer(ipv4Csv) ? [] : [...ipv4Csv.labels]
-  const labelIndex = new Map<string, number>(labels.map((l, k) => [l, k]))
-  const indexOf = (text: string): number => {
-    let k = labelIndex.get(text)
-    if (k === undefined) {
-      k = labels.length
-      labels.push(text)
-      labelIndex.set(text, k)
-    }
-    return k
-  }
+  const { labels, indexOf } = labelInterner(Buffer.isBuffer(ipv4Csv) ? [] : ipv4Csv.labels)
   // IPv4: scanned byte by byte (400k lines; splitting into strings first costs more than
   // the whole scan). Each line: start,end,label-fields.
   let v4Start: Uint32Array

@@ -24,6 +24,7 @@ import { dirname, join, resolve } from "node:path"
 import { parse, parseAllDocuments } from "yaml"
 import { CLAIMS_BUCKET, JOBS_CONSUMER, JOBS_STREAM, JOBS_SUBJECT } from "../../actors/transport/JobQueue.ts"
 import { AGENT_ROLE_NAMES, WORKER_ROLES } from "../../src/cli/workerRoles.ts"
+import { subjectMatches } from "../../src/live/tail.ts"
 
 const REPO = resolve(import.meta.dir, "../..")
 const FIXTURES = join(REPO, "test/fixtures/k8s-schemas")
@@ -58,17 +59,6 @@ const flag = (args: ReadonlyArray<string>, name: string): string | undefined => 
   return i < 0 ? undefined : args[i + 1]
 }
 
-/** NATS subject matching: `*` is one token, `>` one or more trailing tokens. */
-const subjectMatches = (pattern: string, subject: string): boolean => {
-  const p = pattern.split(".")
-  const s = subject.split(".")
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === ">") return s.length > i
-    if (i >= s.length) return false
-    if (p[i] !== "*" && p[i] !== s[i]) return false
-  }
-  return p.length === s.length
-}
 
 const hasTool = (command: ReadonlyArray<string>): boolean => {
   try {

@@ -66,6 +66,8 @@ describe("IP range tables", () => {
     expect(g.countryOf("8.8.8.8")).toBe("US")
     expect(g.asnOf("1.1.1.1")?.asn).toBe(13335)
     expect(g.asnOf("2001:4860:4860::8888")?.asn).toBe(15169)
+    // An AS announced over IPv6 only: its label first appears when the IPv6 part is read.
+    expect(g.asnOf("2001:200:1ba::1")).toEqual({ asn: 24047, organisation: "Internet Systems Consortium, Inc." })
     expect(g.countryOf("10.0.0.1")).toBeUndefined()
     expect(g.countryOf("192.0.2.7")).toBeUndefined()
     expect(g.sources.map((s) => s.name)).toEqual(["@ip-location-db/geo-whois-asn-country", "@ip-location-db/asn"])

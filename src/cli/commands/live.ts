@@ -14,22 +14,15 @@ import { type NatsFlags, openNatsConnection, redactUrl, resolveNatsSettings } fr
 import { DEFAULT_CONFIG } from "../../config/AnalysisConfig.ts"
 import { describeStoreConfig, type StoreConfig } from "../../config/StoreConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
-import type { LiveFormat } from "../../live/parseMessage.ts"
+import type { LiveOptions } from "../../live/LiveConsumer.ts"
 
-export interface IngestCommand {
-  readonly stream: string
-  readonly subject: string
-  readonly consumer: string
-  readonly tenant: string
-  readonly format: LiveFormat
-  readonly commitEveryMs: number
-  readonly sessionTimeoutMs: number
+/** `ingest --from nats`: the consumer's own options (src/live/LiveConsumer.ts), and where alerts, the store and NATS are. */
+export interface IngestCommand extends Pick<LiveOptions, "stream" | "subject" | "consumer" | "tenant" | "format" | "commitEveryMs" | "sessionTimeoutMs" | "statusSubject"> {
   /** Where alerts are published; undefined = not published. */
   readonly alertSubject: string | undefined
   readonly alertWebhook: string | undefined
   readonly allowPrivateWebhooks: boolean
   readonly allowedWebhookTargets: ReadonlyArray<string>
-  readonly statusSubject: string
   readonly dormantDays: number
   readonly seed: number
   readonly store: StoreConfig

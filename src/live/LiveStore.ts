@@ -12,10 +12,10 @@ import { type AnalysisConfig, sha256Hex } from "../config/AnalysisConfig.ts"
 import type { AttackSession } from "../domain/AttackSession.ts"
 import { AnalysisError } from "../domain/errors.ts"
 import { mergeSessionPieces } from "../domain/mergeSessions.ts"
-import type { Result } from "../domain/Result.ts"
 import { analyzeSessions } from "../pipeline/analyzeSessions.ts"
 import { assembleResult, runInfo } from "../pipeline/assembleResult.ts"
 import { mergeHistory } from "../pipeline/runAnalysis.ts"
+import type { SaveReport } from "../store/AnalysisRepository.ts"
 import type { FinishedSession, LiveCheckpoint } from "./LiveState.ts"
 
 /** One commit: the finished sessions, the rejects since the last commit, the checkpoint after it. */
@@ -25,15 +25,8 @@ export interface LiveCommit {
   readonly checkpoint: LiveCheckpoint
 }
 
-/** What a commit wrote. */
-export interface LiveCommitReport {
-  /** The stored Result: campaigns named by their stored ids. */
-  readonly result: Result
-  readonly analysisId: string
-  readonly sessionsWritten: number
-  readonly campaignsCreated: number
-  readonly campaignsUpdated: number
-  readonly campaignsConcluded: number
+/** What a commit wrote: the store's report of the analysis (its Result names campaigns by stored ids), and more. */
+export interface LiveCommitReport extends Omit<SaveReport, "created" | "reactivated"> {
   /** Stored ids created, and re-activated (dormant or concluded before), by this commit. */
   readonly created: ReadonlyArray<string>
   readonly reactivated: ReadonlyArray<string>

@@ -113,17 +113,36 @@ export const cidrOf = (text: string): string | undefined => {
   return `${groups.join(":")}/${bits}`
 }
 
-/** Does the network `cidr` (as cidrOf writes it) hold address `ip`? */
-const cidrHolds = (cidr: string, ip: string): boolean => {
-  const [net, bitsText] = cidr.split("/")
-  const bits = Number(bitsText)
-  const v4 = ipv4Number(ip)
-  const net4 = ipv4Number(net!)
-  if (v4 >= 0 && net4 >= 0) return bits === 0 || ((v4 ^ net4) >>> (32 - bits)) === 0
-  const v6 = ipv6Number(ip)
-  const net6 = ipv6Number(net!)
-  if (v6 === undefined || net6 === undefined) return false
-  return bits === 0 || (v6 ^ net6) >> BigInt(128 - bits) === 0n
+/**
+ * The feed's networks by prefix length, each length a map from the network's base address
+ * (as a number, as cidrOf normalised it) to its indicators: an address is checked against
+ * each length present (at most 33 for IPv4, 129 for IPv6), never against every network.
+ */
+const networkIndex = (networks: ReadonlyArray<FeedIndicator>) => {
+  const v4 = new Map<number, Map<number, Array<FeedIndicator>>>()
+  const v6 = new Map<number, Map<bigint, Array<FeedIndicator>>>()
+  const add = <K>(byBits: Map<number, Map<K, Array<FeedIndicator>>>, bits: number, key: K, n: FeedIndicator): void => {
+    const byKey = byBits.get(bits) ?? new Map<K, Array<FeedIndicator>>()
+    byKey.set(key, [...(byKey.get(key) ?? []), n])
+    byBits.set(bits, byKey)
+  }
+  for (const n of networks) {
+    const [net = "", bitsText] = n.value.split("/")
+    const bits = Number(bitsText)
+    const a = ipv4Number(net)
+    if (a >= 0) add(v4, bits, a, n)
+    else {
+      const b = ipv6Number(net)
+      if (b !== undefined) add(v6, bits, b, n)
+    }
+  }
+  return (ip: string): Array<FeedIndicator> => {
+    const a = ipv4Number(ip)
+    if (a >= 0) return [...v4].flatMap(([bits, byKey]) => byKey.get(bits === 0 ? 0 : (a & (~0 << (32 - bits))) >>> 0) ?? [])
+    const b = ipv6Number(ip)
+    if (b === undefined) return []
+    return [...v6].flatMap(([bits, byKey]) => byKey.get(bits === 0 ? 0n : (b >> BigInt(128 - bits)) << BigInt(128 - bits)) ?? [])
+  }
 }
 
 /** The indicator of one line of a plain list (IP, CIDR, sha256, URL or domain; # comments); undefined when none. */
@@ -218,14 +237,14 @@ export const writeFeed = (path: string, feed: ThreatIntelFeed): void => {
 export const feedMatches = (feed: ThreatIntelFeed, type: FeedIndicatorType, values: ReadonlyArray<string>): Array<FeedIndicator> => {
   const byValue = new Map(feed.indicators.filter((i) => i.type === type).map((i) => [i.value, i] as const))
   // An address also matches the networks of the feed that hold it (its sightings merged in).
-  const networks = type === "ip" ? feed.indicators.filter((i) => i.type === "cidr") : []
+  const holdingNetworks = networkIndex(type === "ip" ? feed.indicators.filter((i) => i.type === "cidr") : [])
   const out: Array<FeedIndicator> = []
   const seen = new Set<string>()
   for (const raw of values) {
     const value = type === "url" ? raw : raw.toLowerCase()
     if (seen.has(value)) continue
     const exact = byValue.get(value)
-    const holding = networks.filter((n) => cidrHolds(n.value, value))
+    const holding = type === "ip" ? holdingNetworks(value) : []
     if (exact === undefined && holding.length === 0) continue
     seen.add(value)
     out.push({ type, value, sightings: [...(exact?.sightings ?? []), ...holding.flatMap((n) => n.sightings)] })

@@ -65,17 +65,19 @@ export const geographyReports = (geography: Geography, addresses: ReadonlyArray<
     return a === undefined ? [] : [`AS${a.asn}${a.organisation === "" ? "" : ` ${a.organisation}`}`]
   })
   const countries = addresses.flatMap((ip) => geography.countryOf(ip) ?? [])
-  const source = (k: number): string => `${geography.sources[k]!.name}@${geography.sources[k]!.version}`
+  const kindOf = geography.networkKindOf
+  const kinds = kindOf === undefined ? [] : addresses.flatMap((ip) => kindOf(ip) ?? [])
+  const networks = kinds.length === 0 ? "" : `; ${kinds.length} classified by network: ${leading(kinds, 2)}`
   return [
     {
       tool: "asn-prefix",
       status: "ok",
-      detail: `${asns.length} of ${addresses.length} addresses in ${new Set(asns).size} autonomous systems (${source(1)})${asns.length === 0 ? "" : `: ${leading(asns, 5)}`}`
+      detail: `${asns.length} of ${addresses.length} addresses in ${new Set(asns).size} autonomous systems (${geography.sourceOf("asn")})${asns.length === 0 ? "" : `: ${leading(asns, 5)}`}${networks}`
     },
     {
       tool: "geo",
       status: "ok",
-      detail: `${countries.length} of ${addresses.length} addresses in ${new Set(countries).size} countries (${source(0)}, the registry country of the announcing network)${countries.length === 0 ? "" : `: ${leading(countries, 5)}`}`
+      detail: `${countries.length} of ${addresses.length} addresses in ${new Set(countries).size} countries (${geography.sourceOf("country")}, the registry country of the announcing network)${countries.length === 0 ? "" : `: ${leading(countries, 5)}`}`
     }
   ]
 }

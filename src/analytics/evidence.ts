@@ -54,7 +54,12 @@ export interface SessionGeography {
   readonly countries: ReadonlyArray<string>
   readonly asn: Int32Array
   readonly asns: ReadonlyArray<string>
+  /** Index into NETWORK_KINDS per session (-1 unclassified); only when a database classifies networks. */
+  readonly networkKind?: Int8Array
 }
+
+/** The network classes a geography database may give (src/enrichment/Geography.ts NetworkKind). */
+export const NETWORK_KINDS = ["hosting", "residential"] as const
 
 /** Null distributions of the permutation statistics for one set size. */
 interface NullDistribution {
@@ -63,10 +68,13 @@ interface NullDistribution {
   readonly jaccard: Float64Array
   /** Distinct countries per session with a known country (NaN when fewer than two are known). */
   readonly countryShare: Float64Array | undefined
+  /** Distinct autonomous systems per session with a known one (NaN as for countryShare). */
+  readonly asnShare: Float64Array | undefined
   readonly medianIqr: number
   readonly medianPrefixShare: number
   readonly meanJaccard: number
   readonly medianCountryShare: number
+  readonly medianAsnShare: number
 }
 
 /**
@@ -86,6 +94,7 @@ export class EvidenceContext {
   private readonly nullPool: Int32Array
 
   private readonly countryStamp: Int32Array
+  private readonly asnStamp: Int32Array
 
   constructor(
     readonly features: SessionFeatures,
@@ -94,6 +103,7 @@ export class EvidenceContext {
     readonly geography: SessionGeography | undefined = undefined
   ) {
     this.countryStamp = new Int32Array(geography === undefined ? 0 : geography.countries.length)
+    this.asnStamp = new Int32Array(geography === undefined ? 0 : geography.asns.length)
     this.logFactorials = logFactorials(features.count)
     this.pool = new Int32Array(features.count)
     for (let i = 0; i < features.count; i++) this.pool[i] = i
@@ -131,16 +141,25 @@ export class EvidenceContext {
    */
   countryShare(members: ArrayLike<number>): number {
     const g = this.geography
-    if (g === undefined) return NaN
+    return g === undefined ? NaN : this.labelShare(members, g.country, this.countryStamp)
+  }
+
+  /** Distinct autonomous systems per member with a known one; NaN as for countryShare. */
+  asnShare(members: ArrayLike<number>): number {
+    const g = this.geography
+    return g === undefined ? NaN : this.labelShare(members, g.asn, this.asnStamp)
+  }
+
+  private labelShare(members: ArrayLike<number>, labelOf: Int32Array, stamp: Int32Array): number {
     this.epoch++
     let distinct = 0
     let known = 0
     for (let i = 0; i < members.length; i++) {
-      const c = g.country[members[i]!]!
+      const c = labelOf[members[i]!]!
       if (c < 0) continue
       known++
-      if (this.countryStamp[c] !== this.epoch) {
-        this.countryStamp[c] = this.epoch
+      if (stamp[c] !== this.epoch) {
+        stamp[c] = this.epoch
         distinct++
       }
     }
@@ -204,6 +223,7 @@ export class EvidenceContext {
     const jac = new Float64Array(B)
     // No draw of its own: the same subsets, so the other statistics are unchanged by it.
     const country = this.geography === undefined ? undefined : new Float64Array(B)
+    const asn = this.geography === undefined ? undefined : new Float64Array(B)
     let jsum = 0
     for (let b = 0; b < B; b++) {
       drawSubset(pool, n, prng, draw)
@@ -211,9 +231,13 @@ export class EvidenceContext {
       share[b] = this.prefixShare(draw)
       jac[b] = this.meanPairJaccard(draw, prng)
       if (country !== undefined) country[b] = this.countryShare(draw)
+      if (asn !== undefined) asn[b] = this.asnShare(draw)
       jsum += jac[b]!
     }
-    const knownCountry = country?.filter((x) => !Number.isNaN(x))
+    const knownMedian = (xs: Float64Array | undefined): number => {
+      const known = xs?.filter((x) => !Number.isNaN(x))
+      return known === undefined || known.length === 0 ? NaN : median(known)
+    }
     const result: NullDistribution = {
       iqr,
       prefixShare: share,
@@ -222,7 +246,9 @@ export class EvidenceContext {
       medianIqr: median(iqr),
       medianPrefixShare: median(share),
       meanJaccard: B > 0 ? jsum / B : 0,
-      medianCountryShare: knownCountry === undefined || knownCountry.length === 0 ? NaN : median(knownCountry)
+      asnShare: asn,
+      medianCountryShare: knownMedian(country),
+      medianAsnShare: knownMedian(asn)
     }
     this.nulls.set(n, result)
     return result
@@ -326,7 +352,7 @@ export const measureGroup = (members: Int32Array, dominant: number, ctx: Evidenc
       kind: "infrastructure_clustering",
       score: medPrefix > 0 ? clamp01(1 - obsPrefix / medPrefix) : 0,
       p: permutationPValue(prefixExtreme, B),
-      detail: `${Math.round(obsPrefix * n)} distinct network prefixes (/24, /48) for ${n} sessions${sampled} vs median ${(medPrefix * n).toFixed(1)} in ${B} random sets of the same size`
+      detail: `${Math.round(obsPrefix * n)} distinct network prefixes (/24, /48) for ${n} sessions${sampled} vs median ${(medPrefix * n).toFixed(1)} in ${B} random sets of the same size${asnConcentration(sample, ctx, nul)}`
     },
     {
       kind: "behavioral_similarity",
@@ -349,7 +375,7 @@ export const measureGroup = (members: Int32Array, dominant: number, ctx: Evidenc
 }
 
 /** The largest shares of one per-session label among the members (unknown skipped), as "A 45%, B 20%". */
-const topShares = (members: ArrayLike<number>, of: Int32Array, names: ReadonlyArray<string>, count: number): { text: string; known: number } => {
+const topShares = (members: ArrayLike<number>, of: Int32Array | Int8Array, names: ReadonlyArray<string>, count: number): { text: string; known: number } => {
   const counts = new Map<number, number>()
   let known = 0
   for (let i = 0; i < members.length; i++) {
@@ -362,6 +388,34 @@ const topShares = (members: ArrayLike<number>, of: Int32Array, names: ReadonlyAr
   return { text: top.map(([k, c]) => `${names[k]} ${Math.round((100 * c) / known)}%`).join(", "), known }
 }
 
+/** Permutation p-value of `obs` as small as or smaller than the null draws, draws without an answer (NaN) left out. */
+const lowerTailAmongKnown = (draws: Float64Array, obs: number): { p: number; draws: number } => {
+  let extreme = 0
+  let known = 0
+  for (const x of draws) {
+    if (Number.isNaN(x)) continue
+    known++
+    if (x <= obs) extreme++
+  }
+  return { p: permutationPValue(extreme, known), draws: known }
+}
+
+/**
+ * The autonomous systems beside the prefixes: fewer distinct ASNs per session than random
+ * sets of the same size say the sources sit in few networks even when their /24s differ
+ * (a botnet spread over one provider's ranges). Reported with its own permutation p-value;
+ * the infrastructure score stays the prefix statistic the confidence model was fitted on.
+ */
+const asnConcentration = (sample: Int32Array, ctx: EvidenceContext, nul: NullDistribution): string => {
+  const obs = ctx.asnShare(sample)
+  if (nul.asnShare === undefined || Number.isNaN(obs) || Number.isNaN(nul.medianAsnShare)) return ""
+  const { p } = lowerTailAmongKnown(nul.asnShare, obs)
+  let known = 0
+  for (let i = 0; i < sample.length; i++) if (ctx.geography!.asn[sample[i]!]! >= 0) known++
+  const distinct = Math.round(obs * known)
+  return `; ${distinct} distinct autonomous ${distinct === 1 ? "system" : "systems"} for ${known} sessions with a known one vs median ${(nul.medianAsnShare * known).toFixed(1)} (permutation p = ${p.toPrecision(2)})`
+}
+
 /**
  * Geographic proximity: fewer distinct countries per session than random sets of the same
  * size from the population, among sessions whose source has a known country. The detail
@@ -371,23 +425,19 @@ const geographicEvidence = (sample: Int32Array, ctx: EvidenceContext, nul: NullD
   const g = ctx.geography
   const obs = ctx.countryShare(sample)
   if (g === undefined || nul.countryShare === undefined || Number.isNaN(obs) || Number.isNaN(nul.medianCountryShare)) return undefined
-  let extreme = 0
-  let draws = 0
-  for (const x of nul.countryShare) {
-    if (Number.isNaN(x)) continue
-    draws++
-    if (x <= obs) extreme++
-  }
+  const { p, draws } = lowerTailAmongKnown(nul.countryShare, obs)
   const countries = topShares(sample, g.country, g.countries, 3)
   const asns = topShares(sample, g.asn, g.asns, 2)
+  const kinds = g.networkKind === undefined ? undefined : topShares(sample, g.networkKind, NETWORK_KINDS, 2)
+  const kindText = kinds === undefined || kinds.known === 0 ? "" : `; networks ${kinds.text} of ${kinds.known} classified`
   const distinct = Math.round(obs * countries.known)
   return {
     kind: "geographic_proximity",
     score: nul.medianCountryShare > 0 ? clamp01(1 - obs / nul.medianCountryShare) : 0,
-    p: permutationPValue(extreme, draws),
+    p,
     detail:
       `${distinct} distinct ${distinct === 1 ? "country" : "countries"} for ${countries.known} sessions with a known source country${sampled} (${countries.text}` +
-      `${asns.known === 0 ? "" : `; autonomous systems ${asns.text}`}) vs median ${(nul.medianCountryShare * countries.known).toFixed(1)} in ${draws} random sets of the same size`
+      `${asns.known === 0 ? "" : `; autonomous systems ${asns.text}`}${kindText}) vs median ${(nul.medianCountryShare * countries.known).toFixed(1)} in ${draws} random sets of the same size`
   }
 }
 

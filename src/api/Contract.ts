@@ -157,7 +157,7 @@ export class CampaignsApi extends HttpApiGroup.make("campaigns")
     }),
     HttpApiEndpoint.get("get", "/campaigns/:id", {
       params: { id: CampaignId },
-      success: Schema.Struct({ ...StoredCampaign.fields, sessions: Schema.Array(Schema.String), indicators: Schema.Array(Schema.Struct({ type: Schema.String, value: Schema.String })) }),
+      success: Schema.Struct({ ...StoredCampaign.fields, sessions: Schema.Array(Schema.String), indicators: Schema.Array(Schema.Struct({ type: Schema.String, value: Schema.String, name: Schema.optionalKey(Schema.String) })) }),
       error: [NotFound, Unavailable]
     }),
     HttpApiEndpoint.get("timeline", "/campaigns/:id/timeline", {

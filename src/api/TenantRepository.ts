@@ -214,11 +214,11 @@ export const findTenantCampaign = Effect.fn("TenantRepository.findTenantCampaign
   )
   if (rows.length === 0) return undefined
   const sessions = yield* store.query("SELECT session_id FROM campaign_sessions WHERE campaign_id = $1 ORDER BY session_id", [id])
-  const indicators = yield* store.query("SELECT type, value FROM campaign_indicators WHERE campaign_id = $1 ORDER BY type, value", [id])
+  const indicators = yield* store.query("SELECT type, value, name FROM campaign_indicators WHERE campaign_id = $1 ORDER BY type, value", [id])
   return {
     ...storedCampaignFromRow(rows[0]!),
     sessions: sessions.map((r) => String(r.session_id)),
-    indicators: indicators.map((r) => ({ type: String(r.type), value: String(r.value) }))
+    indicators: indicators.map((r) => (r.name === null || r.name === undefined ? { type: String(r.type), value: String(r.value) } : { type: String(r.type), value: String(r.value), name: String(r.name) }))
   }
 })
 

@@ -55,6 +55,8 @@ export type Command =
     readonly _tag: "Import"
     /** The MISP base URL (key in MISP_KEY); undefined when importing --list files. */
     readonly misp: string | undefined
+    /** A MISP feed folder (manifest.json and <uuid>.json events) instead of a server (--misp-feed DIR). */
+    readonly mispFeed: string | undefined
     /** Plain lists of IPs, CIDR networks, sha256 hashes, URLs and domains (--list FILE). */
     readonly lists: ReadonlyArray<string>
     readonly tags: ReadonlyArray<string>
@@ -107,6 +109,8 @@ export type Command =
     readonly es: ElasticsearchFlags | undefined
     /** Country and ASN from this iptoasn file instead of the shipped databases (--asn-db; DSHIELD_ASN_DB). */
     readonly asnDb: string | undefined
+    /** MaxMind databases (--geoip-db, repeatable; DSHIELD_GEOIP_DB), asked before the ASN database. */
+    readonly geoipDb: ReadonlyArray<string>
     /** Workflow thread id (resumes it when it has a checkpoint). */
     readonly thread: string | undefined
     /** STIX 2.1 and MISP exports of the Result (--stix, --misp, --misp-url, --tlp). */
@@ -716,6 +720,7 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             help: { type: "boolean", short: "h" },
             quiet: { type: "boolean" },
             misp: { type: "string" },
+            "misp-feed": { type: "string" },
             list: { type: "string", multiple: true },
             tag: { type: "string", multiple: true },
             since: { type: "string" },
@@ -725,17 +730,21 @@ const parse = (argv: ReadonlyArray<string>): Command => {
         if (values.help === true) return { _tag: "Help", text: "import" }
         if (positionals.length > 0) throw new UsageError({ message: `import takes no file arguments (got "${positionals[0]}"); give --misp URL --tag TAG or --list FILE.` })
         const tags = (values.tag ?? []).map((t) => t.trim()).filter((t) => t !== "")
-        if (values.list !== undefined) {
-          if (values.misp !== undefined || values.since !== undefined) throw new UsageError({ message: "Give either --misp URL (with --since) or --list FILE, not both." })
-          return { _tag: "Import", misp: undefined, lists: values.list, tags, since: undefined, feed: values.feed, quiet: values.quiet === true }
-        }
-        if (values.misp === undefined) throw new UsageError({ message: "import needs --misp URL (a MISP server; its key in MISP_KEY) or --list FILE (addresses, networks, hashes, URLs, domains)." })
-        if (tags.length === 0) throw new UsageError({ message: "import needs at least one --tag TAG: the MISP tag(s) whose attributes to pull, e.g. --tag tlp:green." })
+        const sources = [values.misp, values["misp-feed"], values.list].filter((v) => v !== undefined).length
+        if (sources > 1) throw new UsageError({ message: "Give one of --misp URL, --misp-feed DIR or --list FILE, not several." })
         const since = values.since?.trim()
         if (since !== undefined && !/^(\d{1,5}[dhm]|\d{9,11})$/.test(since)) {
           throw new UsageError({ message: `--since must be a MISP time such as 30d, 12h or 90m, or unix seconds, not "${values.since}".` })
         }
-        return { _tag: "Import", misp: values.misp, lists: [], tags, since, feed: values.feed, quiet: values.quiet === true }
+        const base = { tags, feed: values.feed, quiet: values.quiet === true }
+        if (values.list !== undefined) {
+          if (since !== undefined) throw new UsageError({ message: "--since applies to --misp and --misp-feed, not to --list files." })
+          return { _tag: "Import", misp: undefined, mispFeed: undefined, lists: values.list, since: undefined, ...base }
+        }
+        if (values["misp-feed"] !== undefined) return { _tag: "Import", misp: undefined, mispFeed: values["misp-feed"], lists: [], since, ...base }
+        if (values.misp === undefined) throw new UsageError({ message: "import needs --misp URL (a MISP server; its key in MISP_KEY), --misp-feed DIR (a MISP feed folder) or --list FILE (addresses, networks, hashes, URLs, domains)." })
+        if (tags.length === 0) throw new UsageError({ message: "import needs at least one --tag TAG: the MISP tag(s) whose attributes to pull, e.g. --tag tlp:green." })
+        return { _tag: "Import", misp: values.misp, mispFeed: undefined, lists: [], since, ...base }
       }
       case "report": {
         const { positionals, values } = parseArgs({
@@ -811,6 +820,7 @@ const parse = (argv: ReadonlyArray<string>): Command => {
             thread: { type: "string" },
             html: { type: "string" },
             "asn-db": { type: "string" },
+            "geoip-db": { type: "string", multiple: true },
             es: { type: "string" },
             index: { type: "string" },
             since: { type: "string" },
@@ -886,7 +896,8 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           exports: exportTargets(values),
           html: values.html,
           es,
-          asnDb: values["asn-db"]
+          asnDb: values["asn-db"],
+          geoipDb: values["geoip-db"] ?? []
         }
       }
       case "mcp": {

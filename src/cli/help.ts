@@ -64,6 +64,11 @@ Options:
                         input format (default: auto, detected per file)
   --asn-db FILE         country and ASN of source addresses from your iptoasn.com ip2asn TSV
                         (plain or .gz) instead of the shipped databases (also DSHIELD_ASN_DB)
+  --geoip-db FILE       a MaxMind database (.mmdb), asked first; repeat for several:
+                        GeoLite2/GeoIP2 Country or City (country), ASN or ISP (autonomous
+                        system), Connection-Type, Anonymous-IP or Enterprise (hosting or
+                        residential network); what they lack comes from --asn-db or the
+                        shipped databases (also DSHIELD_GEOIP_DB, comma-separated)
   --es URL              read the input from Elasticsearch (DShield-SIEM indices) instead
                         of files: --index PATTERN (e.g. 'cowrie-*'), --since T and --until T
                         (ISO times, or a time ago: 24h, 7d), --query 'LUCENE', --es-ca FILE;
@@ -629,6 +634,7 @@ export const IMPORT_HELP = `dshield-coord import — MISP indicators into the th
 
 Usage:
   MISP_KEY=… dshield-coord import --misp URL --tag TAG [--tag TAG…] [--since 30d] [--feed FILE]
+  dshield-coord import --misp-feed DIR [--tag TAG…] [--since 30d] [--feed FILE]
   dshield-coord import --list FILE [--list FILE…] [--tag TAG…] [--feed FILE]
 
 Pulls every attribute carrying one of the tags (on the attribute or its event) from a MISP
@@ -638,13 +644,20 @@ analysis (analyze --depth deep, and the pool's tool-coordinator role) reports wh
 addresses of the analysis the feed knows, with their MISP events and tags. Importing again
 adds new attributes and refreshes changed ones; nothing is duplicated.
 
+--misp-feed reads a MISP feed folder instead (manifest.json and one <uuid>.json per event,
+as MISP's feed export and public feeds such as CIRCL OSINT publish it): every attribute of
+its events and their objects, or only those carrying a --tag (on the attribute or its
+event); an event file that cannot be read is reported by name and the others are kept.
+
 --list reads plain lists instead: one IP address, CIDR network, sha256, URL or domain per
 line, # comments; an address of an analysis matches a listed network that holds it.
 
 Options:
   --misp URL            the MISP base URL (https, or http on loopback only); key in MISP_KEY
+  --misp-feed DIR       a MISP feed folder (no server, no key)
   --list FILE           a plain list (repeat for several); its lines are tagged with --tag
-  --tag TAG             a MISP tag to pull (repeat for several: any of them matches)
+  --tag TAG             a MISP tag to pull (repeat for several: any of them matches);
+                        required with --misp, a filter with --misp-feed
   --since T             only attributes changed in the last T (30d, 12h, 90m) or since unix
                         seconds T (default: all time)
   --feed FILE           the feed file (default: DSHIELD_THREAT_INTEL, else

@@ -35,6 +35,26 @@ const useAsnDatabase = (file: string) =>
   })
 
 /**
+ * --geoip-db FILE…: this process's analyses (and their threads) ask these MaxMind files first
+ * (DSHIELD_GEOIP_DB). Each is opened here once, so a wrong file stops the command in one
+ * sentence instead of failing inside the analysis.
+ */
+const useGeoIpDatabases = (files: ReadonlyArray<string>) =>
+  Effect.flatMap(load(() => import("../enrichment/maxmindGeography.ts")), ({ maxmindGeography, GeoIpDatabaseError }) =>
+    Effect.suspend(() => {
+      try {
+        maxmindGeography(files, () => {
+          throw new Error("not needed to open the files")
+        })
+      } catch (error) {
+        return error instanceof GeoIpDatabaseError ? Effect.fail(new InputError({ message: error.message, path: files[0] })) : Effect.die(error)
+      }
+      if (files.some((f) => f.includes(","))) return Effect.fail(new InputError({ message: `A --geoip-db path contains a comma (${files.find((f) => f.includes(","))}); rename or link the file without one.` }))
+      process.env.DSHIELD_GEOIP_DB = files.join(",")
+      return Effect.void
+    }))
+
+/**
  * The inference actors of this process read DSHIELD_INFERENCE_CONFIG and DSHIELD_GPU (so do a
  * pool's workers); --inference-config and --gpu set them. A configuration that cannot be read
  * stops the command here, in one sentence, instead of every narrative saying so later.
@@ -83,6 +103,7 @@ const run = (command: Command) =>
       }
       case "Analyze": {
         if (command.asnDb !== undefined) yield* useAsnDatabase(command.asnDb)
+        if (command.geoipDb.length > 0) yield* useGeoIpDatabases(command.geoipDb)
         if (command.depth === "deep" && command.nats === undefined) yield* configureInference(command.inferenceConfig, undefined)
         const [{ analyzeCommand }, analyzers] = yield* load(() => Promise.all([import("./commands/analyze.ts"), import("../../layers/Analyzers.ts")]))
         // The command asks the Analyzer service; its layer says where the analysis runs.

@@ -81,12 +81,18 @@ export const IndicatorType = Schema.Literals([
   "hassh",
   "client_version",
   "command",
-  "user_agent"
+  "user_agent",
+  "asn",
+  "country"
 ])
 export type IndicatorType = typeof IndicatorType.Type
 
 /** @category models */
-export const Indicator = Schema.Struct({ type: IndicatorType, value: Schema.String })
+/**
+ * `asn` values are "AS<number>" with the organisation in `name`; `country` values are ISO 3166
+ * alpha-2 codes of where the source networks are registered (src/enrichment/Geography.ts).
+ */
+export const Indicator = Schema.Struct({ type: IndicatorType, value: Schema.String, name: Schema.optionalKey(Schema.String) })
 export interface Indicator extends Schema.Schema.Type<typeof Indicator> {}
 
 /**

@@ -13,6 +13,7 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "no
 import { createRequire } from "node:module"
 import { basename, dirname, join } from "node:path"
 import { gunzipSync } from "node:zlib"
+import { maxmindGeography } from "./maxmindGeography.ts"
 import { buildRangeTable, type Ipv4Ranges, ipv4Number, ipv6Number, labelInterner, type RangeTable } from "./RangeTable.ts"
 
 export interface GeographySource {
@@ -22,11 +23,18 @@ export interface GeographySource {
   readonly sha256: string
 }
 
+/** A network's use as a database classifies it: a hosting provider's, or a residential/mobile access network. */
+export type NetworkKind = "hosting" | "residential"
+
 export interface Geography {
   /** ISO 3166 alpha-2 country code, or undefined when no range holds the address. */
   readonly countryOf: (ip: string) => string | undefined
   readonly asnOf: (ip: string) => { readonly asn: number; readonly organisation: string } | undefined
+  /** Only where the database classifies networks (MaxMind Connection-Type, Anonymous-IP, Enterprise); absent otherwise. */
+  readonly networkKindOf?: (ip: string) => NetworkKind | undefined
   readonly sources: ReadonlyArray<GeographySource>
+  /** "name@version" of the database(s) answering countries, or autonomous systems. */
+  readonly sourceOf: (part: "country" | "asn") => string
 }
 
 const require = createRequire(import.meta.url)
@@ -114,11 +122,16 @@ const loadTable = (name: string, file: string, label: (rest: Array<string>) => s
 
 let digested: ReadonlyArray<GeographySource> | undefined
 
-/** The databases an analysis's geography comes from, with their digests (what a run manifest records). */
+/**
+ * The databases an analysis's geography comes from, with their digests (what a run manifest
+ * records). The shipped ones are digested here, not when loaded: hashing them costs more than
+ * reading the cached tables.
+ */
 export const geographySources = (): ReadonlyArray<GeographySource> =>
-  (digested ??= process.env.DSHIELD_ASN_DB !== undefined && process.env.DSHIELD_ASN_DB !== ""
-    ? defaultGeography().sources.slice(0, 1)
-    : DATABASES.map((d) => readDatabase(d.name, d.file).source))
+  (digested ??= [...new Set(defaultGeography().sources)].map((s) => {
+    const shipped = DATABASES.find((d) => d.name === s.name)
+    return s.sha256 === "" && shipped !== undefined ? readDatabase(shipped.name, shipped.file).source : s
+  }))
 
 /**
  * A user's iptoasn.com database (`ip2asn-v4.tsv`, `ip2asn-combined.tsv`, plain or .gz: start,
@@ -183,18 +196,33 @@ const geographyFrom = (country: RangeTable, asn: RangeTable, sources: ReadonlyAr
       }
       return known
     },
-    sources
+    sources,
+    sourceOf: (part) => sourceLabel(sources[part === "country" ? 0 : 1] ?? sources[0]!)
   }
 }
 
+export const sourceLabel = (s: GeographySource): string => `${s.name}@${s.version}`
+
 let loaded: Geography | undefined
 
-/** The databases of this process: DSHIELD_ASN_DB (an iptoasn file) when set, else the shipped ones (loaded on the first call). */
+const shippedGeography = (): Geography => {
+  const country = loadTable(DATABASES[0].name, DATABASES[0].file, (rest) => rest[0]!.trim().toUpperCase())
+  const asn = loadTable(DATABASES[1].name, DATABASES[1].file, (rest) => `${rest[0]!.trim()}\t${Buffer.from(rest.slice(1).join(","), "latin1").toString("utf8")}`)
+  return geographyFrom(country.table, asn.table, [country.source, asn.source])
+}
+
+/** The MaxMind files DSHIELD_GEOIP_DB names (comma-separated), in order. */
+export const geoIpPaths = (value = process.env.DSHIELD_GEOIP_DB): Array<string> =>
+  (value ?? "").split(",").map((p) => p.trim()).filter((p) => p !== "")
+
+/**
+ * The databases of this process, loaded on the first call: DSHIELD_GEOIP_DB (MaxMind files)
+ * first, then DSHIELD_ASN_DB (an iptoasn file) or the shipped ones for what those lack.
+ */
 export const defaultGeography = (): Geography => {
   if (loaded !== undefined) return loaded
   const userDb = process.env.DSHIELD_ASN_DB
-  if (userDb !== undefined && userDb !== "") return (loaded = iptoasnGeography(userDb))
-  const country = loadTable(DATABASES[0].name, DATABASES[0].file, (rest) => rest[0]!.trim().toUpperCase())
-  const asn = loadTable(DATABASES[1].name, DATABASES[1].file, (rest) => `${rest[0]!.trim()}\t${Buffer.from(rest.slice(1).join(","), "latin1").toString("utf8")}`)
-  return (loaded = geographyFrom(country.table, asn.table, [country.source, asn.source]))
+  const base = (): Geography => (userDb !== undefined && userDb !== "" ? iptoasnGeography(userDb) : shippedGeography())
+  const mmdb = geoIpPaths()
+  return (loaded = mmdb.length === 0 ? base() : maxmindGeography(mmdb, base))
 }

@@ -36,6 +36,7 @@
  * | `user_agent`               | user-agent        | Network activity      | false  |
  * | `credential`               | text              | Other                 | false  |
  * | `command`                  | text              | Other                 | false  |
+ * | `asn`                      | AS                | Network activity      | false  |
  * | the family and each variant and wave | campaign-id | Attribution       | false  |
  *
  * - MISP has no type for an SSH public key. The key's OpenSSH SHA256 fingerprint (what
@@ -411,6 +412,15 @@ const indicatorDrafts = (family: Campaign): Array<Draft> => {
   }
   for (const credential of ofType("credential")) {
     drafts.push({ type: "text", category: "Other", value: credential, to_ids: false, comment: "Credential (user/password) the campaign's sessions logged in with.", ...window })
+  }
+  for (const asn of family.indicators.filter((i) => i.type === "asn").sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))) {
+    const number = asn.value.replace(/^AS/i, "")
+    if (!/^\d+$/.test(number)) {
+      drafts.push(malformed("Autonomous system", asn.value))
+      continue
+    }
+    const organisation = asn.name === undefined || asn.name === "" ? "" : ` (${asn.name})`
+    drafts.push({ type: "AS", category: "Network activity", value: number, to_ids: false, comment: `Autonomous system${organisation} announcing the addresses many of the campaign's sessions came from; a network, not an actor.`, ...window })
   }
   for (const command of ofType("command")) {
     drafts.push({ type: "text", category: "Other", value: command, to_ids: false, comment: "Command template the campaign's sessions ran.", ...window })

@@ -337,7 +337,7 @@ export interface MispAttributeSearch {
   readonly timeoutMs?: number
 }
 
-/** One attribute as MISP's restSearch answers it (the fields the feed keeps). */
+/** One attribute as MISP's restSearch answers it (the fields the feed keeps); a feed folder's events give the same. */
 export interface MispAttribute {
   readonly uuid: string
   readonly type: string
@@ -351,7 +351,7 @@ export interface MispAttribute {
 
 const text = (value: unknown): string => (typeof value === "string" ? value : typeof value === "number" ? String(value) : "")
 
-const attributeOf = (raw: unknown): MispAttribute | undefined => {
+export const attributeOf = (raw: unknown): MispAttribute | undefined => {
   const uuid = text(field(raw, "uuid"))
   const type = text(field(raw, "type"))
   const value = text(field(raw, "value"))

@@ -9,6 +9,7 @@ import { techniqueCounts, techniquesOf } from "../analytics/attackTechniques.ts"
 import { buildHierarchy, type CampaignDraft } from "../analytics/hierarchy.ts"
 import { linkSessions } from "../analytics/linkage.ts"
 import { scoreGroups } from "../analytics/scoring.ts"
+import type { SessionGeography } from "../analytics/evidence.ts"
 import { defaultGeography } from "../enrichment/Geography.ts"
 import { sessionGeography } from "../enrichment/sessionGeography.ts"
 import { collectGarbage } from "../analytics/memory.ts"
@@ -63,8 +64,14 @@ const hostOf = (url: string): string | undefined => {
 
 const isIpLiteral = (host: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.startsWith("[")
 
-/** Indicators of a campaign, most frequent first within each type, capped per type. */
-const indicatorsOf = (members: Int32Array, f: SessionFeatures): Array<Indicator> => {
+/** Autonomous systems and countries named per campaign: the networks most of its sessions come from. */
+const MAX_NETWORK_INDICATORS = 5
+
+/**
+ * Indicators of a campaign, most frequent first within each type, capped per type; the
+ * autonomous systems and countries of its sources when the geography knows them.
+ */
+const indicatorsOf = (members: Int32Array, f: SessionFeatures, geography: SessionGeography | undefined): Array<Indicator> => {
   const counts = new Map<string, { type: IndicatorType; value: string; count: number }>()
   const add = (type: IndicatorType, value: string, by = 1): void => {
     const key = `${type}\u0000${value}`
@@ -106,12 +113,36 @@ const indicatorsOf = (members: Int32Array, f: SessionFeatures): Array<Indicator>
     const value = f.strings[Math.floor(key / 4)]!
     counts.set(`${type}\u0000${value}`, { type, value, count })
   }
-  const order: Array<IndicatorType> = ["ssh_key", "sha256", "url", "domain", "credential", "hassh", "client_version", "user_agent"]
+  const named = new Map<string, string>()
+  if (geography !== undefined) {
+    const asnCounts = new Map<number, number>()
+    const countryCounts = new Map<number, number>()
+    for (const i of members) {
+      const a = geography.asn[i]!
+      if (a >= 0) asnCounts.set(a, (asnCounts.get(a) ?? 0) + 1)
+      const c = geography.country[i]!
+      if (c >= 0) countryCounts.set(c, (countryCounts.get(c) ?? 0) + 1)
+    }
+    for (const [a, count] of asnCounts) {
+      // asns[a] is "AS<number> <organisation>": the number is the value, the rest its name.
+      const label = geography.asns[a]!
+      const space = label.indexOf(" ")
+      const value = space < 0 ? label : label.slice(0, space)
+      if (space >= 0) named.set(value, label.slice(space + 1))
+      counts.set(`asn\u0000${value}`, { type: "asn", value, count })
+    }
+    for (const [c, count] of countryCounts) counts.set(`country\u0000${geography.countries[c]!}`, { type: "country", value: geography.countries[c]!, count })
+  }
+  const order: Array<IndicatorType> = ["ssh_key", "sha256", "url", "domain", "credential", "hassh", "client_version", "user_agent", "asn", "country"]
   const out: Array<Indicator> = []
   for (const type of order) {
     const ofType = [...counts.values()].filter((e) => e.type === type)
     ofType.sort((a, b) => b.count - a.count || compareStrings(a.value, b.value))
-    for (const e of ofType.slice(0, MAX_INDICATORS_PER_TYPE)) out.push({ type: e.type, value: e.value })
+    const cap = type === "asn" || type === "country" ? MAX_NETWORK_INDICATORS : MAX_INDICATORS_PER_TYPE
+    for (const e of ofType.slice(0, cap)) {
+      const name = e.type === "asn" ? named.get(e.value) : undefined
+      out.push(name === undefined ? { type: e.type, value: e.value } : { type: e.type, value: e.value, name })
+    }
   }
   return out
 }
@@ -147,20 +178,16 @@ export const draftCampaigns = (features: SessionFeatures, config: AnalysisConfig
 /** Confidence scoring and the campaign report for drafted campaigns. */
 export const campaignsFromDrafts = (features: SessionFeatures, drafts: ReadonlyArray<CampaignDraft>, config: AnalysisConfig, stage: Stage = untimed): Analysis => {
   collectGarbage(true, features.count)
+  // Only when there is something to score: the databases take a moment to load.
+  const geography = drafts.length === 0 ? undefined : sessionGeography(features, defaultGeography())
   const scores = stage("Analysis.scoring", () =>
-    scoreGroups(drafts, features, {
-      seed: config.seed,
-      permutations: config.permutations,
-      bootstrap: config.bootstrap,
-      // Only when there is something to score: the databases take a moment to load.
-      geography: drafts.length === 0 ? undefined : sessionGeography(features, defaultGeography())
-    }))
+    scoreGroups(drafts, features, { seed: config.seed, permutations: config.permutations, bootstrap: config.bootstrap, geography }))
   collectGarbage(true, features.count)
-  return stage("Analysis.report", () => reportCampaigns(features, drafts, scores))
+  return stage("Analysis.report", () => reportCampaigns(features, drafts, scores, geography))
 }
 
 /** The campaigns as Result v1 has them: names, members, indicators, techniques, ordered. */
-const reportCampaigns = (features: SessionFeatures, drafts: ReadonlyArray<CampaignDraft>, scores: ReturnType<typeof scoreGroups>): Analysis => {
+const reportCampaigns = (features: SessionFeatures, drafts: ReadonlyArray<CampaignDraft>, scores: ReturnType<typeof scoreGroups>, geography: SessionGeography | undefined): Analysis => {
   // Each draft's member ids, sorted once: they name the campaign and are its `sessions` list.
   const memberIds = drafts.map((d) => Array.from(d.members, (i) => features.ids[i]!).sort(compareStrings))
   const ids = drafts.map((d, index) => {
@@ -198,7 +225,7 @@ const reportCampaigns = (features: SessionFeatures, drafts: ReadonlyArray<Campai
       confidence_interval: [score.interval[0], score.interval[1]],
       assessment: assessmentFor(score.confidence, ips.size),
       evidence: score.evidence,
-      indicators: indicatorsOf(draft.members, features),
+      indicators: indicatorsOf(draft.members, features, geography),
       ttps: techniquesOf(techniques),
       techniques: techniqueCounts(ruleMasks),
       formed_by: draft.formedBy.map((f) => ({ kind: f.kind, links: f.links }))

@@ -344,13 +344,16 @@ export const saveAnalysis = Effect.fn("AnalysisRepository.saveAnalysis")(functio
           [id, analysisId, batch]
         )
       }
-      const indicators = [...c.indicators, ...c.source_ips.map((ip) => ({ type: "ip" as const, value: ip }))]
+      const indicators: Array<{ type: string; value: string; name?: string }> = [...c.indicators, ...c.source_ips.map((ip) => ({ type: "ip" as const, value: ip }))]
       if (indicators.length > 0) {
+        // An organisation's name may change between database releases: the latest is kept.
+        // No name is "" in the array (an array of only nulls cannot be encoded), NULL in the row.
         yield* store.query(
-          `INSERT INTO campaign_indicators (campaign_id, type, value, first_seen)
-           SELECT $1, t, v, $4 FROM unnest($2::text[], $3::text[]) AS i(t, v)
-           ON CONFLICT (campaign_id, type, value) DO NOTHING`,
-          [id, indicators.map((i) => i.type), indicators.map((i) => pgText(i.value)), c.first_seen]
+          `INSERT INTO campaign_indicators (campaign_id, type, value, first_seen, name)
+           SELECT $1, t, v, $4, NULLIF(n, '') FROM unnest($2::text[], $3::text[], $5::text[]) AS i(t, v, n)
+           ON CONFLICT (campaign_id, type, value) DO UPDATE SET name = EXCLUDED.name
+           WHERE campaign_indicators.name IS DISTINCT FROM EXCLUDED.name`,
+          [id, indicators.map((i) => i.type), indicators.map((i) => pgText(i.value)), c.first_seen, indicators.map((i) => (i.name === undefined ? "" : pgText(i.name)))]
         )
       }
     }
@@ -367,8 +370,8 @@ export const saveAnalysis = Effect.fn("AnalysisRepository.saveAnalysis")(functio
       for (const other of others) {
         yield* store.query("UPDATE campaigns SET state = 'concluded', updated_at = now() WHERE id = $1", [other])
         yield* store.query(
-          `INSERT INTO campaign_indicators (campaign_id, type, value, first_seen)
-           SELECT $1, type, value, first_seen FROM campaign_indicators WHERE campaign_id = $2
+          `INSERT INTO campaign_indicators (campaign_id, type, value, first_seen, name)
+           SELECT $1, type, value, first_seen, name FROM campaign_indicators WHERE campaign_id = $2
            ON CONFLICT (campaign_id, type, value) DO NOTHING`,
           [survivor, other]
         )

@@ -62,7 +62,7 @@ export const storedFamily = Effect.fn("CampaignDocuments.storedFamily")(function
   // The store adds each member's address as an `ip` indicator (so GET /campaigns?indicator=
   // finds campaigns by address); a Result reports addresses as source_ips, never as indicators.
   const indicators = yield* store.query(
-    "SELECT campaign_id, type, value FROM campaign_indicators WHERE campaign_id = ANY($1::text[]) AND type <> 'ip'",
+    "SELECT campaign_id, type, value, name FROM campaign_indicators WHERE campaign_id = ANY($1::text[]) AND type <> 'ip'",
     [ids]
   )
   const grouped = (list: ReadonlyArray<Row>, value: (r: Row) => string): Map<string, Array<string>> => {
@@ -78,10 +78,10 @@ export const storedFamily = Effect.fn("CampaignDocuments.storedFamily")(function
   }
   const sessionsOf = grouped(members, (r) => String(r.session_id))
   const ipsOf = grouped(sources, (r) => String(r.ip))
-  const indicatorsOf = new Map<string, Array<{ type: string; value: string }>>()
+  const indicatorsOf = new Map<string, Array<{ type: string; value: string; name?: string }>>()
   for (const r of indicators) {
     const list = indicatorsOf.get(String(r.campaign_id)) ?? []
-    list.push({ type: String(r.type), value: String(r.value) })
+    list.push(r.name === null || r.name === undefined ? { type: String(r.type), value: String(r.value) } : { type: String(r.type), value: String(r.value), name: String(r.name) })
     indicatorsOf.set(String(r.campaign_id), list)
   }
   for (const list of indicatorsOf.values()) list.sort((a, b) => compareStrings(a.type, b.type) || compareStrings(a.value, b.value))

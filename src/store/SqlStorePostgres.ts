@@ -17,7 +17,9 @@ export const postgresStore = (url: string): Layer.Layer<SqlStore, StoreError> =>
         return yield* sql.unsafe<Row>(text, params as Array<unknown>).pipe(
           Effect.mapError((error) =>
             new StoreError({
-              message: /connect|ECONNREFUSED|ENOTFOUND/i.test(describeStoreError(error))
+              // Only a network failure is "cannot connect" ("PgConnection: Failed to encode
+              // query" is a query the client could not send, not an unreachable server).
+              message: /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|ECONNRESET|connection terminated|could not connect/i.test(describeStoreError(error))
                 ? `Cannot connect to PostgreSQL at ${redactUrl(url)}; check DATABASE_URL and that the server is running.`
                 : `PostgreSQL query failed: ${describeStoreError(error)}.`
             })

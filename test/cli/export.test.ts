@@ -144,6 +144,46 @@ describe("exports from the command line", () => {
     expect((await cli(["import", "--misp", "http://misp.example.org/", "--tag", "x"], { MISP_KEY: "k" })).stderr).toContain("not https")
   }, 120_000)
 
+  test("import --misp-feed reads a feed folder (here: analyze --misp's events); bad event files are named, the rest kept; --tag filters", async () => {
+    const folder = join(dir, "feed-folder")
+    const run = await cli(["analyze", input, "--quiet", "--out", join(dir, "feed-r.json"), "--misp", folder, "--tlp", "green"])
+    expect(run.code).toBe(0)
+    const result = JSON.parse(readFileSync(join(dir, "feed-r.json"), "utf8")) as Result
+    const addresses = new Set(result.campaigns.filter((c) => c.level === "family").flatMap((c) => c.source_ips))
+    const events = readdirSync(folder).filter((f) => f.endsWith(".json"))
+    expect(events.length).toBeGreaterThan(1)
+    // A manifest as MISP writes it, naming one event that is not there; one file that is not JSON.
+    const manifest: Record<string, unknown> = {}
+    for (const f of events) manifest[f.replace(/\.json$/, "")] = { info: "x", Tag: [{ name: "tlp:green" }] }
+    manifest["00000000-0000-4000-8000-000000000000"] = { info: "missing" }
+    writeFileSync(join(folder, "manifest.json"), JSON.stringify(manifest))
+    writeFileSync(join(folder, "11111111-1111-4111-8111-111111111111.json"), "{ not json")
+    const feed = join(dir, "folder-feed.json")
+    const imported = await cli(["import", "--misp-feed", folder, "--feed", feed])
+    expect(imported.code).toBe(0)
+    expect(imported.stderr).toContain(`MISP feed ${folder}: ${events.length} event(s)`)
+    expect(imported.stderr).toContain("2 event file(s) not read (00000000-0000-4000-8000-000000000000.json: named in manifest.json but missing; 11111111-1111-4111-8111-111111111111.json: not JSON)")
+    const kept = JSON.parse(readFileSync(feed, "utf8")) as { indicators: Array<{ type: string; value: string; sightings: Array<{ source: string; tags: Array<string> }> }> }
+    expect(new Set(kept.indicators.filter((i) => i.type === "ip").map((i) => i.value))).toEqual(addresses)
+    for (const i of kept.indicators) {
+      expect(i.sightings[0]!.source).toBe("misp-feed:feed-folder")
+      expect(i.sightings[0]!.tags).toContain("tlp:green")
+    }
+    const again = await cli(["import", "--misp-feed", folder, "--feed", feed])
+    expect(JSON.parse(readFileSync(feed, "utf8")).indicators).toEqual(kept.indicators)
+    expect(again.code).toBe(0)
+    const none = join(dir, "folder-feed-none.json")
+    const filtered = await cli(["import", "--misp-feed", folder, "--tag", "tlp:red", "--feed", none])
+    expect(filtered.code).toBe(0)
+    expect(filtered.stderr).toMatch(/0 attribute\(s\) tagged tlp:red \(\d+ left out by --tag\/--since\)/)
+    expect((JSON.parse(readFileSync(none, "utf8")) as { indicators: Array<unknown> }).indicators).toEqual([])
+    const empty = mkdtempSync(join(tmpdir(), "dshield-empty-feed-"))
+    const nothing = await cli(["import", "--misp-feed", empty, "--feed", none])
+    expect(nothing.code).toBe(2)
+    expect(nothing.stderr.trim()).toBe(`dshield-coord: ${empty} holds no MISP feed events (manifest.json and <uuid>.json files); give a feed folder such as one MISP's feed export writes.`)
+    expect(runCli(["import", "--misp-feed", folder, "--list", join(dir, "x.txt")]).stderr).toContain("not several")
+  }, 60_000)
+
   test("mistakes are one sentence: no key, a wrong key, no target, a bad TLP, not a Result", async () => {
     const noKey = await cli(["export", "--misp-url", fake.url, join(dir, "r.json")], { MISP_KEY: "" })
     expect(noKey.code).toBe(2)

@@ -56,6 +56,7 @@ export const CATEGORIES_BY_TYPE: Readonly<Record<string, ReadonlyArray<string>>>
   "user-agent": ["External analysis", "Network activity", "Payload delivery"],
   "sha256": ["Artifacts dropped", "External analysis", "Payload delivery", "Payload installation"],
   "ssh-fingerprint": ["Network activity"],
+  "AS": ["Network activity", "External analysis"],
   "campaign-id": ["Attribution"],
   "campaign-name": ["Attribution"],
   "text": [
@@ -111,6 +112,8 @@ const VALUE_RULES: Readonly<Record<string, (value: string) => boolean>> = {
   "sha256": hex(64),
   "hassh-md5": hex(32),
   "ssh-fingerprint": isSshFingerprint,
+  // AttributeValidationTool: "AS number have to be integer between 1 and 4294967295".
+  "AS": (value) => DIGITS.test(value) && Number(value) >= 1 && Number(value) <= 4294967295,
   "domain": (value) => /^[A-Z0-9.\-_]+\.[A-Z0-9-]{2,}$/i.test(value),
   "url": singleLine,
   "user-agent": singleLine,

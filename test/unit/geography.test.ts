@@ -7,13 +7,18 @@ import { describe, expect, test } from "bun:test"
 import { EvidenceContext, measureGroup, type SessionGeography } from "../../src/analytics/evidence.ts"
 import { computeFeatures } from "../../src/analytics/sessionFeatures.ts"
 import type { AttackSession } from "../../src/domain/AttackSession.ts"
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { gzipSync } from "node:zlib"
 import { defaultGeography, geographySources, iptoasnGeography } from "../../src/enrichment/Geography.ts"
+import { maxmindGeography } from "../../src/enrichment/maxmindGeography.ts"
 import { buildRangeTable, ipv4Number, ipv6Number } from "../../src/enrichment/RangeTable.ts"
+import { writeMmdb } from "./mmdbWriter.ts"
 import { runCli } from "../cli/helpers.ts"
+
+const require = createRequire(import.meta.url)
 
 describe("IP range tables", () => {
   test("addresses as numbers: dotted quads, IPv6 with :: and an IPv4 tail; anything else refused", () => {
@@ -177,5 +182,116 @@ describe("analyze --asn-db", () => {
     const missing = runCli(["analyze", "--asn-db", join(dir, "absent.tsv"), join(dir, "cowrie.json")])
     expect(missing.code).toBe(2)
     expect(missing.stderr.trim()).toBe(`dshield-coord: Cannot read the ASN database ${join(dir, "absent.tsv")} (ENOENT); give an iptoasn.com ip2asn TSV file (plain or .gz).`)
+  }, 60_000)
+})
+
+describe("a user's MaxMind databases (--geoip-db, DSHIELD_GEOIP_DB)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "dshield-geoip-"))
+  const country = join(dir, "GeoLite2-Country-test.mmdb")
+  const asn = join(dir, "GeoLite2-ASN-test.mmdb")
+  const connection = join(dir, "GeoIP2-Connection-Type-test.mmdb")
+  writeFileSync(country, writeMmdb("GeoLite2-Country", [
+    ["1.0.0.0/24", { country: { iso_code: "AU", names: { en: "Australia" } }, registered_country: { iso_code: "AU" } }],
+    ["1.0.1.0/24", { registered_country: { iso_code: "CN" } }],
+    ["2001:db8::/32", { country: { iso_code: "ZZ" } }]
+  ]))
+  writeFileSync(asn, writeMmdb("GeoLite2-ASN", [
+    ["1.0.0.0/24", { autonomous_system_number: 13335, autonomous_system_organization: "CLOUDFLARENET" }],
+    ["2001:db8::/32", { autonomous_system_number: 4200000001, autonomous_system_organization: "A 32-bit AS" }]
+  ]))
+  writeFileSync(connection, writeMmdb("GeoIP2-Connection-Type", [
+    ["1.0.0.0/24", { connection_type: "Corporate" }],
+    ["1.0.1.0/24", { connection_type: "Cable/DSL" }]
+  ]))
+
+  test("GeoLite2 Country and ASN answer in their own layouts; registered country when no country; named with digests", () => {
+    let fellBack = 0
+    const g = maxmindGeography([country, asn], () => {
+      fellBack++
+      return defaultGeography()
+    })
+    expect(g.countryOf("1.0.0.9")).toBe("AU")
+    expect(g.countryOf("1.0.1.9")).toBe("CN")
+    expect(g.countryOf("2001:db8::1")).toBe("ZZ")
+    expect(g.countryOf("1.0.2.1")).toBeUndefined()
+    expect(g.asnOf("1.0.0.200")).toEqual({ asn: 13335, organisation: "CLOUDFLARENET" })
+    expect(g.asnOf("2001:db8:ffff::1")).toEqual({ asn: 4200000001, organisation: "A 32-bit AS" })
+    // The ASN file is the ASN source: an address it does not hold is unknown, not asked elsewhere.
+    expect(g.asnOf("1.0.1.9")).toBeUndefined()
+    expect(g.networkKindOf?.("1.0.0.9")).toBeUndefined()
+    expect(g.countryOf("not an address")).toBeUndefined()
+    expect(fellBack).toBe(0)
+    expect(g.sources.map((s) => [s.name, s.version])).toEqual([
+      ["mmdb:GeoLite2-Country-test.mmdb", "GeoLite2-Country 2026-01-01"],
+      ["mmdb:GeoLite2-ASN-test.mmdb", "GeoLite2-ASN 2026-01-01"]
+    ])
+    for (const s of g.sources) expect(s.sha256).toMatch(/^[0-9a-f]{64}$/)
+    expect(g.sourceOf("asn")).toBe("mmdb:GeoLite2-ASN-test.mmdb@GeoLite2-ASN 2026-01-01")
+    expect(g.sourceOf("country")).toBe("mmdb:GeoLite2-Country-test.mmdb@GeoLite2-Country 2026-01-01")
+  })
+
+  test("a Country file alone takes ASNs from the fallback; Connection-Type gives the residential hint", () => {
+    const g = maxmindGeography([country, connection], defaultGeography)
+    expect(g.asnOf("8.8.8.8")?.asn).toBe(15169)
+    expect(g.countryOf("8.8.8.8")).toBeUndefined()
+    expect(g.networkKindOf?.("1.0.1.5")).toBe("residential")
+    expect(g.networkKindOf?.("1.0.0.5")).toBeUndefined()
+    expect(g.sources.map((s) => s.name)).toEqual(["mmdb:GeoLite2-Country-test.mmdb", "mmdb:GeoIP2-Connection-Type-test.mmdb", "@ip-location-db/asn"])
+    expect(g.sourceOf("asn")).toMatch(/^@ip-location-db\/asn@/)
+  })
+
+  test("ip-location-db's country MMDB (country_code) reads like the CSV it is built from", () => {
+    const shipped = join(dirname(require.resolve("@ip-location-db/geo-whois-asn-country-mmdb/package.json")), "geo-whois-asn-country.mmdb")
+    const g = maxmindGeography([shipped], defaultGeography)
+    for (const ip of ["8.8.8.8", "1.1.1.1", "2001:4860:4860::8888", "185.220.101.1", "10.0.0.1"]) expect(g.countryOf(ip)).toBe(defaultGeography().countryOf(ip))
+  })
+
+  test("a file that is not an MMDB, or is missing, is one sentence", () => {
+    writeFileSync(join(dir, "not.mmdb"), "plain text\n")
+    expect(() => maxmindGeography([join(dir, "not.mmdb")], defaultGeography)).toThrow(`${join(dir, "not.mmdb")} is not a MaxMind database (.mmdb); give a GeoLite2 or GeoIP2 file such as GeoLite2-Country.mmdb or GeoLite2-ASN.mmdb.`)
+    expect(() => maxmindGeography([join(dir, "absent.mmdb")], defaultGeography)).toThrow(`Cannot read the GeoIP database ${join(dir, "absent.mmdb")} (ENOENT); give a MaxMind .mmdb file.`)
+  })
+
+  test("analyze --geoip-db: evidence, ASN and country indicators and the MISP AS attribute come from the given files", () => {
+    const work = mkdtempSync(join(tmpdir(), "dshield-geoip-analyze-"))
+    expect(runCli(["generate", "--sessions", "300", "--seed", "31", "--out", work, "--quiet"]).code).toBe(0)
+    // Two halves of the IPv4 space, each one country, one AS and one network kind.
+    writeFileSync(join(work, "halves-country.mmdb"), writeMmdb("GeoLite2-Country", [["0.0.0.0/1", { country: { iso_code: "XA" } }], ["128.0.0.0/1", { country: { iso_code: "XB" } }]]))
+    writeFileSync(join(work, "halves-asn.mmdb"), writeMmdb("GeoLite2-ASN", [["0.0.0.0/1", { autonomous_system_number: 64500, autonomous_system_organization: "LOWER-HALF" }], ["128.0.0.0/1", { autonomous_system_number: 64501, autonomous_system_organization: "UPPER-HALF" }]]))
+    writeFileSync(join(work, "halves-anon.mmdb"), writeMmdb("GeoIP2-Anonymous-IP", [["0.0.0.0/1", { is_hosting_provider: true }]]))
+    const out = join(work, "r.json")
+    const run = runCli(["analyze", "--geoip-db", join(work, "halves-country.mmdb"), "--geoip-db", join(work, "halves-asn.mmdb"), "--geoip-db", join(work, "halves-anon.mmdb"), "--misp", join(work, "misp"), "--manifest", join(work, "m.json"), "--out", out, join(work, "cowrie.json")])
+    expect(run.code).toBe(0)
+    const result = JSON.parse(readFileSync(out, "utf8")) as { campaigns: Array<{ source_ips: Array<string>; indicators: Array<{ type: string; value: string; name?: string }>; evidence: { geographic_proximity?: { detail: string } } }> }
+    expect(result.campaigns.length).toBeGreaterThan(0)
+    for (const c of result.campaigns) {
+      const lower = c.source_ips.filter((ip) => Number(ip.split(".")[0]) < 128).length
+      const expected = [...(lower > 0 ? ["AS64500"] : []), ...(lower < c.source_ips.length ? ["AS64501"] : [])]
+      expect(c.indicators.filter((i) => i.type === "asn").map((i) => i.value).sort()).toEqual(expected)
+      for (const i of c.indicators.filter((x) => x.type === "asn")) expect(i.name).toBe(i.value === "AS64500" ? "LOWER-HALF" : "UPPER-HALF")
+      expect(c.indicators.filter((i) => i.type === "country").map((i) => i.value).sort()).toEqual(expected.map((a) => (a === "AS64500" ? "XA" : "XB")))
+      const detail = c.evidence.geographic_proximity?.detail
+      expect(detail).toBeDefined()
+      // Only the lower half is classified (hosting): the share is of classified sessions.
+      if (lower > 0) expect(detail).toMatch(/networks hosting 100% of \d+ classified/)
+      else expect(detail).not.toMatch(/classified/)
+    }
+    const manifest = JSON.parse(readFileSync(join(work, "m.json"), "utf8")) as { enrichment_databases: Array<{ name: string; sha256: string }> }
+    expect(manifest.enrichment_databases.map((d) => d.name)).toEqual([
+      "mmdb:halves-country.mmdb@GeoLite2-Country 2026-01-01",
+      "mmdb:halves-asn.mmdb@GeoLite2-ASN 2026-01-01",
+      "mmdb:halves-anon.mmdb@GeoIP2-Anonymous-IP 2026-01-01"
+    ])
+    const events = readdirSync(join(work, "misp")).map((f) => JSON.parse(readFileSync(join(work, "misp", f), "utf8")) as { Event: { Attribute: Array<{ type: string; value: string; category: string; to_ids: boolean }> } })
+    const as = events.flatMap((e) => e.Event.Attribute.filter((a) => a.type === "AS"))
+    expect(as.length).toBeGreaterThan(0)
+    for (const a of as) {
+      expect(["64500", "64501"]).toContain(a.value)
+      expect(a.category).toBe("Network activity")
+      expect(a.to_ids).toBe(false)
+    }
+    const wrong = runCli(["analyze", "--geoip-db", join(work, "cowrie.json"), join(work, "cowrie.json")])
+    expect(wrong.code).toBe(2)
+    expect(wrong.stderr.trim()).toBe(`dshield-coord: ${join(work, "cowrie.json")} is not a MaxMind database (.mmdb); give a GeoLite2 or GeoIP2 file such as GeoLite2-Country.mmdb or GeoLite2-ASN.mmdb.`)
   }, 60_000)
 })

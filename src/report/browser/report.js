@@ -562,6 +562,8 @@
     var tally = new Map();
     families.forEach(function (f) {
       f.c.indicators.forEach(function (ind) {
+        // Networks (autonomous systems, countries) are shared by unrelated families by nature.
+        if (ind.type === "asn" || ind.type === "country") return;
         var key = ind.type + "\u0000" + ind.value;
         var t = tally.get(key);
         if (!t) { t = { type: ind.type, value: ind.value, families: 0, sessions: 0, first: f }; tally.set(key, t); }
@@ -809,7 +811,7 @@
     else {
       var itb = h("tbody");
       c.indicators.forEach(function (ind) {
-        itb.append(h("tr", { class: "indicator" }, h("td", { text: ind.type }), h("td", { class: "val mono" }, ind.value), h("td", null, copyButton(ind.value))));
+        itb.append(h("tr", { class: "indicator" }, h("td", { text: ind.type }), h("td", { class: "val mono" }, ind.name ? ind.value + " " + ind.name : ind.value), h("td", null, copyButton(ind.value))));
       });
       detail.append(h("table", { class: "plain", id: "indicators" }, h("thead", null, h("tr", null, h("th", { text: "type" }), h("th", { text: "value" }), h("th", null, copyButton(function () { return c.indicators.map(function (i) { return i.type + "\t" + i.value; }).join("\n"); }, "copy all")))), itb));
     }

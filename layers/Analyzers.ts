@@ -21,6 +21,8 @@ import { resolveStoreConfig, type StoreConfig } from "../src/config/StoreConfig.
 import { AnalysisError, InputError } from "../src/domain/errors.ts"
 import type { Result } from "../src/domain/Result.ts"
 import { Analyzer, type AnalyzeInputs } from "../src/pipeline/Analyzer.ts"
+import { holdsDatabase } from "../src/store/dataDir.ts"
+import { sessionWrites } from "../src/store/sessionChanges.ts"
 import type { SqlStore, StoreError } from "../src/store/SqlStore.ts"
 import { runAnalysis, runAnalysisWithSessions } from "../src/pipeline/runAnalysis.ts"
 import type { Depth } from "../src/workflow/analysisGraph.ts"
@@ -49,6 +51,10 @@ export const threads = (pool: AnalysisPool): Layer.Layer<Analyzer> =>
       )
   })
 
+/** An embedded store whose directory holds no database yet (it is made from the template when opened). */
+const newEmbeddedStore = (config: StoreConfig | Layer.Layer<SqlStore, StoreError>): boolean =>
+  !Layer.isLayer(config) && (config as StoreConfig).databaseUrl === undefined && !holdsDatabase((config as StoreConfig).dataDir)
+
 /**
  * With the store's history: the store configured (`analyze --store`), or one the caller has
  * open (the HTTP API, whose embedded PGlite a second opening would corrupt).
@@ -59,18 +65,22 @@ export const store = (storeConfig: StoreConfig | Layer.Layer<SqlStore, StoreErro
       Effect.gen(function*() {
         const { postgresActor, storeFailure } = yield* Effect.promise(() => import("../actors/postgres/StoreActor.ts"))
         return yield* Effect.gen(function*() {
-          const pg = yield* postgresActor(storeConfig)
-          // The store is opened, migrated and read while the input is ingested.
-          const loading = yield* Effect.forkScoped(pg.ask("migrate", {}).pipe(Effect.andThen(pg.ask("loadSessions", tenant === undefined ? {} : { tenant }))))
-          const done = yield* runAnalysisWithSessions(paths, config, { history: Fiber.join(loading), onProgress, onSession })
-          const history = yield* Fiber.join(loading)
-          // The input's sessions, joined with their stored pieces where a session straddled two runs.
-          const fresh = new Set(done.report.sessions.map((s) => s.id))
-          const stored = new Set(history.map((s) => s.id))
+          // The store is opened, migrated and read while the input is ingested; a store that
+          // does not exist yet has no history, so its analysis does not wait for it at all.
+          const opening = yield* Effect.forkScoped(postgresActor(storeConfig))
+          const loading = yield* Effect.forkScoped(Effect.flatMap(Fiber.join(opening), (pg) =>
+            pg.ask("migrate", {}).pipe(Effect.andThen(pg.ask("loadSessions", tenant === undefined ? {} : { tenant })))))
+          const history = newEmbeddedStore(storeConfig) ? [] : Fiber.join(loading)
+          const done = yield* runAnalysisWithSessions(paths, config, { history, onProgress, onSession })
+          const pg = yield* Fiber.join(opening)
+          const stored = yield* Fiber.join(loading)
+          // The input's sessions, joined with their stored pieces where a session straddled
+          // two runs; those the store holds unchanged are not written again.
+          const writes = sessionWrites(done.sessions, new Set(done.report.sessions.map((s) => s.id)), stored)
           const saved = yield* pg.ask("saveAnalysis", {
             result: done.result,
-            sessions: done.sessions.filter((s) => fresh.has(s.id)),
-            replaceIds: [...fresh].filter((id) => stored.has(id)),
+            sessions: writes.sessions,
+            replaceIds: writes.replaceIds,
             dormantAfterDays,
             ...(tenant === undefined ? {} : { tenant })
           })

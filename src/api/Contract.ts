@@ -94,7 +94,7 @@ export const AnalysisStatus = Schema.Struct({
     narrative: Schema.NullOr(Schema.String),
     tools: Schema.Array(Schema.Struct({ tool: Schema.String, status: Schema.String, detail: Schema.String }))
   })),
-  /** What a stored analysis wrote to the tenant's history (the Result names campaigns by their stored ids). */
+  /** What a stored analysis wrote to the tenant's history (the Result names campaigns by their stored ids); sessions the history holds unchanged are not written again. */
   stored: Schema.optionalKey(Schema.Struct({
     sessions_written: Schema.Number,
     campaigns_created: Schema.Number,

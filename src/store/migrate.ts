@@ -53,7 +53,14 @@ export const migrate = Effect.fn("Store.migrate")(function*(migrations: Readonly
   )
   const applied: Array<string> = []
   let already = 0
+  // One read of what is applied: a store that is up to date (every open of an existing
+  // store) takes no transaction per migration. Missing ones are checked again under the lock.
+  const recorded = new Map((yield* store.query("SELECT id, checksum FROM schema_migrations")).map((r) => [Number(r.id), String(r.checksum)]))
   for (const m of migrations) {
+    if (recorded.get(m.id) === m.checksum) {
+      already++
+      continue
+    }
     const done = yield* store.transaction(Effect.gen(function*() {
       if (store.kind === "postgres") yield* store.query("SELECT pg_advisory_xact_lock($1)", [LOCK_KEY])
       const rows = yield* store.query("SELECT checksum FROM schema_migrations WHERE id = $1", [m.id])

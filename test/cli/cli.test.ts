@@ -1,11 +1,12 @@
 import { describe, expect, test } from "bun:test"
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
+import { basename, join, resolve } from "node:path"
 import Ajv2020 from "ajv/dist/2020.js"
 import { gzipSync } from "node:zlib"
 import type { Result } from "../../src/domain/Result.ts"
 import { resultJsonSchema } from "../../src/cli/commands/schema.ts"
+import { migratedTemplatePath, templatePath } from "../../src/store/pgliteTemplate.ts"
 import { HAVE_CORPORA, RADEC, REPO, runCli, withoutRunTimes } from "./helpers.ts"
 
 const tmp = mkdtempSync(join(tmpdir(), "dshield-cli-"))
@@ -168,14 +169,29 @@ test("docs/result.schema.json is generated from the current domain schema", () =
 
 describe("migrate and config", () => {
   test("migrate on an embedded store applies once, then reports up to date", () => {
-    const dir = join(tmp, "store")
-    const first = runCli(["migrate", "--data-dir", dir])
+    // Without the migrated template (only the initdb one in the cache): the migrations run.
+    const cache = join(tmp, "cache-initdb-only")
+    mkdirSync(cache, { recursive: true })
+    symlinkSync(templatePath(), join(cache, basename(templatePath())))
+    const withCache = (args: Array<string>) => {
+      const r = Bun.spawnSync([process.execPath, resolve(REPO, "src/cli/main.ts"), ...args], { cwd: REPO, env: { ...process.env, DSHIELD_CACHE_DIR: cache }, stdout: "pipe", stderr: "pipe" })
+      return { code: r.exitCode, stdout: r.stdout.toString() }
+    }
+    const dir = join(tmp, "store-migrated-here")
+    const first = withCache(["migrate", "--data-dir", dir])
     expect(first.code).toBe(0)
     expect(first.stdout).toContain("applied 0001_core_schema")
-    const second = runCli(["migrate", "--data-dir", dir])
+    const second = withCache(["migrate", "--data-dir", dir])
     expect(second.code).toBe(0)
     expect(second.stdout).toContain("up to date")
-  }, 30_000)
+    // With the install's migrated template (npm install made it): a new store is a copy of it,
+    // every migration already applied.
+    const migrations = readdirSync(resolve(REPO, "migrations")).filter((f) => /^\d{4}_.*\.sql$/.test(f)).length
+    expect(existsSync(migratedTemplatePath())).toBe(true)
+    const copied = runCli(["migrate", "--data-dir", join(tmp, "store")])
+    expect(copied.code).toBe(0)
+    expect(copied.stdout).toContain(`up to date (${migrations} already applied)`)
+  }, 60_000)
 
   test("analyze --store keeps a single-source campaign (migration 0002 allows its assessment)", () => {
     const data = join(tmp, "single-source")

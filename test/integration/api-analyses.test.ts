@@ -135,11 +135,12 @@ describe.skipIf(!HAVE_KAREIVA)("HTTP API analyses through the Analyzer service",
     expect(listed.body.campaigns.map((c: { id: string }) => c.id).sort()).toEqual(ids)
     expect((await call(server, `/campaigns/${ids[0]}`, { key: keys.analystA })).status).toBe(200)
 
-    // The same log again: its sessions replace their stored copies, the same campaigns are
-    // updated (none created, none duplicated).
+    // The same log again: its sessions are stored already, unchanged (none written, none
+    // doubled); the same campaigns are updated (none created, none duplicated).
+    expect(first.stored.sessions_written).toBe(first.result.input.sessions)
     const again = await analyse(server, keys.analystA!, { object: uploaded.body.object, store: true })
     expect(again.status).toBe("completed")
-    expect(again.stored).toEqual({ sessions_written: first.result.input.sessions, campaigns_created: 0, campaigns_updated: ids.length, campaigns_concluded: 0 })
+    expect(again.stored).toEqual({ sessions_written: 0, campaigns_created: 0, campaigns_updated: ids.length, campaigns_concluded: 0 })
     expect(again.result.campaigns.map((c: { id: string }) => c.id).sort()).toEqual(ids)
     expect((await call(server, "/campaigns?limit=500", { key: keys.analystA })).body.campaigns).toHaveLength(ids.length)
 

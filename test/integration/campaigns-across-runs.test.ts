@@ -92,6 +92,16 @@ describe.skipIf(!HAVE_CORPORA)("campaigns across runs (radec73 in two halves)", 
       const sessionsBefore = Number(before!.split(/\s{2,}/)[3])
       const sessionsAfter = Number(after!.split(/\s{2,}/)[3])
       expect(sessionsAfter).toBeGreaterThanOrEqual(sessionsBefore)
+
+      // Storing the second half again reads the same events twice: nothing is doubled or
+      // rewritten, and the analysis is the second run's (campaigns, members, scores).
+      const out3 = join(tmp, `${name}-3.json`)
+      const run3 = runCli(["analyze", "--store", ...storeArgs, "--out", out3, second])
+      expect(run3.code).toBe(0)
+      expect(run3.stderr).toContain(": 0 sessions new or changed;")
+      const result3 = JSON.parse(readFileSync(out3, "utf8")) as Result
+      const scored = (r: Result) => r.campaigns.map((c) => ({ id: c.id, sessions: c.sessions, confidence: c.confidence, evidence: c.evidence, indicators: c.indicators }))
+      expect(scored(result3)).toEqual(scored(result2))
     }, 120_000)
   }
 })

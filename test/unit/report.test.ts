@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Schema } from "effect"
+import { attackSession } from "./sessionFixture.ts"
 import type { AttackSession } from "../../src/domain/AttackSession.ts"
 import type { Campaign } from "../../src/domain/Campaign.ts"
 import { Result } from "../../src/domain/Result.ts"
@@ -75,28 +76,7 @@ const crafted: Result = {
   unclustered_sessions: 2
 }
 
-const session = (id: string, start: string, commands: ReadonlyArray<string>): AttackSession => ({
-  id,
-  sensor: null,
-  protocol: "ssh",
-  src_ip: "198.51.100.7",
-  src_port: 40000,
-  dst_ip: null,
-  dst_port: 22,
-  start,
-  end: start,
-  client_version: null,
-  hassh: null,
-  credentials: [],
-  commands,
-  downloads: [],
-  uploads: [],
-  ssh_keys_added: [],
-  tcpip_forwards: [],
-  http_requests: [],
-  user_agent: null,
-  event_count: 1
-})
+const session = (id: string, start: string, commands: ReadonlyArray<string>): AttackSession => attackSession({ id, start, commands })
 
 const sessions = [
   session("s1", "2024-04-01T10:00:00.000Z", [HOSTILE.command, "uname -a"]),

@@ -118,7 +118,7 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
       if (command.out !== undefined && command.out !== "-") process.stderr.write(`Result v1 written to ${command.out}\n`)
       if (saved !== undefined) {
         process.stderr.write(
-          `Stored analysis ${saved.analysisId}: ${saved.sessionsWritten} new sessions; campaigns ${saved.campaignsCreated} new, ${saved.campaignsUpdated} updated, ${saved.campaignsConcluded} merged into others.\n`
+          `Stored analysis ${saved.analysisId}: ${saved.sessionsWritten} sessions new or changed; campaigns ${saved.campaignsCreated} new, ${saved.campaignsUpdated} updated, ${saved.campaignsConcluded} merged into others.\n`
         )
       }
     })

@@ -145,7 +145,16 @@ export type Command =
     readonly metrics: { readonly host: string; readonly port: number } | undefined
     readonly jwtKeysFile: string | undefined
   }
-  | { readonly _tag: "Replay"; readonly manifest: string; readonly out: string | undefined; readonly nats: NatsFlags | undefined; readonly timeoutMs: number | undefined }
+  | {
+    readonly _tag: "Replay"
+    readonly manifest: string
+    readonly out: string | undefined
+    readonly nats: NatsFlags | undefined
+    readonly timeoutMs: number | undefined
+    /** The geography databases the run was recorded with, when not the shipped ones (as analyze takes them). */
+    readonly asnDb: string | undefined
+    readonly geoipDb: ReadonlyArray<string>
+  }
   | {
     readonly _tag: "Campaigns"
     readonly action: "list" | "show" | "timeline"
@@ -541,7 +550,7 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           args: [...rest],
           allowPositionals: true,
           strict: true,
-          options: { help: { type: "boolean", short: "h" }, out: { type: "string" }, ...NATS_OPTIONS, timeout: { type: "string" } }
+          options: { help: { type: "boolean", short: "h" }, out: { type: "string" }, ...NATS_OPTIONS, timeout: { type: "string" }, "asn-db": { type: "string" }, "geoip-db": { type: "string", multiple: true } }
         })
         if (values.help === true) return { _tag: "Help", text: "replay" }
         if (positionals.length !== 1) throw new UsageError({ message: "replay needs exactly one manifest (written by analyze --manifest FILE)." })
@@ -553,7 +562,9 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           manifest: positionals[0]!,
           out: values.out,
           nats: values.nats === undefined ? undefined : natsFlags(values),
-          timeoutMs: values.timeout === undefined ? undefined : duration("timeout", values.timeout, 0, MAX_TIMEOUT_MS)
+          timeoutMs: values.timeout === undefined ? undefined : duration("timeout", values.timeout, 0, MAX_TIMEOUT_MS),
+          asnDb: values["asn-db"],
+          geoipDb: values["geoip-db"] ?? []
         }
       }
       case "campaigns": {

@@ -392,6 +392,9 @@ Options:
                uploaded; the digest must still match: results do not depend on the
                transport or the pool size)
   --timeout D  with --nats: the request's deadline (default 30m)
+  --asn-db FILE, --geoip-db FILE
+               the geography databases the run was recorded with, when it was not the
+               shipped ones (the manifest names them with their digests)
 ${NATS_AUTH_OPTIONS}
   -h, --help   show this help
 `

@@ -134,6 +134,8 @@ const run = (command: Command) =>
         return yield* Effect.scoped(workerCommand(command.roles, command.pool, command.nats, command.quiet, command, command.graceMs))
       }
       case "Replay": {
+        if (command.asnDb !== undefined) yield* useAsnDatabase(command.asnDb)
+        if (command.geoipDb.length > 0) yield* useGeoIpDatabases(command.geoipDb)
         const { replayCommand } = yield* load(() => import("./commands/replay.ts"))
         return yield* replayCommand(command.manifest, command.out, command.nats, command.timeoutMs)
       }

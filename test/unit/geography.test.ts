@@ -290,6 +290,14 @@ describe("a user's MaxMind databases (--geoip-db, DSHIELD_GEOIP_DB)", () => {
       expect(a.category).toBe("Network activity")
       expect(a.to_ids).toBe(false)
     }
+    // Replay needs the same databases: without them it says which; with them it reproduces.
+    const without = runCli(["replay", join(work, "m.json")])
+    expect(without.code).toBe(1)
+    expect(without.stderr).toContain("mmdb:halves-country.mmdb@GeoLite2-Country 2026-01-01, mmdb:halves-asn.mmdb@GeoLite2-ASN 2026-01-01, mmdb:halves-anon.mmdb@GeoIP2-Anonymous-IP 2026-01-01 are not the ones in use; give the recorded files with --asn-db/--geoip-db")
+    const replayed = runCli(["replay", join(work, "m.json"), ...["halves-country", "halves-asn", "halves-anon"].flatMap((f) => ["--geoip-db", join(work, `${f}.mmdb`)])])
+    expect(replayed.stderr).toBe("")
+    expect(replayed.code).toBe(0)
+    expect(replayed.stdout).toContain("identical result")
     const wrong = runCli(["analyze", "--geoip-db", join(work, "cowrie.json"), join(work, "cowrie.json")])
     expect(wrong.code).toBe(2)
     expect(wrong.stderr.trim()).toBe(`dshield-coord: ${join(work, "cowrie.json")} is not a MaxMind database (.mmdb); give a GeoLite2 or GeoIP2 file such as GeoLite2-Country.mmdb or GeoLite2-ASN.mmdb.`)

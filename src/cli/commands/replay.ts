@@ -72,7 +72,9 @@ export const replayCommand = Effect.fn("Cli.replay")(function*(manifestPath: str
     // Geographic evidence comes from the shipped databases: name the one that changed.
     const now = new Map<string, string>(geographySources().map((s) => [`${s.name}@${s.version}`, s.sha256]))
     const changed = manifest.enrichment_databases.filter((d) => now.get(d.name) !== d.sha256).map((d) => d.name)
-    const databaseNote = changed.length === 0 ? "" : ` (the enrichment database${changed.length === 1 ? "" : "s"} ${changed.join(", ")} changed since; install the recorded version to reproduce it)`
+    const databaseNote = changed.length === 0
+      ? ""
+      : ` (the enrichment database${changed.length === 1 ? "" : "s"} ${changed.join(", ")} ${changed.length === 1 ? "is" : "are"} not the one${changed.length === 1 ? "" : "s"} in use; give the recorded files with --asn-db/--geoip-db, or install the recorded version, to reproduce it)`
     return yield* new AnalysisError({
       message: `Replay differs: result digest ${digest.slice(0, 16)}… instead of ${manifest.result_digest.slice(0, 16)}…${versionNote}${databaseNote}; the run is not reproduced.`
     })

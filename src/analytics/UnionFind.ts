@@ -29,7 +29,11 @@ export class UnionFind {
     let ra = this.find(a)
     let rb = this.find(b)
     if (ra === rb) return
-    if (this.size_[ra]! < this.size_[rb]!) [ra, rb] = [rb, ra]
+    if (this.size_[ra]! < this.size_[rb]!) {
+      const t = ra
+      ra = rb
+      rb = t
+    }
     this.parent[rb] = ra
     this.size_[ra] = this.size_[ra]! + this.size_[rb]!
   }

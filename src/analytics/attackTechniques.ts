@@ -112,17 +112,20 @@ export const commandTechniques = (command: string): Array<{ readonly technique: 
  * rule masks.
  */
 export const techniqueCounts = (masks: Iterable<number>): Array<CampaignTechnique> => {
+  // Sessions repeat a few rule masks: tally each distinct mask once, then expand it (a Set
+  // per session was most of the report's garbage on a million sessions).
+  const perMask = new Map<number, number>()
+  for (const mask of masks) if (mask !== 0) perMask.set(mask, (perMask.get(mask) ?? 0) + 1)
   const perRule = new Array<number>(RULES.length).fill(0)
   const perTechnique = new Map<string, number>()
-  for (const mask of masks) {
-    if (mask === 0) continue
+  for (const [mask, sessions] of perMask) {
     const seen = new Set<string>()
     for (let i = 0; i < RULES.length; i++) {
       if ((mask & (1 << i)) === 0) continue
-      perRule[i]!++
+      perRule[i]! += sessions
       seen.add(RULES[i]!.technique)
     }
-    for (const t of seen) perTechnique.set(t, (perTechnique.get(t) ?? 0) + 1)
+    for (const t of seen) perTechnique.set(t, (perTechnique.get(t) ?? 0) + sessions)
   }
   return [...perTechnique.keys()].sort().map((technique) => ({
     id: technique,

@@ -24,6 +24,9 @@ export const MAX_MEASURED = 1000
 
 const MAX_PAIRS = 190
 
+/** Slots of the pair Jaccard cache (a power of two; 2 MB). */
+const JACCARD_CACHE_SLOTS = 1 << 17
+
 /** One measured piece of evidence, before multiple-testing adjustment. */
 export interface RawEvidence {
   readonly kind: EvidenceKind
@@ -90,7 +93,13 @@ export class EvidenceContext {
   private readonly stamp: Int32Array
   private epoch = 0
   private readonly times = new Float64Array(MAX_MEASURED)
-  private readonly jaccardMemo = new Map<number, number>()
+  /**
+   * Jaccard of pairs of distinct command sets, in a direct-mapped cache (a slot per hash of the
+   * pair, the newer pair overwriting): a pure function memoised without allocating, where a
+   * Map grown to 100,000 entries and cleared was garbage on every large input.
+   */
+  private readonly jaccardKeys = new Float64Array(JACCARD_CACHE_SLOTS).fill(-1)
+  private readonly jaccardValues = new Float64Array(JACCARD_CACHE_SLOTS)
   private readonly nullPool: Int32Array
 
   private readonly countryStamp: Int32Array
@@ -174,12 +183,11 @@ export class EvidenceContext {
     if (x < 0 || y < 0) return 0
     if (x === y) return 1
     const key = x < y ? x * 67108864 + y : y * 67108864 + x
-    let j = this.jaccardMemo.get(key)
-    if (j === undefined) {
-      j = jaccard(f.commandSets[x]!, f.commandSets[y]!)
-      if (this.jaccardMemo.size > 100_000) this.jaccardMemo.clear()
-      this.jaccardMemo.set(key, j)
-    }
+    const slot = (Math.imul(x ^ Math.imul(y, 0x9e3779b1), 0x85ebca6b) >>> 0) & (JACCARD_CACHE_SLOTS - 1)
+    if (this.jaccardKeys[slot] === key) return this.jaccardValues[slot]!
+    const j = jaccard(f.commandSets[x]!, f.commandSets[y]!)
+    this.jaccardKeys[slot] = key
+    this.jaccardValues[slot] = j
     return j
   }
 

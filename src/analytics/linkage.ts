@@ -134,9 +134,10 @@ class LinkLog {
 const similarSets = (features: SessionFeatures, sets: ReadonlyArray<number>, seed: number, threshold: number): Array<SetPair> => {
   const signatures = minHashSignatures(sets.map((k) => features.commandSets[k]!), minHashSeeds(seed))
   const pairs: Array<SetPair> = []
-  for (const [x, y] of lshCandidatePairs(signatures, sets.length)) {
-    const a = sets[x]!
-    const b = sets[y]!
+  const candidates = lshCandidatePairs(signatures, sets.length)
+  for (let c = 0; c < candidates.length; c += 2) {
+    const a = sets[candidates[c]!]!
+    const b = sets[candidates[c + 1]!]!
     const j = jaccard(features.commandSets[a]!, features.commandSets[b]!)
     if (j >= threshold) pairs.push({ a: Math.min(a, b), b: Math.max(a, b), jaccard: j })
   }
@@ -196,6 +197,29 @@ const wordlistElements = (pairs: ReadonlyArray<number>, pairCount: number): Int3
   return Int32Array.from(out).sort()
 }
 
+/**
+ * The union of two ascending id lists, ascending, without repeats, at most `cap` long: one
+ * array per merge (a union merges identities once per link, a million times on a large input).
+ */
+const mergeSortedIds = (x: ReadonlyArray<number>, y: ReadonlyArray<number>, cap: number): Array<number> => {
+  const out: Array<number> = []
+  let i = 0
+  let j = 0
+  while (out.length < cap && (i < x.length || j < y.length)) {
+    const next = j >= y.length || (i < x.length && x[i]! <= y[j]!) ? x[i++]! : y[j++]!
+    if (out.length === 0 || out[out.length - 1] !== next) out.push(next)
+  }
+  return out
+}
+
+const ascending = (a: number, b: number): number => a - b
+
+/** True when the two id lists share an id. */
+const sharesId = (x: ReadonlyArray<number>, y: ReadonlyArray<number>): boolean => {
+  for (const id of x) if (y.includes(id)) return true
+  return false
+}
+
 export const linkSessions = (features: SessionFeatures, options: LinkageOptions): Linkage => {
   const n = features.count
   const uf = new UnionFind(n)
@@ -207,15 +231,15 @@ export const linkSessions = (features: SessionFeatures, options: LinkageOptions)
       const id = features.artefacts.value(k)
       if (IDENTITY_KINDS.has(features.artefactTable[id]!.kind)) (own ??= []).push(id)
     }
-    if (own !== undefined) identity[i] = own
+    // Sorted and unique, as mergeSortedIds keeps them.
+    if (own !== undefined) identity[i] = own.length === 1 ? own : mergeSortedIds([], own.sort(ascending), MAX_IDENTITIES)
   }
 
   const mergeIdentity = (into: number, from: number, a: number, b: number): void => {
     const x = identity[a]
     const y = identity[b]
     if (x === undefined && y === undefined) return
-    const merged = x === undefined ? y! : y === undefined ? x : [...new Set([...x, ...y])].sort((p, q) => p - q)
-    identity[into] = merged.length > MAX_IDENTITIES ? merged.slice(0, MAX_IDENTITIES) : merged
+    identity[into] = x === undefined ? y! : y === undefined ? x : mergeSortedIds(x, y, MAX_IDENTITIES)
     if (into !== from) identity[from] = undefined
   }
 
@@ -227,7 +251,7 @@ export const linkSessions = (features: SessionFeatures, options: LinkageOptions)
       const x = identity[ra]
       const y = identity[rb]
       if (x !== undefined && y !== undefined && x.length < MAX_IDENTITIES && y.length < MAX_IDENTITIES) {
-        if (!x.some((id) => y.includes(id))) return
+        if (!sharesId(x, y)) return
       }
     }
     uf.union(ra, rb)
@@ -316,30 +340,52 @@ export const linkSessions = (features: SessionFeatures, options: LinkageOptions)
 
   // 6. Shared wordlists, source by source (sessions in start order give each list its order).
   const sourceCount = features.ips.length
-  // Per source, its login sessions in start order (the pairs stay in features.credentials).
-  const sourceLogins: Array<Array<number> | undefined> = new Array(sourceCount)
-  const sourceSessions: Array<Array<number> | undefined> = new Array(sourceCount)
+  // Per source, its login sessions in start order (the pairs stay in features.credentials),
+  // and those outside the cores ("free"), in compressed rows: two typed arrays and offsets,
+  // not two JS arrays per source.
   const byStart = startOrder(features.startMs)
-  for (const i of byStart) {
-    const ip = features.ipId[i]!
-    if (ip < 0 || features.credentials.start(i) === features.credentials.end(i)) continue
-    ;(sourceLogins[ip] ??= []).push(i)
-    if (inCore[i] === 0) (sourceSessions[ip] ??= []).push(i)
+  const loginAt = new Int32Array(sourceCount + 1)
+  const freeAt = new Int32Array(sourceCount + 1)
+  const logs = (i: number): boolean => features.ipId[i]! >= 0 && features.credentials.start(i) !== features.credentials.end(i)
+  for (let i = 0; i < n; i++) {
+    if (!logs(i)) continue
+    loginAt[features.ipId[i]! + 1]!++
+    if (inCore[i] === 0) freeAt[features.ipId[i]! + 1]!++
+  }
+  for (let ip = 0; ip < sourceCount; ip++) {
+    loginAt[ip + 1]! += loginAt[ip]!
+    freeAt[ip + 1]! += freeAt[ip]!
+  }
+  const logins = new Int32Array(loginAt[sourceCount]!)
+  const free = new Int32Array(freeAt[sourceCount]!)
+  {
+    const nextLogin = loginAt.slice(0, sourceCount)
+    const nextFree = freeAt.slice(0, sourceCount)
+    for (const i of byStart) {
+      if (!logs(i)) continue
+      const ip = features.ipId[i]!
+      logins[nextLogin[ip]!++] = i
+      if (inCore[i] === 0) free[nextFree[ip]!++] = i
+    }
   }
   // The first free session of each source anchors its unions (the smallest index, not the earliest).
-  for (const list of sourceSessions) list?.sort((a, b) => a - b)
+  for (let ip = 0; ip < sourceCount; ip++) if (freeAt[ip + 1]! - freeAt[ip]! > 1) free.subarray(freeAt[ip]!, freeAt[ip + 1]!).sort()
   const listSources: Array<number> = []
   const lists: Array<Int32Array> = []
+  // Which pairs a source's list already holds: stamped with the source (no Set per source).
+  const pairSeenBy = new Int32Array(features.pairDictionary.length).fill(-1)
+  const ordered: Array<number> = []
   for (let ip = 0; ip < sourceCount; ip++) {
-    const logins = sourceLogins[ip]
-    const sessions = sourceSessions[ip]
-    if (logins === undefined || sessions === undefined) continue
-    const seen = new Set<number>()
-    const ordered: Array<number> = []
-    for (const i of logins) {
+    if (loginAt[ip] === loginAt[ip + 1] || freeAt[ip] === freeAt[ip + 1]) continue
+    ordered.length = 0
+    for (let at = loginAt[ip]!; at < loginAt[ip + 1]!; at++) {
+      const i = logins[at]!
       for (let k = features.credentials.start(i), e = features.credentials.end(i); k < e; k++) {
         const p = features.credentials.value(k)
-        if (!seen.has(p)) (seen.add(p), ordered.push(p))
+        if (pairSeenBy[p] !== ip) {
+          pairSeenBy[p] = ip
+          ordered.push(p)
+        }
       }
     }
     if (ordered.length < options.wordlistMinCredentials) continue
@@ -349,22 +395,26 @@ export const linkSessions = (features: SessionFeatures, options: LinkageOptions)
   if (lists.length > 1) {
     const signatures = minHashSignatures(lists, minHashSeeds(options.seed, "wordlist"))
     const pairs: Array<SetPair> = []
-    for (const [x, y] of lshCandidatePairs(signatures, lists.length)) {
+    const candidates = lshCandidatePairs(signatures, lists.length)
+    for (let c = 0; c < candidates.length; c += 2) {
+      const x = candidates[c]!
+      const y = candidates[c + 1]!
       const j = jaccard(lists[x]!, lists[y]!)
       if (j >= options.wordlistThreshold) pairs.push({ a: Math.min(x, y), b: Math.max(x, y), jaccard: j })
     }
     pairs.sort((p, q) => q.jaccard - p.jaccard || p.a - q.a || p.b - q.b)
     const joined = new Uint8Array(lists.length)
+    const anchor = (x: number): number => free[freeAt[listSources[x]!]!]!
     for (const p of pairs) {
-      union(sourceSessions[listSources[p.a]!]![0]!, sourceSessions[listSources[p.b]!]![0]!, "wordlist", false)
+      union(anchor(p.a), anchor(p.b), "wordlist", false)
       joined[p.a] = 1
       joined[p.b] = 1
     }
     // A source in a shared wordlist brings its other login sessions along.
     for (let x = 0; x < lists.length; x++) {
       if (joined[x] === 0) continue
-      const sessions = sourceSessions[listSources[x]!]!
-      for (let k = 1; k < sessions.length; k++) union(sessions[0]!, sessions[k]!, "wordlist", false)
+      const ip = listSources[x]!
+      for (let at = freeAt[ip]! + 1; at < freeAt[ip + 1]!; at++) union(anchor(x), free[at]!, "wordlist", false)
     }
   }
 
@@ -398,7 +448,8 @@ const attachToCores = (
     if (list === undefined) coreBySource.set(ip, [i])
     else list.push(i)
   }
-  for (const list of coreBySource.values()) list.sort((a, b) => features.startMs[a]! - features.startMs[b]! || a - b)
+  const byStartThenIndex = (a: number, b: number): number => features.startMs[a]! - features.startMs[b]! || a - b
+  for (const list of coreBySource.values()) list.sort(byStartThenIndex)
   // The core most carriers of each marker credential belong to.
   const credentialCore = new Map<number, number>()
   {
@@ -417,15 +468,16 @@ const attachToCores = (
     for (const [id, byCore] of counts) credentialCore.set(id, bestKey(byCore))
   }
 
-  // Ties per weak group: group root → (core root → [same-source ties, credential ties]).
-  const ties = new Map<number, Map<number, [number, number]>>()
+  // Ties of weak groups to cores, one record each (group root, core root, kind: 0 same
+  // source, 1 credential): parallel number lists, not a Map of Maps of pairs per group, which
+  // were most of the linkage's garbage on a million sessions.
+  const tieGroup: Array<number> = []
+  const tieCore: Array<number> = []
+  const tieKind: Array<number> = []
   const tie = (i: number, core: number, kind: 0 | 1): void => {
-    const group = uf.find(i)
-    const byCore = ties.get(group) ?? new Map<number, [number, number]>()
-    const t = byCore.get(core) ?? [0, 0]
-    t[kind]++
-    byCore.set(core, t)
-    ties.set(group, byCore)
+    tieGroup.push(uf.find(i))
+    tieCore.push(core)
+    tieKind.push(kind)
   }
   for (let i = 0; i < n; i++) {
     if (inCore[i] === 1) continue
@@ -440,25 +492,47 @@ const attachToCores = (
       if (core !== undefined) tie(i, core, 1)
     }
   }
-  // Decide every group against the cores as they were, then join (a join never feeds a later choice).
-  const decisions: Array<[number, number, LinkKind]> = []
-  for (const [group, byCore] of [...ties].sort((a, b) => a[0] - b[0])) {
+  // Decide every group against the cores as they were, then join (a join never feeds a later
+  // choice): groups in ascending order; for each, the core with most ties (ties: the smaller
+  // core), joined by same source when those ties are at least its credential ties.
+  const order = new Int32Array(tieGroup.length)
+  for (let k = 0; k < order.length; k++) order[k] = k
+  order.sort((a, b) => tieGroup[a]! - tieGroup[b]! || tieCore[a]! - tieCore[b]!)
+  const decidedGroup: Array<number> = []
+  const decidedCore: Array<number> = []
+  const decidedBySource: Array<boolean> = []
+  for (let at = 0; at < order.length;) {
+    const group = tieGroup[order[at]!]!
     let best = -1
     let bestTotal = 0
-    for (const [core, [s, c]] of byCore) {
-      if (s + c > bestTotal || (s + c === bestTotal && core < best)) {
+    let bestSame = 0
+    let bestCredential = 0
+    while (at < order.length && tieGroup[order[at]!] === group) {
+      const core = tieCore[order[at]!]!
+      let same = 0
+      let credential = 0
+      while (at < order.length && tieGroup[order[at]!] === group && tieCore[order[at]!] === core) {
+        if (tieKind[order[at]!] === 0) same++
+        else credential++
+        at++
+      }
+      // Cores come in ascending order: a later core must have strictly more ties.
+      if (same + credential > bestTotal) {
         best = core
-        bestTotal = s + c
+        bestTotal = same + credential
+        bestSame = same
+        bestCredential = credential
       }
     }
-    const [s, c] = byCore.get(best)!
-    decisions.push([group, best, s >= c ? "same_source" : "credential_marker"])
+    decidedGroup.push(group)
+    decidedCore.push(best)
+    decidedBySource.push(bestSame >= bestCredential)
   }
-  const bySourceGroups = new Set<number>()
-  for (const [group, , kind] of decisions) if (kind === "same_source") bySourceGroups.add(group)
+  const bySourceRoot = new Uint8Array(n)
+  for (let d = 0; d < decidedGroup.length; d++) if (decidedBySource[d]) bySourceRoot[decidedGroup[d]!] = 1
   const bySource = new Uint8Array(n)
-  for (let i = 0; i < n; i++) if (inCore[i] === 0 && bySourceGroups.has(uf.find(i))) bySource[i] = 1
-  for (const [group, core, kind] of decisions) join(core, group, kind)
+  for (let i = 0; i < n; i++) if (inCore[i] === 0 && bySourceRoot[uf.find(i)] === 1) bySource[i] = 1
+  for (let d = 0; d < decidedGroup.length; d++) join(decidedCore[d]!, decidedGroup[d]!, decidedBySource[d] ? "same_source" : "credential_marker")
   return bySource
 }
 

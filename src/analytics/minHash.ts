@@ -47,12 +47,13 @@ export const minHashSignatures = (sets: ReadonlyArray<Int32Array>, seeds: Uint32
 /**
  * Candidate pairs from banded LSH: for each band, sets with identical band values share a
  * bucket; each bucket member is paired with the bucket's first member (a star, not a clique,
- * so a bucket of k sets costs k − 1 pairs). Pairs are returned as [a, b] with a < b, unique,
- * in a deterministic order.
+ * so a bucket of k sets costs k − 1 pairs). Pairs are returned flat, a then b with a < b
+ * (pair k is [2k], [2k + 1]), unique, in a deterministic order: one list of numbers instead of
+ * an array per pair.
  */
-export const lshCandidatePairs = (signatures: Uint32Array, count: number): Array<readonly [number, number]> => {
+export const lshCandidatePairs = (signatures: Uint32Array, count: number): Array<number> => {
   const seen = new Set<number>()
-  const pairs: Array<readonly [number, number]> = []
+  const pairs: Array<number> = []
   for (let band = 0; band < BANDS; band++) {
     // Buckets keyed by a 52-bit hash of the band's rows: a collision only adds a candidate,
     // which the caller's exact Jaccard check then rejects.
@@ -76,7 +77,7 @@ export const lshCandidatePairs = (signatures: Uint32Array, count: number): Array
       const id = first * 67108864 + k
       if (seen.has(id)) continue
       seen.add(id)
-      pairs.push([first, k])
+      pairs.push(first, k)
     }
   }
   return pairs

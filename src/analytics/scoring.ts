@@ -292,7 +292,10 @@ const bootstrapInterval = (
     }
     const scores = resampleScores(resample, group.dominant, halfReference, ctx, prng)
     // Only the four scores change between resamples: overwrite them in one reused vector.
-    for (const [kind, value] of Object.entries(scores)) x[column[kind as RawEvidence["kind"]]!] = value
+    x[column.payload_similarity!] = scores.payload_similarity
+    x[column.behavioral_similarity!] = scores.behavioral_similarity
+    x[column.temporal_correlation!] = scores.temporal_correlation
+    x[column.infrastructure_clustering!] = scores.infrastructure_clustering
     if (L === undefined || L.length !== d) {
       values[b] = predict(model, x)
       continue

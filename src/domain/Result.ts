@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { Campaign } from "./Campaign.ts"
 
 const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
@@ -65,3 +65,41 @@ export interface Result extends Schema.Schema.Type<typeof Result> {}
 
 /** Result v1 as written everywhere (files, the API, the object store): two-space JSON with a final newline. */
 export const serializeResult = (result: Result): string => `${JSON.stringify(result, null, 2)}\n`
+
+/**
+ * The text of serializeResult in pieces, a campaign at a time, for writing a large Result to a
+ * file without holding it whole (on a million sessions the text is about 80 MB, and building
+ * it in one piece costs three times that). JSON.stringify's two-space layout nests by
+ * prefixing every line, and no JSON string holds a raw newline, so each piece is stringified
+ * alone and re-indented.
+ */
+export function* resultJsonChunks(result: Result): Generator<string> {
+  const entries = Object.entries(result).filter(([, v]) => v !== undefined)
+  yield "{\n"
+  for (const [index, [key, value]] of entries.entries()) {
+    const end = index === entries.length - 1 ? "\n" : ",\n"
+    if (key === "campaigns" && Array.isArray(value) && value.length > 0) {
+      yield `  ${JSON.stringify(key)}: [\n`
+      for (const [k, campaign] of value.entries()) {
+        yield `    ${JSON.stringify(campaign, null, 2).replaceAll("\n", "\n    ")}${k === value.length - 1 ? "\n" : ",\n"}`
+      }
+      yield `  ]${end}`
+    } else {
+      yield `  ${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replaceAll("\n", "\n  ")}${end}`
+    }
+  }
+  yield "}\n"
+}
+
+/**
+ * Checks a Result against Result v1 a campaign at a time: the same rules as decoding it whole,
+ * without the decoder's copy of a million-session Result at once.
+ */
+export const checkResult = (result: unknown): Effect.Effect<void, Schema.SchemaError> =>
+  Effect.gen(function*() {
+    const campaigns = (result as { campaigns?: unknown } | null)?.campaigns
+    if (!Array.isArray(campaigns)) return yield* Effect.asVoid(Schema.decodeUnknownEffect(Result)(result))
+    yield* Schema.decodeUnknownEffect(Result)({ ...(result as object), campaigns: [] })
+    const decodeCampaign = Schema.decodeUnknownEffect(Campaign)
+    for (const campaign of campaigns) yield* decodeCampaign(campaign)
+  })

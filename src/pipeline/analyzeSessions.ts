@@ -68,18 +68,31 @@ const isIpLiteral = (host: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(ho
 const MAX_NETWORK_INDICATORS = 5
 
 /**
+ * Per-artefact counters shared by every campaign's indicatorsOf: counts by artefact id and
+ * the ids touched, reset after each campaign. A Map per campaign (and a key string and an
+ * object per distinct artefact) was most of the report's garbage on a million sessions.
+ */
+interface IndicatorScratch {
+  readonly counts: Int32Array
+  readonly touched: Array<number>
+}
+
+const indicatorScratch = (f: SessionFeatures): IndicatorScratch => ({ counts: new Int32Array(f.artefactTable.length), touched: [] })
+
+interface Counted {
+  readonly value: string
+  readonly count: number
+  readonly name?: string
+}
+
+const byCountThenValue = (a: Counted, b: Counted): number => b.count - a.count || compareStrings(a.value, b.value)
+
+/**
  * Indicators of a campaign, most frequent first within each type, capped per type; the
  * autonomous systems and countries of its sources when the geography knows them.
  */
-const indicatorsOf = (members: Int32Array, f: SessionFeatures, geography: SessionGeography | undefined): Array<Indicator> => {
-  const counts = new Map<string, { type: IndicatorType; value: string; count: number }>()
-  const add = (type: IndicatorType, value: string, by = 1): void => {
-    const key = `${type}\u0000${value}`
-    const e = counts.get(key)
-    if (e === undefined) counts.set(key, { type, value, count: by })
-    else e.count += by
-  }
-  const artefactCounts = new Map<number, number>()
+const indicatorsOf = (members: Int32Array, f: SessionFeatures, geography: SessionGeography | undefined, scratch: IndicatorScratch): Array<Indicator> => {
+  const { counts, touched } = scratch
   // Client fingerprints counted by (kind, string id) packed into one number: no string per
   // member (campaigns of a million sessions visit members millions of times).
   const CLIENT_KINDS = ["hassh", "client_version", "user_agent"] as const
@@ -87,7 +100,9 @@ const indicatorsOf = (members: Int32Array, f: SessionFeatures, geography: Sessio
   for (const i of members) {
     for (let k = f.artefacts.start(i), e = f.artefacts.end(i); k < e; k++) {
       const id = f.artefacts.value(k)
-      artefactCounts.set(id, (artefactCounts.get(id) ?? 0) + 1)
+      const seen = counts[id]!
+      if (seen === 0) touched.push(id)
+      counts[id] = seen + 1
     }
     for (let t = 0; t < 3; t++) {
       const id = t === 0 ? f.hasshId[i]! : t === 1 ? f.clientVersionId[i]! : f.userAgentId[i]!
@@ -96,24 +111,32 @@ const indicatorsOf = (members: Int32Array, f: SessionFeatures, geography: Sessio
       shared.set(key, (shared.get(key) ?? 0) + 1)
     }
   }
-  for (const [id, count] of artefactCounts) {
-    const a = f.artefactTable[id]!
-    if (a.kind === "ssh_key") add("ssh_key", a.value, count)
-    else if (a.kind === "sha256") add("sha256", a.value, count)
-    else if (a.kind === "url") {
-      add("url", a.value, count)
-      const host = hostOf(a.value)
-      if (host !== undefined && !isIpLiteral(host)) add("domain", host, count)
-    } else if (a.kind === "credential" && count >= 2) add("credential", a.value, count)
+  const lists = new Map<IndicatorType, Array<Counted>>()
+  const push = (type: IndicatorType, entry: Counted): void => {
+    const list = lists.get(type)
+    if (list === undefined) lists.set(type, [entry])
+    else list.push(entry)
   }
+  // A host may be named by several URLs: its count is theirs together.
+  const domains = new Map<string, number>()
+  for (const id of touched) {
+    const count = counts[id]!
+    counts[id] = 0
+    const a = f.artefactTable[id]!
+    if (a.kind === "ssh_key" || a.kind === "sha256") push(a.kind, { value: a.value, count })
+    else if (a.kind === "url") {
+      push("url", { value: a.value, count })
+      const host = hostOf(a.value)
+      if (host !== undefined && !isIpLiteral(host)) domains.set(host, (domains.get(host) ?? 0) + count)
+    } else if (a.kind === "credential" && count >= 2) push("credential", { value: a.value, count })
+  }
+  touched.length = 0
+  for (const [value, count] of domains) push("domain", { value, count })
   // Client fingerprints only describe a campaign when most of its sessions share them.
   for (const [key, count] of shared) {
     if (count <= members.length / 2) continue
-    const type = CLIENT_KINDS[key % 4]!
-    const value = f.strings[Math.floor(key / 4)]!
-    counts.set(`${type}\u0000${value}`, { type, value, count })
+    push(CLIENT_KINDS[key % 4]!, { value: f.strings[Math.floor(key / 4)]!, count })
   }
-  const named = new Map<string, string>()
   if (geography !== undefined) {
     const asnCounts = new Map<number, number>()
     const countryCounts = new Map<number, number>()
@@ -127,22 +150,18 @@ const indicatorsOf = (members: Int32Array, f: SessionFeatures, geography: Sessio
       // asns[a] is "AS<number> <organisation>": the number is the value, the rest its name.
       const label = geography.asns[a]!
       const space = label.indexOf(" ")
-      const value = space < 0 ? label : label.slice(0, space)
-      if (space >= 0) named.set(value, label.slice(space + 1))
-      counts.set(`asn\u0000${value}`, { type: "asn", value, count })
+      push("asn", space < 0 ? { value: label, count } : { value: label.slice(0, space), count, name: label.slice(space + 1) })
     }
-    for (const [c, count] of countryCounts) counts.set(`country\u0000${geography.countries[c]!}`, { type: "country", value: geography.countries[c]!, count })
+    for (const [c, count] of countryCounts) push("country", { value: geography.countries[c]!, count })
   }
   const order: Array<IndicatorType> = ["ssh_key", "sha256", "url", "domain", "credential", "hassh", "client_version", "user_agent", "asn", "country"]
   const out: Array<Indicator> = []
   for (const type of order) {
-    const ofType = [...counts.values()].filter((e) => e.type === type)
-    ofType.sort((a, b) => b.count - a.count || compareStrings(a.value, b.value))
+    const list = lists.get(type)
+    if (list === undefined) continue
+    list.sort(byCountThenValue)
     const cap = type === "asn" || type === "country" ? MAX_NETWORK_INDICATORS : MAX_INDICATORS_PER_TYPE
-    for (const e of ofType.slice(0, cap)) {
-      const name = e.type === "asn" ? named.get(e.value) : undefined
-      out.push(name === undefined ? { type: e.type, value: e.value } : { type: e.type, value: e.value, name })
-    }
+    for (const e of list.slice(0, cap)) out.push(e.name === undefined ? { type, value: e.value } : { type, value: e.value, name: e.name })
   }
   return out
 }
@@ -194,6 +213,7 @@ const reportCampaigns = (features: SessionFeatures, drafts: ReadonlyArray<Campai
     const hash = createHash("sha256").update(`${d.level}\n`).update(memberIds[index]!.join("\n"))
     return `c-${hash.digest("hex").slice(0, 16)}`
   })
+  const scratch = indicatorScratch(features)
   const campaigns: Array<Campaign> = drafts.map((draft, index) => {
     let first = Infinity
     let last = -Infinity
@@ -225,7 +245,7 @@ const reportCampaigns = (features: SessionFeatures, drafts: ReadonlyArray<Campai
       confidence_interval: [score.interval[0], score.interval[1]],
       assessment: assessmentFor(score.confidence, ips.size),
       evidence: score.evidence,
-      indicators: indicatorsOf(draft.members, features, geography),
+      indicators: indicatorsOf(draft.members, features, geography, scratch),
       ttps: techniquesOf(techniques),
       techniques: techniqueCounts(ruleMasks),
       formed_by: draft.formedBy.map((f) => ({ kind: f.kind, links: f.links }))

@@ -375,7 +375,9 @@ describe("MinHash", () => {
     expect(jaccard(base, near)).toBeGreaterThanOrEqual(0.8)
 
     const sig = minHashSignatures(sets, seeds)
-    const pairs = lshCandidatePairs(sig, sets.length)
+    const flat = lshCandidatePairs(sig, sets.length)
+    expect(flat.length % 2).toBe(0)
+    const pairs = Array.from({ length: flat.length / 2 }, (_, k) => [flat[2 * k]!, flat[2 * k + 1]!] as const)
     const keys = pairs.map(([a, b]) => `${a},${b}`)
     expect(keys).toContain(`0,${nearIndex}`)
     expect(new Set(keys).size).toBe(keys.length)

@@ -1,12 +1,12 @@
 /**
  * `dshield-coord analyze`: read inputs, find campaigns, write Result v1 and show the table.
  */
-import { writeFile } from "node:fs/promises"
+import { open } from "node:fs/promises"
 import { stat } from "node:fs/promises"
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { type AnalysisConfig, DEFAULT_CONFIG } from "../../config/AnalysisConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
-import { Result, serializeResult } from "../../domain/Result.ts"
+import { checkResult, type Result, resultJsonChunks } from "../../domain/Result.ts"
 import type { IngestSummary } from "../../ingest/ingest.ts"
 import { Analyzer } from "../../pipeline/Analyzer.ts"
 import type { Command } from "../args.ts"
@@ -56,6 +56,39 @@ const rejectSummary = (report: IngestSummary): string => {
   return lines.length === 0 ? "" : `${lines.join("\n")}\n`
 }
 
+/** Pieces of the Result's text gathered up to this size per write. */
+const WRITE_BATCH_CHARS = 1 << 20
+
+/** The Result's text in batches of about a megabyte (see resultJsonChunks). */
+function* resultBatches(result: Result): Generator<string> {
+  let batch = ""
+  for (const chunk of resultJsonChunks(result)) {
+    batch += chunk
+    if (batch.length >= WRITE_BATCH_CHARS) {
+      yield batch
+      batch = ""
+    }
+  }
+  if (batch !== "") yield batch
+}
+
+/** Writes the Result to `path` as serializeResult would, without holding its whole text. */
+const writeResultFile = async (path: string, result: Result): Promise<void> => {
+  const file = await open(path, "w")
+  try {
+    for (const batch of resultBatches(result)) await file.write(batch)
+  } finally {
+    await file.close()
+  }
+}
+
+/** The same to a stream (stdout), waiting for it to drain between batches. */
+const writeResultStream = async (stream: NodeJS.WritableStream, result: Result): Promise<void> => {
+  for (const batch of resultBatches(result)) {
+    if (!stream.write(batch)) await new Promise<void>((resolve) => stream.once("drain", () => resolve()))
+  }
+}
+
 export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: AnalyzeCommand) {
   const config: AnalysisConfig = {
     ...DEFAULT_CONFIG,
@@ -76,7 +109,7 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
 
   // The contract is checked before anything is written: a result that does not match its
   // own schema is a bug, reported as an analysis error rather than handed to other tools.
-  yield* Schema.decodeUnknownEffect(Result)(result).pipe(
+  yield* checkResult(result).pipe(
     Effect.mapError((issue) => new AnalysisError({ message: `The result does not match Result v1 (${String(issue)}); please report this.` }))
   )
 
@@ -85,16 +118,15 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
     yield* writeManifest(command.manifest, manifestFor(result, config, command.paths, workflow))
   }
 
-  const json = serializeResult(result)
   if (command.out !== undefined && command.out !== "-") {
     const out = command.out
     yield* Effect.tryPromise({
-      try: () => writeFile(out, json),
+      try: () => writeResultFile(out, result),
       catch: (error) =>
         new InputError({ message: `Cannot write ${out} (${(error as { code?: string }).code ?? String(error)}); choose a writable path for --out.`, path: out })
     })
   }
-  if (command.out === "-") yield* Effect.sync(() => process.stdout.write(json))
+  if (command.out === "-") yield* Effect.promise(() => writeResultStream(process.stdout, result))
 
   // STIX and MISP exports of what was just analysed (their code is loaded only when asked for).
   const exports = command.exports

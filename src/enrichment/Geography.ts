@@ -13,29 +13,12 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "no
 import { createRequire } from "node:module"
 import { basename, dirname, join } from "node:path"
 import { gunzipSync } from "node:zlib"
+import { type Geography, type GeographySource, sourceLabel } from "./GeographyModel.ts"
 import { maxmindGeography } from "./maxmindGeography.ts"
 import { buildRangeTable, type Ipv4Ranges, ipv4Number, ipv6Number, labelInterner, type RangeTable } from "./RangeTable.ts"
 
-export interface GeographySource {
-  readonly name: string
-  readonly version: string
-  /** sha256 of the IPv4 and IPv6 files, in that order, hashed together ("" where not computed: see geographySources). */
-  readonly sha256: string
-}
-
-/** A network's use as a database classifies it: a hosting provider's, or a residential/mobile access network. */
-export type NetworkKind = "hosting" | "residential"
-
-export interface Geography {
-  /** ISO 3166 alpha-2 country code, or undefined when no range holds the address. */
-  readonly countryOf: (ip: string) => string | undefined
-  readonly asnOf: (ip: string) => { readonly asn: number; readonly organisation: string } | undefined
-  /** Only where the database classifies networks (MaxMind Connection-Type, Anonymous-IP, Enterprise); absent otherwise. */
-  readonly networkKindOf?: (ip: string) => NetworkKind | undefined
-  readonly sources: ReadonlyArray<GeographySource>
-  /** "name@version" of the database(s) answering countries, or autonomous systems. */
-  readonly sourceOf: (part: "country" | "asn") => string
-}
+export type { Geography, GeographySource, NetworkKind } from "./GeographyModel.ts"
+export { sourceLabel } from "./GeographyModel.ts"
 
 const require = createRequire(import.meta.url)
 
@@ -200,8 +183,6 @@ const geographyFrom = (country: RangeTable, asn: RangeTable, sources: ReadonlyAr
     sourceOf: (part) => sourceLabel(sources[part === "country" ? 0 : 1] ?? sources[0]!)
   }
 }
-
-export const sourceLabel = (s: GeographySource): string => `${s.name}@${s.version}`
 
 let loaded: Geography | undefined
 

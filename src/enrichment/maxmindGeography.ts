@@ -10,7 +10,7 @@ import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { basename } from "node:path"
 import { Reader } from "maxmind"
-import { type Geography, type GeographySource, type NetworkKind, sourceLabel } from "./Geography.ts"
+import { type Geography, type GeographySource, type NetworkKind, sourceLabel } from "./GeographyModel.ts"
 
 /** The fields of the MaxMind record layouts read here (all optional: each database has some). */
 interface MmdbRecord {

@@ -72,7 +72,10 @@ export const pgliteOptions = async (dataDir: string): Promise<{ startParams: Arr
     const migrated = migratedTemplatePath()
     if (existsSync(join(migrated, "PG_VERSION"))) {
       // Copied off the main thread: an analysis of a new store runs meanwhile (layers/Analyzers.ts).
-      await cp(migrated, dataDir, { recursive: true })
+      // PG_VERSION last: a copy cut short (a crash, a full disk) is not taken for a database.
+      const marker = join(migrated, "PG_VERSION")
+      await cp(migrated, dataDir, { recursive: true, filter: (source) => source !== marker })
+      await cp(marker, join(dataDir, "PG_VERSION"))
       return { startParams }
     }
   }

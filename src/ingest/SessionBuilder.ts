@@ -429,14 +429,14 @@ export class SessionBuilder {
    */
   finish(ids: Iterable<string>): void {
     if (this.sink === undefined || this.outOfOrder !== undefined) return
-    let any = false
+    let marked = false
     for (const id of ids) {
       const acc = this.sessions.get(id)
       if (acc === undefined || acc.group !== null) continue
       this.markReady(acc)
-      any = true
+      marked = true
     }
-    if (any) this.drain()
+    if (marked) this.drain()
   }
 
   /**

@@ -16,6 +16,7 @@ import { defaultGeography, geographySources, iptoasnGeography } from "../../src/
 import { maxmindGeography } from "../../src/enrichment/maxmindGeography.ts"
 import { buildRangeTable, ipv4Number, ipv6Number } from "../../src/enrichment/RangeTable.ts"
 import { writeMmdb } from "./mmdbWriter.ts"
+import { attackSession } from "./sessionFixture.ts"
 import { runCli } from "../cli/helpers.ts"
 
 const require = createRequire(import.meta.url)
@@ -84,28 +85,16 @@ describe("IP range tables", () => {
 
 describe("geographic evidence", () => {
   // 200 sessions from 200 addresses; the hand-made geography spreads them over 20 countries.
-  const sessions: Array<AttackSession> = Array.from({ length: 200 }, (_, k) => ({
-    id: `s${String(k).padStart(3, "0")}`,
-    sensor: "test",
-    protocol: "ssh",
-    src_ip: `198.51.${k >> 8}.${k & 255}`,
-    src_port: 40000 + k,
-    dst_ip: "203.0.113.1",
-    dst_port: 22,
-    start: new Date(Date.UTC(2024, 0, 1) + k * 3_600_000).toISOString(),
-    end: new Date(Date.UTC(2024, 0, 1) + k * 3_600_000 + 60_000).toISOString(),
-    client_version: null,
-    hassh: null,
-    credentials: [],
-    commands: [],
-    downloads: [],
-    uploads: [],
-    ssh_keys_added: [],
-    tcpip_forwards: [],
-    http_requests: [],
-    user_agent: null,
-    event_count: 1
-  }))
+  const sessions: Array<AttackSession> = Array.from({ length: 200 }, (_, k) =>
+    attackSession({
+      id: `s${String(k).padStart(3, "0")}`,
+      sensor: "test",
+      src_ip: `198.51.${k >> 8}.${k & 255}`,
+      src_port: 40000 + k,
+      dst_ip: "203.0.113.1",
+      start: new Date(Date.UTC(2024, 0, 1) + k * 3_600_000).toISOString(),
+      end: new Date(Date.UTC(2024, 0, 1) + k * 3_600_000 + 60_000).toISOString()
+    }))
   const features = computeFeatures(sessions)
   const countries = Array.from({ length: 20 }, (_, k) => `C${k}`)
   const country = new Int32Array(features.count)

@@ -36,23 +36,26 @@ const useAsnDatabase = (file: string) =>
 
 /**
  * --geoip-db FILE…: this process's analyses (and their threads) ask these MaxMind files first
- * (DSHIELD_GEOIP_DB). Each is opened here once, so a wrong file stops the command in one
- * sentence instead of failing inside the analysis.
+ * (DSHIELD_GEOIP_DB). They are opened here, as the process's geography the analysis then
+ * uses, so a wrong file stops the command in one sentence instead of failing inside the
+ * analysis, and is read once.
  */
 const useGeoIpDatabases = (files: ReadonlyArray<string>) =>
-  Effect.flatMap(load(() => import("../enrichment/maxmindGeography.ts")), ({ maxmindGeography, GeoIpDatabaseError }) =>
-    Effect.suspend(() => {
-      try {
-        maxmindGeography(files, () => {
-          throw new Error("not needed to open the files")
-        })
-      } catch (error) {
-        return error instanceof GeoIpDatabaseError ? Effect.fail(new InputError({ message: error.message, path: files[0] })) : Effect.die(error)
-      }
-      if (files.some((f) => f.includes(","))) return Effect.fail(new InputError({ message: `A --geoip-db path contains a comma (${files.find((f) => f.includes(","))}); rename or link the file without one.` }))
-      process.env.DSHIELD_GEOIP_DB = files.join(",")
-      return Effect.void
-    }))
+  Effect.flatMap(
+    load(() => Promise.all([import("../enrichment/Geography.ts"), import("../enrichment/maxmindGeography.ts")])),
+    ([{ defaultGeography }, { GeoIpDatabaseError }]) =>
+      Effect.suspend(() => {
+        const withComma = files.find((f) => f.includes(","))
+        if (withComma !== undefined) return Effect.fail(new InputError({ message: `A --geoip-db path contains a comma (${withComma}); rename or link the file without one.` }))
+        process.env.DSHIELD_GEOIP_DB = files.join(",")
+        try {
+          defaultGeography()
+        } catch (error) {
+          return error instanceof GeoIpDatabaseError ? Effect.fail(new InputError({ message: error.message, path: files[0] })) : Effect.die(error)
+        }
+        return Effect.void
+      })
+  )
 
 /**
  * The inference actors of this process read DSHIELD_INFERENCE_CONFIG and DSHIELD_GPU (so do a

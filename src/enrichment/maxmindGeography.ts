@@ -78,9 +78,17 @@ const openDatabase = (path: string): OpenDatabase => {
     throw new GeoIpDatabaseError(`${path} is not a MaxMind database (.mmdb); give a GeoLite2 or GeoIP2 file such as GeoLite2-Country.mmdb or GeoLite2-ASN.mmdb.`)
   }
   const built = reader.metadata.buildEpoch.toISOString().slice(0, 10)
+  let digest: string | undefined
   return {
     reader,
-    source: { name: `mmdb:${basename(path)}`, version: `${reader.metadata.databaseType} ${built}`, sha256: createHash("sha256").update(bytes).digest("hex") }
+    // The digest is for manifests only: computed when first asked (a City file is 70 MB).
+    source: {
+      name: `mmdb:${basename(path)}`,
+      version: `${reader.metadata.databaseType} ${built}`,
+      get sha256() {
+        return (digest ??= createHash("sha256").update(bytes).digest("hex"))
+      }
+    }
   }
 }
 

@@ -108,6 +108,10 @@ const run = (command: Command) =>
         if (command.asnDb !== undefined) yield* useAsnDatabase(command.asnDb)
         if (command.geoipDb.length > 0) yield* useGeoIpDatabases(command.geoipDb)
         if (command.depth === "deep" && command.nats === undefined) yield* configureInference(command.inferenceConfig, undefined)
+        // The embedded store gets ready (PostgreSQL compiled, a new store copied from its
+        // template) on other threads while the rest of the command loads and the input is read.
+        const embedded = command.store !== undefined && command.store.databaseUrl === undefined && command.nats === undefined && command.depth === undefined
+        if (embedded) import("../store/pgliteTemplate.ts").then(({ warmEmbeddedStore }) => warmEmbeddedStore(command.store!.dataDir), () => undefined)
         const [{ analyzeCommand }, analyzers] = yield* load(() => Promise.all([import("./commands/analyze.ts"), import("../../layers/Analyzers.ts")]))
         // The command asks the Analyzer service; its layer says where the analysis runs.
         const analyze = (c: typeof command) => analyzeCommand(c).pipe(Effect.provide(analyzers.forCommand(c)))

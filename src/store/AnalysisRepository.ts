@@ -19,6 +19,8 @@ import { canonicalJson, sha256Hex } from "../config/AnalysisConfig.ts"
 import { type Row, SqlStore } from "./SqlStore.ts"
 
 const BATCH = 5000
+/** Campaigns written per statement (each carries its evidence document). */
+const CAMPAIGN_BATCH = 500
 
 /**
  * PostgreSQL text and jsonb cannot hold NUL characters, which attackers do send (in client
@@ -185,7 +187,9 @@ export const insertSessions = Effect.fn("AnalysisRepository.insertSessions")(fun
 /** Every stored session of a tenant, oldest first (the history a new run is analysed with). */
 export const loadSessions = Effect.fn("AnalysisRepository.loadSessions")(function*(tenant: string = DEFAULT_TENANT) {
   const store = yield* SqlStore
-  const rows = yield* store.query("SELECT data FROM attack_sessions WHERE tenant = $1 ORDER BY start_at, id", [tenant])
+  // As text, parsed here: the same document, and PGlite's first read of jsonb through its
+  // type output took 0.17 s for alvarogar's 3,341 sessions against 0.09 s as text.
+  const rows = yield* store.query("SELECT data::text AS data FROM attack_sessions WHERE tenant = $1 ORDER BY start_at, id", [tenant])
   return rows.map((r) => (typeof r.data === "string" ? JSON.parse(r.data) : r.data) as AttackSession)
 })
 
@@ -312,12 +316,33 @@ export const saveAnalysis = Effect.fn("AnalysisRepository.saveAnalysis")(functio
 
     let created = 0
     let updated = 0
-    for (const c of result.campaigns) {
-      const id = stableId.get(c.id)!
-      const parent = c.parent_id === null ? null : stableId.get(c.parent_id) ?? null
-      const rows = yield* store.query(
+    // The campaigns, their memberships and their indicators, a statement per batch of
+    // campaigns rather than four per campaign: a result of thousands of campaigns is a few
+    // round trips to PostgreSQL, and a few queries through PGlite's WebAssembly.
+    for (const batch of chunks(result.campaigns, CAMPAIGN_BATCH)) {
+      const rows = batch.map((c) => ({
+        id: stableId.get(c.id)!,
+        parent_id: c.parent_id === null ? null : stableId.get(c.parent_id) ?? null,
+        level: c.level,
+        name: c.name,
+        confidence: c.confidence,
+        confidence_low: c.confidence_interval[0],
+        confidence_high: c.confidence_interval[1],
+        assessment: c.assessment,
+        evidence: JSON.parse(canonicalJson(c.evidence)),
+        ttps: c.ttps,
+        session_count: c.sessions.length,
+        source_ip_count: c.source_ips.length,
+        first_seen: c.first_seen,
+        last_seen: c.last_seen,
+        formed_by: c.formed_by,
+        techniques: c.techniques ?? null
+      }))
+      const written = yield* store.query(
         `INSERT INTO campaigns (id, tenant, parent_id, level, name, state, confidence, confidence_low, confidence_high, assessment, evidence, ttps, session_count, source_ip_count, first_seen, last_seen, formed_by, techniques)
-         VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9, $10::jsonb, $11::text[], $12, $13, $14, $15, $16::jsonb, $17::jsonb)
+         SELECT c.id, $2, c.parent_id, c.level, c.name, 'active', c.confidence, c.confidence_low, c.confidence_high, c.assessment, c.evidence, c.ttps, c.session_count, c.source_ip_count, c.first_seen, c.last_seen, c.formed_by, c.techniques
+         FROM jsonb_to_recordset($1::jsonb)
+           AS c(id text, parent_id text, level text, name text, confidence double precision, confidence_low double precision, confidence_high double precision, assessment text, evidence jsonb, ttps text[], session_count integer, source_ip_count integer, first_seen timestamptz, last_seen timestamptz, formed_by jsonb, techniques jsonb)
          ON CONFLICT (id) DO UPDATE SET
            parent_id = EXCLUDED.parent_id, name = EXCLUDED.name, state = 'active',
            confidence = EXCLUDED.confidence, confidence_low = EXCLUDED.confidence_low, confidence_high = EXCLUDED.confidence_high,
@@ -326,34 +351,60 @@ export const saveAnalysis = Effect.fn("AnalysisRepository.saveAnalysis")(functio
            session_count = EXCLUDED.session_count, source_ip_count = EXCLUDED.source_ip_count,
            first_seen = LEAST(campaigns.first_seen, EXCLUDED.first_seen), last_seen = GREATEST(campaigns.last_seen, EXCLUDED.last_seen),
            updated_at = now()
-         RETURNING (xmax = 0) AS inserted`,
-        [id, tenant, parent, c.level, pgText(c.name), c.confidence, c.confidence_interval[0], c.confidence_interval[1], c.assessment, pgJson(JSON.parse(canonicalJson(c.evidence))), c.ttps, c.sessions.length, c.source_ips.length, c.first_seen, c.last_seen, pgJson(c.formed_by), c.techniques === undefined ? null : pgJson(c.techniques)]
+         RETURNING id, (xmax = 0) AS inserted`,
+        [pgJson(rows), tenant]
       )
-      if (rows[0]?.inserted === true) {
-        created++
-        createdIds.push(id)
-      } else {
-        updated++
-        const previous = before.get(id)
-        if (previous === "dormant" || previous === "concluded") reactivatedIds.push(id)
+      const inserted = new Set(written.filter((r) => r.inserted === true).map((r) => String(r.id)))
+      // In the run's order, as the ids were chosen (created and reactivated lists are reported in it).
+      for (const { id } of rows) {
+        if (inserted.has(id)) {
+          created++
+          createdIds.push(id)
+        } else {
+          updated++
+          const previous = before.get(id)
+          if (previous === "dormant" || previous === "concluded") reactivatedIds.push(id)
+        }
       }
-      yield* store.query("DELETE FROM campaign_sessions WHERE campaign_id = $1", [id])
-      for (const batch of chunks(c.sessions, BATCH)) {
-        yield* store.query(
-          "INSERT INTO campaign_sessions (campaign_id, session_id, analysis_id) SELECT $1, s, $2 FROM unnest($3::text[]) AS s",
-          [id, analysisId, batch]
+      const ids = rows.map((r) => r.id)
+      yield* store.query("DELETE FROM campaign_sessions WHERE campaign_id = ANY($1::text[])", [ids])
+      // Memberships as (campaign, session) pairs, at most BATCH per statement.
+      const pairs = { campaigns: [] as Array<string>, sessions: [] as Array<string> }
+      const flush = () =>
+        store.query(
+          "INSERT INTO campaign_sessions (campaign_id, session_id, analysis_id) SELECT c, s, $3 FROM unnest($1::text[], $2::text[]) AS m(c, s)",
+          [pairs.campaigns.splice(0), pairs.sessions.splice(0), analysisId]
         )
+      for (let i = 0; i < batch.length; i++) {
+        for (const session of batch[i]!.sessions) {
+          pairs.campaigns.push(ids[i]!)
+          pairs.sessions.push(session)
+          if (pairs.sessions.length === BATCH) yield* flush()
+        }
       }
-      const indicators: Array<{ type: string; value: string; name?: string }> = [...c.indicators, ...c.source_ips.map((ip) => ({ type: "ip" as const, value: ip }))]
-      if (indicators.length > 0) {
-        // An organisation's name may change between database releases: the latest is kept.
-        // No name is "" in the array (an array of only nulls cannot be encoded), NULL in the row.
+      if (pairs.sessions.length > 0) yield* flush()
+      // Indicators, the campaign's source addresses among them. An organisation's name may
+      // change between database releases: the latest is kept. No name is "" in the array (an
+      // array of only nulls cannot be encoded), NULL in the row.
+      const indicators = { campaigns: [] as Array<string>, types: [] as Array<string>, values: [] as Array<string | null>, names: [] as Array<string | null>, firstSeen: [] as Array<string> }
+      for (let i = 0; i < batch.length; i++) {
+        const c = batch[i]!
+        const all: Array<{ type: string; value: string; name?: string }> = [...c.indicators, ...c.source_ips.map((ip) => ({ type: "ip" as const, value: ip }))]
+        for (const indicator of all) {
+          indicators.campaigns.push(ids[i]!)
+          indicators.types.push(indicator.type)
+          indicators.values.push(pgText(indicator.value))
+          indicators.names.push(indicator.name === undefined ? "" : pgText(indicator.name))
+          indicators.firstSeen.push(c.first_seen)
+        }
+      }
+      if (indicators.campaigns.length > 0) {
         yield* store.query(
           `INSERT INTO campaign_indicators (campaign_id, type, value, first_seen, name)
-           SELECT $1, t, v, $4, NULLIF(n, '') FROM unnest($2::text[], $3::text[], $5::text[]) AS i(t, v, n)
+           SELECT c, t, v, f, NULLIF(n, '') FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[]) AS i(c, t, v, f, n)
            ON CONFLICT (campaign_id, type, value) DO UPDATE SET name = EXCLUDED.name
            WHERE campaign_indicators.name IS DISTINCT FROM EXCLUDED.name`,
-          [id, indicators.map((i) => i.type), indicators.map((i) => pgText(i.value)), c.first_seen, indicators.map((i) => (i.name === undefined ? "" : pgText(i.name)))]
+          [indicators.campaigns, indicators.types, indicators.values, indicators.firstSeen, indicators.names]
         )
       }
     }

@@ -23,7 +23,7 @@
  */
 import { createHash } from "node:crypto"
 import { existsSync, readdirSync, readFileSync } from "node:fs"
-import { cp, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises"
+import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -35,12 +35,13 @@ export const PGLITE_START_PARAMS: ReadonlyArray<string> = [...PGlite.defaultStar
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..")
 
+/** The installed PGlite's `dist/` folder, where its WebAssembly and file-system bundle live. */
+const pgliteDist = (): string => dirname(createRequire(import.meta.url).resolve("@electric-sql/pglite"))
+
 /** The installed PGlite's version: a template is only valid for the PostgreSQL build that made it. */
 const pgliteVersion = (): string => {
-  const require = createRequire(import.meta.url)
-  const main = require.resolve("@electric-sql/pglite")
   // The package's entry lives in dist/; its package.json is one level up.
-  const manifest = JSON.parse(readFileSync(join(dirname(main), "..", "package.json"), "utf8")) as { version: string }
+  const manifest = JSON.parse(readFileSync(join(pgliteDist(), "..", "package.json"), "utf8")) as { version: string }
   return manifest.version
 }
 
@@ -61,27 +62,97 @@ const migrationsDigest = (): string => {
 export const migratedTemplatePath = (): string => join(cacheRoot(), `pglite-${pgliteVersion()}-migrated-${migrationsDigest()}`)
 
 
+let artifacts: Promise<{ pgliteWasmModule: WebAssembly.Module; fsBundle: Blob }> | undefined
+
+/**
+ * PGlite's WebAssembly compiled and its file-system bundle read, once per process, as PGlite
+ * would do at every start. Compiling (0.15–0.2 s) runs on the engine's own threads, so a
+ * command that will open the embedded store starts it early (`warmEmbeddedStore`) and it is
+ * done by the time the store is copied or the input read; every later store of the process
+ * (the tests, the HTTP API's tenants) reuses it.
+ */
+export const pgliteArtifacts = (): Promise<{ pgliteWasmModule: WebAssembly.Module; fsBundle: Blob }> => {
+  artifacts ??= (async () => {
+    const dist = pgliteDist()
+    const [pgliteWasmModule, bundle] = await Promise.all([
+      readFile(join(dist, "pglite.wasm")).then((bytes) => WebAssembly.compile(bytes)),
+      readFile(join(dist, "pglite.data"))
+    ])
+    return { pgliteWasmModule, fsBundle: new Blob([bundle]) }
+  })()
+  return artifacts
+}
+
+/** New stores being copied from the migrated template, by data directory. */
+const copies = new Map<string, Promise<boolean>>()
+
+/**
+ * Copies the migrated template into `dataDir` when it holds no database yet, once per
+ * process and directory: true when it did (false: no migrated template for these migrations).
+ */
+const copyNewStore = (dataDir: string): Promise<boolean> => {
+  let copy = copies.get(dataDir)
+  if (copy === undefined) {
+    const migrated = migratedTemplatePath()
+    copy = existsSync(join(migrated, "PG_VERSION")) ? copyTemplate(migrated, dataDir).then(() => true) : Promise.resolve(false)
+    copies.set(dataDir, copy)
+  }
+  return copy
+}
+
+/**
+ * Gets the embedded store ready without waiting for it, for a command that will open it:
+ * PGlite compiled and, for a data directory that holds no database yet, the migrated
+ * template copied in, both off the main thread while the command loads and reads its input.
+ * A failure surfaces when the store opens.
+ */
+export const warmEmbeddedStore = (dataDir: string): void => {
+  pgliteArtifacts().catch(() => undefined)
+  if (!dataDir.startsWith("memory://") && !holdsDatabase(dataDir)) copyNewStore(dataDir).catch(() => undefined)
+}
+
+/**
+ * Copies the migrated template into a new data directory, its files in parallel (one copy at a
+ * time took 0.3 s for its 500 files; the file system's own work is what remains), PG_VERSION
+ * last: a copy cut short (a crash, a full disk) is not taken for a database.
+ */
+const copyTemplate = async (template: string, dataDir: string): Promise<void> => {
+  const entries = await readdir(template, { recursive: true, withFileTypes: true })
+  const relative = (e: { parentPath: string; name: string }) => join(e.parentPath, e.name).slice(template.length + 1)
+  const folders = entries.filter((e) => e.isDirectory()).map(relative).sort()
+  await mkdir(dataDir, { recursive: true })
+  for (const folder of folders) await mkdir(join(dataDir, folder), { recursive: true })
+  const files = entries.filter((e) => e.isFile()).map(relative).filter((file) => file !== "PG_VERSION")
+  await Promise.all(files.map((file) => copyFile(join(template, file), join(dataDir, file))))
+  await copyFile(join(template, "PG_VERSION"), join(dataDir, "PG_VERSION"))
+}
+
+/** PGlite's options for opening `dataDir`. */
+export interface PgliteOpenOptions {
+  readonly startParams: Array<string>
+  readonly loadDataDir?: Blob
+  readonly pgliteWasmModule?: WebAssembly.Module
+  readonly fsBundle?: Blob
+}
+
 /**
  * The options to open `dataDir` with: the start parameters, and for a new store the
  * template to load (when it exists).
  */
-export const pgliteOptions = async (dataDir: string): Promise<{ startParams: Array<string>; loadDataDir?: Blob }> => {
+export const pgliteOptions = async (dataDir: string): Promise<PgliteOpenOptions> => {
   const startParams = [...PGLITE_START_PARAMS]
-  if (holdsDatabase(dataDir)) return { startParams }
+  // A copy already under way (warmEmbeddedStore) is waited for, not started again.
+  if (holdsDatabase(dataDir) && !copies.has(dataDir)) return { startParams, ...await pgliteArtifacts() }
   if (!dataDir.startsWith("memory://")) {
-    const migrated = migratedTemplatePath()
-    if (existsSync(join(migrated, "PG_VERSION"))) {
-      // Copied off the main thread: an analysis of a new store runs meanwhile (layers/Analyzers.ts).
-      // PG_VERSION last: a copy cut short (a crash, a full disk) is not taken for a database.
-      const marker = join(migrated, "PG_VERSION")
-      await cp(migrated, dataDir, { recursive: true, filter: (source) => source !== marker })
-      await cp(marker, join(dataDir, "PG_VERSION"))
-      return { startParams }
-    }
+    // Copied (and PGlite compiled meanwhile) off the main thread: an analysis of a new
+    // store runs at the same time (layers/Analyzers.ts).
+    const [copied, compiled] = await Promise.all([copyNewStore(dataDir), pgliteArtifacts()])
+    if (copied) return { startParams, ...compiled }
   }
   const template = templatePath()
-  if (!existsSync(template)) return { startParams }
-  return { startParams, loadDataDir: new Blob([await readFile(template)]) }
+  if (!existsSync(template)) return { startParams, ...await pgliteArtifacts() }
+  const [tar, compiled] = await Promise.all([readFile(template), pgliteArtifacts()])
+  return { startParams, loadDataDir: new Blob([tar]), ...compiled }
 }
 
 /**

@@ -1,0 +1,126 @@
+/**
+ * Campaigns are written a batch of campaigns per statement (src/store/AnalysisRepository.ts):
+ * a Result of 1,200 campaigns, whose variants sit in later batches than their families,
+ * stored twice on the embedded store and on PostgreSQL: every campaign, membership and
+ * indicator written once, the second save an update of each, nothing duplicated.
+ *
+ * And the embedded store's warm start (src/store/pgliteTemplate.ts): a store opened while
+ * `warmEmbeddedStore` is still copying the template waits for that copy and opens migrated.
+ */
+import { afterAll, describe, expect, test } from "bun:test"
+import { existsSync, mkdtempSync, readdirSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Layer } from "effect"
+import { DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
+import type { Campaign } from "../../src/domain/Campaign.ts"
+import type { Result } from "../../src/domain/Result.ts"
+import { analyzeSessions } from "../../src/pipeline/analyzeSessions.ts"
+import { saveAnalysis } from "../../src/store/AnalysisRepository.ts"
+import { loadMigrations, migrate } from "../../src/store/migrate.ts"
+import { warmEmbeddedStore } from "../../src/store/pgliteTemplate.ts"
+import { SqlStore, type StoreError } from "../../src/store/SqlStore.ts"
+import { generateSessions } from "../../src/synthetic/generateSessions.ts"
+import { freshDatabase, serviceAvailable } from "./services.ts"
+
+const HAVE_POSTGRES = await serviceAvailable("PostgreSQL", 5432)
+const database = freshDatabase("dshield_coord_batches", HAVE_POSTGRES)
+afterAll(() => database?.drop())
+
+const FAMILIES = 600
+const sessions = [...generateSessions({ sessions: FAMILIES, seed: 8 })].map((s) => s.session).sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.id < b.id ? -1 : 1))
+const analysed = analyzeSessions(sessions, DEFAULT_CONFIG)
+const family = analysed.campaigns.find((c) => c.level === "family")!
+const variant = analysed.campaigns.find((c) => c.level === "variant")!
+
+/**
+ * One family and one variant per session, families first: the variants of the last families
+ * land in a later statement than their parents. Each carries the template campaign's
+ * indicators (its names included) and its own session and source.
+ */
+const campaignsOf = (): Array<Campaign> => {
+  const own = (template: Campaign, id: string, parent: string | null, i: number): Campaign => ({
+    ...template,
+    id,
+    parent_id: parent,
+    name: `${template.level} ${i}`,
+    sessions: [sessions[i]!.id],
+    source_ips: [sessions[i]!.src_ip ?? `192.0.2.${i % 250}`],
+    first_seen: sessions[i]!.start,
+    last_seen: sessions[i]!.end ?? sessions[i]!.start
+  })
+  return [
+    ...sessions.map((_, i) => own(family, `c-batch-family-${i}`, null, i)),
+    ...sessions.map((_, i) => own(variant, `c-batch-variant-${i}`, `c-batch-family-${i}`, i))
+  ]
+}
+
+const resultOf = (run: string): Result => ({
+  schema: "dshield-coordination/result@1",
+  run: { id: run, engine_version: "0.1.0", input_digest: "i", config_digest: "c", seed: 42, started_at: "2024-04-01T00:00:00.000Z", finished_at: "2024-04-01T00:00:01.000Z" },
+  input: { files: [], events: 1, sessions: sessions.length, rejected: {} },
+  campaigns: campaignsOf(),
+  unclustered_sessions: 0
+})
+
+const count = (table: string) =>
+  Effect.flatMap(SqlStore, (store) => store.query(`SELECT count(*)::integer AS n FROM ${table}`)).pipe(Effect.map((rows) => Number(rows[0]!.n)))
+
+const saveTwice = (layer: Layer.Layer<SqlStore, StoreError>) =>
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    yield* migrate(yield* loadMigrations())
+    const first = yield* saveAnalysis(resultOf("run-batch-1"), sessions)
+    const afterFirst = { campaigns: yield* count("campaigns"), memberships: yield* count("campaign_sessions"), indicators: yield* count("campaign_indicators") }
+    const second = yield* saveAnalysis(resultOf("run-batch-2"), [])
+    const afterSecond = { campaigns: yield* count("campaigns"), memberships: yield* count("campaign_sessions"), indicators: yield* count("campaign_indicators") }
+    const store = yield* SqlStore
+    const child = yield* store.query("SELECT parent_id, name, session_count FROM campaigns WHERE id = 'c-batch-variant-599'")
+    const named = yield* store.query("SELECT count(*)::integer AS n FROM campaign_indicators WHERE name IS NOT NULL")
+    return { first, second, afterFirst, afterSecond, child: child[0], named: Number(named[0]!.n) }
+  }).pipe(Effect.provide(layer))))
+
+const expected = (() => {
+  const perFamily = family.indicators.length + 1
+  const perVariant = variant.indicators.length + 1
+  return { campaigns: 2 * FAMILIES, memberships: 2 * FAMILIES, indicators: FAMILIES * (perFamily + perVariant) }
+})()
+const expectedNamed = FAMILIES * [...family.indicators, ...variant.indicators].filter((i) => i.name !== undefined).length
+
+const checks = (r: Awaited<ReturnType<typeof saveTwice>>) => {
+  expect(r.first.campaignsCreated).toBe(2 * FAMILIES)
+  expect(r.first.campaignsUpdated).toBe(0)
+  expect(r.first.created).toEqual(campaignsOf().map((c) => c.id))
+  expect(r.afterFirst).toEqual(expected)
+  expect(r.second.campaignsCreated).toBe(0)
+  expect(r.second.campaignsUpdated).toBe(2 * FAMILIES)
+  expect(r.afterSecond).toEqual(expected)
+  expect(r.child).toEqual({ parent_id: "c-batch-family-599", name: "variant 599", session_count: 1 })
+  expect(r.named).toBe(expectedNamed)
+  expect(r.second.result.campaigns.map((c) => c.id)).toEqual(campaignsOf().map((c) => c.id))
+}
+
+describe("campaign writes in batches", () => {
+  test("embedded PGlite: 1,200 campaigns stored twice, each written once", async () => {
+    checks(await saveTwice(SqlStore.pglite("memory://")))
+  }, 120_000)
+
+  test.skipIf(!HAVE_POSTGRES)("PostgreSQL: 1,200 campaigns stored twice, each written once", async () => {
+    checks(await saveTwice(SqlStore.postgres(database!.url)))
+  }, 120_000)
+})
+
+describe("embedded store warm start", () => {
+  test("a store opened while its template is still being copied waits for the copy and opens migrated", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "dshield-warm-")), "store")
+    warmEmbeddedStore(dir)
+    // PG_VERSION is copied last: the copy is still under way when the store opens.
+    expect(existsSync(join(dir, "PG_VERSION"))).toBe(false)
+    const migrations = readdirSync(new URL("../../migrations", import.meta.url).pathname).filter((f) => f.endsWith(".sql")).length
+    const applied = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const store = yield* SqlStore
+      return (yield* store.query("SELECT count(*)::integer AS n FROM schema_migrations"))[0]!.n
+    }).pipe(Effect.provide(SqlStore.pglite(dir)))))
+    expect(applied).toBe(migrations)
+    expect(existsSync(join(dir, "PG_VERSION"))).toBe(true)
+  }, 60_000)
+})

@@ -21,6 +21,7 @@ import { resolveStoreConfig, type StoreConfig } from "../src/config/StoreConfig.
 import { AnalysisError, InputError } from "../src/domain/errors.ts"
 import type { Result } from "../src/domain/Result.ts"
 import { Analyzer, type AnalyzeInputs } from "../src/pipeline/Analyzer.ts"
+import { inputsReadable } from "../src/ingest/inputPaths.ts"
 import { holdsDatabase } from "../src/store/dataDir.ts"
 import { sessionWrites } from "../src/store/sessionChanges.ts"
 import type { SqlStore, StoreError } from "../src/store/SqlStore.ts"
@@ -66,12 +67,20 @@ export const store = (storeConfig: StoreConfig | Layer.Layer<SqlStore, StoreErro
         const { postgresActor, storeFailure } = yield* Effect.promise(() => import("../actors/postgres/StoreActor.ts"))
         return yield* Effect.gen(function*() {
           // The store is opened, migrated and read while the input is ingested; a store that
-          // does not exist yet has no history, so its analysis does not wait for it at all.
-          const opening = yield* Effect.forkScoped(postgresActor(storeConfig))
-          const loading = yield* Effect.forkScoped(Effect.flatMap(Fiber.join(opening), (pg) =>
-            pg.ask("migrate", {}).pipe(Effect.andThen(pg.ask("loadSessions", tenant === undefined ? {} : { tenant })))))
-          const history = newEmbeddedStore(storeConfig) ? [] : Fiber.join(loading)
+          // does not exist yet has no history, so its analysis does not wait for it at all. A
+          // new store is made only for inputs that can be read: a missing file fails in ingest
+          // with its own sentence and leaves no store directory behind.
+          const fresh = newEmbeddedStore(storeConfig)
+          const open = Effect.gen(function*() {
+            const opening = yield* Effect.forkScoped(postgresActor(storeConfig))
+            const loading = yield* Effect.forkScoped(Effect.flatMap(Fiber.join(opening), (pg) =>
+              pg.ask("migrate", {}).pipe(Effect.andThen(pg.ask("loadSessions", tenant === undefined ? {} : { tenant })))))
+            return { opening, loading }
+          })
+          const early = !fresh || inputsReadable(paths) ? yield* open : undefined
+          const history = fresh || early === undefined ? [] : Fiber.join(early.loading)
           const done = yield* runAnalysisWithSessions(paths, config, { history, onProgress, onSession })
+          const { opening, loading } = early ?? (yield* open)
           const pg = yield* Fiber.join(opening)
           const stored = yield* Fiber.join(loading)
           // The input's sessions, joined with their stored pieces where a session straddled

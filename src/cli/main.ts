@@ -12,6 +12,7 @@ import { accessSync, constants } from "node:fs"
 import { Cause, Effect, Exit, Fiber } from "effect"
 import { ENGINE_VERSION } from "../version.ts"
 import { InputError } from "../domain/errors.ts"
+import { inputsReadable } from "../ingest/inputPaths.ts"
 import { commandName, tracingFromEnv } from "../observability/TracingSettings.ts"
 import { type Command, parseCommand } from "./args.ts"
 import { ANALYZE_HELP, ASSESS_HELP, AUDIT_HELP, CAMPAIGNS_HELP, CONFIG_HELP, KEYS_HELP, MAINTENANCE_HELP, OPS_HELP, REPLAY_HELP, SERVE_HELP, WORKER_HELP, EVAL_HELP, GENERATE_HELP, MAIN_HELP, MIGRATE_HELP, SCHEMA_HELP, VERSION_HELP, TECHNIQUES_HELP, EXPORT_HELP, REPORT_HELP, MCP_HELP } from "./help.ts"
@@ -109,9 +110,12 @@ const run = (command: Command) =>
         if (command.geoipDb.length > 0) yield* useGeoIpDatabases(command.geoipDb)
         if (command.depth === "deep" && command.nats === undefined) yield* configureInference(command.inferenceConfig, undefined)
         // The embedded store gets ready (PostgreSQL compiled, a new store copied from its
-        // template) on other threads while the rest of the command loads and the input is read.
+        // template) on other threads while the rest of the command loads and the input is read;
+        // not for an input that is missing, whose one-sentence error must leave no store behind.
         const embedded = command.store !== undefined && command.store.databaseUrl === undefined && command.nats === undefined && command.depth === undefined
-        if (embedded) import("../store/pgliteTemplate.ts").then(({ warmEmbeddedStore }) => warmEmbeddedStore(command.store!.dataDir), () => undefined)
+        if (embedded && command.es === undefined && inputsReadable(command.paths)) {
+          import("../store/pgliteTemplate.ts").then(({ warmEmbeddedStore }) => warmEmbeddedStore(command.store!.dataDir), () => undefined)
+        }
         const [{ analyzeCommand }, analyzers] = yield* load(() => Promise.all([import("./commands/analyze.ts"), import("../../layers/Analyzers.ts")]))
         // The command asks the Analyzer service; its layer says where the analysis runs.
         const analyze = (c: typeof command) => analyzeCommand(c).pipe(Effect.provide(analyzers.forCommand(c)))

@@ -193,6 +193,15 @@ describe("migrate and config", () => {
     expect(copied.stdout).toContain(`up to date (${migrations} already applied)`)
   }, 60_000)
 
+  test("analyze --store of a missing input is one sentence and leaves no store behind", () => {
+    const dir = join(tmp, "never-made")
+    const r = runCli(["analyze", "--store", "--data-dir", dir, join(tmp, "no-such-input.json")])
+    expect(r.code).toBe(2)
+    expect(r.stderr.trim().split("\n")).toHaveLength(1)
+    expect(r.stderr).toContain("does not exist")
+    expect(existsSync(dir)).toBe(false)
+  })
+
   test("analyze --store keeps a single-source campaign (migration 0002 allows its assessment)", () => {
     const data = join(tmp, "single-source")
     const gen = runCli(["generate", "--sessions", "100", "--seed", "5", "--out", data])

@@ -238,13 +238,17 @@ export const spawn = <P extends Protocol, R>(
       return exit.value
     })
 
-    const unavailable = (reason: string): ActorUnavailable => new ActorUnavailable({ actor: proto.name, reason })
+    /** The failure that made the actor escalate, in its own words (ActorUnavailable.lastFailure). */
+    let escalationFailure: string | undefined
+    const unavailable = (reason: string): ActorUnavailable =>
+      new ActorUnavailable({ actor: proto.name, reason, ...(state === "escalated" && escalationFailure !== undefined ? { lastFailure: escalationFailure } : {}) })
 
-    const escalate = (reason: string, crashed: Envelope | undefined): Effect.Effect<void> =>
+    const escalate = (reason: string, crashed: Envelope | undefined, failure?: string): Effect.Effect<void> =>
       Effect.gen(function*() {
         if (state === "escalated") return
         state = "escalated"
         escalation = reason
+        escalationFailure = failure
         lastError = reason
         yield* release
         if (options.onEscalate !== undefined) yield* options.onEscalate(reason)
@@ -272,7 +276,7 @@ export const spawn = <P extends Protocol, R>(
             const reason = `${proto.name} crashed ${restarts.filter((t) => t > at - policy.withinMs).length + 1} times within ${policy.withinMs} ms ` +
               `(last: ${describe(defect)}); it was stopped instead of restarted again.`
             // State first, then answers: whoever hears "unavailable" sees the actor escalated.
-            return yield* escalate(reason, answer)
+            return yield* escalate(reason, answer, describe(defect))
           }
           restarts.push(at)
           actorRestarts.inc(instance)

@@ -13,7 +13,12 @@ import { Schema } from "effect"
  */
 export class ActorUnavailable extends Schema.TaggedError<ActorUnavailable>()("ActorUnavailable", {
   actor: Schema.String,
-  reason: Schema.String
+  reason: Schema.String,
+  /**
+   * For an actor that escalated: the failure that spent its restart budget, in its own words
+   * (e.g. the store's "…is in use by…" sentence), for a caller that reports it to a user.
+   */
+  lastFailure: Schema.optional(Schema.String)
 }) {}
 
 /**

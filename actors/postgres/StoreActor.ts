@@ -26,8 +26,9 @@ export const postgresActor = (config: StoreConfig | Layer.Layer<SqlStore, StoreE
   spawn(PostgresStore, postgresStoreBehaviour(Layer.isLayer(config) ? config as Layer.Layer<SqlStore, StoreError> : sqlStoreLayer(config as StoreConfig)), { policy: { askTimeoutMs: 60 * 60_000, maxRestarts: 1 } })
 
 /** A store actor's failure as the CLI reports it (exit 1, one sentence). */
-export const storeFailure = (error: { readonly _tag: string; readonly message?: string; readonly reason?: string }): AnalysisError | InputError =>
+export const storeFailure = (error: { readonly _tag: string; readonly message?: string; readonly reason?: string; readonly lastFailure?: string }): AnalysisError | InputError =>
   error._tag === "InputError"
     ? (error as InputError)
-    : new AnalysisError({ message: error.message ?? error.reason ?? `The store failed (${error._tag}).` })
+    // An actor that could not open its store gave up: the store's own sentence is what to show.
+    : new AnalysisError({ message: [error.lastFailure, error.message, error.reason].find((m) => m !== undefined && m.length > 0) ?? `The store failed (${error._tag}).` })
 

@@ -4,6 +4,7 @@
  */
 import { Context, Effect, Layer, Semaphore } from "effect"
 import { PGlite } from "@electric-sql/pglite"
+import { DataDirLocked, lockDataDir } from "./dataDirLock.ts"
 import { pgliteOptions } from "./pgliteTemplate.ts"
 import { describeStoreError, type Row, SqlStore, StoreError } from "./SqlStore.ts"
 
@@ -15,6 +16,14 @@ export const pgliteStore = (dataDir: string): Layer.Layer<SqlStore, StoreError> 
   Layer.effect(
     SqlStore,
     Effect.gen(function*() {
+      // One process at a time on a data directory (dataDirLock.ts), held until the store closes.
+      yield* Effect.acquireRelease(
+        Effect.try({
+          try: () => (dataDir.startsWith("memory://") ? () => undefined : lockDataDir(dataDir)),
+          catch: (error) => new StoreError({ message: error instanceof DataDirLocked ? error.message : `Cannot lock the embedded store at ${dataDir} (${describeStoreError(error)}); check the directory.` })
+        }),
+        (release) => Effect.sync(release)
+      )
       const db = yield* Effect.acquireRelease(
         Effect.tryPromise({
           try: async () => {

@@ -29,6 +29,7 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { PGlite } from "@electric-sql/pglite"
 import { holdsDatabase } from "./dataDir.ts"
+import { lockDataDir } from "./dataDirLock.ts"
 
 /** PGlite's own start parameters plus the smaller shared buffers explained above. */
 export const PGLITE_START_PARAMS: ReadonlyArray<string> = [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"]
@@ -108,7 +109,16 @@ const copyNewStore = (dataDir: string): Promise<boolean> => {
  */
 export const warmEmbeddedStore = (dataDir: string): void => {
   pgliteArtifacts().catch(() => undefined)
-  if (!dataDir.startsWith("memory://") && !holdsDatabase(dataDir)) copyNewStore(dataDir).catch(() => undefined)
+  if (dataDir.startsWith("memory://") || holdsDatabase(dataDir)) return
+  // The copy is made under the store's lock; a store another process holds is left alone,
+  // and opening it says so.
+  let release: () => void
+  try {
+    release = lockDataDir(dataDir)
+  } catch {
+    return
+  }
+  copyNewStore(dataDir).catch(() => undefined).finally(release)
 }
 
 /**

@@ -14,6 +14,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import type { Result } from "../../src/domain/Result.ts"
 import { mispEventUuid } from "../../src/export/misp.ts"
+import { lockDataDir } from "../../src/store/dataDirLock.ts"
 import { HAVE_CORPORA, RADEC, REPO } from "../cli/helpers.ts"
 import { childEnv, cli, cliOk, serve } from "./apiServer.ts"
 
@@ -329,6 +330,12 @@ describe("dshield-coord mcp over stdio", () => {
     expect(high.campaigns.length).toBeLessThanOrEqual(3)
     for (const c of high.campaigns) expect(c.confidence).toBeGreaterThanOrEqual(0.8)
     expect(await refused(client, "get_campaign", { campaign_id: "c-0000000000000000" })).toContain("no stored campaign c-0000000000000000")
+    // A call while another process holds the store is refused with that sentence, and the
+    // server keeps serving.
+    const release = lockDataDir(stdioDb)
+    expect(await refused(client, "list_campaigns", {})).toContain("is in use by dshield-coord process")
+    release()
+    expect((await ok(client, "list_campaigns", { limit: 1 })).campaigns.length).toBe(1)
   }, 120_000)
 })
 

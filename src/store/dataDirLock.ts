@@ -113,7 +113,11 @@ let exitHook = false
  */
 export const lockDataDir = (dataDir: string): (() => void) => {
   const path = lockPath(dataDir)
+  let released = false
+  // Each holder lets go once: a second call of its release changes nothing.
   const release = () => {
+    if (released) return
+    released = true
     const count = held.get(path)
     if (count === undefined) return
     if (count > 1) held.set(path, count - 1)

@@ -27,6 +27,7 @@ describe("embedded store lock", () => {
     const second = lockDataDir(dir)
     expect(readFileSync(join(dir, LOCK_FILE), "utf8")).toBe(`${process.pid} ${hostname()}\n`)
     first()
+    first()
     expect(existsSync(join(dir, LOCK_FILE))).toBe(true)
     second()
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false)

@@ -10,7 +10,8 @@
  *      npm run bench:actors -- pool [rounds=N]           (only the pool comparison; 5 rounds)
  *      npm run bench:actors -- pool large=FILE           (one analysis of FILE on the pool vs in process)
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { connect } from "nats"
 import { type ActorRef, protocol, spawn } from "../actors/kernel/Actor.ts"
 import { existsSync, mkdtempSync } from "node:fs"

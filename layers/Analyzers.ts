@@ -13,7 +13,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, Fiber, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import type { NatsConnection } from "nats"
 import type { AnalysisPool } from "../actors/threads/AnalysisPool.ts"
 import type { NatsFlags } from "../actors/transport/NatsConnection.ts"

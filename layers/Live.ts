@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { Layer } from "effect"
+import * as Layer from "effect/Layer"
 import type { NatsConnection } from "nats"
 import {
   ConfidenceScorerClient,

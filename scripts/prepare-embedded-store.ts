@@ -7,7 +7,7 @@
  * runs initdb or parses the CSV itself.
  */
 import { existsSync } from "node:fs"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { defaultGeography } from "../src/enrichment/Geography.ts"
 import { loadMigrations, migrate } from "../src/store/migrate.ts"
 import { createMigratedTemplate, createTemplate, migratedTemplatePath, templatePath } from "../src/store/pgliteTemplate.ts"

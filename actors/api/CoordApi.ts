@@ -14,7 +14,9 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Schema } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import type { AnalysisConfig } from "../../src/config/AnalysisConfig.ts"
 import { AttackSession } from "../../src/domain/AttackSession.ts"
 import { RESULT_SCHEMA_ID, type Result } from "../../src/domain/Result.ts"

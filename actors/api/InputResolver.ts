@@ -6,7 +6,8 @@
  * @since 0.1.0
  */
 import { stat } from "node:fs/promises"
-import { Effect, type Scope } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import type { NatsConnection } from "nats"
 import { ClaimCheckError, type DisplayRoot, type InputBucketSettings, stageInputs, type StagedInputs } from "../transport/ClaimCheck.ts"
 import { checkLocalPaths } from "./LocalPaths.ts"

@@ -6,7 +6,8 @@
  * Roles: `analyze` needs analyst; `result` and `status` need viewer. Analyses on the pool
  * are not stored per tenant, so the tenant of the key only appears in the audit log.
  */
-import { type Context, Effect } from "effect"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import { checkAccessToken, checkApiKey } from "../../src/api/auth/Authentication.ts"
 import type { PrincipalShape, Role } from "../../src/api/auth/Principal.ts"
 import type { Unauthorized } from "../../src/api/Problems.ts"

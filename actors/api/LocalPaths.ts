@@ -14,7 +14,7 @@
 import { realpathSync } from "node:fs"
 import { realpath, stat } from "node:fs/promises"
 import { isAbsolute, sep } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { DisplayRoot, StagedInputs } from "../transport/ClaimCheck.ts"
 import { ClaimCheckError } from "../transport/ClaimCheck.ts"
 

@@ -6,7 +6,8 @@
  * @since 0.1.0
  */
 import { randomUUID } from "node:crypto"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import type { NatsConnection } from "nats"
 import { API_GROUP, CoordApi } from "../api/CoordApi.ts"
 import { inputBucketSettings, uploadInputs } from "../transport/ClaimCheck.ts"

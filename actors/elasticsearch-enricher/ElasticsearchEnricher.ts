@@ -5,7 +5,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { Result } from "../../src/domain/Result.ts"
 import type { ElasticsearchStore } from "../elasticsearch/ElasticsearchStore.ts"
 import { type ActorRef, type Handlers, protocol } from "../kernel/Actor.ts"

@@ -19,7 +19,8 @@
  */
 import { readFileSync } from "node:fs"
 import { Client, HttpConnection } from "@elastic/elasticsearch"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import type { Campaign } from "../../src/domain/Campaign.ts"
 import { Result } from "../../src/domain/Result.ts"
 import { type Handlers, protocol } from "../kernel/Actor.ts"

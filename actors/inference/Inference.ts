@@ -6,7 +6,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { Campaign } from "../../src/domain/Campaign.ts"
 import { EndpointPool } from "../../src/inference/EndpointPool.ts"
 import { type InferenceConfig, InferenceConfigError, loadInferenceConfig, pinnedTo } from "../../src/inference/InferenceConfig.ts"

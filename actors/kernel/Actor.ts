@@ -18,7 +18,17 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Deferred, Effect, Exit, Option, Queue, type Schema, Scope, Semaphore, Tracer } from "effect"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import type * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
+import * as Semaphore from "effect/Semaphore"
+import * as Tracer from "effect/Tracer"
 import { ActorTimeout, ActorUnavailable } from "./ActorErrors.ts"
 import { backoffDelay, DEFAULT_SUPERVISION, type SupervisionPolicy, withinBudget } from "./Supervision.ts"
 import { actorErrors, actorInFlight, actorMailbox, actorMessages, actorMessageSeconds, actorRestarts, actorUp, takeActorInstance } from "../../src/metrics/engineMetrics.ts"

@@ -6,7 +6,10 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, type Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import type { NatsConnection } from "nats"
 import { natsClient } from "../transport/NatsTransport.ts"
 import { type ActorRef, type Handlers, type Protocol, spawn, type SpawnOptions } from "./Actor.ts"

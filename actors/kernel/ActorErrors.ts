@@ -3,8 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
-
+import * as Schema from "effect/Schema"
 /**
  * The actor cannot take the message: it escalated (kept failing past its restart budget),
  * was stopped, or its transport is down. `reason` says which, in one sentence.

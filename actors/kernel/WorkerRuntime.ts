@@ -14,7 +14,10 @@
  *
  * @since 0.1.0
  */
-import { Deferred, Effect, Schema, type Scope } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import { connect, type ConnectionOptions, type NatsConnection } from "nats"
 import type { ActorRef, ActorStats, Protocol } from "./Actor.ts"
 

@@ -9,7 +9,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { type InputResolver, trustedPaths } from "../api/InputResolver.ts"
 import { AnalyzeMessage, AnalyzeReply, fullConfig, inputProblem, RequestRefused, refusedForDecoding, STRICT } from "../api/Requests.ts"
 import { shownPath } from "../transport/ClaimCheck.ts"

@@ -11,7 +11,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { canonicalJson, sha256Hex } from "../../src/config/AnalysisConfig.ts"
 import type { CacheService } from "../../src/store/Cache.ts"
 import { cacheRequests } from "../../src/metrics/engineMetrics.ts"

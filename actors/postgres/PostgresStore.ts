@@ -5,7 +5,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, Layer, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import { AttackSession } from "../../src/domain/AttackSession.ts"
 import { Campaign } from "../../src/domain/Campaign.ts"
 import { Result } from "../../src/domain/Result.ts"

@@ -5,7 +5,9 @@
  * Redis driver).
  */
 import { mkdir } from "node:fs/promises"
-import { Effect, Layer, type Scope } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import type { ActorRef } from "../kernel/Actor.ts"
 import { spawn } from "../kernel/Actor.ts"
 import { PostgresStore, postgresStoreBehaviour } from "./PostgresStore.ts"

@@ -12,7 +12,9 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { analyzeToDocument } from "../orchestrator/Orchestrator.ts"
 import { parentOf } from "../../src/observability/TraceContext.ts"
 import type { ThreadTracing } from "../../src/observability/OtlpTracing.ts"

@@ -7,7 +7,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { defaultGeography, type Geography } from "../../src/enrichment/Geography.ts"
 import { feedMatches, feedPath, readFeed } from "../../src/intel/threatIntelFeed.ts"
 import { type Handlers, protocol } from "../kernel/Actor.ts"

@@ -26,7 +26,12 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit, Option, Queue, Schema } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schema from "effect/Schema"
 import { AckPolicy, headers as natsHeaders, type JsMsg, type KV, type NatsConnection, RetentionPolicy, StorageType } from "nats"
 import type { AnalyzeReply, AnalyzeRequest, ResultStore } from "../orchestrator/Orchestrator.ts"
 import { natsResultStore, type NatsResultStoreOptions } from "./NatsResultStore.ts"

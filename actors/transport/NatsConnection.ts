@@ -16,7 +16,11 @@
  * @since 0.1.0
  */
 import { readFileSync, statSync } from "node:fs"
-import { Config, Effect, Option, Redacted, Schema } from "effect"
+import * as Config from "effect/Config"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import { connect, type ConnectionOptions, credsAuthenticator, type NatsConnection } from "nats"
 
 export const DEFAULT_NATS_URL = "nats://127.0.0.1:4222"

@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { NatsConnection, ObjectStore } from "nats"
 import { StorageType } from "nats"
 import type { ResultStore } from "../orchestrator/Orchestrator.ts"

@@ -18,7 +18,11 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit, Fiber, Schema } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Schema from "effect/Schema"
 import { randomUUID } from "node:crypto"
 import { createInbox, headers as natsHeaders, type NatsConnection, ServiceError, type ServiceMsg } from "nats"
 import { INLINE_MAX_BYTES, incomingBody, isClaimChecked, outgoingBody } from "./LargePayloads.ts"

@@ -7,7 +7,7 @@
  * set for that transaction only. A query that forgot its `WHERE tenant = …` still sees one
  * tenant's rows. Keys and tokens are looked up before the tenant is known, as the owner.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { iso, isoOrNull, pgJson } from "../store/AnalysisRepository.ts"
 import { type Row, SqlStore, type StoreError } from "../store/SqlStore.ts"
 import type { Role } from "./auth/Principal.ts"

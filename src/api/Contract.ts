@@ -7,7 +7,7 @@
  * below). Sizes are bounded here where the bound is fixed, and in the handlers where it is
  * configurable (the session count).
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, OpenApi } from "effect/http-api"
 import { StoredCampaign } from "../store/AnalysisRepository.ts"
 import { ENGINE_VERSION } from "../version.ts"

@@ -5,7 +5,7 @@
  *
  * The types are URNs: they name the problem without promising a web page.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { HttpApiError } from "effect/http-api"
 
 const extension = { request_id: Schema.optionalKey(Schema.String) }

@@ -5,7 +5,7 @@
  * the analysis quota — for one process. Each operation runs synchronously from start to
  * end, so concurrent requests in this process see exact counts.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { RateLimitBackend, WindowTally } from "./RateLimitPolicy.ts"
 
 /** Every this many hits, keys whose windows have emptied are forgotten. */

@@ -13,8 +13,8 @@
  */
 import { createHash } from "node:crypto"
 import { isIPv4, isIPv6 } from "node:net"
-import { Effect, Schema } from "effect"
-
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 /** At most `limit` requests in any `windowMs` milliseconds (a sliding window). */
 export interface RateWindow {
   readonly limit: number

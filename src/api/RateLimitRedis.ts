@@ -16,7 +16,7 @@
  * One Redis server (or a primary behind Sentinel): a request's keys are not hash-tagged to
  * one slot, so Redis Cluster would refuse the multi-key script.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type Redis from "ioredis"
 import type { HitOutcome, RateLimitBackend, WindowHit, WindowTally } from "./RateLimitPolicy.ts"
 

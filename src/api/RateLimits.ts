@@ -17,7 +17,10 @@
  * A script that times out may still have run in Redis; that can only over-count (deny more).
  */
 import { randomUUID } from "node:crypto"
-import { Context, Effect, Layer, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import { acquireRedisClient } from "../store/redisClient.ts"
 import { redactUrl } from "../config/redactUrl.ts"
 import { makeMemoryRateLimitBackend } from "./RateLimitMemory.ts"

@@ -4,7 +4,7 @@
  * `asTenant` (ApiRepository.ts), so row-level security limits it to the calling tenant
  * whatever its WHERE clause says; the tenant column is still written explicitly.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { iso, isoOrNull, STORED_CAMPAIGN_COLUMNS, storedCampaignFromRow } from "../store/AnalysisRepository.ts"
 import { SqlStore } from "../store/SqlStore.ts"
 

@@ -3,7 +3,7 @@
  * request id and the client's address. The edge sets them as headers it always overwrites,
  * so a client cannot choose its own address or reuse another request's id.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { HttpServerRequest } from "effect/http"
 
 export const REQUEST_ID_HEADER = "x-request-id"

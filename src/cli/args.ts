@@ -3,7 +3,7 @@
  */
 import { availableParallelism } from "node:os"
 import { parseArgs } from "node:util"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { UsageError } from "../domain/errors.ts"
 import { resolveStoreConfig, type StoreConfig } from "../config/StoreConfig.ts"
 import { DEFAULT_RETENTION, type RetentionPolicy } from "../store/retention.ts"

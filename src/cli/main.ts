@@ -9,7 +9,10 @@
  * imports to what every command needs.
  */
 import { accessSync, constants } from "node:fs"
-import { Cause, Effect, Exit, Fiber } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import { ENGINE_VERSION } from "../version.ts"
 import { InputError } from "../domain/errors.ts"
 import { inputsReadable } from "../ingest/inputPaths.ts"

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { Assessment, Campaign, CampaignTechnique, Evidence, Indicator } from "./Campaign.ts"
 import { InputSummary, RunInfo } from "./Result.ts"
 

@@ -4,8 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
-
+import * as Schema from "effect/Schema"
 /** @category models */
 export const Credential = Schema.Struct({
   username: Schema.String,

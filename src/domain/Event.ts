@@ -6,8 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
-
+import * as Schema from "effect/Schema"
 /**
  * What happened. One kind per cowrie eventid family; `web.request` and `firewall.packet`
  * come from the web honeypot and iptables logs, `payload` from the earlier engine's body.

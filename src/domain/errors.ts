@@ -3,8 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
-
+import * as Schema from "effect/Schema"
 /**
  * The command line was wrong: unknown option, missing argument. Exit code 2.
  *

@@ -17,7 +17,7 @@
  * campaign (unclustered) is a singleton at both levels (key null).
  */
 import { readFileSync } from "node:fs"
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { Result } from "../domain/Result.ts"
 import type { ClusterKey } from "./clusteringMetrics.ts"
 

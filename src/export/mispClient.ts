@@ -45,7 +45,9 @@
  * points): the caller is told to give the final URL. Every request has its own timeout. Each
  * failure is one sentence naming the server, never the key.
  */
-import { Duration, Effect, Schema } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import type { MispEvent } from "./misp.ts"
 
 export const MISP_USER_AGENT = "dshield-coord-misp/1"

@@ -5,8 +5,7 @@
  * comma-separated URLs, the GPU named by position).
  */
 import { readFileSync } from "node:fs"
-import { Schema } from "effect"
-
+import * as Schema from "effect/Schema"
 export const EndpointConfig = Schema.Struct({
   url: Schema.String,
   /** The GPU this Ollama is pinned to (its CUDA_VISIBLE_DEVICES), as a label. */

@@ -9,7 +9,7 @@
  * digest, options, prompt, answer) is returned so that a run can record it.
  */
 import { readFileSync } from "node:fs"
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { Ollama } from "ollama/browser"
 import type { Campaign } from "../domain/Campaign.ts"
 import { type EndpointPool, type FetchLike, InferenceUnavailable, type Placement } from "./EndpointPool.ts"

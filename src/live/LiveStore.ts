@@ -5,7 +5,8 @@
  * one transaction together with the consumer's checkpoint, so campaigns keep their stored
  * ids and lifecycle exactly as `analyze --store` runs would give them.
  */
-import { Clock, Effect } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
 import type { ActorRef } from "../../actors/kernel/Actor.ts"
 import type { PostgresStore } from "../../actors/postgres/PostgresStore.ts"
 import { type AnalysisConfig, sha256Hex } from "../config/AnalysisConfig.ts"

@@ -7,7 +7,7 @@
  * consumer, never holding it up; a delivery that fails is reported on stderr, not retried
  * forever.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { NatsConnection } from "nats"
 import { tenantWebhookSecret } from "../api/webhookDispatch.ts"
 import { deliverWebhook } from "../api/webhooks/Delivery.ts"

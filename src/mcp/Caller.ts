@@ -5,7 +5,7 @@
  * and the server's result files, its role says which tools it may call — the API's rule,
  * viewer < analyst < admin (src/api/auth/Principal.ts).
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Role } from "../api/auth/Principal.ts"
 import { ToolRefusal } from "./ToolRefusal.ts"
 

@@ -9,7 +9,11 @@
  *   user out of `analyze --store` and `campaigns list` in the meantime.
  */
 import { existsSync } from "node:fs"
-import { Context, Effect, Layer, type Scope, Semaphore } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as Semaphore from "effect/Semaphore"
 import { sqlStoreLayer } from "../../actors/postgres/StoreActor.ts"
 import type { StoreConfig } from "../config/StoreConfig.ts"
 import { loadMigrations, migrate } from "../store/migrate.ts"

@@ -3,8 +3,7 @@
  * on. The server turns it into a tool result with `isError: true` (the protocol's way of
  * telling a model that a call failed), never into a protocol error that would end its turn.
  */
-import { Schema } from "effect"
-
+import * as Schema from "effect/Schema"
 export class ToolRefusal extends Schema.TaggedError<ToolRefusal>()("ToolRefusal", {
   message: Schema.String
 }) {}

@@ -7,7 +7,8 @@
  * Every request is checked, so a revoked key stops working at once.
  */
 import { randomUUID } from "node:crypto"
-import { type Context, Effect } from "effect"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import { checkAccessToken, checkApiKey } from "../api/auth/Authentication.ts"
 import type { PrincipalShape } from "../api/auth/Principal.ts"
 import { parseSecret } from "../api/auth/secrets.ts"

@@ -10,7 +10,11 @@
  * Answers stream as server-sent events so that progress and keep-alive frames reach the
  * client while a long analysis runs.
  */
-import { Cause, type Context, Effect, Schema, type Scope } from "effect"
+import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"
 import type { KeyRing } from "../api/auth/Tokens.ts"
 import type { SqlStore } from "../store/SqlStore.ts"

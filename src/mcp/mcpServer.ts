@@ -14,7 +14,9 @@
  */
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import { CallToolRequestSchema, type CallToolResult, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js"
-import { Cause, Effect, Exit } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { ENGINE_VERSION } from "../version.ts"
 import type { Caller } from "./Caller.ts"
 import { type ToolContext, TOOLS } from "./tools.ts"

@@ -13,7 +13,8 @@
  * Bounds are the tools' own (10,000 inline sessions, 256 paths, 50 families, 100 rows), so a
  * call can never ask for an answer too large for a model's context.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { AttackSessionInput } from "../api/Contract.ts"
 import { ToolRefusal } from "./ToolRefusal.ts"
 

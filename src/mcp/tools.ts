@@ -12,7 +12,8 @@
  * - export_campaign: a campaign family of a run as STIX 2.1 or MISP (src/export).
  */
 import { rm } from "node:fs/promises"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { checkLocalPaths } from "../../actors/api/LocalPaths.ts"
 import { asTenant } from "../api/ApiRepository.ts"
 import type { Role } from "../api/auth/Principal.ts"

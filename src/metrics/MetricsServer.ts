@@ -4,7 +4,8 @@
  * port stays the API's. It binds to --metrics-host (127.0.0.1 unless told otherwise: counts of
  * requests and analyses are not for everyone).
  */
-import { Effect, type Scope } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import { InputError } from "../domain/errors.ts"
 import { metrics, METRICS_CONTENT_TYPE } from "./Registry.ts"
 

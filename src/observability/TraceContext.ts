@@ -11,7 +11,12 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Effect, Exit, Option, Tracer } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Tracer from "effect/Tracer"
 import type { TracingSettings } from "./TracingSettings.ts"
 
 export const TRACEPARENT_HEADER = "traceparent"

@@ -5,7 +5,8 @@
  * durable job, or as the LangGraph workflow over the agent actors. `analyze` asks the
  * service and writes what it answers; it does not know which layer it got.
  */
-import { Context, type Effect } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
 import type { AttackSession } from "../domain/AttackSession.ts"
 import type { AnalysisError, InputError } from "../domain/errors.ts"
 import type { Result } from "../domain/Result.ts"

@@ -7,7 +7,8 @@
  * sessions (see inputFeatures.ts). `runAnalysisWithSessions` keeps them (and joins a stored
  * history), for callers that write sessions to the store.
  */
-import { Clock, Effect } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
 import { collectGarbage } from "../analytics/memory.ts"
 import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
 import type { AttackSession } from "../domain/AttackSession.ts"

@@ -11,7 +11,8 @@
  * When a new campaign absorbs several stored ones, the oldest id survives and the others are
  * marked concluded.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import type { AttackSession } from "../domain/AttackSession.ts"
 import type { Campaign } from "../domain/Campaign.ts"
 import type { Result } from "../domain/Result.ts"

@@ -8,7 +8,9 @@
  * serves from memory, reports itself degraded (for `ops status` and /health/ready) and goes
  * back to Redis when it answers again.
  */
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type Redis from "ioredis"
 import { acquireRedisClient } from "./redisClient.ts"
 

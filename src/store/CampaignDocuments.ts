@@ -4,7 +4,8 @@
  * wave under it, its members, source addresses, evidence, indicators, techniques and the
  * links that formed it, as the store holds them after the latest analysis that matched it.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { Campaign } from "../domain/Campaign.ts"
 import { type Row, SqlStore, StoreError } from "./SqlStore.ts"
 import { DEFAULT_TENANT, iso } from "./AnalysisRepository.ts"

@@ -8,7 +8,10 @@
  * only when its layer is built: the PostgreSQL driver alone takes about 200 ms to load, which
  * an embedded run never needs (and the other way round).
  */
-import { Context, Effect, Layer, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import { redactUrl } from "../config/redactUrl.ts"
 
 /** A store operation failed; `message` is one sentence for the user. */

@@ -2,7 +2,10 @@
  * The embedded SQL store: PGlite (PostgreSQL in WebAssembly) in a data directory on disk, or
  * in memory (see SqlStore.ts; how it starts: pgliteTemplate.ts).
  */
-import { Context, Effect, Layer, Semaphore } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Semaphore from "effect/Semaphore"
 import { PGlite } from "@electric-sql/pglite"
 import { DataDirLocked, lockDataDir } from "./dataDirLock.ts"
 import { pgliteOptions } from "./pgliteTemplate.ts"

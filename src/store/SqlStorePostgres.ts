@@ -1,7 +1,9 @@
 /**
  * The SQL store on a PostgreSQL server, through a pooled @effect/sql-pg client (see SqlStore.ts).
  */
-import { Effect, Layer, Redacted } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import { SqlClient } from "effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { redactUrl } from "../config/redactUrl.ts"

@@ -4,7 +4,7 @@
  * deleted (results and campaign memberships of a deleted analysis go with it), and monthly
  * attack_sessions partitions are created ahead.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { ensurePartitions } from "./migrate.ts"
 import { DEFAULT_RETENTION, type RetentionPolicy } from "./retention.ts"
 import { SqlStore } from "./SqlStore.ts"

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto"
 import { readdir, readFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { splitStatements } from "./splitStatements.ts"
 import { SqlStore, StoreError } from "./SqlStore.ts"
 

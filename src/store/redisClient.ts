@@ -4,7 +4,8 @@
  * and its caller falls back — reconnecting in the background, closed with the scope. The
  * first `timeoutMs` are given to connecting, so the first command does not fail needlessly.
  */
-import { Effect, type Scope } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import Redis from "ioredis"
 
 export const acquireRedisClient = (url: string, timeoutMs: number): Effect.Effect<Redis, never, Scope.Scope> =>

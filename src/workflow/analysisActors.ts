@@ -2,7 +2,8 @@
  * The agent actors of an analysis as typed clients (Effect services), and the embedded
  * default that spawns them in process. `layers/` composes them for each deployment.
  */
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { ConfidenceScorer, confidenceScorerBehaviour } from "../../actors/confidence-scorer/ConfidenceScorer.ts"
 import { ElasticsearchEnricher, elasticsearchEnricherBehaviour } from "../../actors/elasticsearch-enricher/ElasticsearchEnricher.ts"
 import { elasticsearchClient, ElasticsearchStore, elasticsearchStoreBehaviour } from "../../actors/elasticsearch/ElasticsearchStore.ts"

@@ -17,7 +17,8 @@
  * from its last completed node.
  */
 import { Annotation, type BaseCheckpointSaver, END, START, StateGraph } from "@langchain/langgraph"
-import { Clock, Effect } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
 import type { ConfidenceScorer } from "../../actors/confidence-scorer/ConfidenceScorer.ts"
 import type { ElasticsearchEnricher } from "../../actors/elasticsearch-enricher/ElasticsearchEnricher.ts"
 import type { Inference } from "../../actors/inference/Inference.ts"

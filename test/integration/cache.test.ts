@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test"
-import { Effect, type Layer } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
 import { Cache } from "../../src/store/Cache.ts"
 import { serviceAvailable } from "./services.ts"
 

@@ -5,7 +5,8 @@
  */
 import { describe, expect, test } from "bun:test"
 import Mock from "@elastic/elasticsearch-mock"
-import { Effect, Exit } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { bulkIndex, ElasticsearchStore, elasticsearchClient, elasticsearchStoreBehaviour, ENRICHMENT_TEMPLATE } from "../../actors/elasticsearch/ElasticsearchStore.ts"
 import { spawn } from "../../actors/kernel/Actor.ts"
 import { DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"

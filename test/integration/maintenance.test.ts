@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test"
-import { Effect, type Layer } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
 import { runMaintenance } from "../../src/store/maintenance.ts"
 import { loadMigrations, migrate } from "../../src/store/migrate.ts"
 import { SqlStore, type StoreError } from "../../src/store/SqlStore.ts"

@@ -3,7 +3,11 @@
  * real nats-server on 127.0.0.1:4222; pools share the queue group; $SRV discovery works.
  */
 import { afterAll, describe, expect, test } from "bun:test"
-import { Cause, Effect, Exit, Schema, type Scope } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import { connect, type NatsConnection } from "nats"
 import { type ActorRef, protocol, spawn } from "../../actors/kernel/Actor.ts"
 import { natsClient, serveOverNats } from "../../actors/transport/NatsTransport.ts"

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import Redis from "ioredis"
 import { principalKey } from "../../src/api/RateLimitPolicy.ts"
 import { RateLimits } from "../../src/api/RateLimits.ts"

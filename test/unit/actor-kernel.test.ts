@@ -1,5 +1,9 @@
 import { describe, expect, test } from "bun:test"
-import { Cause, Effect, Exit, Fiber, Schema } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Schema from "effect/Schema"
 import { protocol, remainingTime, RequestProgress, spawn } from "../../actors/kernel/Actor.ts"
 import { backoffDelay, DEFAULT_SUPERVISION, withinBudget } from "../../actors/kernel/Supervision.ts"
 

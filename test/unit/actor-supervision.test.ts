@@ -4,7 +4,9 @@
  * restart budget and escalates instead of stalling the mailbox.
  */
 import { describe, expect, test } from "bun:test"
-import { Effect, Schema, type Scope } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import { protocol, spawn } from "../../actors/kernel/Actor.ts"
 
 class Refused extends Schema.TaggedError<Refused>()("Refused", { why: Schema.String }) {}

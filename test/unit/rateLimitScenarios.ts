@@ -4,7 +4,9 @@
  * so "same semantics" is checked, not assumed. Times are injected; values are exact.
  */
 import { expect, test } from "bun:test"
-import { Effect, type Layer, ManagedRuntime } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
 import { type RateLimitPolicies, type RateLimitRequest, rateLimitHeaders } from "../../src/api/RateLimitPolicy.ts"
 import { RateLimits, type RateLimitsService } from "../../src/api/RateLimits.ts"
 

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { gunzipSync } from "node:zlib"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { Prng } from "../../src/analytics/Prng.ts"
 import { DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
 import type { AttackSession } from "../../src/domain/AttackSession.ts"

@@ -5,7 +5,11 @@
  * and the exporter's encodings (protobuf by default, JSON on request) against a fake collector.
  */
 import { describe, expect, test } from "bun:test"
-import { Effect, Layer, Option, Schema, Tracer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Tracer from "effect/Tracer"
 import { protocol, spawn } from "../../actors/kernel/Actor.ts"
 import { deliverWebhook } from "../../src/api/webhooks/Delivery.ts"
 import { tracingLayer } from "../../src/observability/OtlpTracing.ts"

@@ -4,7 +4,8 @@
  */
 import { afterEach, describe, expect, test } from "bun:test"
 import { readFileSync } from "node:fs"
-import { Effect, Result } from "effect"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import type { DeliveryAttempt, DeliveryOptions } from "../../src/api/webhooks/Delivery.ts"
 import { deliverWebhook, parseRetryAfter } from "../../src/api/webhooks/Delivery.ts"
 import { computeSignature, signatureHeader, verifySignature } from "../../src/api/webhooks/Signature.ts"

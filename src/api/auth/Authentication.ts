@@ -4,7 +4,10 @@
  * revocation list and the key it was issued from (revoking a key ends its tokens at once).
  * Every refusal is a 401 problem with one sentence, and an audit event.
  */
-import { Context, Effect, Layer, Redacted } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import { HttpServerRequest } from "effect/http"
 import type { SqlStore } from "../../store/SqlStore.ts"
 import { accessTokenRevoked, appendAudit, findKey, touchKey } from "../ApiRepository.ts"

@@ -3,7 +3,8 @@
  * each may do, and the middleware declaration that requires one (its implementation, which
  * reads the store, is in Authentication.ts so that the contract carries no server code).
  */
-import { Context, Effect } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import { HttpApiMiddleware, HttpApiSecurity } from "effect/http-api"
 import { Forbidden, Unauthorized } from "../Problems.ts"
 

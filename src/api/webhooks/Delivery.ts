@@ -26,7 +26,11 @@
  * every attempt.
  */
 import { isIP } from "node:net"
-import { Clock, Duration, Effect, Result, Schedule } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import * as Schedule from "effect/Schedule"
 import { signatureHeader, SIGNATURE_HEADER } from "./Signature.ts"
 import type { CheckedTarget, HostResolver, TargetGuardConfig } from "./TargetGuard.ts"
 import { checkWebhookTarget } from "./TargetGuard.ts"

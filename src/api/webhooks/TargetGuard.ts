@@ -27,8 +27,8 @@
  */
 import { lookup } from "node:dns/promises"
 import { isIP } from "node:net"
-import { Effect, Schema } from "effect"
-
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 /** What an operator may loosen. */
 export interface TargetGuardConfig {
   /** true: any resolved address is accepted (internal deployments). Default false. */

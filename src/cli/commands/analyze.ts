@@ -3,7 +3,7 @@
  */
 import { open } from "node:fs/promises"
 import { stat } from "node:fs/promises"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { type AnalysisConfig, DEFAULT_CONFIG } from "../../config/AnalysisConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
 import { checkResult, type Result, resultJsonChunks } from "../../domain/Result.ts"

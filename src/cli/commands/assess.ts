@@ -8,7 +8,9 @@
  */
 import { existsSync } from "node:fs"
 import { writeFile } from "node:fs/promises"
-import { Clock, Effect, Schema } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { type AnalysisConfig, DEFAULT_CONFIG, sha256Hex } from "../../config/AnalysisConfig.ts"
 import { resolveStoreConfig, type StoreConfig } from "../../config/StoreConfig.ts"
 import type { AttackSession } from "../../domain/AttackSession.ts"

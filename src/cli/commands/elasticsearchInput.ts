@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
 import { ElasticsearchInputError, fetchElasticsearchInput, inputClient } from "../../ingest/elasticsearchSource.ts"
 import type { ElasticsearchFlags } from "../args.ts"

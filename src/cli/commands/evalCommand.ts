@@ -2,7 +2,7 @@
  * `dshield-coord eval --labels LABELS.tsv RESULT.json`: score a Result v1 against labels.
  */
 import { writeFile } from "node:fs/promises"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { InputError } from "../../domain/errors.ts"
 import { EvalInputError, formatEvalReport, runEval } from "../../evaluation/evalCommand.ts"
 

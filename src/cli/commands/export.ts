@@ -8,7 +8,8 @@
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
 import { ATTACK_VERSION } from "../../analytics/attackTechniques.ts"
 import { sha256Hex } from "../../config/AnalysisConfig.ts"

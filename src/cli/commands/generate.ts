@@ -1,7 +1,7 @@
 /**
  * `dshield-coord generate --sessions N --out DIR`: synthetic ground truth (cowrie JSON + labels).
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { AnalysisError } from "../../domain/errors.ts"
 import { writeDataset } from "../../synthetic/writeDataset.ts"
 import type { Command } from "../args.ts"

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs"
 import { basename, resolve } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
 import { checkMispUrl, searchAttributes } from "../../export/mispClient.ts"
 import { FeedFolderError, readMispFeedFolder, sinceSeconds } from "../../intel/mispFeedFolder.ts"

@@ -7,7 +7,7 @@
  * what is finished, acks and exits 0; tail waits for the acknowledgements of what it sent.
  */
 import { dirname, join, resolve } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { NatsConnection } from "nats"
 import { postgresActor, storeFailure } from "../../../actors/postgres/StoreActor.ts"
 import { type NatsFlags, openNatsConnection, redactUrl, resolveNatsSettings } from "../../../actors/transport/NatsConnection.ts"

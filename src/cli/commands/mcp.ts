@@ -13,7 +13,9 @@
  */
 import { dirname, join, resolve } from "node:path"
 import { format } from "node:util"
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { resolveRoots } from "../../../actors/api/LocalPaths.ts"
 import { loadKeyRing } from "../../api/auth/Tokens.ts"
 import type { StoreConfig } from "../../config/StoreConfig.ts"

@@ -4,7 +4,8 @@
  * missing (the run cannot be replayed as recorded).
  */
 import { readFile, writeFile } from "node:fs/promises"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { type AnalysisConfig, DEFAULT_CONFIG, sha256Hex } from "../../config/AnalysisConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
 import type { Result } from "../../domain/Result.ts"

@@ -5,7 +5,8 @@
  * the inputs to read again.
  */
 import { readFile, writeFile } from "node:fs/promises"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import type { AnalysisConfig } from "../../config/AnalysisConfig.ts"
 import { InputError } from "../../domain/errors.ts"
 import { Result } from "../../domain/Result.ts"

@@ -3,7 +3,8 @@
  * document and the code cannot drift apart.
  */
 import { writeFile } from "node:fs/promises"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { InputError } from "../../domain/errors.ts"
 import { Result, RESULT_SCHEMA_ID } from "../../domain/Result.ts"
 

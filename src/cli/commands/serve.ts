@@ -3,7 +3,10 @@
  * revoked by the store's owner — how the first admin key comes to exist) and `audit tail`.
  */
 import { dirname, join, resolve } from "node:path"
-import { Context, Duration, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { sqlStoreLayer } from "../../../actors/postgres/StoreActor.ts"
 import { makeAnalysisPool } from "../../../actors/threads/AnalysisPool.ts"
 import type { NatsFlags } from "../../../actors/transport/NatsConnection.ts"

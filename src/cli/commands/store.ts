@@ -3,7 +3,7 @@
  * the postgres store actor they all go through: the actor owns the SQL store (PostgreSQL
  * pool or embedded PGlite); commands only send it typed messages.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { RequestStrategy, type ServiceStats } from "nats"
 import { spawn } from "../../../actors/kernel/Actor.ts"
 import { PostgresStore } from "../../../actors/postgres/PostgresStore.ts"

@@ -6,7 +6,7 @@
  * properties of sessions, not of command lines; the campaigns' `techniques` count both.)
  */
 import { writeFile } from "node:fs/promises"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { ATTACK_VERSION, commandsWithTechniques } from "../../analytics/attackTechniques.ts"
 import { InputError } from "../../domain/errors.ts"
 import { type FormatChoice, ingest, IngestFailure } from "../../ingest/ingest.ts"

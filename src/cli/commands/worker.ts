@@ -6,7 +6,10 @@
  */
 import { randomUUID } from "node:crypto"
 import { dirname, join, resolve } from "node:path"
-import { Context, Effect, Layer, type Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import type { NatsConnection } from "nats"
 import { API_GROUP, CoordApi, coordApiBehaviour } from "../../../actors/api/CoordApi.ts"
 import { workerInputs } from "../../../actors/api/InputResolver.ts"

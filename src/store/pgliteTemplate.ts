@@ -84,12 +84,12 @@ export const pgliteArtifacts = (): Promise<{ pgliteWasmModule: WebAssembly.Modul
   return artifacts
 }
 
-/** New stores being copied from the migrated template, by data directory. */
+/** New stores being copied from the migrated template, by data directory, while the copy runs. */
 const copies = new Map<string, Promise<boolean>>()
 
 /**
- * Copies the migrated template into `dataDir` when it holds no database yet, once per
- * process and directory: true when it did (false: no migrated template for these migrations).
+ * Copies the migrated template into `dataDir`, or joins the copy already under way there:
+ * true when it did (false: no migrated template for these migrations).
  */
 const copyNewStore = (dataDir: string): Promise<boolean> => {
   let copy = copies.get(dataDir)
@@ -97,6 +97,9 @@ const copyNewStore = (dataDir: string): Promise<boolean> => {
     const migrated = migratedTemplatePath()
     copy = existsSync(join(migrated, "PG_VERSION")) ? copyTemplate(migrated, dataDir).then(() => true) : Promise.resolve(false)
     copies.set(dataDir, copy)
+    // Once settled, the directory speaks for itself (PG_VERSION is copied last).
+    const settled = () => copies.delete(dataDir)
+    copy.then(settled, settled)
   }
   return copy
 }
@@ -151,7 +154,7 @@ export interface PgliteOpenOptions {
  */
 export const pgliteOptions = async (dataDir: string): Promise<PgliteOpenOptions> => {
   const startParams = [...PGLITE_START_PARAMS]
-  // A copy already under way (warmEmbeddedStore) is waited for, not started again.
+  // A copy still under way (warmEmbeddedStore) is waited for, not started again.
   if (holdsDatabase(dataDir) && !copies.has(dataDir)) return { startParams, ...await pgliteArtifacts() }
   if (!dataDir.startsWith("memory://")) {
     // Copied (and PGlite compiled meanwhile) off the main thread: an analysis of a new

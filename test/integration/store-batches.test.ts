@@ -8,7 +8,7 @@
  * `warmEmbeddedStore` is still copying the template waits for that copy and opens migrated.
  */
 import { afterAll, describe, expect, test } from "bun:test"
-import { existsSync, mkdtempSync, readdirSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
@@ -110,6 +110,12 @@ describe("campaign writes in batches", () => {
   }, 120_000)
 })
 
+const migrationsIn = (dir: string) =>
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const store = yield* SqlStore
+    return (yield* store.query("SELECT count(*)::integer AS n FROM schema_migrations"))[0]!.n
+  }).pipe(Effect.provide(SqlStore.pglite(dir)))))
+
 describe("embedded store warm start", () => {
   test("a store opened while its template is still being copied waits for the copy and opens migrated", async () => {
     const dir = join(mkdtempSync(join(tmpdir(), "dshield-warm-")), "store")
@@ -117,11 +123,12 @@ describe("embedded store warm start", () => {
     // PG_VERSION is copied last: the copy is still under way when the store opens.
     expect(existsSync(join(dir, "PG_VERSION"))).toBe(false)
     const migrations = readdirSync(new URL("../../migrations", import.meta.url).pathname).filter((f) => f.endsWith(".sql")).length
-    const applied = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-      const store = yield* SqlStore
-      return (yield* store.query("SELECT count(*)::integer AS n FROM schema_migrations"))[0]!.n
-    }).pipe(Effect.provide(SqlStore.pglite(dir)))))
+    const applied = await migrationsIn(dir)
     expect(applied).toBe(migrations)
     expect(existsSync(join(dir, "PG_VERSION"))).toBe(true)
+    // Removed and made again in the same process: copied again, not taken as already made.
+    rmSync(dir, { recursive: true, force: true })
+    warmEmbeddedStore(dir)
+    expect(await migrationsIn(dir)).toBe(migrations)
   }, 60_000)
 })

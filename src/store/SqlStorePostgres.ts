@@ -9,6 +9,15 @@ import { PgClient } from "@effect/sql-pg"
 import { redactUrl } from "../config/redactUrl.ts"
 import { describeStoreError, type Row, SqlStore, StoreError } from "./SqlStore.ts"
 
+/**
+ * True for a server that cannot be reached: the driver's SqlError says ConnectionError (a
+ * refused or dropped connection, an unknown host). Only that is "cannot connect":
+ * "PgConnection: Failed to encode query" is a query the client could not send.
+ */
+const unreachable = (error: unknown): boolean =>
+  (error as { reason?: { _tag?: string } }).reason?._tag === "ConnectionError" ||
+  /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|ECONNRESET|connection terminated|could not connect/i.test(describeStoreError(error))
+
 /** PostgreSQL at `url`, through a pooled @effect/sql-pg client. */
 export const postgresStore = (url: string): Layer.Layer<SqlStore, StoreError> =>
   Layer.effect(
@@ -19,9 +28,7 @@ export const postgresStore = (url: string): Layer.Layer<SqlStore, StoreError> =>
         return yield* sql.unsafe<Row>(text, params as Array<unknown>).pipe(
           Effect.mapError((error) =>
             new StoreError({
-              // Only a network failure is "cannot connect" ("PgConnection: Failed to encode
-              // query" is a query the client could not send, not an unreachable server).
-              message: /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|ECONNRESET|connection terminated|could not connect/i.test(describeStoreError(error))
+              message: unreachable(error)
                 ? `Cannot connect to PostgreSQL at ${redactUrl(url)}; check DATABASE_URL and that the server is running.`
                 : `PostgreSQL query failed: ${describeStoreError(error)}.`
             })

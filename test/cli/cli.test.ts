@@ -193,6 +193,19 @@ describe("migrate and config", () => {
     expect(copied.stdout).toContain(`up to date (${migrations} already applied)`)
   }, 60_000)
 
+  test("a PostgreSQL that cannot be reached is one sentence naming it, for analyze --store and campaigns list", () => {
+    // Port 1: nothing listens there, the connection is refused at once.
+    const url = "postgres://root@127.0.0.1:1/nowhere"
+    const input = join(tmp, "tiny.json")
+    writeFileSync(input, readFileSync(resolve(REPO, "test/fixtures/cowrie.json")))
+    for (const args of [["analyze", "--store", "--database-url", url, "--quiet", "--out", join(tmp, "unreached.json"), input], ["campaigns", "list", "--database-url", url]]) {
+      const r = runCli(args)
+      expect(r.code).toBe(1)
+      expect(r.stderr.trim().split("\n")).toHaveLength(1)
+      expect(r.stderr).toContain("Cannot connect to PostgreSQL at postgres://root@127.0.0.1:1/nowhere; check DATABASE_URL and that the server is running.")
+    }
+  }, 60_000)
+
   test("analyze --store of a missing input is one sentence and leaves no store behind", () => {
     const dir = join(tmp, "never-made")
     const r = runCli(["analyze", "--store", "--data-dir", dir, join(tmp, "no-such-input.json")])

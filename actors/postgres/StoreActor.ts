@@ -13,14 +13,18 @@ import { spawn } from "../kernel/Actor.ts"
 import { PostgresStore, postgresStoreBehaviour } from "./PostgresStore.ts"
 import type { StoreConfig } from "../../src/config/StoreConfig.ts"
 import { AnalysisError, type InputError } from "../../src/domain/errors.ts"
-import { SqlStore, type StoreError } from "../../src/store/SqlStore.ts"
+import { SqlStore, StoreError } from "../../src/store/SqlStore.ts"
 
 /** The SQL store the configuration names: PostgreSQL, or PGlite in the data directory. */
 export const sqlStoreLayer = (config: StoreConfig): Layer.Layer<SqlStore, StoreError> =>
   config.databaseUrl !== undefined
     ? SqlStore.postgres(config.databaseUrl)
     : Layer.unwrap(
-      Effect.promise(() => mkdir(config.dataDir, { recursive: true })).pipe(Effect.as(SqlStore.pglite(config.dataDir)))
+      Effect.tryPromise({
+        try: () => mkdir(config.dataDir, { recursive: true }),
+        catch: (error) =>
+          new StoreError({ message: `Cannot create the embedded store's directory ${config.dataDir} (${(error as { code?: string }).code ?? String(error)}); give a writable --data-dir.` })
+      }).pipe(Effect.as(SqlStore.pglite(config.dataDir)))
     )
 
 /** The postgres store actor for the configured store (or a store layer already open), for the current scope. */

@@ -206,6 +206,24 @@ describe("migrate and config", () => {
     }
   }, 60_000)
 
+  test("reading a store that was never made says so and makes none; an unwritable --data-dir is one sentence", () => {
+    const never = join(tmp, "typo", "db")
+    const listed = runCli(["campaigns", "list", "--data-dir", never])
+    expect(listed.code).toBe(0)
+    expect(listed.stdout).toContain(`No store in ${never} yet`)
+    for (const args of [["campaigns", "show", "c-0123456789abcdef", "--data-dir", never], ["export", "--campaign", "c-0123456789abcdef", "--data-dir", never, "--stix", join(tmp, "x.stix.json")]]) {
+      const r = runCli(args)
+      expect(r.code).toBe(2)
+      expect(r.stderr.trim().split("\n")).toHaveLength(1)
+      expect(r.stderr).toContain(`There is no store in ${never}`)
+    }
+    expect(existsSync(join(tmp, "typo"))).toBe(false)
+    const unwritable = runCli(["analyze", "--store", "--data-dir", "/proc/dshield-store", "--quiet", "--out", join(tmp, "never.json"), resolve(REPO, "test/fixtures/cowrie.json")])
+    expect(unwritable.code).toBe(1)
+    expect(unwritable.stderr.trim().split("\n")).toHaveLength(1)
+    expect(unwritable.stderr).toContain("Cannot create the embedded store's directory /proc/dshield-store (ENOENT); give a writable --data-dir.")
+  }, 60_000)
+
   test("analyze --store of a missing input is one sentence and leaves no store behind", () => {
     const dir = join(tmp, "never-made")
     const r = runCli(["analyze", "--store", "--data-dir", dir, join(tmp, "no-such-input.json")])

@@ -14,6 +14,7 @@ import { describeStoreConfig, type StoreConfig } from "../../config/StoreConfig.
 import { InputError } from "../../domain/errors.ts"
 import { type ExportTargets, exportResult, resultOfStoredFamily } from "./export.ts"
 import { Cache } from "../../store/Cache.ts"
+import { holdsDatabase } from "../../store/dataDir.ts"
 import type { RetentionPolicy } from "../../store/maintenance.ts"
 import { natsConnection } from "../../../actors/clients/RemoteAnalysis.ts"
 import { postgresActor, storeFailure } from "../../../actors/postgres/StoreActor.ts"
@@ -53,7 +54,18 @@ const storeActor = (config: StoreConfig, nats: NatsFlags | undefined) =>
     ? Effect.tap(postgresActor(config), (pg) => pg.ask("migrate", {}))
     : Effect.map(natsConnection(nats), (nc) => natsClient(nc, PostgresStore, { timeoutMs: 5 * 60_000 }))
 
+/**
+ * An embedded store that was never made: reading commands say so instead of making an empty
+ * one in a mistyped --data-dir.
+ */
+const noEmbeddedStore = (config: StoreConfig, nats: NatsFlags | undefined): boolean =>
+  nats === undefined && config.databaseUrl === undefined && !holdsDatabase(config.dataDir)
+
 export const campaignsCommand = Effect.fn("Cli.campaigns")(function*(action: "list" | "show" | "timeline", id: string | undefined, all: boolean, config: StoreConfig, nats?: NatsFlags, tenant: string = "default") {
+  if (noEmbeddedStore(config, nats)) {
+    if (action === "list") return yield* Effect.sync(() => process.stdout.write(`No store in ${config.dataDir} yet; run \`dshield-coord analyze --store FILE\` first (or give --data-dir or --database-url naming your store).\n`))
+    return yield* new InputError({ message: `There is no store in ${config.dataDir}; give --data-dir or --database-url naming your store, or keep analyses with \`dshield-coord analyze --store FILE\` first.` })
+  }
   const text = yield* Effect.gen(function*() {
     const pg = yield* storeActor(config, nats)
     const campaigns = yield* pg.ask("listCampaigns", { all: all || action !== "list", tenant })
@@ -87,6 +99,9 @@ export const exportStoredCampaign = Effect.fn("Cli.exportStoredCampaign")(functi
   targets: ExportTargets,
   quiet: boolean
 ) {
+  if (noEmbeddedStore(config, nats)) {
+    return yield* new InputError({ message: `There is no store in ${config.dataDir}; give --data-dir or --database-url naming your store, or keep analyses with \`dshield-coord analyze --store FILE\` first.` })
+  }
   const family = yield* Effect.gen(function*() {
     const pg = yield* storeActor(config, nats)
     return yield* pg.ask("campaignFamily", { campaignId: id, tenant })

@@ -217,6 +217,9 @@ describe("migrate and config", () => {
       expect(r.stderr.trim().split("\n")).toHaveLength(1)
       expect(r.stderr).toContain(`There is no store in ${never}`)
     }
+    const status = runCli(["ops", "status", "--data-dir", never])
+    expect(status.code).toBe(0)
+    expect(JSON.parse(status.stdout).database).toMatchObject({ status: "not_created" })
     expect(existsSync(join(tmp, "typo"))).toBe(false)
     const unwritable = runCli(["analyze", "--store", "--data-dir", "/proc/dshield-store", "--quiet", "--out", join(tmp, "never.json"), resolve(REPO, "test/fixtures/cowrie.json")])
     expect(unwritable.code).toBe(1)

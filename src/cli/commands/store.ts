@@ -128,12 +128,13 @@ export const maintenanceCommand = Effect.fn("Cli.maintenance")(function*(config:
 
 /** `ops status`: what the stores are and whether they answer. */
 export const opsStatusCommand = Effect.fn("Cli.opsStatus")(function*(config: StoreConfig, nats: NatsFlags | undefined) {
-  const database = yield* Effect.scoped(Effect.flatMap(postgresActor(config), (pg) => pg.ask("health", {}))).pipe(
-    Effect.map((h) => ({ status: "ok", ...h })),
-    Effect.catch((error: { readonly _tag: string; readonly message?: string; readonly reason?: string }) =>
-      Effect.succeed({ status: "unavailable", detail: error.message ?? error.reason ?? error._tag })
+  // A status check does not make a store: an embedded one that was never made is reported so.
+  const database = noEmbeddedStore(config, undefined)
+    ? { status: "not_created", detail: `No store in ${config.dataDir} yet; \`dshield-coord analyze --store FILE\` makes it.` }
+    : yield* Effect.scoped(Effect.flatMap(postgresActor(config), (pg) => pg.ask("health", {}))).pipe(
+      Effect.map((h) => ({ status: "ok", ...h })),
+      Effect.catch((error) => Effect.succeed({ status: "unavailable", detail: storeFailure(error).message }))
     )
-  )
   // Through the redis store actor, which owns the cache (Redis or memory).
   const cache = yield* Effect.scoped(
     Effect.flatMap(spawn(RedisStore, redisStoreBehaviour(config.redisUrl === undefined ? Cache.memory : Cache.redis(config.redisUrl))), (redis) =>

@@ -7,3 +7,10 @@ import { join } from "node:path"
 
 /** True when `dataDir` already holds a database (then it is opened, never overwritten). */
 export const holdsDatabase = (dataDir: string): boolean => !dataDir.startsWith("memory://") && existsSync(join(dataDir, "PG_VERSION"))
+
+/**
+ * True for a configured embedded store (no database URL) that was never made: commands that
+ * only read say so instead of making an empty store in a mistyped --data-dir.
+ */
+export const embeddedStoreMissing = (config: { readonly databaseUrl?: string | undefined; readonly dataDir: string }): boolean =>
+  config.databaseUrl === undefined && !holdsDatabase(config.dataDir)

@@ -217,6 +217,14 @@ describe("migrate and config", () => {
       expect(r.stderr.trim().split("\n")).toHaveLength(1)
       expect(r.stderr).toContain(`There is no store in ${never}`)
     }
+    expect(runCli(["keys", "list", "--data-dir", never]).stdout).toContain("No API keys yet (no store in")
+    for (const args of [["keys", "revoke", "dsk_0123456789ab", "--data-dir", never], ["audit", "tail", "--data-dir", never]]) {
+      const r = runCli(args)
+      expect(r.code).toBe(2)
+      expect(r.stderr.trim().split("\n")).toHaveLength(1)
+      expect(r.stderr).toMatch(/[Tt]here is no store in /)
+      expect(r.stderr).toContain(never)
+    }
     const status = runCli(["ops", "status", "--data-dir", never])
     expect(status.code).toBe(0)
     expect(JSON.parse(status.stdout).database).toMatchObject({ status: "not_created" })

@@ -19,6 +19,7 @@ import { loadWebhookSecret, tenantWebhookSecret } from "../../api/webhookDispatc
 import type { StoreConfig } from "../../config/StoreConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
 import { Analyzer, type AnalyzerService } from "../../pipeline/Analyzer.ts"
+import { embeddedStoreMissing } from "../../store/dataDir.ts"
 import { loadMigrations, migrate } from "../../store/migrate.ts"
 import { SqlStore } from "../../store/SqlStore.ts"
 
@@ -153,6 +154,11 @@ export const keysCommand = Effect.fn("Cli.keys")(function*(command: {
     yield* Effect.sync(() => process.stdout.write(`${tenantWebhookSecret(serverSecret, command.tenant)}\n`))
     return
   }
+  // Listing or revoking keys of a store that was never made: nothing to list, nothing made.
+  if (command.action !== "create" && embeddedStoreMissing(command.store)) {
+    if (command.action === "list") return yield* Effect.sync(() => process.stdout.write(`No API keys yet (no store in ${command.store.dataDir}); create one with \`dshield-coord keys create --role admin --tenant NAME\`.\n`))
+    return yield* new InputError({ message: `No live key ${command.id}; there is no store in ${command.store.dataDir} (give --data-dir or --database-url naming your store).` })
+  }
   const context = yield* ownerStore(command.store)
   const inStore = <A, E>(e: Effect.Effect<A, E, SqlStore>) => e.pipe(Effect.provideContext(context), Effect.mapError((err) => new AnalysisError({ message: (err as { message?: string }).message ?? String(err) })))
   if (command.action === "create") {
@@ -188,6 +194,9 @@ export const keysCommand = Effect.fn("Cli.keys")(function*(command: {
 })
 
 export const auditTailCommand = Effect.fn("Cli.auditTail")(function*(store: StoreConfig, count: number, follow: boolean) {
+  if (embeddedStoreMissing(store)) {
+    return yield* new InputError({ message: `There is no store in ${store.dataDir}; give --data-dir or --database-url naming your store.` })
+  }
   const context = yield* ownerStore(store)
   let after = 0
   let first = true

@@ -14,7 +14,7 @@ import { describeStoreConfig, type StoreConfig } from "../../config/StoreConfig.
 import { InputError } from "../../domain/errors.ts"
 import { type ExportTargets, exportResult, resultOfStoredFamily } from "./export.ts"
 import { Cache } from "../../store/Cache.ts"
-import { holdsDatabase } from "../../store/dataDir.ts"
+import { embeddedStoreMissing } from "../../store/dataDir.ts"
 import type { RetentionPolicy } from "../../store/maintenance.ts"
 import { natsConnection } from "../../../actors/clients/RemoteAnalysis.ts"
 import { postgresActor, storeFailure } from "../../../actors/postgres/StoreActor.ts"
@@ -54,12 +54,8 @@ const storeActor = (config: StoreConfig, nats: NatsFlags | undefined) =>
     ? Effect.tap(postgresActor(config), (pg) => pg.ask("migrate", {}))
     : Effect.map(natsConnection(nats), (nc) => natsClient(nc, PostgresStore, { timeoutMs: 5 * 60_000 }))
 
-/**
- * An embedded store that was never made: reading commands say so instead of making an empty
- * one in a mistyped --data-dir.
- */
-const noEmbeddedStore = (config: StoreConfig, nats: NatsFlags | undefined): boolean =>
-  nats === undefined && config.databaseUrl === undefined && !holdsDatabase(config.dataDir)
+/** An embedded store that was never made, read in this process (not through the pool). */
+const noEmbeddedStore = (config: StoreConfig, nats: NatsFlags | undefined): boolean => nats === undefined && embeddedStoreMissing(config)
 
 export const campaignsCommand = Effect.fn("Cli.campaigns")(function*(action: "list" | "show" | "timeline", id: string | undefined, all: boolean, config: StoreConfig, nats?: NatsFlags, tenant: string = "default") {
   if (noEmbeddedStore(config, nats)) {

@@ -52,26 +52,38 @@ describe("embedded store lock", () => {
     expect(() => lockDataDir(dir)).toThrow(/in use by dshield-coord process \d+ on some-other-host; wait for it to finish/)
   })
 
-  test.skipIf(!HAVE_CORPORA)("analyze --store on a store another process holds: exit 1, one sentence, nothing written; after it is released the run succeeds", () => {
-    const dir = join(tmp, "store")
+  test.skipIf(!HAVE_CORPORA)("analyze --store or campaigns list on a store another process holds: exit 1, one sentence, nothing written; a killed holder's lock is taken over", () => {
     const out = join(tmp, "result.json")
     // This test process plays the other process: it holds the lock, the CLI is a child.
+    // A new store: refused before anything is copied into it.
+    const fresh = join(tmp, "fresh")
+    const holdFresh = lockDataDir(fresh)
+    const refusedNew = runCli(["analyze", "--store", "--data-dir", fresh, "--quiet", "--out", out, ALVAROGAR])
+    expect(refusedNew.code).toBe(1)
+    expect(refusedNew.stderr.trim().split("\n")).toHaveLength(1)
+    expect(refusedNew.stderr).toContain(`The embedded store at ${fresh} is in use by dshield-coord process ${process.pid}`)
+    expect(existsSync(out)).toBe(false)
+    expect(existsSync(join(fresh, "PG_VERSION"))).toBe(false)
+    holdFresh()
+
+    // A store that holds an analysis: refused for writing and for reading while held.
+    const dir = join(tmp, "store")
+    const stored = runCli(["analyze", "--store", "--data-dir", dir, "--quiet", "--out", out, ALVAROGAR])
+    expect(stored.stderr).toBe("")
+    expect(stored.code).toBe(0)
+    expect(existsSync(join(dir, LOCK_FILE))).toBe(false)
+    const before = readFileSync(out, "utf8")
     const release = lockDataDir(dir)
     const refused = runCli(["analyze", "--store", "--data-dir", dir, "--quiet", "--out", out, ALVAROGAR])
     expect(refused.code).toBe(1)
     expect(refused.stderr.trim().split("\n")).toHaveLength(1)
     expect(refused.stderr).toContain(`The embedded store at ${dir} is in use by dshield-coord process ${process.pid}`)
-    expect(existsSync(out)).toBe(false)
-    expect(existsSync(join(dir, "PG_VERSION"))).toBe(false)
+    expect(readFileSync(out, "utf8")).toBe(before)
     const listed = runCli(["campaigns", "list", "--data-dir", dir])
-    expect(listed.code).not.toBe(0)
+    expect(listed.code).toBe(1)
     expect(listed.stderr).toContain("is in use by")
     release()
 
-    const stored = runCli(["analyze", "--store", "--data-dir", dir, "--quiet", "--out", out, ALVAROGAR])
-    expect(stored.stderr).toBe("")
-    expect(stored.code).toBe(0)
-    expect(existsSync(join(dir, LOCK_FILE))).toBe(false)
     // A run killed while it held the store leaves its lock; the next run takes it over.
     writeFileSync(join(dir, LOCK_FILE), `${deadPid()} ${hostname()}\n`)
     const again = runCli(["campaigns", "list", "--data-dir", dir])

@@ -85,14 +85,25 @@ const moveStaleLock = (path: string, seen: string | undefined): boolean => {
   return false
 }
 
+/**
+ * True while the lock's owner may still run: the pid exists and, where the system shows a
+ * process's command line (Linux), it is a Bun or Node process, not an unrelated program that
+ * was given the pid of a crashed owner.
+ */
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
-    return true
   } catch (error) {
     // EPERM: the process exists but belongs to someone else.
-    return (error as { code?: string }).code === "EPERM"
+    if ((error as { code?: string }).code !== "EPERM") return false
   }
+  let commandLine: string
+  try {
+    commandLine = readFileSync(`/proc/${pid}/cmdline`, "utf8")
+  } catch {
+    return true
+  }
+  return /bun|node|dshield/i.test(commandLine)
 }
 
 const removeHeld = (): void => {

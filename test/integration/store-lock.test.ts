@@ -45,6 +45,21 @@ describe("embedded store lock", () => {
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false)
   })
 
+  test.skipIf(process.platform !== "linux")("a lock whose pid now belongs to an unrelated program is taken over", async () => {
+    const dir = join(tmp, "reused-pid")
+    lockDataDir(dir)()
+    const other = Bun.spawn(["sleep", "30"])
+    try {
+      writeFileSync(join(dir, LOCK_FILE), `${other.pid} ${hostname()}\n`)
+      const release = lockDataDir(dir)
+      expect(readFileSync(join(dir, LOCK_FILE), "utf8")).toBe(`${process.pid} ${hostname()}\n`)
+      release()
+    } finally {
+      other.kill()
+      await other.exited
+    }
+  })
+
   test("a lock from another host is never taken over", () => {
     const dir = join(tmp, "other-host")
     lockDataDir(dir)()

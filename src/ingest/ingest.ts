@@ -19,7 +19,7 @@ import { type LineFormat, type LineOutcome, Reject } from "./formats/Format.ts"
 import { isSessionsBody, parseSessionsBody } from "./formats/sessions.ts"
 import { WebHoneypotFormat } from "./formats/webhoneypot.ts"
 import { jsonTextTooDeep } from "./formats/JsonLine.ts"
-import { BOMB_LINE_BYTES, lineExcerpt, MAX_LINE_CHARS, openRaw, readLines } from "./readLines.ts"
+import { BOMB_LINE_BYTES, fileSha256, lineExcerpt, MAX_LINE_CHARS, openRaw, readLines } from "./readLines.ts"
 import { RejectLog } from "./RejectLog.ts"
 import { DEFAULT_SESSION_GAP_MS, SessionBuilder } from "./SessionBuilder.ts"
 
@@ -132,6 +132,40 @@ const walk = async (dir: string): Promise<Array<Target>> => {
   return out
 }
 
+/**
+ * Each distinct file once. A path named twice (`analyze a.json a.json`, a directory and a file
+ * in it) or a copy of a file (the same bytes under another name) would count every event of
+ * it twice in its session: twice the credentials, commands and events. Later ones are
+ * skipped, each with the file it repeats. Only files of equal, non-zero size are hashed to
+ * compare them, so distinct logs cost a stat each. Unreadable paths are left for the reader,
+ * which reports them.
+ */
+const eachFileOnce = async (targets: ReadonlyArray<Target>): Promise<{ readonly once: Array<Target>; readonly skipped: Array<SkippedFile> }> => {
+  const bySize = new Map<number, Array<number>>()
+  for (let i = 0; i < targets.length; i++) {
+    if (targets[i]!.path === "-") continue
+    const size = await stat(targets[i]!.path).then((s) => s.size, () => 0)
+    if (size > 0) bySize.set(size, [...(bySize.get(size) ?? []), i])
+  }
+  const repeats = new Map<number, string>()
+  for (const group of bySize.values()) {
+    if (group.length < 2) continue
+    const firstWith = new Map<string, string>()
+    for (const i of group) {
+      const path = targets[i]!.path
+      const digest = await fileSha256(path).catch(() => undefined)
+      if (digest === undefined) continue
+      const first = firstWith.get(digest)
+      if (first === undefined) firstWith.set(digest, path)
+      else repeats.set(i, first)
+    }
+  }
+  return {
+    once: targets.filter((_, i) => !repeats.has(i)),
+    skipped: [...repeats].sort(([a], [b]) => a - b).map(([i, first]) => ({ path: targets[i]!.path, reason: `the same bytes as ${first}, which is read once` }))
+  }
+}
+
 const formatsFor = (options: IngestOptions): Array<LineFormat> => [
   CowrieFormat,
   EcsFormat,
@@ -186,12 +220,12 @@ const readAll = async (
   options: IngestOptions,
   builder: SessionBuilder
 ): Promise<Omit<IngestSummary, "sessionCount">> => {
-  const targets = await expand(paths)
+  const { once: targets, skipped: repeated } = await eachFileOnce(await expand(paths))
   const formats = formatsFor(options)
   const rejects = new RejectLog()
   const unknown = new Map<string, number>()
   const files: Array<InputFile> = []
-  const skippedFiles: Array<SkippedFile> = []
+  const skippedFiles: Array<SkippedFile> = [...repeated]
   let events = 0
   let bytesBefore = 0
 

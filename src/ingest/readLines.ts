@@ -99,6 +99,13 @@ const inputHash = (): InputHash => {
   return { update: (bytes) => void h.update(bytes), digestHex: () => h.digest("hex") }
 }
 
+/** The sha256 of a file's bytes as stored (a .gz is hashed compressed, like the input digest). */
+export const fileSha256 = async (path: string): Promise<string> => {
+  const hash = inputHash()
+  for await (const chunk of createReadStream(path) as AsyncIterable<Uint8Array>) hash.update(chunk)
+  return hash.digestHex()
+}
+
 async function* hashed(raw: Readable, hash: InputHash, stats: ReadStats, sink: LineSink): AsyncGenerator<Uint8Array> {
   for await (const chunk of raw as AsyncIterable<Uint8Array>) {
     hash.update(chunk)

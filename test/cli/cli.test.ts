@@ -57,6 +57,28 @@ describe("help and usage", () => {
 const cowrieLine = (session: string, eventid: string, extra: Record<string, unknown>, ts: string): string =>
   JSON.stringify({ eventid, session, src_ip: "192.0.2.10", sensor: "s1", timestamp: ts, ...extra })
 
+describe("the same file twice", () => {
+  test("named twice, inside a named directory, or copied: read once, with a warning naming the file it repeats", () => {
+    const dir = join(tmp, "twice")
+    mkdirSync(dir, { recursive: true })
+    const log = join(dir, "cowrie.json")
+    const copy = join(tmp, "cowrie-copy.json")
+    writeFileSync(log, readFileSync(resolve(REPO, "test/fixtures/cowrie.json")))
+    writeFileSync(copy, readFileSync(log))
+    const once = runCli(["analyze", "--quiet", "--out", join(tmp, "once.json"), log])
+    expect(once.code).toBe(0)
+    const single = withoutRunTimes(readFileSync(join(tmp, "once.json"), "utf8"))
+    for (const [name, inputs] of [["named twice", [log, log]], ["a directory and a file in it", [dir, log]], ["a copy", [log, copy]]] as const) {
+      const out = join(tmp, `twice-${name.replaceAll(" ", "-")}.json`)
+      const r = runCli(["analyze", "--out", out, ...inputs])
+      expect(r.code).toBe(0)
+      expect(r.stderr).toContain(`warning: skipped ${inputs[1]}: the same bytes as ${log}, which is read once.`)
+      // Every event counted once: the Result is the single file's.
+      expect(withoutRunTimes(readFileSync(out, "utf8"))).toBe(single)
+    }
+  })
+})
+
 describe("strict mode and rejects", () => {
   const path = join(tmp, "mixed.json")
   writeFileSync(

@@ -69,14 +69,18 @@ describe("embedded store lock", () => {
 
   test.skipIf(!HAVE_CORPORA)("analyze --store or campaigns list on a store another process holds: exit 1, one sentence, nothing written; a killed holder's lock is taken over", () => {
     const out = join(tmp, "result.json")
+    /** `analyze --store` into `dir` while this process holds it: exit 1, one sentence naming this process. */
+    const expectRefusedAnalysis = (dir: string) => {
+      const refused = runCli(["analyze", "--store", "--data-dir", dir, "--quiet", "--out", out, ALVAROGAR])
+      expect(refused.code).toBe(1)
+      expect(refused.stderr.trim().split("\n")).toHaveLength(1)
+      expect(refused.stderr).toContain(`The embedded store at ${dir} is in use by dshield-coord process ${process.pid}`)
+    }
     // This test process plays the other process: it holds the lock, the CLI is a child.
     // A new store: refused before anything is copied into it.
     const fresh = join(tmp, "fresh")
     const holdFresh = lockDataDir(fresh)
-    const refusedNew = runCli(["analyze", "--store", "--data-dir", fresh, "--quiet", "--out", out, ALVAROGAR])
-    expect(refusedNew.code).toBe(1)
-    expect(refusedNew.stderr.trim().split("\n")).toHaveLength(1)
-    expect(refusedNew.stderr).toContain(`The embedded store at ${fresh} is in use by dshield-coord process ${process.pid}`)
+    expectRefusedAnalysis(fresh)
     expect(existsSync(out)).toBe(false)
     expect(existsSync(join(fresh, "PG_VERSION"))).toBe(false)
     holdFresh()
@@ -89,10 +93,7 @@ describe("embedded store lock", () => {
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false)
     const before = readFileSync(out, "utf8")
     const release = lockDataDir(dir)
-    const refused = runCli(["analyze", "--store", "--data-dir", dir, "--quiet", "--out", out, ALVAROGAR])
-    expect(refused.code).toBe(1)
-    expect(refused.stderr.trim().split("\n")).toHaveLength(1)
-    expect(refused.stderr).toContain(`The embedded store at ${dir} is in use by dshield-coord process ${process.pid}`)
+    expectRefusedAnalysis(dir)
     expect(readFileSync(out, "utf8")).toBe(before)
     const listed = runCli(["campaigns", "list", "--data-dir", dir])
     expect(listed.code).toBe(1)

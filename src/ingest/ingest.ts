@@ -145,7 +145,10 @@ const eachFileOnce = async (targets: ReadonlyArray<Target>): Promise<{ readonly 
   for (let i = 0; i < targets.length; i++) {
     if (targets[i]!.path === "-") continue
     const size = await stat(targets[i]!.path).then((s) => s.size, () => 0)
-    if (size > 0) bySize.set(size, [...(bySize.get(size) ?? []), i])
+    if (size === 0) continue
+    const sameSize = bySize.get(size)
+    if (sameSize === undefined) bySize.set(size, [i])
+    else sameSize.push(i)
   }
   const repeats = new Map<number, string>()
   for (const group of bySize.values()) {

@@ -14,3 +14,7 @@ export const holdsDatabase = (dataDir: string): boolean => !dataDir.startsWith("
  */
 export const embeddedStoreMissing = (config: { readonly databaseUrl?: string | undefined; readonly dataDir: string }): boolean =>
   config.databaseUrl === undefined && !holdsDatabase(config.dataDir)
+
+/** What a reading command says of a store that was never made (one sentence, what to do). */
+export const noStoreMessage = (dataDir: string): string =>
+  `There is no store in ${dataDir}; give --data-dir or --database-url naming your store, or keep analyses with \`dshield-coord analyze --store FILE\` first.`

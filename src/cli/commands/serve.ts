@@ -19,7 +19,7 @@ import { loadWebhookSecret, tenantWebhookSecret } from "../../api/webhookDispatc
 import type { StoreConfig } from "../../config/StoreConfig.ts"
 import { AnalysisError, InputError } from "../../domain/errors.ts"
 import { Analyzer, type AnalyzerService } from "../../pipeline/Analyzer.ts"
-import { embeddedStoreMissing } from "../../store/dataDir.ts"
+import { embeddedStoreMissing, noStoreMessage } from "../../store/dataDir.ts"
 import { loadMigrations, migrate } from "../../store/migrate.ts"
 import { SqlStore } from "../../store/SqlStore.ts"
 
@@ -195,7 +195,7 @@ export const keysCommand = Effect.fn("Cli.keys")(function*(command: {
 
 export const auditTailCommand = Effect.fn("Cli.auditTail")(function*(store: StoreConfig, count: number, follow: boolean) {
   if (embeddedStoreMissing(store)) {
-    return yield* new InputError({ message: `There is no store in ${store.dataDir}; give --data-dir or --database-url naming your store.` })
+    return yield* new InputError({ message: noStoreMessage(store.dataDir) })
   }
   const context = yield* ownerStore(store)
   let after = 0

@@ -14,7 +14,7 @@ import { describeStoreConfig, type StoreConfig } from "../../config/StoreConfig.
 import { InputError } from "../../domain/errors.ts"
 import { type ExportTargets, exportResult, resultOfStoredFamily } from "./export.ts"
 import { Cache } from "../../store/Cache.ts"
-import { embeddedStoreMissing } from "../../store/dataDir.ts"
+import { embeddedStoreMissing, noStoreMessage } from "../../store/dataDir.ts"
 import type { RetentionPolicy } from "../../store/maintenance.ts"
 import { natsConnection } from "../../../actors/clients/RemoteAnalysis.ts"
 import { postgresActor, storeFailure } from "../../../actors/postgres/StoreActor.ts"
@@ -60,7 +60,7 @@ const noEmbeddedStore = (config: StoreConfig, nats: NatsFlags | undefined): bool
 export const campaignsCommand = Effect.fn("Cli.campaigns")(function*(action: "list" | "show" | "timeline", id: string | undefined, all: boolean, config: StoreConfig, nats?: NatsFlags, tenant: string = "default") {
   if (noEmbeddedStore(config, nats)) {
     if (action === "list") return yield* Effect.sync(() => process.stdout.write(`No store in ${config.dataDir} yet; run \`dshield-coord analyze --store FILE\` first (or give --data-dir or --database-url naming your store).\n`))
-    return yield* new InputError({ message: `There is no store in ${config.dataDir}; give --data-dir or --database-url naming your store, or keep analyses with \`dshield-coord analyze --store FILE\` first.` })
+    return yield* new InputError({ message: noStoreMessage(config.dataDir) })
   }
   const text = yield* Effect.gen(function*() {
     const pg = yield* storeActor(config, nats)
@@ -96,7 +96,7 @@ export const exportStoredCampaign = Effect.fn("Cli.exportStoredCampaign")(functi
   quiet: boolean
 ) {
   if (noEmbeddedStore(config, nats)) {
-    return yield* new InputError({ message: `There is no store in ${config.dataDir}; give --data-dir or --database-url naming your store, or keep analyses with \`dshield-coord analyze --store FILE\` first.` })
+    return yield* new InputError({ message: noStoreMessage(config.dataDir) })
   }
   const family = yield* Effect.gen(function*() {
     const pg = yield* storeActor(config, nats)

@@ -8,7 +8,6 @@
  * last wrote it.
  */
 import type { AttackSession } from "../domain/AttackSession.ts"
-import { canonicalJson } from "../config/AnalysisConfig.ts"
 
 export interface SessionWrites {
   /** New or changed sessions, to insert. */
@@ -22,8 +21,10 @@ export interface SessionWrites {
 /**
  * `analysed`: the run's sessions (input joined with stored pieces); `inputIds`: the ids the
  * input holds (only those are the run's to write); `history`: the stored sessions the run
- * was analysed with. Stored versions are compared as canonical JSON (key order aside,
- * PostgreSQL's jsonb keeps what was written).
+ * was analysed with. Stored versions are compared as JSON values: PostgreSQL's jsonb keeps
+ * what was written apart from key order, which `Bun.deepEquals` ignores, as it ignores
+ * undefined properties (JSON drops them); 10 ms for alvarogar's 3,341 sessions against 70 ms
+ * for comparing their canonical JSON texts.
  */
 export const sessionWrites = (
   analysed: ReadonlyArray<AttackSession>,
@@ -42,7 +43,7 @@ export const sessionWrites = (
       sessions.push(s)
       continue
     }
-    if (canonicalJson(before) === canonicalJson(s)) {
+    if (Bun.deepEquals(before, s)) {
       unchanged++
       continue
     }

@@ -221,6 +221,11 @@ export interface SessionFeatures {
   readonly credentials: IntLists
   /** Whether a pair is in a dictionary (popular lists, common passwords, name-derived, many user names). */
   readonly pairDictionary: Uint8Array
+  /** Each pair's user name and password, as ids into `usernames` and `passwords` (for naming campaigns). */
+  readonly pairUser: Int32Array
+  readonly pairPassword: Int32Array
+  readonly usernames: ReadonlyArray<string>
+  readonly passwords: ReadonlyArray<string>
   /** Interned artefacts: id → artefact. */
   readonly artefactTable: ReadonlyArray<Artefact>
   /** Artefact ids of each session, ascending. */
@@ -606,6 +611,10 @@ export class FeatureBuilder {
       commands: normalized.values,
       credentials: this.sessionPairs,
       pairDictionary,
+      pairUser: this.pairUser.toArray(),
+      pairPassword: this.pairPassword.toArray(),
+      usernames: this.usernames.values,
+      passwords: this.passwords.values,
       artefactTable,
       artefacts,
       artefactCarriers: carriers

@@ -3,6 +3,7 @@
  * followed by the input summary.
  */
 import type { Campaign } from "../domain/Campaign.ts"
+import { printable } from "../domain/printable.ts"
 import type { Result } from "../domain/Result.ts"
 
 const pad = (s: string, width: number): string => (s.length >= width ? s.slice(0, width) : s + " ".repeat(width - s.length))
@@ -14,7 +15,7 @@ const INDENT: Record<Campaign["level"], string> = { family: "", variant: "  ", w
 const indicatorText = (c: Campaign): string => {
   const shown = c.indicators.slice(0, 2).map((i) => {
     const v = i.type === "ssh_key" ? `${i.value.split(" ")[0]} …${i.value.slice(-8)}` : i.type === "sha256" ? i.value.slice(0, 16) : i.value
-    return `${i.type}:${cut(v, 40)}`
+    return `${i.type}:${cut(printable(v), 40)}`
   })
   return shown.join(", ")
 }
@@ -35,7 +36,7 @@ export const renderCampaignTable = (result: Result, limit: number): string => {
   ].join(" ")
   const rows = result.campaigns.slice(0, limit).map((c) =>
     [
-      pad(cut(INDENT[c.level] + (c.level === "wave" ? `wave from ${when(c.first_seen)}` : c.name), 46), 46),
+      pad(cut(INDENT[c.level] + (c.level === "wave" ? `wave from ${when(c.first_seen)}` : printable(c.name)), 46), 46),
       pad(c.level, 7),
       padLeft(String(c.sessions.length), 6),
       padLeft(String(c.source_ips.length), 5),

@@ -2,6 +2,7 @@
  * Counts rejected lines by reason and keeps the first few with their location, so a user can
  * open the file at the line and see what was wrong.
  */
+import { printable } from "../domain/printable.ts"
 
 export interface RejectSample {
   readonly reason: string
@@ -39,10 +40,3 @@ export class RejectLog {
   }
 }
 
-/**
- * The excerpt as it is safe to print: control characters (an attacker's terminal escape
- * sequences, NULs, bells) are written as \xHH instead of being sent to the user's terminal.
- */
-const printable = (text: string): string =>
-  // eslint-disable-next-line no-control-regex
-  text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)

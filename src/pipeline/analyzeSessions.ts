@@ -30,11 +30,75 @@ const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1
 
 const shorten = (s: string, max: number): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s)
 
-const campaignName = (draft: CampaignDraft, features: SessionFeatures, firstIso: string): string => {
+/**
+ * Per-pair counters shared by every campaign's wordlist name: distinct sources per pair (the
+ * source last counted for it, to count each once) and when it was first tried, reset after
+ * each campaign.
+ */
+interface WordlistScratch {
+  readonly sources: Int32Array
+  readonly lastSource: Int32Array
+  readonly firstMs: Float64Array
+  readonly touched: Array<number>
+}
+
+/** A user name or password as a name shows it: quoted when it is empty or starts or ends with white space, which would read as another value. */
+const credentialPart = (text: string): string => (text.length === 0 || /^\s|\s$/.test(text) ? JSON.stringify(text) : text)
+
+/** `lastSource` of a pair no member has tried yet (source ids are ≥ -1: -1 is "no address"). */
+const UNTOUCHED = -2
+
+const wordlistScratch = (f: SessionFeatures): WordlistScratch => ({
+  sources: new Int32Array(f.pairUser.length),
+  lastSource: new Int32Array(f.pairUser.length).fill(UNTOUCHED),
+  firstMs: new Float64Array(f.pairUser.length),
+  touched: []
+})
+
+/**
+ * A campaign its sources' shared wordlist formed, named by that list: the credentials tried
+ * by at least half its sources (at least two; all of them in a wave of one source), in the
+ * order they were first tried ("wordlist jesus/jesus123, banco/banco +5"). Undefined when no
+ * credential is shared.
+ */
+const wordlistLabel = (members: Int32Array, features: SessionFeatures, scratch: WordlistScratch): string | undefined => {
+  const { sources, lastSource, firstMs, touched } = scratch
+  // Members by source, so each source counts once per pair without a set per pair.
+  const bySource = Array.from(members).sort((x, y) => features.ipId[x]! - features.ipId[y]! || x - y)
+  const sourceCount = new Set(bySource.map((i) => features.ipId[i]!)).size
+  for (const i of bySource) {
+    const ip = features.ipId[i]!
+    for (let k = features.credentials.start(i), e = features.credentials.end(i); k < e; k++) {
+      const pair = features.credentials.value(k)
+      if (lastSource[pair] === UNTOUCHED) {
+        touched.push(pair)
+        firstMs[pair] = features.startMs[i]!
+      } else if (features.startMs[i]! < firstMs[pair]!) firstMs[pair] = features.startMs[i]!
+      if (lastSource[pair] !== ip) {
+        lastSource[pair] = ip
+        sources[pair]!++
+      }
+    }
+  }
+  const needed = sourceCount === 1 ? 1 : Math.max(2, Math.ceil(sourceCount / 2))
+  const shared = touched.filter((pair) => sources[pair]! >= needed).sort((x, y) => firstMs[x]! - firstMs[y]! || x - y)
+  for (const pair of touched) {
+    sources[pair] = 0
+    lastSource[pair] = UNTOUCHED
+  }
+  touched.length = 0
+  if (shared.length === 0) return undefined
+  const name = (pair: number) => shorten(`${credentialPart(features.usernames[features.pairUser[pair]!]!)}/${credentialPart(features.passwords[features.pairPassword[pair]!]!)}`, 24)
+  return `wordlist ${shared.slice(0, 2).map(name).join(", ")}${shared.length > 2 ? ` +${shared.length - 2}` : ""}`
+}
+
+const campaignName = (draft: CampaignDraft, features: SessionFeatures, firstIso: string, scratch: () => WordlistScratch): string => {
   const a = draft.dominant < 0 ? undefined : features.artefactTable[draft.dominant]!
   let label: string
-  if (a === undefined) label = "linked sessions"
-  else {
+  if (a === undefined) {
+    const wordlist = draft.formedBy.some((f) => f.kind === "wordlist") ? wordlistLabel(draft.members, features, scratch()) : undefined
+    label = wordlist ?? "linked sessions"
+  } else {
     switch (a.kind) {
       case "ssh_key":
         label = `ssh key ${a.value.split(" ")[0]} …${a.value.slice(-8)}`
@@ -214,6 +278,8 @@ const reportCampaigns = (features: SessionFeatures, drafts: ReadonlyArray<Campai
     return `c-${hash.digest("hex").slice(0, 16)}`
   })
   const scratch = indicatorScratch(features)
+  let wordlistCounters: WordlistScratch | undefined
+  const wordlists = (): WordlistScratch => (wordlistCounters ??= wordlistScratch(features))
   const campaigns: Array<Campaign> = drafts.map((draft, index) => {
     let first = Infinity
     let last = -Infinity
@@ -236,7 +302,7 @@ const reportCampaigns = (features: SessionFeatures, drafts: ReadonlyArray<Campai
       id: ids[index]!,
       parent_id: draft.parent === null ? null : ids[draft.parent]!,
       level: draft.level,
-      name: campaignName(draft, features, firstIso),
+      name: campaignName(draft, features, firstIso, wordlists),
       sessions: memberIds[index]!,
       source_ips: [...ips].sort(compareStrings),
       first_seen: firstIso,

@@ -911,6 +911,8 @@ describe("linkage ranked by strength", () => {
     const a = analyze([...background(30, 303), ...walkers, ...shared])
     expect(familyOf(a, "walk-0")?.sessions).toEqual(["walk-0", "walk-1", "walk-2"])
     expect(familyOf(a, "walk-0")!.formed_by[0]!.kind).toBe("wordlist")
+    // Named by its list, in the order it is tried, not "linked sessions".
+    expect(familyOf(a, "walk-0")!.name).toBe("wordlist svc/w0q0z, svc/w1q919z +18")
     expect(familyOf(a, "dict-0")).toBeUndefined()
   })
 

@@ -12,6 +12,7 @@ import { RedisStore, redisStoreBehaviour } from "../../../actors/redis/RedisStor
 import { DEFAULT_CONFIG } from "../../config/AnalysisConfig.ts"
 import { describeStoreConfig, type StoreConfig } from "../../config/StoreConfig.ts"
 import { InputError } from "../../domain/errors.ts"
+import { printable } from "../../domain/printable.ts"
 import { type ExportTargets, exportResult, resultOfStoredFamily } from "./export.ts"
 import { Cache } from "../../store/Cache.ts"
 import { embeddedStoreMissing, noStoreMessage } from "../../store/dataDir.ts"
@@ -68,7 +69,7 @@ export const campaignsCommand = Effect.fn("Cli.campaigns")(function*(action: "li
     if (action === "list") {
       if (campaigns.length === 0) return "No campaigns stored yet; run `dshield-coord analyze --store FILE` first.\n"
       const lines = campaigns.map((c) =>
-        [c.id.padEnd(19), c.level.padEnd(7), c.state.padEnd(9), String(c.session_count).padStart(6), String(c.source_ip_count).padStart(5), c.first_seen.slice(0, 16), c.last_seen.slice(0, 16), c.confidence.toFixed(2), c.name].join("  ")
+        [c.id.padEnd(19), c.level.padEnd(7), c.state.padEnd(9), String(c.session_count).padStart(6), String(c.source_ip_count).padStart(5), c.first_seen.slice(0, 16), c.last_seen.slice(0, 16), c.confidence.toFixed(2), printable(c.name)].join("  ")
       )
       return `${["ID".padEnd(19), "LEVEL  ", "STATE    ", "  SESS", "  IPS", "FIRST SEEN      ", "LAST SEEN       ", "CONF", "NAME"].join("  ")}\n${lines.join("\n")}\n`
     }
@@ -78,7 +79,7 @@ export const campaignsCommand = Effect.fn("Cli.campaigns")(function*(action: "li
       const days = yield* pg.ask("campaignTimeline", { campaignId: found.id, tenant })
       const peak = Math.max(1, ...days.map((d) => d.sessions))
       const bars = days.map((d) => `${d.day}  ${String(d.sessions).padStart(6)}  ${String(d.sourceIps).padStart(5)}  ${"#".repeat(Math.max(1, Math.round((d.sessions / peak) * 40)))}`)
-      return `${found.name} (${found.id}, ${found.level}, ${found.state})\nDAY          SESSIONS    IPS\n${bars.join("\n")}\n`
+      return `${printable(found.name)} (${found.id}, ${found.level}, ${found.state})\nDAY          SESSIONS    IPS\n${bars.join("\n")}\n`
     }
     const sessions = yield* pg.ask("campaignSessions", { campaignId: found.id })
     return `${JSON.stringify({ ...found, sessions }, null, 2)}\n`

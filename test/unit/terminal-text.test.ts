@@ -1,0 +1,46 @@
+/**
+ * Attacker-chosen text reaches the terminal only as printable characters: a campaign's name
+ * or indicator carrying an escape sequence (real cowrie logs hold client versions with ESC
+ * in them) is shown escaped in `analyze`'s table, never sent to the user's terminal.
+ */
+import { describe, expect, test } from "bun:test"
+import { renderCampaignTable } from "../../src/cli/campaignTable.ts"
+import type { Campaign } from "../../src/domain/Campaign.ts"
+import { printable } from "../../src/domain/printable.ts"
+import type { Result } from "../../src/domain/Result.ts"
+
+const ESC = "\u001b"
+
+describe("printable", () => {
+  test("control characters become \\xHH; other text, including non-ASCII, is kept", () => {
+    expect(printable(`SSH-2.0-${ESC}[31mred${ESC}[0m\r\n\u0007\u009b`)).toBe("SSH-2.0-\\x1b[31mred\\x1b[0m\\x0d\\x0a\\x07\\x9b")
+    expect(printable("root/пароль ü")).toBe("root/пароль ü")
+  })
+
+  test("the campaign table shows a hostile name and indicator escaped", () => {
+    const campaign = {
+      id: "c-0000000000000001",
+      parent_id: null,
+      level: "family",
+      name: `client SSH-2.0-${ESC}]0;owned${"\u0007"}`,
+      sessions: ["s-1", "s-2"],
+      source_ips: ["192.0.2.1", "192.0.2.2"],
+      first_seen: "2022-07-19T00:00:00.000Z",
+      last_seen: "2022-07-19T01:00:00.000Z",
+      confidence: 0.9,
+      confidence_interval: [0.8, 0.95],
+      assessment: "highly_coordinated",
+      evidence: {},
+      indicators: [{ type: "client_version", value: `SSH-2.0-${ESC}[2J`, first_seen: "2022-07-19T00:00:00.000Z", last_seen: "2022-07-19T01:00:00.000Z", sessions: 2 }],
+      ttps: [],
+      techniques: [],
+      formed_by: []
+    } as unknown as Campaign
+    const result = { campaigns: [campaign], input: { events: 2, sessions: 2, files: [], rejected: {} }, unclustered_sessions: 0 } as unknown as Result
+    const table = renderCampaignTable(result, 10)
+    expect(table).not.toContain(ESC)
+    expect(table).not.toContain("\u0007")
+    expect(table).toContain("client SSH-2.0-\\x1b]0;owned\\x07")
+    expect(table).toContain("SSH-2.0-\\x1b[2J")
+  })
+})

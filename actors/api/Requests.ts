@@ -42,6 +42,7 @@ export const AnalysisConfigInput = Schema.Struct({
   wordlistThreshold: Schema.optionalKey(Unit),
   wordlistMinCredentials: Schema.optionalKey(Int(1, 10_000)),
   sourceWindowMs: Schema.optionalKey(Int(0, 30 * DAY_MS)),
+  weakWindowMs: Schema.optionalKey(Int(0, 3660 * DAY_MS)),
   permutations: Schema.optionalKey(Int(0, 10_000)),
   bootstrap: Schema.optionalKey(Int(0, 10_000))
 })

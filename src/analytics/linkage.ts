@@ -22,6 +22,12 @@
  * Weak links (phase 2), among sessions outside every core:
  * 5. A credential in no dictionary used verbatim by several sources (a botnet's check login).
  * 6. A shared wordlist: sources whose credential lists (set and order) overlap strongly.
+ * A wordlist is a source's credentials over one period of activity (a silence longer than
+ * `weakWindowMs` starts a new one), and two lists link only when their periods lie within
+ * that window of each other: a public wordlist walked again months later, or an address
+ * that comes back with other work, is not one campaign carrying on. A marker credential
+ * has no window: it is rare by definition, and a botnet's check login that pauses for weeks
+ * is still that botnet's.
  *
  * Attachment (phase 3): each weak group — or lone session — joins the one core it is tied to
  * most, by sessions without commands from a source that has a session in the core within
@@ -46,13 +52,16 @@ export interface LinkageOptions {
   readonly wordlistMinCredentials: number
   /** How close in time a session without commands must be to its source's core session to join it. */
   readonly sourceWindowMs: number
+  /** The longest silence within one source's wordlist, and between two lists that link. */
+  readonly weakWindowMs: number
 }
 
 export const DEFAULT_LINKAGE: Omit<LinkageOptions, "seed"> = {
   behaviourThreshold: 0.55,
   wordlistThreshold: 0.6,
   wordlistMinCredentials: 6,
-  sourceWindowMs: 60 * 60 * 1000
+  sourceWindowMs: 60 * 60 * 1000,
+  weakWindowMs: 30 * 24 * 60 * 60 * 1000
 }
 
 /** A verified behaviour link between two distinct command sets. */
@@ -338,59 +347,62 @@ export const linkSessions = (features: SessionFeatures, options: LinkageOptions)
     }
   }
 
-  // 6. Shared wordlists, source by source (sessions in start order give each list its order).
+  // 6. Shared wordlists, source by source and activity period: a source's logins in start
+  // order (which gives each list its order), cut where it fell silent for longer than the
+  // window, so an address that comes back months later starts a list of its own.
   const sourceCount = features.ips.length
-  // Per source, its login sessions in start order (the pairs stay in features.credentials),
-  // and those outside the cores ("free"), in compressed rows: two typed arrays and offsets,
-  // not two JS arrays per source.
   const byStart = startOrder(features.startMs)
+  // Per source, its login sessions in start order (the pairs stay in features.credentials), in
+  // compressed rows: one typed array and offsets, not a JS array per source.
   const loginAt = new Int32Array(sourceCount + 1)
-  const freeAt = new Int32Array(sourceCount + 1)
   const logs = (i: number): boolean => features.ipId[i]! >= 0 && features.credentials.start(i) !== features.credentials.end(i)
-  for (let i = 0; i < n; i++) {
-    if (!logs(i)) continue
-    loginAt[features.ipId[i]! + 1]!++
-    if (inCore[i] === 0) freeAt[features.ipId[i]! + 1]!++
-  }
-  for (let ip = 0; ip < sourceCount; ip++) {
-    loginAt[ip + 1]! += loginAt[ip]!
-    freeAt[ip + 1]! += freeAt[ip]!
-  }
+  for (let i = 0; i < n; i++) if (logs(i)) loginAt[features.ipId[i]! + 1]!++
+  for (let ip = 0; ip < sourceCount; ip++) loginAt[ip + 1]! += loginAt[ip]!
   const logins = new Int32Array(loginAt[sourceCount]!)
-  const free = new Int32Array(freeAt[sourceCount]!)
   {
     const nextLogin = loginAt.slice(0, sourceCount)
-    const nextFree = freeAt.slice(0, sourceCount)
-    for (const i of byStart) {
-      if (!logs(i)) continue
-      const ip = features.ipId[i]!
-      logins[nextLogin[ip]!++] = i
-      if (inCore[i] === 0) free[nextFree[ip]!++] = i
-    }
+    for (const i of byStart) if (logs(i)) logins[nextLogin[features.ipId[i]!]!++] = i
   }
-  // The first free session of each source anchors its unions (the smallest index, not the earliest).
-  for (let ip = 0; ip < sourceCount; ip++) if (freeAt[ip + 1]! - freeAt[ip]! > 1) free.subarray(freeAt[ip]!, freeAt[ip + 1]!).sort()
-  const listSources: Array<number> = []
+  // Each list: its period's range in `logins`, when the period ran, and its anchor (the
+  // period's smallest session index outside the cores, which its unions use).
   const lists: Array<Int32Array> = []
-  // Which pairs a source's list already holds: stamped with the source (no Set per source).
-  const pairSeenBy = new Int32Array(features.pairDictionary.length).fill(-1)
+  const listRange: Array<number> = []
+  const listFrom: Array<number> = []
+  const listUntil: Array<number> = []
+  const listAnchor: Array<number> = []
+  // Which pairs the current period's list already holds: stamped with the period (no Set per list).
+  const pairSeenIn = new Int32Array(features.pairDictionary.length).fill(-1)
+  let period = 0
   const ordered: Array<number> = []
   for (let ip = 0; ip < sourceCount; ip++) {
-    if (loginAt[ip] === loginAt[ip + 1] || freeAt[ip] === freeAt[ip + 1]) continue
-    ordered.length = 0
-    for (let at = loginAt[ip]!; at < loginAt[ip + 1]!; at++) {
-      const i = logins[at]!
-      for (let k = features.credentials.start(i), e = features.credentials.end(i); k < e; k++) {
-        const p = features.credentials.value(k)
-        if (pairSeenBy[p] !== ip) {
-          pairSeenBy[p] = ip
-          ordered.push(p)
+    for (let at = loginAt[ip]!; at < loginAt[ip + 1]!; period++) {
+      ordered.length = 0
+      let end = at
+      let until = -Infinity
+      let anchor = -1
+      while (end < loginAt[ip + 1]!) {
+        const i = logins[end]!
+        if (end > at && features.startMs[i]! - until > options.weakWindowMs) break
+        until = Math.max(until, features.endMs[i]!)
+        for (let k = features.credentials.start(i), e = features.credentials.end(i); k < e; k++) {
+          const p = features.credentials.value(k)
+          if (pairSeenIn[p] !== period) {
+            pairSeenIn[p] = period
+            ordered.push(p)
+          }
         }
+        if (inCore[i] === 0 && (anchor < 0 || i < anchor)) anchor = i
+        end++
       }
+      if (anchor >= 0 && ordered.length >= options.wordlistMinCredentials) {
+        lists.push(wordlistElements(ordered, features.pairDictionary.length))
+        listRange.push(at, end)
+        listFrom.push(features.startMs[logins[at]!]!)
+        listUntil.push(until)
+        listAnchor.push(anchor)
+      }
+      at = end
     }
-    if (ordered.length < options.wordlistMinCredentials) continue
-    listSources.push(ip)
-    lists.push(wordlistElements(ordered, features.pairDictionary.length))
   }
   if (lists.length > 1) {
     const signatures = minHashSignatures(lists, minHashSeeds(options.seed, "wordlist"))
@@ -399,22 +411,26 @@ export const linkSessions = (features: SessionFeatures, options: LinkageOptions)
     for (let c = 0; c < candidates.length; c += 2) {
       const x = candidates[c]!
       const y = candidates[c + 1]!
+      // The silence between the two lists' periods (negative when they overlap).
+      const gap = Math.max(listFrom[x]!, listFrom[y]!) - Math.min(listUntil[x]!, listUntil[y]!)
+      if (gap > options.weakWindowMs) continue
       const j = jaccard(lists[x]!, lists[y]!)
       if (j >= options.wordlistThreshold) pairs.push({ a: Math.min(x, y), b: Math.max(x, y), jaccard: j })
     }
     pairs.sort((p, q) => q.jaccard - p.jaccard || p.a - q.a || p.b - q.b)
     const joined = new Uint8Array(lists.length)
-    const anchor = (x: number): number => free[freeAt[listSources[x]!]!]!
     for (const p of pairs) {
-      union(anchor(p.a), anchor(p.b), "wordlist", false)
+      union(listAnchor[p.a]!, listAnchor[p.b]!, "wordlist", false)
       joined[p.a] = 1
       joined[p.b] = 1
     }
-    // A source in a shared wordlist brings its other login sessions along.
+    // A source in a shared wordlist brings its other login sessions of that period along.
     for (let x = 0; x < lists.length; x++) {
       if (joined[x] === 0) continue
-      const ip = listSources[x]!
-      for (let at = freeAt[ip]! + 1; at < freeAt[ip + 1]!; at++) union(anchor(x), free[at]!, "wordlist", false)
+      for (let at = listRange[2 * x]!; at < listRange[2 * x + 1]!; at++) {
+        const i = logins[at]!
+        if (inCore[i] === 0 && i !== listAnchor[x]) union(listAnchor[x]!, i, "wordlist", false)
+      }
     }
   }
 

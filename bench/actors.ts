@@ -141,10 +141,10 @@ if (privatePort !== undefined) {
 
 const throughput = async (pool: number, input = poolInput, analyses = ANALYSES, warm = true): Promise<{ seconds: number; perMinute: number }> => {
   const namespace = `bench${process.pid}p${pool}`
-  // Worker tuning (docs/benchmarks.md): mimalloc keeps freed pages instead of returning them
-  // with madvise (each return flushes the TLBs of every core running one of the process's
-  // threads), and JSC compiles on the analysing thread instead of extra JIT threads.
-  const tuning = DEFAULT_ENV ? {} : { MIMALLOC_PURGE_DELAY: "-1", BUN_JSC_useConcurrentJIT: "0" }
+  // The deployments' worker environment (deploy/compose.yaml, deploy/k8s/configmap.yaml):
+  // mimalloc keeps freed pages instead of returning them with madvise (each return flushes
+  // the TLBs of every core running one of the process's threads).
+  const tuning = DEFAULT_ENV ? {} : { MIMALLOC_PURGE_DELAY: "-1" }
   const env = { ...process.env, ...tuning, DSHIELD_JOBS_NAMESPACE: namespace }
   const worker = Bun.spawn([process.execPath, resolve(import.meta.dir, "../src/cli/main.ts"), "worker", "--roles", "jobs", "--pool", String(pool), "--allow-paths", dirname(input), "--nats", POOL_NATS], {
     env,
@@ -236,7 +236,7 @@ try {
 const ratios = rounds.map((r) => r.two.perMinute / r.one.perMinute)
 console.log(
   `${ANALYSES} analyses of 20,000 sessions submitted at once (durable jobs, inputs ${CLAIM_CHECK ? "by claim-check" : "by worker-local path"}; ` +
-    `${privateServer === undefined ? "shared" : "private"} nats-server; worker env ${DEFAULT_ENV ? "default" : "MIMALLOC_PURGE_DELAY=-1 BUN_JSC_useConcurrentJIT=0"}; ` +
+    `${privateServer === undefined ? "shared" : "private"} nats-server; worker env ${DEFAULT_ENV ? "default" : "MIMALLOC_PURGE_DELAY=-1"}; ` +
     `warm; ${availableParallelism()} cores; median of ${rounds.length} alternating rounds):`
 )
 console.log(`worker --pool 1  ${median(rounds.map((r) => r.one.seconds)).toFixed(1)} s   ${median(rounds.map((r) => r.one.perMinute)).toFixed(2)} analyses/min`)

@@ -416,7 +416,7 @@ SIGTERM or SIGINT stops taking work, finishes what is in flight within the grace
 that keeps crashing past its restart budget makes the worker exit 1, for systemd or
 Kubernetes to restart it. A lost NATS connection is retried forever; the worker reports
 itself not ready meanwhile. Long-lived workers analyse faster with
-MIMALLOC_PURGE_DELAY=-1 BUN_JSC_useConcurrentJIT=0 in their environment (docs/benchmarks.md).
+MIMALLOC_PURGE_DELAY=-1 in their environment (docs/benchmarks.md).
 
 Options:
   --roles LIST   comma-separated roles (default api): api (coord.v1.analyze|result|status

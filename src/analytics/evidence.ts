@@ -373,7 +373,9 @@ export const measureGroup = (members: Int32Array, dominant: number, ctx: Evidenc
       score: clamp01(k / total),
       p: k === 0 ? 1 : hypergeometricUpperTail(k, N, K, total, ctx.logFactorials),
       detail: k === 0
-        ? "no artefact (key, payload, URL, marker, rare credential, command sequence) is shared"
+        // A group formed by a shared wordlist or by its sources shares no single artefact;
+        // saying so, and where its link is, keeps "nothing shared" from reading as "unlinked".
+        ? "no artefact (key, payload, URL, marker, rare credential, command sequence) is shared; a shared wordlist or source is a link, not an artefact (see formed_by)"
         : `${k} of ${total} sessions share one ${what} carried by ${K} of ${N} sessions in the population (hypergeometric tail: how rare the artefact is)`
     }
   ]

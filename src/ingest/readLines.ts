@@ -74,10 +74,6 @@ export interface LineSink {
 export const openRaw = (path: string): Readable =>
   path === "-" ? (process.stdin as unknown as Readable) : createReadStream(path, { highWaterMark: CHUNK_BYTES })
 
-/**
- * Yields the raw chunks of a stream while hashing them, so the digest covers exactly the
- * bytes the parser saw.
- */
 /** An incremental SHA-256 of the raw input bytes. */
 interface InputHash {
   update(bytes: Uint8Array): void
@@ -106,6 +102,10 @@ export const fileSha256 = async (path: string): Promise<string> => {
   return hash.digestHex()
 }
 
+/**
+ * Yields the raw chunks of a stream while hashing them, so the digest covers exactly the
+ * bytes the parser saw.
+ */
 async function* hashed(raw: Readable, hash: InputHash, stats: ReadStats, sink: LineSink): AsyncGenerator<Uint8Array> {
   for await (const chunk of raw as AsyncIterable<Uint8Array>) {
     hash.update(chunk)

@@ -106,14 +106,17 @@ const alive = (pid: number): boolean => {
   return /bun|node|dshield/i.test(commandLine)
 }
 
-const removeHeld = (): void => {
-  for (const path of held.keys()) {
-    try {
-      unlinkSync(path)
-    } catch {
-      // Already gone: nothing to release.
-    }
+/** Deletes a lock file this process holds; one already gone has nothing to release. */
+const removeLockFile = (path: string): void => {
+  try {
+    unlinkSync(path)
+  } catch {
+    // Already gone.
   }
+}
+
+const removeHeld = (): void => {
+  for (const path of held.keys()) removeLockFile(path)
   held.clear()
 }
 let exitHook = false
@@ -134,11 +137,7 @@ export const lockDataDir = (dataDir: string): (() => void) => {
     if (count > 1) held.set(path, count - 1)
     else {
       held.delete(path)
-      try {
-        unlinkSync(path)
-      } catch {
-        // Already gone.
-      }
+      removeLockFile(path)
     }
   }
   const count = held.get(path)

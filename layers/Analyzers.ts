@@ -24,7 +24,7 @@ import { AnalysisError, InputError } from "../src/domain/errors.ts"
 import type { Result } from "../src/domain/Result.ts"
 import { Analyzer, type AnalyzeInputs } from "../src/pipeline/Analyzer.ts"
 import { inputsReadable } from "../src/ingest/inputPaths.ts"
-import { holdsDatabase } from "../src/store/dataDir.ts"
+import { holdsDatabase, takeMadeEmpty } from "../src/store/dataDir.ts"
 import { sessionWrites } from "../src/store/sessionChanges.ts"
 import type { SqlStore, StoreError } from "../src/store/SqlStore.ts"
 import { runAnalysis, runAnalysisWithSessions } from "../src/pipeline/runAnalysis.ts"
@@ -54,9 +54,15 @@ export const threads = (pool: AnalysisPool): Layer.Layer<Analyzer> =>
       )
   })
 
-/** An embedded store whose directory holds no database yet (it is made from the template when opened). */
-const newEmbeddedStore = (config: StoreConfig | Layer.Layer<SqlStore, StoreError>): boolean =>
-  !Layer.isLayer(config) && (config as StoreConfig).databaseUrl === undefined && !holdsDatabase((config as StoreConfig).dataDir)
+/**
+ * An embedded store that holds no history: its directory holds no database yet (it is made
+ * from the template when opened), or the command has just made it (warmEmbeddedStore).
+ */
+const newEmbeddedStore = (config: StoreConfig | Layer.Layer<SqlStore, StoreError>): boolean => {
+  if (Layer.isLayer(config) || (config as StoreConfig).databaseUrl !== undefined) return false
+  const dataDir = (config as StoreConfig).dataDir
+  return takeMadeEmpty(dataDir) || !holdsDatabase(dataDir)
+}
 
 /**
  * With the store's history: the store configured (`analyze --store`), or one the caller has

@@ -30,7 +30,9 @@ const CAMPAIGN_BATCH = 500
 const NUL = /\u0000/g
 const pgText = (s: string | null): string | null => (s === null ? null : s.replace(NUL, "\ufffd"))
 /** Port 0 (logged for forwarded channels) means "no port": stored as NULL, the schema allows 1..65535. */
-const port = (p: number | null): number | null => (p === null || p < 1 || p > 65535 ? null : p)
+/** A session's port field as the column: the number when it is a port (1–65535), else NULL. */
+const portColumn = (field: "src_port" | "dst_port"): string =>
+  `CASE WHEN jsonb_typeof(s->'${field}') = 'number' AND (s->>'${field}')::numeric BETWEEN 1 AND 65535 THEN (s->>'${field}')::integer END`
 /**
  * JSON text with every NUL escape (`\u0000`) turned into `\ufffd`. An escape is a backslash
  * preceded by an even number of backslashes: `\\u0000` is an escaped backslash followed by
@@ -153,31 +155,20 @@ export const insertSessions = Effect.fn("AnalysisRepository.insertSessions")(fun
   }
   let written = 0
   for (const batch of chunks(sessions, BATCH)) {
-    // One JSON document per batch, expanded by jsonb_to_recordset: PostgreSQL parses one
-    // value instead of fourteen array literals (about twice as fast on PGlite, where every
-    // parse runs in WebAssembly).
-    const rows = batch.map((s) => ({
-      id: s.id,
-      sensor: s.sensor,
-      protocol: s.protocol,
-      src_ip: s.src_ip,
-      src_port: port(s.src_port),
-      dst_ip: s.dst_ip,
-      dst_port: port(s.dst_port),
-      start_at: s.start,
-      end_at: s.end,
-      client_version: s.client_version,
-      hassh: s.hassh,
-      data: s
-    }))
+    // One JSON document per batch, the sessions themselves: PostgreSQL parses one value and
+    // takes each row's columns from its session, instead of fourteen array literals (half
+    // the speed on PGlite, where every parse runs in WebAssembly) or a second copy of the
+    // columns beside the session (a third more text to pass in: 0.24 s against 0.32 s for
+    // alvarogar's 3,341 sessions on PGlite). A port outside 1–65535 is stored as NULL.
     yield* store.query(
       `INSERT INTO attack_sessions (id, tenant, analysis_id, sensor, protocol, src_ip, src_port, dst_ip, dst_port, start_at, end_at, client_version, hassh, data)
-       SELECT t.id, $2, $3, t.sensor, t.protocol, t.src_ip, t.src_port, t.dst_ip, t.dst_port, t.start_at, t.end_at, t.client_version, t.hassh, t.data
-       FROM jsonb_to_recordset($1::jsonb)
-         AS t(id text, sensor text, protocol text, src_ip inet, src_port integer, dst_ip inet, dst_port integer, start_at timestamptz, end_at timestamptz, client_version text, hassh text, data jsonb)
+       SELECT s->>'id', $2, $3, s->>'sensor', s->>'protocol', (s->>'src_ip')::inet, ${portColumn("src_port")},
+         (s->>'dst_ip')::inet, ${portColumn("dst_port")}, (s->>'start')::timestamptz, (s->>'end')::timestamptz,
+         s->>'client_version', s->>'hassh', s
+       FROM jsonb_array_elements($1::jsonb) AS s
        ON CONFLICT (tenant, id, start_at) DO UPDATE SET
          analysis_id = EXCLUDED.analysis_id, end_at = EXCLUDED.end_at, data = EXCLUDED.data`,
-      [pgJson(rows), tenant, analysisId]
+      [pgJson(batch), tenant, analysisId]
     )
     // Every row is inserted or (same id and start) overwritten.
     written += batch.length

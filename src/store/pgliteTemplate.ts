@@ -22,13 +22,13 @@
  * store; docs/benchmarks.md).
  */
 import { createHash } from "node:crypto"
-import { existsSync, readdirSync, readFileSync } from "node:fs"
-import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises"
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs"
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { PGlite } from "@electric-sql/pglite"
-import { holdsDatabase } from "./dataDir.ts"
+import { holdsDatabase, markMadeEmpty } from "./dataDir.ts"
 import { lockDataDir } from "./dataDirLock.ts"
 
 /** PGlite's own start parameters plus the smaller shared buffers explained above. */
@@ -84,31 +84,22 @@ export const pgliteArtifacts = (): Promise<{ pgliteWasmModule: WebAssembly.Modul
   return artifacts
 }
 
-/** New stores being copied from the migrated template, by data directory, while the copy runs. */
-const copies = new Map<string, Promise<boolean>>()
-
 /**
- * Copies the migrated template into `dataDir`, or joins the copy already under way there:
- * true when it did (false: no migrated template for these migrations).
+ * Copies the migrated template into `dataDir` when it holds no database yet: true when it
+ * does afterwards from this copy (false: no migrated template for these migrations).
  */
-const copyNewStore = (dataDir: string): Promise<boolean> => {
-  let copy = copies.get(dataDir)
-  if (copy === undefined) {
-    const migrated = migratedTemplatePath()
-    copy = existsSync(join(migrated, "PG_VERSION")) ? copyTemplate(migrated, dataDir).then(() => true) : Promise.resolve(false)
-    copies.set(dataDir, copy)
-    // Once settled, the directory speaks for itself (PG_VERSION is copied last).
-    const settled = () => copies.delete(dataDir)
-    copy.then(settled, settled)
-  }
-  return copy
+const copyNewStore = (dataDir: string): boolean => {
+  const migrated = migratedTemplatePath()
+  if (!existsSync(join(migrated, "PG_VERSION"))) return false
+  copyTemplate(migrated, dataDir)
+  return true
 }
 
 /**
- * Gets the embedded store ready without waiting for it, for a command that will open it:
- * PGlite compiled and, for a data directory that holds no database yet, the migrated
- * template copied in, both off the main thread while the command loads and reads its input.
- * A failure surfaces when the store opens.
+ * Gets the embedded store ready for a command that will open it: PGlite compiled on the
+ * engine's own threads while the command loads and reads its input, and, for a data
+ * directory that holds no database yet, the migrated template copied in now, so the store
+ * can open while the analysis waits for its input. A failure surfaces when the store opens.
  */
 export const warmEmbeddedStore = (dataDir: string): void => {
   pgliteArtifacts().catch(() => undefined)
@@ -121,23 +112,30 @@ export const warmEmbeddedStore = (dataDir: string): void => {
   } catch {
     return
   }
-  copyNewStore(dataDir).catch(() => undefined).finally(release)
+  try {
+    if (copyNewStore(dataDir)) markMadeEmpty(dataDir)
+  } catch {
+    // Opening the store tries again and reports what is wrong.
+  } finally {
+    release()
+  }
 }
 
 /**
- * Copies the migrated template into a new data directory, its files in parallel (one copy at a
- * time took 0.3 s for its 500 files; the file system's own work is what remains), PG_VERSION
- * last: a copy cut short (a crash, a full disk) is not taken for a database.
+ * Copies the migrated template into a new data directory, PG_VERSION last: a copy cut short
+ * (a crash, a full disk) is not taken for a database. Synchronous on purpose: its 500 files
+ * (26 MB) take 25–35 ms this way on the reference machine, while the same copy as a chain of
+ * promises took 0.1–0.6 s, most of it waiting for a main thread busy with the analysis.
  */
-const copyTemplate = async (template: string, dataDir: string): Promise<void> => {
-  const entries = await readdir(template, { recursive: true, withFileTypes: true })
+const copyTemplate = (template: string, dataDir: string): void => {
+  const entries = readdirSync(template, { recursive: true, withFileTypes: true })
   const relative = (e: { parentPath: string; name: string }) => join(e.parentPath, e.name).slice(template.length + 1)
-  const folders = entries.filter((e) => e.isDirectory()).map(relative).sort()
-  await mkdir(dataDir, { recursive: true })
-  for (const folder of folders) await mkdir(join(dataDir, folder), { recursive: true })
-  const files = entries.filter((e) => e.isFile()).map(relative).filter((file) => file !== "PG_VERSION")
-  await Promise.all(files.map((file) => copyFile(join(template, file), join(dataDir, file))))
-  await copyFile(join(template, "PG_VERSION"), join(dataDir, "PG_VERSION"))
+  mkdirSync(dataDir, { recursive: true })
+  for (const folder of entries.filter((e) => e.isDirectory()).map(relative).sort()) mkdirSync(join(dataDir, folder), { recursive: true })
+  for (const file of entries.filter((e) => e.isFile()).map(relative)) {
+    if (file !== "PG_VERSION") copyFileSync(join(template, file), join(dataDir, file))
+  }
+  copyFileSync(join(template, "PG_VERSION"), join(dataDir, "PG_VERSION"))
 }
 
 /** PGlite's options for opening `dataDir`. */
@@ -154,14 +152,9 @@ export interface PgliteOpenOptions {
  */
 export const pgliteOptions = async (dataDir: string): Promise<PgliteOpenOptions> => {
   const startParams = [...PGLITE_START_PARAMS]
-  // A copy still under way (warmEmbeddedStore) is waited for, not started again.
-  if (holdsDatabase(dataDir) && !copies.has(dataDir)) return { startParams, ...await pgliteArtifacts() }
-  if (!dataDir.startsWith("memory://")) {
-    // Copied (and PGlite compiled meanwhile) off the main thread: an analysis of a new
-    // store runs at the same time (layers/Analyzers.ts).
-    const [copied, compiled] = await Promise.all([copyNewStore(dataDir), pgliteArtifacts()])
-    if (copied) return { startParams, ...compiled }
-  }
+  // A new store on disk is a copy of the migrated template (warmEmbeddedStore has usually
+  // made it already).
+  if (holdsDatabase(dataDir) || (!dataDir.startsWith("memory://") && copyNewStore(dataDir))) return { startParams, ...await pgliteArtifacts() }
   const template = templatePath()
   if (!existsSync(template)) return { startParams, ...await pgliteArtifacts() }
   const [tar, compiled] = await Promise.all([readFile(template), pgliteArtifacts()])

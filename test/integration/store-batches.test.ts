@@ -4,8 +4,12 @@
  * stored twice on the embedded store and on PostgreSQL: every campaign, membership and
  * indicator written once, the second save an update of each, nothing duplicated.
  *
- * And the embedded store's warm start (src/store/pgliteTemplate.ts): a store opened while
- * `warmEmbeddedStore` is still copying the template waits for that copy and opens migrated.
+ * The session rows take their columns from the session document itself: ports outside
+ * 1–65535 become NULL, the document is stored unchanged.
+ *
+ * And the embedded store's warm start (src/store/pgliteTemplate.ts): `warmEmbeddedStore`
+ * makes a new store from the migrated template before the command goes on, and says once
+ * that it holds no history.
  */
 import { afterAll, describe, expect, test } from "bun:test"
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
@@ -17,7 +21,8 @@ import { DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
 import type { Campaign } from "../../src/domain/Campaign.ts"
 import type { Result } from "../../src/domain/Result.ts"
 import { analyzeSessions } from "../../src/pipeline/analyzeSessions.ts"
-import { saveAnalysis } from "../../src/store/AnalysisRepository.ts"
+import { insertSessions, saveAnalysis } from "../../src/store/AnalysisRepository.ts"
+import { takeMadeEmpty } from "../../src/store/dataDir.ts"
 import { loadMigrations, migrate } from "../../src/store/migrate.ts"
 import { warmEmbeddedStore } from "../../src/store/pgliteTemplate.ts"
 import { SqlStore, type StoreError } from "../../src/store/SqlStore.ts"
@@ -116,19 +121,76 @@ const migrationsIn = (dir: string) =>
     return (yield* store.query("SELECT count(*)::integer AS n FROM schema_migrations"))[0]!.n
   }).pipe(Effect.provide(SqlStore.pglite(dir)))))
 
+/** Three sessions whose ports are a port, 0 and 70,000, and null; each stored as its columns say. */
+const portSessions = [
+  { ...sessions[0]!, id: "ports-ok", src_port: 40022, dst_port: 22 },
+  { ...sessions[1]!, id: "ports-out", src_port: 0, dst_port: 70000 },
+  { ...sessions[2]!, id: "ports-null", src_port: null, dst_port: null, src_ip: null }
+]
+
+const storedColumns = (layer: Layer.Layer<SqlStore, StoreError>) =>
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    yield* migrate(yield* loadMigrations())
+    yield* insertSessions(portSessions, "run-ports", "default")
+    const store = yield* SqlStore
+    const rows = yield* store.query(
+      "SELECT id, host(src_ip) AS src_ip, src_port, dst_port, start_at, end_at, hassh, data::text AS data FROM attack_sessions WHERE id LIKE 'ports-%' ORDER BY id"
+    )
+    return rows.map((r) => ({
+      id: String(r.id),
+      src_ip: r.src_ip as string | null,
+      src_port: r.src_port as number | null,
+      dst_port: r.dst_port as number | null,
+      hassh: r.hassh as string | null,
+      start_at: new Date(r.start_at as string).toISOString(),
+      end_at: new Date(r.end_at as string).toISOString(),
+      data: JSON.parse(String(r.data)) as unknown
+    }))
+  }).pipe(Effect.provide(layer))))
+
+const portChecks = (rows: Awaited<ReturnType<typeof storedColumns>>) => {
+  const byId = new Map(rows.map((r) => [r.id, r]))
+  expect(rows.length).toBe(3)
+  expect([byId.get("ports-ok")!.src_port, byId.get("ports-ok")!.dst_port]).toEqual([40022, 22])
+  expect([byId.get("ports-out")!.src_port, byId.get("ports-out")!.dst_port]).toEqual([null, null])
+  expect([byId.get("ports-null")!.src_port, byId.get("ports-null")!.src_ip]).toEqual([null, null])
+  for (const session of portSessions) {
+    const row = byId.get(session.id)!
+    expect(row.data).toEqual(session)
+    expect(row.start_at).toBe(new Date(session.start).toISOString())
+    expect(row.end_at).toBe(new Date(session.end).toISOString())
+    expect(row.hassh).toBe(session.hassh)
+  }
+  expect(byId.get("ports-ok")!.src_ip).toBe(portSessions[0]!.src_ip)
+}
+
+describe("session rows from the session document", () => {
+  test("embedded PGlite: ports outside 1–65535 are NULL, the document is kept as it was", async () => {
+    portChecks(await storedColumns(SqlStore.pglite("memory://")))
+  }, 60_000)
+
+  test.skipIf(!HAVE_POSTGRES)("PostgreSQL: ports outside 1–65535 are NULL, the document is kept as it was", async () => {
+    portChecks(await storedColumns(SqlStore.postgres(database!.url)))
+  }, 60_000)
+})
+
 describe("embedded store warm start", () => {
-  test("a store opened while its template is still being copied waits for the copy and opens migrated", async () => {
+  test("a new store is made from the migrated template before the command goes on, and holds no history", async () => {
     const dir = join(mkdtempSync(join(tmpdir(), "dshield-warm-")), "store")
     warmEmbeddedStore(dir)
-    // PG_VERSION is copied last: the copy is still under way when the store opens.
-    expect(existsSync(join(dir, "PG_VERSION"))).toBe(false)
-    const migrations = readdirSync(new URL("../../migrations", import.meta.url).pathname).filter((f) => f.endsWith(".sql")).length
-    const applied = await migrationsIn(dir)
-    expect(applied).toBe(migrations)
     expect(existsSync(join(dir, "PG_VERSION"))).toBe(true)
+    // Said once: the analysis layer asks before it stores anything.
+    expect(takeMadeEmpty(dir)).toBe(true)
+    expect(takeMadeEmpty(dir)).toBe(false)
+    const migrations = readdirSync(new URL("../../migrations", import.meta.url).pathname).filter((f) => f.endsWith(".sql")).length
+    expect(await migrationsIn(dir)).toBe(migrations)
+    // A store that exists is opened as it is, not made again.
+    warmEmbeddedStore(dir)
+    expect(takeMadeEmpty(dir)).toBe(false)
     // Removed and made again in the same process: copied again, not taken as already made.
     rmSync(dir, { recursive: true, force: true })
     warmEmbeddedStore(dir)
+    expect(takeMadeEmpty(dir)).toBe(true)
     expect(await migrationsIn(dir)).toBe(migrations)
   }, 60_000)
 })

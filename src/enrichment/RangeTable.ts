@@ -9,7 +9,8 @@
 export interface RangeTable {
   /** The label index of the range holding `ip` (an IPv4 or IPv6 address string); -1 when none. */
   readonly find: (ip: string) => number
-  readonly labels: ReadonlyArray<string>
+  /** The text of a label index `find` gave. */
+  readonly label: (k: number) => string
   readonly ranges: number
   /** The IPv4 part as arrays (to cache it: building it from the CSV is most of the load time). */
   readonly ipv4: () => Ipv4Ranges
@@ -20,8 +21,20 @@ export interface Ipv4Ranges {
   readonly start: Uint32Array
   readonly end: Uint32Array
   readonly label: Int32Array
-  readonly labels: ReadonlyArray<string>
+  readonly labels: Labels
 }
+
+/**
+ * Label texts by index, decoded when asked for: a cached table holds 80,000 organisation
+ * names, of which an analysis reads a few hundred.
+ */
+export interface Labels {
+  readonly count: number
+  readonly at: (k: number) => string
+}
+
+/** Labels held as an array of strings. */
+export const labelsOf = (texts: ReadonlyArray<string>): Labels => ({ count: texts.length, at: (k) => texts[k]! })
 
 /** A dotted quad as an unsigned 32-bit number; -1 when it is not one. */
 export const ipv4Number = (ip: string): number => {
@@ -88,17 +101,32 @@ export const ipv6Number = (ip: string): bigint | undefined => {
 
 const MASK64 = (1n << 64n) - 1n
 
-/** Labels kept once each, by index: `indexOf` adds a new one at the end. */
-export const labelInterner = (initial: ReadonlyArray<string>): { readonly labels: Array<string>; readonly indexOf: (text: string) => number } => {
-  const labels = [...initial]
-  const index = new Map<string, number>(labels.map((l, k) => [l, k]))
+/**
+ * Labels kept once each, by index: `indexOf` adds a new one at the end. The index of the
+ * initial labels (80,000 of them from a cached table) is built at the first `indexOf`: a
+ * table read from its cache and asked only about IPv4 addresses never needs it, nor decodes
+ * the labels it is not asked for (together 60–80 ms of every analysis's start).
+ */
+export const labelInterner = (initial: Labels = labelsOf([])): { readonly labels: Labels; readonly indexOf: (text: string) => number } => {
+  const added: Array<string> = []
+  let index: Map<string, number> | undefined
+  const labels: Labels = {
+    get count() {
+      return initial.count + added.length
+    },
+    at: (k) => (k < initial.count ? initial.at(k) : added[k - initial.count]!)
+  }
   return {
     labels,
     indexOf: (text) => {
+      if (index === undefined) {
+        index = new Map<string, number>()
+        for (let k = 0; k < initial.count; k++) if (!index.has(initial.at(k))) index.set(initial.at(k), k)
+      }
       let k = index.get(text)
       if (k === undefined) {
-        k = labels.length
-        labels.push(text)
+        k = labels.count
+        added.push(text)
         index.set(text, k)
       }
       return k
@@ -111,7 +139,7 @@ export const labelInterner = (initial: ReadonlyArray<string>): { readonly labels
  * several fields joined by ","). `label` turns the rest into the label text.
  */
 export const buildRangeTable = (ipv4Csv: Buffer | Ipv4Ranges, ipv6Csv: () => string, label: (rest: Array<string>) => string): RangeTable => {
-  const { labels, indexOf } = labelInterner(Buffer.isBuffer(ipv4Csv) ? [] : ipv4Csv.labels)
+  const { labels, indexOf } = labelInterner(Buffer.isBuffer(ipv4Csv) ? undefined : ipv4Csv.labels)
   // IPv4: scanned byte by byte (400k lines; splitting into strings first costs more than
   // the whole scan). Each line: start,end,label-fields.
   let v4Start: Uint32Array
@@ -248,14 +276,19 @@ export const buildRangeTable = (ipv4Csv: Buffer | Ipv4Ranges, ipv6Csv: () => str
     const eHi = v6EndHi[at]!
     return yHi < eHi || (yHi === eHi && yLo <= v6EndLo[at]!) ? v6Label[at]! : -1
   }
-  const v4Labels = labels.length
+  const v4Labels = labels.count
   return {
     find,
-    labels,
+    label: labels.at,
     get ranges() {
       return v4 + v6
     },
-    ipv4: () => ({ start: v4Start.slice(0, v4), end: v4End.slice(0, v4), label: v4Label.slice(0, v4), labels: labels.slice(0, v4Labels) })
+    ipv4: () => ({
+      start: v4Start.slice(0, v4),
+      end: v4End.slice(0, v4),
+      label: v4Label.slice(0, v4),
+      labels: labelsOf(Array.from({ length: v4Labels }, (_, k) => labels.at(k)))
+    })
   }
 }
 

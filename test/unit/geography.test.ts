@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test"
 import { EvidenceContext, measureGroup, type SessionGeography } from "../../src/analytics/evidence.ts"
 import { computeFeatures } from "../../src/analytics/sessionFeatures.ts"
 import type { AttackSession } from "../../src/domain/AttackSession.ts"
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
@@ -44,7 +44,7 @@ describe("IP range tables", () => {
     const table = buildRangeTable(v4, v6, (rest) => rest.join(" | "))
     const label = (ip: string): string | undefined => {
       const k = table.find(ip)
-      return k < 0 ? undefined : table.labels[k]
+      return k < 0 ? undefined : table.label(k)
     }
     expect(label("1.0.0.0")).toBe("13335 | Cloudflare, Inc.")
     expect(label("1.0.0.255")).toBe("13335 | Cloudflare, Inc.")
@@ -63,7 +63,10 @@ describe("IP range tables", () => {
     expect(table.ranges).toBe(4)
     // The cached form (the IPv4 arrays) answers as the CSV did.
     const again = buildRangeTable(table.ipv4(), v6, (rest) => rest.join(" | "))
-    for (const ip of ["1.0.0.0", "1.0.3.255", "1.0.4.0", "1.0.8.0", "2001:db8::ffff"]) expect(again.labels[again.find(ip)]).toBe(label(ip))
+    for (const ip of ["1.0.0.0", "1.0.3.255", "1.0.4.0", "1.0.8.0", "2001:db8::ffff"]) {
+      const k = again.find(ip)
+      expect(k < 0 ? undefined : again.label(k)).toBe(label(ip))
+    }
   })
 
   test("the shipped databases know well-known networks and name their sources", () => {
@@ -81,6 +84,41 @@ describe("IP range tables", () => {
     expect(geographySources().map((s) => s.name)).toEqual(g.sources.map((s) => s.name))
     for (const s of geographySources()) expect(s.sha256).toMatch(/^[0-9a-f]{64}$/)
   })
+})
+
+describe("the shipped tables' cache", () => {
+  test("built from the CSV on first use, then read back from the cache with the same answers, UTF-8 names and IPv6 included", () => {
+    const cache = mkdtempSync(join(tmpdir(), "dshield-geo-cache-"))
+    // Each run is a process of its own: the tables are loaded once per process.
+    const lookups = (): string => {
+      const script = `const { defaultGeography } = await import(${JSON.stringify(join(import.meta.dir, "../../src/enrichment/Geography.ts"))});
+        const g = defaultGeography();
+        const ips = ["8.8.8.8", "1.1.1.1", "38.226.206.1", "45.70.144.1", "192.0.2.7", "2001:4860:4860::8888", "2001:200:1ba::1"];
+        console.log(JSON.stringify(ips.map((ip) => [ip, g.countryOf(ip) ?? null, g.asnOf(ip) ?? null])))`
+      const r = Bun.spawnSync([process.execPath, "-e", script], { env: { ...process.env, DSHIELD_CACHE_DIR: cache }, stdout: "pipe", stderr: "pipe" })
+      expect(r.exitCode).toBe(0)
+      return r.stdout.toString()
+    }
+    const built = lookups()
+    const files = readdirSync(cache).filter((f) => f.startsWith("geography-"))
+    expect(files.length).toBe(2)
+    const inodes = () => files.map((f) => statSync(join(cache, f)).ino)
+    const written = inodes()
+    const cached = lookups()
+    expect(cached).toBe(built)
+    // Read, not built and written again (a rebuild renames a new file into place).
+    expect(inodes()).toEqual(written)
+    const answers = JSON.parse(cached) as Array<[string, string | null, { asn: number; organisation: string } | null]>
+    expect(answers[0]![2]?.asn).toBe(15169)
+    expect(answers[4]).toEqual(["192.0.2.7", null, null])
+    expect(answers[6]![2]).toEqual({ asn: 24047, organisation: "Internet Systems Consortium, Inc." })
+    // A name with a non-ASCII character (a soft hyphen in the shipped data) reads back whole.
+    expect(answers.some(([, , a]) => a !== null && /[^\x00-\x7f]/.test(a.organisation))).toBe(true)
+    // A cache that does not match its own layout is not used: the table is built again.
+    for (const f of files) writeFileSync(join(cache, f), readFileSync(join(cache, f)).subarray(0, 100))
+    expect(lookups()).toBe(built)
+    expect(files.map((f) => statSync(join(cache, f)).size).every((size) => size > 100)).toBe(true)
+  }, 60_000)
 })
 
 describe("geographic evidence", () => {

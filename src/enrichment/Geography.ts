@@ -65,9 +65,24 @@ const cachePath = (name: string, file: string, csv: string): string => {
   return join(root, `geography-${file}-${key}.bin`)
 }
 
+/**
+ * The file's bytes, mapped rather than read where the platform can (a lookup's binary search
+ * touches a few pages of the 12 MB; reading them all cost 30 ms of every analysis's start).
+ * Cache files are replaced by renaming a new file into place, never rewritten, so a mapping
+ * never sees its file change.
+ */
+const mapFile = (path: string): Buffer => {
+  try {
+    const mapped = Bun.mmap(path, { shared: false })
+    return Buffer.from(mapped.buffer, mapped.byteOffset, mapped.byteLength)
+  } catch {
+    return readFileSync(path)
+  }
+}
+
 const readCache = (path: string): Ipv4Ranges | undefined => {
   try {
-    const bytes = readFileSync(path)
+    const bytes = mapFile(path)
     if (bytes.toString("latin1", 0, CACHE_MAGIC.length) !== CACHE_MAGIC) return undefined
     let at = CACHE_HEADER
     const count = bytes.readUInt32LE(at)

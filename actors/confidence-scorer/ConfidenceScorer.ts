@@ -16,7 +16,7 @@ import { Draft } from "../pattern-analyzer/PatternAnalyzer.ts"
 
 export class ScoringFailed extends Schema.TaggedError<ScoringFailed>()("ScoringFailed", { message: Schema.String }) {}
 
-export const ConfidenceScorer = protocol("confidence-scorer", "1.1.0", {
+export const ConfidenceScorer = protocol("confidence-scorer", "1.2.0", {
   score: {
     payload: Schema.Struct({ sessions: Schema.Array(AttackSession), drafts: Schema.Array(Draft), config: Schema.Record(Schema.String, Schema.Unknown) }),
     success: Schema.Struct({ campaigns: Schema.Array(Campaign), unclustered_sessions: Schema.Int }),
@@ -31,7 +31,7 @@ export const confidenceScorerBehaviour: Effect.Effect<Handlers<typeof Confidence
         const merged = { ...DEFAULT_CONFIG, ...(config as Partial<AnalysisConfig>) } as AnalysisConfig
         const analysis = campaignsFromDrafts(
           computeFeatures(sessions),
-          drafts.map((d) => ({ level: d.level, parent: d.parent, members: Int32Array.from(d.members), scored: Int32Array.from(d.scored), dominant: d.dominant, formedBy: d.formed_by })),
+          drafts.map((d) => ({ level: d.level, parent: d.parent, members: Int32Array.from(d.members), scored: Int32Array.from(d.scored), dominant: d.dominant, formedBy: d.formed_by, checkLogin: d.check_login === true })),
           merged
         )
         return { campaigns: analysis.campaigns, unclustered_sessions: analysis.unclusteredSessions }

@@ -24,11 +24,13 @@ export const Draft = Schema.Struct({
   members: Schema.Array(Schema.Int),
   scored: Schema.Array(Schema.Int),
   dominant: Schema.Int,
-  formed_by: Schema.Array(FormedBy)
+  formed_by: Schema.Array(FormedBy),
+  /** A variant bound by its family's check login, or a wave of one (absent from 1.1.0 peers: false). */
+  check_login: Schema.optionalKey(Schema.Boolean)
 })
 export interface Draft extends Schema.Schema.Type<typeof Draft> {}
 
-export const PatternAnalyzer = protocol("pattern-analyzer", "1.1.0", {
+export const PatternAnalyzer = protocol("pattern-analyzer", "1.2.0", {
   patterns: {
     payload: Schema.Struct({ sessions: Schema.Array(AttackSession), config: Schema.Record(Schema.String, Schema.Unknown) }),
     success: Schema.Array(Draft),
@@ -41,7 +43,7 @@ export const patternAnalyzerBehaviour: Effect.Effect<Handlers<typeof PatternAnal
     Effect.try({
       try: () => {
         const merged = { ...DEFAULT_CONFIG, ...(config as Partial<AnalysisConfig>) } as AnalysisConfig
-        return draftCampaigns(computeFeatures(sessions), merged).map((d) => ({ level: d.level, parent: d.parent, members: Array.from(d.members), scored: Array.from(d.scored), dominant: d.dominant, formed_by: d.formedBy }))
+        return draftCampaigns(computeFeatures(sessions), merged).map((d) => ({ level: d.level, parent: d.parent, members: Array.from(d.members), scored: Array.from(d.scored), dominant: d.dominant, formed_by: d.formedBy, check_login: d.checkLogin }))
       },
       catch: (error) => new PatternAnalysisFailed({ message: `Pattern analysis failed: ${String(error)}.` })
     })

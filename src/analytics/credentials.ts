@@ -35,20 +35,28 @@ const COMMON_PASSWORDS: ReadonlySet<string> = new Set(
   ((dictionary as Record<string, ReadonlyArray<string>>)["passwords-common"] ?? []).map((p) => p.toLowerCase())
 )
 
-/** True for a pair every scanner tries. */
-export const isPopularCredential = (username: string, password: string): boolean =>
+/**
+ * True for a pair whose password is on the public lists (or a placeholder, too short, or a
+ * popular user name repeated): what every scanner walks, whatever the pair's user name.
+ */
+export const isListedCredential = (username: string, password: string): boolean =>
   POPULAR_PASSWORDS.has(password) ||
   POPULAR_PASSWORDS.has(password.toLowerCase()) ||
   COMMON_PASSWORDS.has(password.toLowerCase()) ||
-
   // Placeholders some honeypot configs log instead of a password: "<Any pass>", "<empty>".
   /^<[^>]*>$/.test(password) ||
   username.length === 0 ||
   password.length < 5 ||
-  // Passwords mangled from the user name (admin123, root@2024, Oracle1) are dictionary rules.
-  (username.length >= 2 && password.toLowerCase().includes(username.toLowerCase())) ||
-  (username.length >= 3 && password.toLowerCase().includes([...username.toLowerCase()].reverse().join(""))) ||
   (POPULAR_USERNAMES.has(username) && password === username)
+
+/**
+ * True for a pair every scanner tries: listed, or a password mangled from the user name
+ * (admin123, root@2024, Oracle1, sagar/sagar), which wordlists derive by rule.
+ */
+export const isPopularCredential = (username: string, password: string): boolean =>
+  isListedCredential(username, password) ||
+  (username.length >= 2 && password.toLowerCase().includes(username.toLowerCase())) ||
+  (username.length >= 3 && password.toLowerCase().includes([...username.toLowerCase()].reverse().join("")))
 
 /**
  * A pair in no dictionary becomes a campaign marker when this many source IPs use it verbatim:

@@ -56,12 +56,13 @@ const wordlistScratch = (f: SessionFeatures): WordlistScratch => ({
 })
 
 /**
- * A campaign its sources' shared wordlist formed, named by that list: the credentials tried
- * by at least half its sources (at least two; all of them in a wave of one source), in the
- * order they were first tried ("wordlist jesus/jesus123, banco/banco +5"). Undefined when no
- * credential is shared.
+ * The credentials a campaign's sources share, for its name: those tried by at least half its
+ * sources (at least two; all of them in a wave of one source), in the order they were first
+ * tried ("jesus/jesus123, banco/banco +5"). Undefined when no credential is shared. A campaign
+ * its sources' shared wordlist formed is named "wordlist …"; one of sessions that share
+ * logins and nothing else (a botnet's check login, hierarchy.ts) "logins …".
  */
-const wordlistLabel = (members: Int32Array, features: SessionFeatures, scratch: WordlistScratch): string | undefined => {
+const sharedCredentialsLabel = (members: Int32Array, features: SessionFeatures, scratch: WordlistScratch): string | undefined => {
   const { sources, lastSource, firstMs, touched } = scratch
   // Members by source, so each source counts once per pair without a set per pair.
   const bySource = Array.from(members).sort((x, y) => features.ipId[x]! - features.ipId[y]! || x - y)
@@ -88,16 +89,20 @@ const wordlistLabel = (members: Int32Array, features: SessionFeatures, scratch: 
   }
   touched.length = 0
   if (shared.length === 0) return undefined
-  const name = (pair: number) => shorten(`${credentialPart(features.usernames[features.pairUser[pair]!]!)}/${credentialPart(features.passwords[features.pairPassword[pair]!]!)}`, 24)
-  return `wordlist ${shared.slice(0, 2).map(name).join(", ")}${shared.length > 2 ? ` +${shared.length - 2}` : ""}`
+  const name = (pair: number) => shorten(`${credentialPart(features.usernames[features.pairUser[pair]!]!)}/${credentialPart(features.passwords[features.pairPassword[pair]!]!)}`, 32)
+  return `${shared.slice(0, 2).map(name).join(", ")}${shared.length > 2 ? ` +${shared.length - 2}` : ""}`
 }
 
 const campaignName = (draft: CampaignDraft, features: SessionFeatures, firstIso: string, scratch: () => WordlistScratch): string => {
   const a = draft.dominant < 0 ? undefined : features.artefactTable[draft.dominant]!
   let label: string
   if (a === undefined) {
-    const wordlist = draft.formedBy.some((f) => f.kind === "wordlist") ? wordlistLabel(draft.members, features, scratch()) : undefined
-    label = wordlist ?? "linked sessions"
+    const shared = sharedCredentialsLabel(draft.members, features, scratch())
+    label = shared === undefined
+      ? "linked sessions"
+      : draft.formedBy.some((f) => f.kind === "wordlist") && !draft.checkLogin
+      ? `wordlist ${shared}`
+      : `logins ${shared}`
   } else {
     switch (a.kind) {
       case "ssh_key":

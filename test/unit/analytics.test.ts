@@ -901,6 +901,46 @@ describe("linkage ranked by strength", () => {
     expect(fam.assessment).toBe(alone.assessment)
   })
 
+  test("a family's check login tried by nearly all its sources is a variant of its login-only sessions; wordlist and listed pairs are not", () => {
+    // Twelve bots plant one key; each also brute-forces and sends a check login
+    // (name-derived, so a dictionary rule on the whole log) between its wordlist tries.
+    const world = (sources: number, checkers: number) => {
+      const prng = new Prng(307, "check-login")
+      const key = sshKey(prng)
+      const planters = Array.from({ length: sources }, (_, k) =>
+        session({ id: `key-${k}`, ip: ip((k % 3) as 0 | 1 | 2, 130 + k), at: T0 + k * HOUR, credentials: [login("root", "123456", true)], keys: [key] })
+      )
+      const logins = planters.flatMap((p, k) => [
+        ...(k < checkers ? [session({ id: `check-${k}`, ip: p.src_ip!, at: T0 + k * HOUR + MINUTE, credentials: [login("zq81botcheck", "zq81botcheck")] })] : []),
+        // Listed: every bot tries it, and it still says nothing.
+        session({ id: `listed-${k}`, ip: p.src_ip!, at: T0 + k * HOUR + 2 * MINUTE, credentials: [login("root", "root")] }),
+        // Wordlist entries: each tried by a few of the bots.
+        ...Array.from({ length: 4 }, (_, m) =>
+          session({ id: `word-${k}-${m}`, ip: p.src_ip!, at: T0 + k * HOUR + (m + 3) * MINUTE, credentials: [login("root", `Wl${(k + m) % 6}x!q`)] })
+        )
+      ])
+      return analyze([...background(40, 308), ...planters, ...logins])
+    }
+    const a = world(12, 11)
+    const fam = familyOf(a, "key-0")!
+    expect(fam.sessions).toContain("check-0")
+    const variants = a.campaigns.filter((c) => c.parent_id === fam.id && c.level === "variant")
+    const check = variants.find((v) => v.sessions.includes("check-0"))!
+    expect(sorted(check.sessions)).toEqual(sorted(Array.from({ length: 11 }, (_, k) => `check-${k}`)))
+    expect(check.name).toBe("logins zq81botcheck/zq81botcheck")
+    // The key's variant is still its own; listed and wordlist logins are in no variant.
+    expect(variants.find((v) => v.sessions.includes("key-0"))!.sessions).not.toContain("check-0")
+    const inVariants = new Set(variants.flatMap((v) => v.sessions))
+    for (let k = 0; k < 12; k++) expect(inVariants.has(`listed-${k}`)).toBe(false)
+    for (let m = 0; m < 4; m++) expect(inVariants.has(`word-0-${m}`)).toBe(false)
+    // Tried by 7 of 12 sources (under 80%), or by all of a family of fewer than 10: no variant.
+    for (const [sources, checkers] of [[12, 7], [8, 8]] as const) {
+      const b = world(sources, checkers)
+      const f = familyOf(b, "key-0")!
+      expect(b.campaigns.some((c) => c.parent_id === f.id && c.sessions.includes("check-0"))).toBe(false)
+    }
+  })
+
   test("sources walking one wordlist form one brute-force campaign; one shared dictionary pair does not", () => {
     // A long list (its entries are wordlist entries, not check logins), tried in one order.
     const list = Array.from({ length: 20 }, (_, k) => login("svc", `w${k}q${(k * 7919) % 1000}z`))

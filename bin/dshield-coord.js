@@ -6,6 +6,7 @@ import { spawn } from "node:child_process"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { runtimeEnv } from "./runtimeEnv.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const entry = join(here, "..", "src", "cli", "main.ts")
@@ -22,7 +23,7 @@ if (process.versions.bun !== undefined) {
     process.stderr.write("dshield-coord: the Bun runtime is missing; run `npm install` in the project first.\n")
     process.exit(2)
   }
-  const child = spawn(bun, [entry, ...process.argv.slice(2)], { stdio: "inherit" })
+  const child = spawn(bun, [entry, ...process.argv.slice(2)], { stdio: "inherit", env: runtimeEnv(process.argv[2], process.env) })
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
     process.on(signal, () => child.kill(signal))
   }

@@ -19,7 +19,7 @@ import { type LineFormat, type LineOutcome, Reject } from "./formats/Format.ts"
 import { isSessionsBody, parseSessionsBody } from "./formats/sessions.ts"
 import { WebHoneypotFormat } from "./formats/webhoneypot.ts"
 import { jsonTextTooDeep } from "./formats/JsonLine.ts"
-import { BOMB_LINE_BYTES, fileSha256, lineExcerpt, MAX_LINE_CHARS, openRaw, readLines } from "./readLines.ts"
+import { BOMB_LINE_BYTES, type ContentSize, contentSha256, contentSize, lineExcerpt, MAX_LINE_CHARS, openRaw, readLines } from "./readLines.ts"
 import { RejectLog } from "./RejectLog.ts"
 import { DEFAULT_SESSION_GAP_MS, SessionBuilder } from "./SessionBuilder.ts"
 
@@ -134,38 +134,46 @@ const walk = async (dir: string): Promise<Array<Target>> => {
 
 /**
  * Each distinct file once. A path named twice (`analyze a.json a.json`, a directory and a file
- * in it) or a copy of a file (the same bytes under another name) would count every event of
- * it twice in its session: twice the credentials, commands and events. Later ones are
- * skipped, each with the file it repeats. Only files of equal, non-zero size are hashed to
- * compare them, so distinct logs cost a stat each. Unreadable paths are left for the reader,
- * which reports them.
+ * in it), a copy of a file (the same bytes under another name) or a gzip copy of a plain log
+ * (or the same log compressed twice) would count every event of it twice in its session:
+ * twice the credentials, commands and events. Later ones are skipped, each with the file it
+ * repeats. Files are compared only when their content sizes agree (a plain file's size, a
+ * gzip file's trailer), so distinct logs cost a stat and a few bytes each. Unreadable paths
+ * are left for the reader, which reports them.
  */
 const eachFileOnce = async (targets: ReadonlyArray<Target>): Promise<{ readonly once: Array<Target>; readonly skipped: Array<SkippedFile> }> => {
-  const bySize = new Map<number, Array<number>>()
+  const byKey = new Map<number, Array<{ readonly index: number; readonly size: ContentSize }>>()
   for (let i = 0; i < targets.length; i++) {
     if (targets[i]!.path === "-") continue
-    const size = await stat(targets[i]!.path).then((s) => s.size, () => 0)
-    if (size === 0) continue
-    const sameSize = bySize.get(size)
-    if (sameSize === undefined) bySize.set(size, [i])
-    else sameSize.push(i)
+    const size = await contentSize(targets[i]!.path)
+    if (size === undefined) continue
+    const group = byKey.get(size.key)
+    if (group === undefined) byKey.set(size.key, [{ index: i, size }])
+    else group.push({ index: i, size })
   }
-  const repeats = new Map<number, string>()
-  for (const group of bySize.values()) {
+  const repeats = new Map<number, { readonly first: string; readonly sameBytes: boolean }>()
+  for (const group of byKey.values()) {
     if (group.length < 2) continue
-    const firstWith = new Map<string, string>()
-    for (const i of group) {
-      const path = targets[i]!.path
-      const digest = await fileSha256(path).catch(() => undefined)
+    // A gzip file is inflated no further than the largest content it could equal: a plain
+    // file's size, or its trailer's size (exact below 4 GiB, where gzip files are compared).
+    const plainMax = Math.max(0, ...group.filter((g) => !g.size.gzip).map((g) => g.size.bytes))
+    const firstWith = new Map<string, { readonly path: string; readonly bytes: number; readonly gzip: boolean }>()
+    for (const { index, size } of group) {
+      const path = targets[index]!.path
+      const limit = size.gzip ? Math.max(plainMax, size.key) : size.bytes
+      const digest = await contentSha256(path, size.gzip, limit)
       if (digest === undefined) continue
       const first = firstWith.get(digest)
-      if (first === undefined) firstWith.set(digest, path)
-      else repeats.set(i, first)
+      if (first === undefined) firstWith.set(digest, { path, bytes: size.bytes, gzip: size.gzip })
+      else repeats.set(index, { first: first.path, sameBytes: first.gzip === size.gzip && first.bytes === size.bytes })
     }
   }
   return {
     once: targets.filter((_, i) => !repeats.has(i)),
-    skipped: [...repeats].sort(([a], [b]) => a - b).map(([i, first]) => ({ path: targets[i]!.path, reason: `the same bytes as ${first}, which is read once` }))
+    skipped: [...repeats].sort(([a], [b]) => a - b).map(([i, { first, sameBytes }]) => ({
+      path: targets[i]!.path,
+      reason: sameBytes ? `the same bytes as ${first}, which is read once` : `the same log as ${first} (one of them compressed), which is read once`
+    }))
   }
 }
 

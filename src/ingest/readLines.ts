@@ -10,6 +10,7 @@
  */
 import { createHash } from "node:crypto"
 import { createReadStream } from "node:fs"
+import { type FileHandle, open } from "node:fs/promises"
 import { Readable } from "node:stream"
 import { createGunzip, type Gunzip } from "node:zlib"
 
@@ -95,11 +96,61 @@ const inputHash = (): InputHash => {
   return { update: (bytes) => void h.update(bytes), digestHex: () => h.digest("hex") }
 }
 
-/** The sha256 of a file's bytes as stored (a .gz is hashed compressed, like the input digest). */
-export const fileSha256 = async (path: string): Promise<string> => {
+/** What a file holds, as far as its size tells: the candidates contentSha256 then compares. */
+export interface ContentSize {
+  /** The content's length modulo 2^32: a gzip file's trailer (its last member's), a plain file's size. */
+  readonly key: number
+  readonly gzip: boolean
+  /** The file's own size in bytes. */
+  readonly bytes: number
+}
+
+const GZIP_MAGIC = [0x1f, 0x8b] as const
+
+/** The file's content size key (see ContentSize); undefined for an empty or unreadable file. */
+export const contentSize = async (path: string): Promise<ContentSize | undefined> => {
+  let file: FileHandle | undefined
+  try {
+    file = await open(path, "r")
+    const bytes = (await file.stat()).size
+    if (bytes === 0) return undefined
+    const head = new Uint8Array(2)
+    await file.read(head, 0, 2, 0)
+    const gzip = bytes >= 18 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1]
+    if (!gzip) return { key: bytes % 2 ** 32, gzip, bytes }
+    const tail = Buffer.alloc(4)
+    await file.read(tail, 0, 4, bytes - 4)
+    return { key: tail.readUInt32LE(0), gzip, bytes }
+  } catch {
+    return undefined
+  } finally {
+    await file?.close().catch(() => undefined)
+  }
+}
+
+/**
+ * The sha256 of a file's content, gunzipped when it is gzip; undefined once the content passes
+ * `limit` bytes (a file that inflates further cannot be the copy it is compared with, and a
+ * gzip bomb is not inflated here) or when the file cannot be read.
+ */
+export const contentSha256 = async (path: string, gzip: boolean, limit: number): Promise<string | undefined> => {
   const hash = inputHash()
-  for await (const chunk of createReadStream(path) as AsyncIterable<Uint8Array>) hash.update(chunk)
-  return hash.digestHex()
+  const raw = createReadStream(path)
+  const stream: Readable = gzip ? raw.pipe(createGunzip()) : raw
+  let total = 0
+  try {
+    for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+      total += chunk.length
+      if (total > limit) return undefined
+      hash.update(chunk)
+    }
+    return hash.digestHex()
+  } catch {
+    return undefined
+  } finally {
+    raw.destroy()
+    if (stream !== raw) stream.destroy()
+  }
 }
 
 /**

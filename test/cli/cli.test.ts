@@ -77,6 +77,30 @@ describe("the same file twice", () => {
       expect(withoutRunTimes(readFileSync(out, "utf8"))).toBe(single)
     }
   })
+
+  test("a gzip copy of a plain log, or the log compressed twice: read once; another log of the same length is read", () => {
+    const log = join(tmp, "content.json")
+    const text = readFileSync(resolve(REPO, "test/fixtures/cowrie.json"))
+    writeFileSync(log, text)
+    const fast = join(tmp, "content-1.json.gz")
+    const best = join(tmp, "content-9.json.gz")
+    writeFileSync(fast, gzipSync(text, { level: 1 }))
+    writeFileSync(best, gzipSync(text, { level: 9 }))
+    const once = runCli(["analyze", "--quiet", "--out", join(tmp, "content-once.json"), log])
+    expect(once.code).toBe(0)
+    const single = withoutRunTimes(readFileSync(join(tmp, "content-once.json"), "utf8"))
+    const out = join(tmp, "content-copies.json")
+    const r = runCli(["analyze", "--out", out, log, fast, best])
+    expect(r.code).toBe(0)
+    for (const copy of [fast, best]) expect(r.stderr).toContain(`warning: skipped ${copy}: the same log as ${log} (one of them compressed), which is read once.`)
+    expect(withoutRunTimes(readFileSync(out, "utf8"))).toBe(single)
+    // Same content length, other content (its sessions renamed): both are read.
+    const other = join(tmp, "content-other.json.gz")
+    writeFileSync(other, gzipSync(Buffer.from(text.toString("latin1").replaceAll('"session": "', '"session": "z').replaceAll('"session":"', '"session":"z').slice(0, text.length), "latin1")))
+    const both = runCli(["analyze", "--quiet", "--out", join(tmp, "content-both.json"), log, other])
+    expect(both.code).toBe(0)
+    expect((JSON.parse(readFileSync(join(tmp, "content-both.json"), "utf8")) as { input: { files: Array<unknown> } }).input.files).toHaveLength(2)
+  })
 })
 
 describe("strict mode and rejects", () => {

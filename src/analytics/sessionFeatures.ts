@@ -246,20 +246,27 @@ export const networkPrefix = (ip: string): string => {
 
 const TOKEN_SPLIT = /[\s;|&()<>"'`]+/
 
-/** Artefacts of a session's keys and file transfers (commands are handled per distinct command). */
-const transferArtefacts = (s: AttackSession): Array<readonly [ArtefactKind, string]> => {
+/** Distinct download URLs and upload names whose dropped file names are remembered (see transferFiles). */
+const TRANSFER_TEXTS_KEPT = 65_536
+
+/**
+ * Artefacts of a session's keys and file transfers (commands are handled per distinct command).
+ * `filesIn` is droppedFilesIn, remembered per text by the caller: a kit's download URL recurs
+ * in every session of it, and matching it costs a handful of regular expressions each time.
+ */
+const transferArtefacts = (s: AttackSession, filesIn: (text: string) => ReadonlyArray<string>): Array<readonly [ArtefactKind, string]> => {
   const out: Array<readonly [ArtefactKind, string]> = []
   for (const key of s.ssh_keys_added) out.push(["ssh_key", key])
   for (const t of s.downloads) {
     if (t.sha256 !== null && !TRIVIAL_SHA256.has(t.sha256)) out.push(["sha256", t.sha256])
     if (t.url !== null && t.url.length > 0) {
       out.push(["url", t.url])
-      for (const f of droppedFilesIn(t.url)) out.push(["file", f])
+      for (const f of filesIn(t.url)) out.push(["file", f])
     }
   }
   for (const t of s.uploads) {
     if (t.sha256 !== null && !TRIVIAL_SHA256.has(t.sha256)) out.push(["sha256", t.sha256])
-    if (t.filename !== null) for (const f of droppedFilesIn(`> ${t.filename}`)) out.push(["file", f])
+    if (t.filename !== null) for (const f of filesIn(`> ${t.filename}`)) out.push(["file", f])
   }
   return out
 }
@@ -301,6 +308,20 @@ export class FeatureBuilder {
   private readonly clientIps = new DistinctCounter(NOTE_IP_CAP)
   private readonly clientKeyIds = new PairMap()
   private readonly pairStamp = new GrowableInt()
+
+  /**
+   * droppedFilesIn of each transfer text seen (a URL, `> filename`), computed once; at most
+   * TRANSFER_TEXTS_KEPT are remembered, so an input of ever-new URLs costs no memory here.
+   */
+  private readonly transferFileNames = new Map<string, ReadonlyArray<string>>()
+  private readonly transferFiles = (text: string): ReadonlyArray<string> => {
+    let files = this.transferFileNames.get(text)
+    if (files === undefined) {
+      files = droppedFilesIn(text)
+      if (this.transferFileNames.size < TRANSFER_TEXTS_KEPT) this.transferFileNames.set(text, files)
+    }
+    return files
+  }
 
   add(s: AttackSession): void {
     const sessionIndex = this.ids.length
@@ -374,7 +395,7 @@ export class FeatureBuilder {
       this.clientIps.note(key, ip)
     } else this.clientKeys.push(-1)
 
-    for (const [kind, value] of transferArtefacts(s)) {
+    for (const [kind, value] of transferArtefacts(s, this.transferFiles)) {
       const id = this.artefact(kind, value)
       if (!local.includes(id)) local.push(id)
     }

@@ -19,7 +19,7 @@ import { type LineFormat, type LineOutcome, Reject } from "./formats/Format.ts"
 import { isSessionsBody, parseSessionsBody } from "./formats/sessions.ts"
 import { WebHoneypotFormat } from "./formats/webhoneypot.ts"
 import { jsonTextTooDeep } from "./formats/JsonLine.ts"
-import { BOMB_LINE_BYTES, type ContentSize, contentSha256, contentSize, lineExcerpt, MAX_LINE_CHARS, openRaw, readLines } from "./readLines.ts"
+import { BOMB_LINE_BYTES, type ContentSize, contentSha256, contentSize, fileHead, lineExcerpt, MAX_LINE_CHARS, openRaw, prefixSha256, readLines } from "./readLines.ts"
 import { RejectLog } from "./RejectLog.ts"
 import { DEFAULT_SESSION_GAP_MS, SessionBuilder } from "./SessionBuilder.ts"
 
@@ -138,8 +138,9 @@ const walk = async (dir: string): Promise<Array<Target>> => {
  * (or the same log compressed twice) would count every event of it twice in its session:
  * twice the credentials, commands and events. Later ones are skipped, each with the file it
  * repeats. Files are compared only when their content sizes agree (a plain file's size, a
- * gzip file's trailer), so distinct logs cost a stat and a few bytes each. Unreadable paths
- * are left for the reader, which reports them.
+ * gzip file's trailer), so distinct logs cost a stat and a few bytes each. So is an older copy
+ * of a log that kept growing (a plain file whose bytes all begin a longer one given with it):
+ * the longer one is read. Unreadable paths are left for the reader, which reports them.
  */
 const eachFileOnce = async (targets: ReadonlyArray<Target>): Promise<{ readonly once: Array<Target>; readonly skipped: Array<SkippedFile> }> => {
   const byKey = new Map<number, Array<{ readonly index: number; readonly size: ContentSize }>>()
@@ -168,13 +169,55 @@ const eachFileOnce = async (targets: ReadonlyArray<Target>): Promise<{ readonly 
       else repeats.set(index, { first: first.path, sameBytes: first.gzip === size.gzip && first.bytes === size.bytes })
     }
   }
+  const prefixes = await olderCopies(targets, [...byKey.values()].flat().filter((g) => !g.size.gzip && !repeats.has(g.index)))
   return {
-    once: targets.filter((_, i) => !repeats.has(i)),
-    skipped: [...repeats].sort(([a], [b]) => a - b).map(([i, { first, sameBytes }]) => ({
-      path: targets[i]!.path,
-      reason: sameBytes ? `the same bytes as ${first}, which is read once` : `the same log as ${first} (one of them compressed), which is read once`
-    }))
+    once: targets.filter((_, i) => !repeats.has(i) && !prefixes.has(i)),
+    skipped: [
+      ...[...repeats].map(([i, { first, sameBytes }]) => [i, sameBytes ? `the same bytes as ${first}, which is read once` : `the same log as ${first} (one of them compressed), which is read once`] as const),
+      ...[...prefixes].map(([i, longer]) => [i, `its bytes are the start of ${longer}, which is read (an older copy of the same log)`] as const)
+    ].sort(([a], [b]) => a - b).map(([i, reason]) => ({ path: targets[i]!.path, reason }))
   }
+}
+
+/** Bytes compared at the start of each plain file to find the ones that could begin another. */
+const HEAD_BYTES = 64
+
+/**
+ * Plain files whose whole content begins a longer plain file among `files`, each with the
+ * longest such file. Only files that start with the same HEAD_BYTES bytes are hashed: logs of
+ * other days or sensors start with other lines.
+ */
+const olderCopies = async (targets: ReadonlyArray<Target>, files: ReadonlyArray<{ readonly index: number; readonly size: ContentSize }>): Promise<Map<number, string>> => {
+  const found = new Map<number, string>()
+  const byHead = new Map<string, Array<{ readonly index: number; readonly bytes: number }>>()
+  for (const { index, size } of files) {
+    if (files.length < 2 || size.bytes < HEAD_BYTES) continue
+    const head = await fileHead(targets[index]!.path, HEAD_BYTES)
+    if (head === undefined || head.length < HEAD_BYTES) continue
+    const key = Buffer.from(head).toString("latin1")
+    const group = byHead.get(key)
+    if (group === undefined) byHead.set(key, [{ index, bytes: size.bytes }])
+    else group.push({ index, bytes: size.bytes })
+  }
+  for (const group of byHead.values()) {
+    if (group.length < 2) continue
+    const bySize = [...group].sort((a, b) => a.bytes - b.bytes || a.index - b.index)
+    for (let k = 0; k < bySize.length - 1; k++) {
+      const shorter = bySize[k]!
+      const whole = await prefixSha256(targets[shorter.index]!.path, shorter.bytes)
+      if (whole === undefined) continue
+      // The longest file it begins: that one is read whatever else it contains.
+      for (let m = bySize.length - 1; m > k; m--) {
+        const longer = bySize[m]!
+        if (longer.bytes === shorter.bytes) continue
+        if ((await prefixSha256(targets[longer.index]!.path, shorter.bytes)) === whole) {
+          found.set(shorter.index, targets[longer.index]!.path)
+          break
+        }
+      }
+    }
+  }
+  return found
 }
 
 const formatsFor = (options: IngestOptions): Array<LineFormat> => [

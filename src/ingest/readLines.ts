@@ -128,6 +128,32 @@ export const contentSize = async (path: string): Promise<ContentSize | undefined
   }
 }
 
+/** The first `length` bytes of a file (fewer when it is shorter); undefined when it cannot be read. */
+export const fileHead = async (path: string, length: number): Promise<Uint8Array | undefined> => {
+  let file: FileHandle | undefined
+  try {
+    file = await open(path, "r")
+    const head = new Uint8Array(length)
+    const { bytesRead } = await file.read(head, 0, length, 0)
+    return head.subarray(0, bytesRead)
+  } catch {
+    return undefined
+  } finally {
+    await file?.close().catch(() => undefined)
+  }
+}
+
+/** The sha256 of a plain file's first `length` bytes; undefined when it cannot be read. */
+export const prefixSha256 = async (path: string, length: number): Promise<string | undefined> => {
+  const hash = inputHash()
+  try {
+    if (length > 0) for await (const chunk of createReadStream(path, { start: 0, end: length - 1 }) as AsyncIterable<Uint8Array>) hash.update(chunk)
+    return hash.digestHex()
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * The sha256 of a file's content, gunzipped when it is gzip; undefined once the content passes
  * `limit` bytes (a file that inflates further cannot be the copy it is compared with, and a

@@ -103,6 +103,30 @@ describe("the same file twice", () => {
   })
 })
 
+describe("an older copy of a log that kept growing", () => {
+  test("a plain file whose bytes begin a longer one given with it is skipped; one that departs from it later is read", () => {
+    const text = readFileSync(resolve(REPO, "test/fixtures/cowrie.json"))
+    const lines = text.toString("utf8").split("\n").filter((l) => l.length > 0)
+    const now = join(tmp, "growing-now.json")
+    const earlier = join(tmp, "growing-earlier.json")
+    const forked = join(tmp, "growing-forked.json")
+    writeFileSync(now, text)
+    // Copied while the log was being written: it even ends inside a line.
+    writeFileSync(earlier, text.subarray(0, Math.floor(text.length / 2)))
+    // The same first lines, then other events: another log, read.
+    writeFileSync(forked, `${lines.slice(0, 2).join("\n")}\n${cowrieLine("ffffffffffff", "cowrie.session.connect", { src_port: 4000, dst_ip: "198.51.100.1", dst_port: 22, protocol: "ssh" }, "2024-04-01T00:00:00Z")}\n`)
+    expect(runCli(["analyze", "--quiet", "--out", join(tmp, "growing-alone.json"), now]).code).toBe(0)
+    const alone = withoutRunTimes(readFileSync(join(tmp, "growing-alone.json"), "utf8"))
+    const r = runCli(["analyze", "--out", join(tmp, "growing-both.json"), earlier, now])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain(`warning: skipped ${earlier}: its bytes are the start of ${now}, which is read (an older copy of the same log).`)
+    expect(withoutRunTimes(readFileSync(join(tmp, "growing-both.json"), "utf8"))).toBe(alone)
+    const f = runCli(["analyze", "--quiet", "--out", join(tmp, "growing-forked-out.json"), forked, now])
+    expect(f.code).toBe(0)
+    expect((JSON.parse(readFileSync(join(tmp, "growing-forked-out.json"), "utf8")) as { input: { files: Array<unknown> } }).input.files).toHaveLength(2)
+  })
+})
+
 describe("strict mode and rejects", () => {
   const path = join(tmp, "mixed.json")
   writeFileSync(

@@ -121,7 +121,10 @@ export const labelInterner = (initial: Labels = labelsOf([])): { readonly labels
     indexOf: (text) => {
       if (index === undefined) {
         index = new Map<string, number>()
-        for (let k = 0; k < initial.count; k++) if (!index.has(initial.at(k))) index.set(initial.at(k), k)
+        for (let k = 0; k < initial.count; k++) {
+          const text = initial.at(k)
+          if (!index.has(text)) index.set(text, k)
+        }
       }
       let k = index.get(text)
       if (k === undefined) {

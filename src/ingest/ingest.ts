@@ -19,7 +19,7 @@ import { type LineFormat, type LineOutcome, Reject } from "./formats/Format.ts"
 import { isSessionsBody, parseSessionsBody } from "./formats/sessions.ts"
 import { WebHoneypotFormat } from "./formats/webhoneypot.ts"
 import { jsonTextTooDeep } from "./formats/JsonLine.ts"
-import { BOMB_LINE_BYTES, type ContentSize, contentSha256, contentSize, fileHead, lineExcerpt, MAX_LINE_CHARS, openRaw, prefixSha256, readLines } from "./readLines.ts"
+import { BOMB_LINE_BYTES, type ContentSize, contentSha256, contentSize, lineExcerpt, MAX_LINE_CHARS, openRaw, prefixSha256, readLines } from "./readLines.ts"
 import { RejectLog } from "./RejectLog.ts"
 import { DEFAULT_SESSION_GAP_MS, SessionBuilder } from "./SessionBuilder.ts"
 
@@ -132,6 +132,9 @@ const walk = async (dir: string): Promise<Array<Target>> => {
   return out
 }
 
+/** Bytes compared at the start of each plain file to find the ones that could begin another. */
+const HEAD_BYTES = 64
+
 /**
  * Each distinct file once. A path named twice (`analyze a.json a.json`, a directory and a file
  * in it), a copy of a file (the same bytes under another name) or a gzip copy of a plain log
@@ -146,7 +149,7 @@ const eachFileOnce = async (targets: ReadonlyArray<Target>): Promise<{ readonly 
   const byKey = new Map<number, Array<{ readonly index: number; readonly size: ContentSize }>>()
   for (let i = 0; i < targets.length; i++) {
     if (targets[i]!.path === "-") continue
-    const size = await contentSize(targets[i]!.path)
+    const size = await contentSize(targets[i]!.path, HEAD_BYTES)
     if (size === undefined) continue
     const group = byKey.get(size.key)
     if (group === undefined) byKey.set(size.key, [{ index: i, size }])
@@ -179,9 +182,6 @@ const eachFileOnce = async (targets: ReadonlyArray<Target>): Promise<{ readonly 
   }
 }
 
-/** Bytes compared at the start of each plain file to find the ones that could begin another. */
-const HEAD_BYTES = 64
-
 /**
  * Plain files whose whole content begins a longer plain file among `files`, each with the
  * longest such file. Only files that start with the same HEAD_BYTES bytes are hashed: logs of
@@ -190,11 +190,10 @@ const HEAD_BYTES = 64
 const olderCopies = async (targets: ReadonlyArray<Target>, files: ReadonlyArray<{ readonly index: number; readonly size: ContentSize }>): Promise<Map<number, string>> => {
   const found = new Map<number, string>()
   const byHead = new Map<string, Array<{ readonly index: number; readonly bytes: number }>>()
+  if (files.length < 2) return found
   for (const { index, size } of files) {
-    if (files.length < 2 || size.bytes < HEAD_BYTES) continue
-    const head = await fileHead(targets[index]!.path, HEAD_BYTES)
-    if (head === undefined || head.length < HEAD_BYTES) continue
-    const key = Buffer.from(head).toString("latin1")
+    if (size.head.length < HEAD_BYTES) continue
+    const key = Buffer.from(size.head).toString("latin1")
     const group = byHead.get(key)
     if (group === undefined) byHead.set(key, [{ index, bytes: size.bytes }])
     else group.push({ index, bytes: size.bytes })

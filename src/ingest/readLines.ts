@@ -103,39 +103,30 @@ export interface ContentSize {
   readonly gzip: boolean
   /** The file's own size in bytes. */
   readonly bytes: number
+  /** Its first bytes as stored (as many as were asked for, fewer in a shorter file). */
+  readonly head: Uint8Array
 }
 
-const GZIP_MAGIC = [0x1f, 0x8b] as const
+/** True when the bytes start with the gzip magic. */
+const startsGzip = (bytes: Uint8Array | undefined): boolean => bytes !== undefined && bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b
 
-/** The file's content size key (see ContentSize); undefined for an empty or unreadable file. */
-export const contentSize = async (path: string): Promise<ContentSize | undefined> => {
+/**
+ * The file's content size key and its first `headBytes` bytes (see ContentSize), from one
+ * opening of the file; undefined for an empty or unreadable file.
+ */
+export const contentSize = async (path: string, headBytes: number): Promise<ContentSize | undefined> => {
   let file: FileHandle | undefined
   try {
     file = await open(path, "r")
     const bytes = (await file.stat()).size
     if (bytes === 0) return undefined
-    const head = new Uint8Array(2)
-    await file.read(head, 0, 2, 0)
-    const gzip = bytes >= 18 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1]
-    if (!gzip) return { key: bytes % 2 ** 32, gzip, bytes }
+    const buffer = new Uint8Array(Math.max(2, headBytes))
+    const head = buffer.subarray(0, (await file.read(buffer, 0, buffer.length, 0)).bytesRead)
+    const gzip = bytes >= 18 && startsGzip(head)
+    if (!gzip) return { key: bytes % 2 ** 32, gzip, bytes, head }
     const tail = Buffer.alloc(4)
     await file.read(tail, 0, 4, bytes - 4)
-    return { key: tail.readUInt32LE(0), gzip, bytes }
-  } catch {
-    return undefined
-  } finally {
-    await file?.close().catch(() => undefined)
-  }
-}
-
-/** The first `length` bytes of a file (fewer when it is shorter); undefined when it cannot be read. */
-export const fileHead = async (path: string, length: number): Promise<Uint8Array | undefined> => {
-  let file: FileHandle | undefined
-  try {
-    file = await open(path, "r")
-    const head = new Uint8Array(length)
-    const { bytesRead } = await file.read(head, 0, length, 0)
-    return head.subarray(0, bytesRead)
+    return { key: tail.readUInt32LE(0), gzip, bytes, head }
   } catch {
     return undefined
   } finally {
@@ -223,7 +214,7 @@ export const readLines = async (raw: Readable, sink: LineSink): Promise<ReadStat
   const iterator = hashed(raw, hash, stats, sink)[Symbol.asyncIterator]()
   const first = await iterator.next()
   const firstChunk = first.done === true ? undefined : first.value
-  stats.gzip = firstChunk !== undefined && firstChunk.length >= 2 && firstChunk[0] === 0x1f && firstChunk[1] === 0x8b
+  stats.gzip = startsGzip(firstChunk)
 
   async function* replay(): AsyncGenerator<Uint8Array> {
     if (firstChunk !== undefined) yield firstChunk

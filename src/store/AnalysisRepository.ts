@@ -29,8 +29,10 @@ const CAMPAIGN_BATCH = 500
  */
 const NUL = /\u0000/g
 const pgText = (s: string | null): string | null => (s === null ? null : s.replace(NUL, "\ufffd"))
-/** Port 0 (logged for forwarded channels) means "no port": stored as NULL, the schema allows 1..65535. */
-/** A session's port field as the column: the number when it is a port (1–65535), else NULL. */
+/**
+ * A session's port field as its column: the number when it is a port, else NULL (port 0,
+ * logged for forwarded channels, means "no port"; the schema allows 1..65535).
+ */
 const portColumn = (field: "src_port" | "dst_port"): string =>
   `CASE WHEN jsonb_typeof(s->'${field}') = 'number' AND (s->>'${field}')::numeric BETWEEN 1 AND 65535 THEN (s->>'${field}')::integer END`
 /**

@@ -172,7 +172,9 @@ const eachFileOnce = async (targets: ReadonlyArray<Target>): Promise<{ readonly 
       else repeats.set(index, { first: first.path, sameBytes: first.gzip === size.gzip && first.bytes === size.bytes })
     }
   }
-  const prefixes = await olderCopies(targets, [...byKey.values()].flat().filter((g) => !g.size.gzip && !repeats.has(g.index)))
+  // A plain file skipped as a copy still shows what its original holds (a .gz, say).
+  const readAs = (index: number): string => repeats.get(index)?.first ?? targets[index]!.path
+  const prefixes = await olderCopies(targets, [...byKey.values()].flat().filter((g) => !g.size.gzip), (index) => repeats.has(index), readAs)
   return {
     once: targets.filter((_, i) => !repeats.has(i) && !prefixes.has(i)),
     skipped: [
@@ -183,11 +185,17 @@ const eachFileOnce = async (targets: ReadonlyArray<Target>): Promise<{ readonly 
 }
 
 /**
- * Plain files whose whole content begins a longer plain file among `files`, each with the
- * longest such file. Only files that start with the same HEAD_BYTES bytes are hashed: logs of
- * other days or sensors start with other lines.
+ * Plain files not already skipped whose whole content begins a longer plain file among
+ * `files`, each with the file read for it (`readAs` of the longest such file). Only files
+ * that start with the same HEAD_BYTES bytes are hashed: logs of other days or sensors start
+ * with other lines.
  */
-const olderCopies = async (targets: ReadonlyArray<Target>, files: ReadonlyArray<{ readonly index: number; readonly size: ContentSize }>): Promise<Map<number, string>> => {
+const olderCopies = async (
+  targets: ReadonlyArray<Target>,
+  files: ReadonlyArray<{ readonly index: number; readonly size: ContentSize }>,
+  skipped: (index: number) => boolean,
+  readAs: (index: number) => string
+): Promise<Map<number, string>> => {
   const found = new Map<number, string>()
   const byHead = new Map<string, Array<{ readonly index: number; readonly bytes: number }>>()
   if (files.length < 2) return found
@@ -203,6 +211,7 @@ const olderCopies = async (targets: ReadonlyArray<Target>, files: ReadonlyArray<
     const bySize = [...group].sort((a, b) => a.bytes - b.bytes || a.index - b.index)
     for (let k = 0; k < bySize.length - 1; k++) {
       const shorter = bySize[k]!
+      if (skipped(shorter.index)) continue
       const whole = await prefixSha256(targets[shorter.index]!.path, shorter.bytes)
       if (whole === undefined) continue
       // The longest file it begins: that one is read whatever else it contains.
@@ -210,7 +219,7 @@ const olderCopies = async (targets: ReadonlyArray<Target>, files: ReadonlyArray<
         const longer = bySize[m]!
         if (longer.bytes === shorter.bytes) continue
         if ((await prefixSha256(targets[longer.index]!.path, shorter.bytes)) === whole) {
-          found.set(shorter.index, targets[longer.index]!.path)
+          found.set(shorter.index, readAs(longer.index))
           break
         }
       }

@@ -37,8 +37,15 @@ export class FeatureFailure {
   constructor(readonly cause: unknown) {}
 }
 
-/** Inputs at least this large (gzip counted at 8× its size) are read on an ingest thread. */
-export const THREAD_MIN_BYTES = 32 * 1024 * 1024
+/**
+ * Inputs at least this large (gzip counted at 8× its size) are read on an ingest thread.
+ * Below it the thread gains nothing for what it costs: its sessions cross to this thread as
+ * JSON (0.46 s of `JSON.parse` for the 77 MB 20k set). Reading on one thread, 2026-12-03 (2
+ * cores, runs in turn): 77 MB 0.97–1.02× the threaded wall time and 21 MiB less memory,
+ * 197 MB 1.02×, 434 MB 1.06×, the 4.3 GB 1M set 1.2× (docs/benchmarks.md). The pool's rule
+ * (actors/threads) uses the same size.
+ */
+export const THREAD_MIN_BYTES = 256 * 1024 * 1024
 
 const THREAD_URL = new URL("./ingestThread.ts", import.meta.url).href
 

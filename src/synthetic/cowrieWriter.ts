@@ -17,7 +17,6 @@
 import type { AttackSession, Transfer } from "../domain/AttackSession.ts"
 import { ByteSink } from "./ByteSink.ts"
 import { ARCHES, kexJsonFor } from "./catalog.ts"
-import type { SyntheticSession } from "./generateSessions.ts"
 import { choose, Prng } from "./random.ts"
 
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/
@@ -662,8 +661,8 @@ export const renderCowrie = (s: AttackSession): { readonly text: string; readonl
   return { text: scratch.toString(), events }
 }
 
-/** One session as cowrie JSON lines (without line terminators). */
-export const sessionToCowrieLines = (s: SyntheticSession): Array<string> => {
+/** One session (a generated one, with or without its label) as cowrie JSON lines (without line terminators). */
+export const sessionToCowrieLines = (s: { readonly session: AttackSession }): Array<string> => {
   const { text } = renderCowrie(s.session)
   return text.slice(0, -1).split("\n")
 }

@@ -23,7 +23,7 @@
  */
 import { createHash } from "node:crypto"
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs"
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises"
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -93,47 +93,75 @@ const copyNewStore = (dataDir: string): boolean => {
   return true
 }
 
+/** Copies of the template this process has started and not finished, by data directory. */
+const copying = new Map<string, Promise<void>>()
+
 /**
  * Gets the embedded store ready for a command that will open it: PGlite compiled on the
  * engine's own threads while the command loads and reads its input, and, for a data
- * directory that holds no database yet, the migrated template copied in now, so the store
- * can open while the analysis waits for its input. A failure surfaces when the store opens.
+ * directory that holds no database yet, the migrated template copied in on the runtime's file
+ * threads meanwhile (opening the store waits for that copy). A failure surfaces when the
+ * store opens.
  */
 export const warmEmbeddedStore = (dataDir: string): void => {
   pgliteArtifacts().catch(() => undefined)
-  if (dataDir.startsWith("memory://") || holdsDatabase(dataDir)) return
-  // The copy is made under the store's lock; a store another process holds is left alone,
-  // and opening it says so.
+  if (dataDir.startsWith("memory://") || holdsDatabase(dataDir) || copying.has(dataDir)) return
+  const migrated = migratedTemplatePath()
+  if (!existsSync(join(migrated, "PG_VERSION"))) return
+  // The copy is made under the store's lock, held until it ends; a store another process
+  // holds is left alone, and opening it says so.
   let release: () => void
   try {
     release = lockDataDir(dataDir)
   } catch {
     return
   }
-  try {
-    if (copyNewStore(dataDir)) markMadeEmpty(dataDir)
-  } catch {
-    // Opening the store tries again and reports what is wrong.
-  } finally {
-    release()
-  }
+  // Marked now, not when the copy ends: the analysis layer asks while the copy may still run.
+  markMadeEmpty(dataDir)
+  const copy = copyTemplateInBackground(migrated, dataDir)
+    .catch(() => undefined) // opening the store copies again and reports what is wrong
+    .finally(() => {
+      copying.delete(dataDir)
+      release()
+    })
+  copying.set(dataDir, copy)
+}
+
+/** The relative paths of a template's folders and files. */
+const templateEntries = (template: string): { folders: Array<string>; files: Array<string> } => {
+  const entries = readdirSync(template, { recursive: true, withFileTypes: true })
+  const relative = (e: { parentPath: string; name: string }) => join(e.parentPath, e.name).slice(template.length + 1)
+  return { folders: entries.filter((e) => e.isDirectory()).map(relative).sort(), files: entries.filter((e) => e.isFile()).map(relative) }
 }
 
 /**
  * Copies the migrated template into a new data directory, PG_VERSION last: a copy cut short
- * (a crash, a full disk) is not taken for a database. Synchronous on purpose: its 500 files
- * (26 MB) take 25–35 ms this way on the reference machine, while the same copy as a chain of
- * promises took 0.1–0.6 s, most of it waiting for a main thread busy with the analysis.
+ * (a crash, a full disk) is not taken for a database. Synchronous, for a store opened without
+ * the warm start (the tests, the HTTP API's tenants).
  */
 const copyTemplate = (template: string, dataDir: string): void => {
-  const entries = readdirSync(template, { recursive: true, withFileTypes: true })
-  const relative = (e: { parentPath: string; name: string }) => join(e.parentPath, e.name).slice(template.length + 1)
+  const { folders, files } = templateEntries(template)
   mkdirSync(dataDir, { recursive: true })
-  for (const folder of entries.filter((e) => e.isDirectory()).map(relative).sort()) mkdirSync(join(dataDir, folder), { recursive: true })
-  for (const file of entries.filter((e) => e.isFile()).map(relative)) {
+  for (const folder of folders) mkdirSync(join(dataDir, folder), { recursive: true })
+  for (const file of files) {
     if (file !== "PG_VERSION") copyFileSync(join(template, file), join(dataDir, file))
   }
   copyFileSync(join(template, "PG_VERSION"), join(dataDir, "PG_VERSION"))
+}
+
+/**
+ * The same copy with every file handed to the runtime's file threads at once: the folders
+ * are made here (a few ms), the 500 files (26 MB) are created and copied off the main thread,
+ * which spent 70–85 ms on them synchronously while the command was loading on the reference
+ * machine (file creation on ext4, not bytes). Handed over one after another instead, each
+ * copy waited for a main thread busy with the analysis (0.1–0.6 s).
+ */
+const copyTemplateInBackground = async (template: string, dataDir: string): Promise<void> => {
+  const { folders, files } = templateEntries(template)
+  mkdirSync(dataDir, { recursive: true })
+  for (const folder of folders) mkdirSync(join(dataDir, folder), { recursive: true })
+  await Promise.all(files.filter((file) => file !== "PG_VERSION").map((file) => copyFile(join(template, file), join(dataDir, file))))
+  await copyFile(join(template, "PG_VERSION"), join(dataDir, "PG_VERSION"))
 }
 
 /** PGlite's options for opening `dataDir`. */
@@ -151,7 +179,8 @@ export interface PgliteOpenOptions {
 export const pgliteOptions = async (dataDir: string): Promise<PgliteOpenOptions> => {
   const startParams = [...PGLITE_START_PARAMS]
   // A new store on disk is a copy of the migrated template (warmEmbeddedStore has usually
-  // made it already).
+  // started it; a copy that failed is made again here).
+  await copying.get(dataDir)
   if (holdsDatabase(dataDir) || (!dataDir.startsWith("memory://") && copyNewStore(dataDir))) return { startParams, ...await pgliteArtifacts() }
   const template = templatePath()
   if (!existsSync(template)) return { startParams, ...await pgliteArtifacts() }

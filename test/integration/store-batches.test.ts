@@ -6,15 +6,8 @@
  *
  * The session rows take their columns from the session document itself: ports outside
  * 1–65535 become NULL, the document is stored unchanged.
- *
- * And the embedded store's warm start (src/store/pgliteTemplate.ts): `warmEmbeddedStore`
- * makes a new store from the migrated template before the command goes on, and says once
- * that it holds no history.
  */
 import { afterAll, describe, expect, test } from "bun:test"
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { DEFAULT_CONFIG } from "../../src/config/AnalysisConfig.ts"
@@ -22,9 +15,7 @@ import type { Campaign } from "../../src/domain/Campaign.ts"
 import type { Result } from "../../src/domain/Result.ts"
 import { analyzeSessions } from "../../src/pipeline/analyzeSessions.ts"
 import { insertSessions, saveAnalysis } from "../../src/store/AnalysisRepository.ts"
-import { takeMadeEmpty } from "../../src/store/dataDir.ts"
 import { loadMigrations, migrate } from "../../src/store/migrate.ts"
-import { warmEmbeddedStore } from "../../src/store/pgliteTemplate.ts"
 import { SqlStore, type StoreError } from "../../src/store/SqlStore.ts"
 import { generateSessions } from "../../src/synthetic/generateSessions.ts"
 import { freshDatabase, serviceAvailable } from "./services.ts"
@@ -115,12 +106,6 @@ describe("campaign writes in batches", () => {
   }, 120_000)
 })
 
-const migrationsIn = (dir: string) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-    const store = yield* SqlStore
-    return (yield* store.query("SELECT count(*)::integer AS n FROM schema_migrations"))[0]!.n
-  }).pipe(Effect.provide(SqlStore.pglite(dir)))))
-
 /** Three sessions whose ports are a port, 0 and 70,000, and null; each stored as its columns say. */
 const portSessions = [
   { ...sessions[0]!, id: "ports-ok", src_port: 40022, dst_port: 22 },
@@ -171,26 +156,5 @@ describe("session rows from the session document", () => {
 
   test.skipIf(!HAVE_POSTGRES)("PostgreSQL: ports outside 1–65535 are NULL, the document is kept as it was", async () => {
     portChecks(await storedColumns(SqlStore.postgres(database!.url)))
-  }, 60_000)
-})
-
-describe("embedded store warm start", () => {
-  test("a new store is made from the migrated template before the command goes on, and holds no history", async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), "dshield-warm-")), "store")
-    warmEmbeddedStore(dir)
-    expect(existsSync(join(dir, "PG_VERSION"))).toBe(true)
-    // Said once: the analysis layer asks before it stores anything.
-    expect(takeMadeEmpty(dir)).toBe(true)
-    expect(takeMadeEmpty(dir)).toBe(false)
-    const migrations = readdirSync(new URL("../../migrations", import.meta.url).pathname).filter((f) => f.endsWith(".sql")).length
-    expect(await migrationsIn(dir)).toBe(migrations)
-    // A store that exists is opened as it is, not made again.
-    warmEmbeddedStore(dir)
-    expect(takeMadeEmpty(dir)).toBe(false)
-    // Removed and made again in the same process: copied again, not taken as already made.
-    rmSync(dir, { recursive: true, force: true })
-    warmEmbeddedStore(dir)
-    expect(takeMadeEmpty(dir)).toBe(true)
-    expect(await migrationsIn(dir)).toBe(migrations)
   }, 60_000)
 })

@@ -1,6 +1,6 @@
 /**
  * Load on the HTTP API as its users make it: `dshield-coord serve` started as its own process
- * (the Node launcher starting Bun, as `npx dshield-coord serve` does), an analyst key made
+ * (the launcher bin/dshield-coord starting Bun, as `npx dshield-coord serve` does), an analyst key made
  * with `keys create`, then C concurrent clients on loopback, each in a loop for D seconds:
  * submit a 1,000-session analysis (POST /analyze/coordination, the earlier engine's body),
  * poll GET /analyze/{id} every P ms (or, with --wait S, long-poll ?wait=S) until it is
@@ -51,7 +51,7 @@ const env = {
   DSHIELD_RATE_LIMIT_READ: "10000000/1m",
   DSHIELD_DAILY_ANALYSES: "10000000"
 }
-const cli = (args: ReadonlyArray<string>) => spawnSync("node", [join(REPO, "bin/dshield-coord.js"), ...args], { cwd: REPO, env, encoding: "utf8" })
+const cli = (args: ReadonlyArray<string>) => spawnSync(join(REPO, "bin/dshield-coord"), [...args], { cwd: REPO, env, encoding: "utf8" })
 
 /** A small deterministic generator (mulberry32): the same bodies on every run. */
 const rng = (seed: number) => () => {
@@ -90,7 +90,7 @@ const main = async () => {
   const made = cli(["keys", "create", "--role", "analyst", "--tenant", "bench", ...storeArgs])
   if (made.status !== 0) throw new Error(`keys create failed: ${made.stderr}`)
   const key = made.stdout.trim()
-  const server = spawn("node", [join(REPO, "bin/dshield-coord.js"), "serve", "--port", "0", "--quiet", ...storeArgs, ...(values["redis-url"] === undefined ? [] : ["--redis-url", values["redis-url"]])], { cwd: REPO, env, stdio: ["ignore", "pipe", "inherit"] })
+  const server = spawn(join(REPO, "bin/dshield-coord"), ["serve", "--port", "0", "--quiet", ...storeArgs, ...(values["redis-url"] === undefined ? [] : ["--redis-url", values["redis-url"]])], { cwd: REPO, env, stdio: ["ignore", "pipe", "inherit"] })
   const url = await new Promise<string>((done, fail) => {
     let text = ""
     server.stdout!.on("data", (chunk: Buffer) => {
@@ -100,11 +100,8 @@ const main = async () => {
     })
     server.on("exit", (code) => fail(new Error(`the server exited with ${code} before listening`)))
   })
-  // The Bun process under the Node launcher: the one whose memory counts.
-  const bunPid = (): number | undefined => {
-    const children = spawnSync("pgrep", ["-P", String(server.pid)], { encoding: "utf8" }).stdout.trim().split("\n").filter((s) => s !== "")
-    return children.length > 0 ? Number(children[0]) : undefined
-  }
+  // The launcher has become the Bun process (it execs Bun): the one whose memory counts.
+  const bunPid = (): number | undefined => server.pid
   const bodies = Array.from({ length: Math.max(4, clients) }, (_, i) => body(1000 + i))
   const latencies: Array<number> = []
   const errors: Array<string> = []

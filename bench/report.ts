@@ -36,7 +36,7 @@ const RUNS = Number(process.env.RUNS ?? 3)
 const dir = process.argv[2] ?? `/tmp/dshield-bench-report-${SESSIONS}`
 const cli = (args: ReadonlyArray<string>): number => {
   const t0 = performance.now()
-  const r = spawnSync("node", [join(REPO, "bin/dshield-coord.js"), ...args], { cwd: REPO, stdio: ["ignore", "ignore", "inherit"] })
+  const r = spawnSync(join(REPO, "bin/dshield-coord"), [...args], { cwd: REPO, stdio: ["ignore", "ignore", "inherit"] })
   if (r.status !== 0) throw new Error(`dshield-coord ${args.join(" ")} exited ${r.status}`)
   return performance.now() - t0
 }

@@ -1,10 +1,10 @@
 /**
  * `dshield-coord analyze --store FILE` on the embedded PGlite store beside plain
- * `dshield-coord analyze FILE`, each a whole process as a user runs it (the Node launcher
- * starting Bun, module loading, the store opened and migrated, history read, analysis,
+ * `dshield-coord analyze FILE`, each a whole process as a user runs it (the launcher
+ * bin/dshield-coord starting Bun, module loading, the store opened and migrated, history read, analysis,
  * everything written in one transaction, Result v1 written):
  *
- *   plain        node bin/dshield-coord.js analyze --quiet --out OUT FILE
+ *   plain        bin/dshield-coord analyze --quiet --out OUT FILE
  *   store-new    the same with --store --data-dir DIR, DIR a new directory name for each run
  *   store-again  the same with --store --data-dir DIR on a store that already holds FILE's run
  *                (the sessions and campaigns are replaced and updated)
@@ -41,7 +41,7 @@ interface Run {
 
 /** One whole process under GNU time: wall, user+system CPU, peak RSS. */
 const timed = (args: ReadonlyArray<string>): Run => {
-  const r = spawnSync("/usr/bin/time", ["-f", "%e %U %S %M", "node", join(REPO, "bin", "dshield-coord.js"), ...args], { cwd: REPO, encoding: "utf8" })
+  const r = spawnSync("/usr/bin/time", ["-f", "%e %U %S %M", join(REPO, "bin", "dshield-coord"), ...args], { cwd: REPO, encoding: "utf8" })
   if (r.status !== 0) throw new Error(`dshield-coord ${args.join(" ")} failed (exit ${r.status}): ${r.stderr}`)
   const [wall, user, sys, kb] = r.stderr.trim().split("\n").at(-1)!.split(" ").map(Number)
   return { wall: wall!, cpu: user! + sys!, peakMiB: kb! / 1024 }

@@ -1,9 +1,9 @@
 /**
- * `dshield-coord analyze FILE` as a user runs it — one whole process: the Node launcher
- * (bin/dshield-coord.js) starting Bun, module loading, ingest, analysis, Result v1 written —
+ * `dshield-coord analyze FILE` as a user runs it — one whole process: the launcher
+ * (bin/dshield-coord) starting Bun, module loading, ingest, analysis, Result v1 written —
  * beside the two peers in eval/peers on the same file, each also a whole process:
  *
- *   engine          node bin/dshield-coord.js analyze FILE --out OUT --quiet
+ *   engine          bin/dshield-coord analyze FILE --out OUT --quiet
  *   minhash-lsh     bun eval/peers/minhash-lsh.ts FILE --out OUT    (GreedyBear-style MinHash(128)-LSH(0.55))
  *   tfidf-dbscan    bun eval/peers/tfidf-dbscan.ts FILE --out OUT   (TF-IDF + DBSCAN, cosine)
  *
@@ -127,8 +127,8 @@ interface Tool {
 const TOOLS: ReadonlyArray<Tool> = [
   {
     name: "engine",
-    describe: "node bin/dshield-coord.js analyze FILE --out OUT --quiet",
-    argv: (file, out) => ["node", join(REPO, "bin/dshield-coord.js"), "analyze", file, "--out", out, "--quiet"],
+    describe: "bin/dshield-coord analyze FILE --out OUT --quiet",
+    argv: (file, out) => [join(REPO, "bin/dshield-coord"), "analyze", file, "--out", out, "--quiet"],
     timeout: engineTimeout
   },
   ...(values["no-peers"] ? [] : [

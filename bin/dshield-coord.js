@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Launcher for `npx dshield-coord`: the engine is TypeScript run by Bun, which npm installs
-// as a dependency. Under Bun this file imports the CLI directly; under Node it starts the
-// bundled Bun binary with the same arguments and hands back its exit code and signals.
+// The Node launcher: what bin/dshield-coord (the package's bin) hands over to when it finds
+// no Bun beside the package, and what `node bin/dshield-coord.js` runs. The engine is
+// TypeScript run by Bun, which npm installs with the project. Under Bun this file imports the
+// CLI directly; under Node it resolves Bun as Node resolves packages, starts it with the same
+// arguments and hands back its exit code and signals.
 import { spawn } from "node:child_process"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"

@@ -67,12 +67,16 @@ export interface Result extends Schema.Schema.Type<typeof Result> {}
 /** Result v1 as written everywhere (files, the API, the object store): two-space JSON with a final newline. */
 export const serializeResult = (result: Result): string => `${JSON.stringify(result, null, 2)}\n`
 
+/** What the wrapper adds before a campaign (`{\n  "c": [\n`) and after it (`\n  ]\n}`). */
+const WRAP_HEAD = '{\n  "c": [\n'.length
+const WRAP_TAIL = "\n  ]\n}".length
+
 /**
  * The text of serializeResult in pieces, a campaign at a time, for writing a large Result to a
  * file without holding it whole (on a million sessions the text is about 80 MB, and building
  * it in one piece costs three times that). JSON.stringify's two-space layout nests by
  * prefixing every line, and no JSON string holds a raw newline, so each piece is stringified
- * alone and re-indented.
+ * alone and re-indented (a campaign: stringified at its own depth inside a wrapper).
  */
 export function* resultJsonChunks(result: Result): Generator<string> {
   const entries = Object.entries(result).filter(([, v]) => v !== undefined)
@@ -82,7 +86,10 @@ export function* resultJsonChunks(result: Result): Generator<string> {
     if (key === "campaigns" && Array.isArray(value) && value.length > 0) {
       yield `  ${JSON.stringify(key)}: [\n`
       for (const [k, campaign] of value.entries()) {
-        yield `    ${JSON.stringify(campaign, null, 2).replaceAll("\n", "\n    ")}${k === value.length - 1 ? "\n" : ",\n"}`
+        // Stringified inside a wrapper at the campaign's own depth (the layout JSON.stringify
+        // gives it in the whole Result), then cut out: no second copy to re-indent.
+        const wrapped = JSON.stringify({ c: [campaign] }, null, 2)
+        yield `${wrapped.slice(WRAP_HEAD, wrapped.length - WRAP_TAIL)}${k === value.length - 1 ? "\n" : ",\n"}`
       }
       yield `  ]${end}`
     } else {

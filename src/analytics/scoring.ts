@@ -8,6 +8,7 @@ import type { Evidence, EvidenceKind } from "../domain/Campaign.ts"
 import type { LinkKind } from "../domain/linkKinds.ts"
 import { type ConfidenceModel, CONFIDENCE_MODEL, FEATURE_NAMES, featureVector, type GroupShape, predict } from "./confidenceModel.ts"
 import { EvidenceContext, type GroupEvidence, MAX_MEASURED, measuredSize, measureGroup, type RawEvidence, resampleScores, type SessionGeography } from "./evidence.ts"
+import { collectYoungGarbage } from "./memory.ts"
 import { Prng } from "./Prng.ts"
 import type { SessionFeatures } from "./sessionFeatures.ts"
 import { benjaminiHochberg, hypergeometricUpperTail, logFactorials } from "./statistics.ts"
@@ -189,7 +190,10 @@ export const scoreGroups = (groups: ReadonlyArray<GroupToScore>, features: Sessi
   const ctx = new EvidenceContext(features, options.permutations, options.seed, options.geography)
   // What is measured: a campaign's `scored` members (hierarchy.ts), a given set whole.
   const measured = groups.map((g): GroupToScore => (g.scored === undefined || g.scored === g.members ? g : { ...g, members: g.scored }))
-  const measuredGroups: Array<GroupEvidence> = measured.map((g, index) => measureGroup(g.members, g.dominant, ctx, options.seed, String(index)))
+  const measuredGroups: Array<GroupEvidence> = measured.map((g, index) => {
+    collectYoungGarbage(index, features.count)
+    return measureGroup(g.members, g.dominant, ctx, options.seed, String(index))
+  })
 
   const adjusted = groups.map(() => new Map<EvidenceKind, number>())
   // Per kind, over the groups that have it (geographic evidence needs known countries).
@@ -223,6 +227,7 @@ export const scoreGroups = (groups: ReadonlyArray<GroupToScore>, features: Sessi
     const shape = groupShape(group, features)
     const x = featureVector(raw, shape, options.permutations)
     const confidence = predict(model, x)
+    collectYoungGarbage(index, features.count)
     const interval = bootstrapInterval(group, shape, raw, ctx, model, confidence, options, index)
     // The interval is rounded outwards (six digits), so that it still contains the rounded
     // estimate and a narrow interval near 0 or 1 does not round to a point.

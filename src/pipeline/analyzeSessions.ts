@@ -12,7 +12,7 @@ import { scoreGroups } from "../analytics/scoring.ts"
 import type { SessionGeography } from "../analytics/evidence.ts"
 import { defaultGeography } from "../enrichment/Geography.ts"
 import { sessionGeography } from "../enrichment/sessionGeography.ts"
-import { collectGarbage } from "../analytics/memory.ts"
+import { collectGarbage, collectYoungGarbage } from "../analytics/memory.ts"
 import { computeFeatures, type SessionFeatures } from "../analytics/sessionFeatures.ts"
 import type { AnalysisConfig } from "../config/AnalysisConfig.ts"
 import type { AttackSession } from "../domain/AttackSession.ts"
@@ -280,6 +280,7 @@ const reportCampaigns = (features: SessionFeatures, drafts: ReadonlyArray<Campai
   // Each draft's member ids, sorted once: they name the campaign and are its `sessions` list.
   const memberIds = drafts.map((d) => Array.from(d.members, (i) => features.ids[i]!).sort(compareStrings))
   const ids = drafts.map((d, index) => {
+    collectYoungGarbage(index, features.count)
     const hash = createHash("sha256").update(`${d.level}\n`).update(memberIds[index]!.join("\n"))
     return `c-${hash.digest("hex").slice(0, 16)}`
   })
@@ -287,6 +288,7 @@ const reportCampaigns = (features: SessionFeatures, drafts: ReadonlyArray<Campai
   let wordlistCounters: WordlistScratch | undefined
   const wordlists = (): WordlistScratch => (wordlistCounters ??= wordlistScratch(features))
   const campaigns: Array<Campaign> = drafts.map((draft, index) => {
+    collectYoungGarbage(index, features.count)
     let first = Infinity
     let last = -Infinity
     let techniques = 0

@@ -160,7 +160,11 @@ const copyTemplateInBackground = async (template: string, dataDir: string): Prom
   const { folders, files } = templateEntries(template)
   mkdirSync(dataDir, { recursive: true })
   for (const folder of folders) mkdirSync(join(dataDir, folder), { recursive: true })
-  await Promise.all(files.filter((file) => file !== "PG_VERSION").map((file) => copyFile(join(template, file), join(dataDir, file))))
+  // Every copy settles before this returns, failed or not: none may still be writing when
+  // the store opens (or copies again after a failure).
+  const copies = await Promise.allSettled(files.filter((file) => file !== "PG_VERSION").map((file) => copyFile(join(template, file), join(dataDir, file))))
+  const failed = copies.find((c) => c.status === "rejected")
+  if (failed !== undefined) throw failed.reason
   await copyFile(join(template, "PG_VERSION"), join(dataDir, "PG_VERSION"))
 }
 

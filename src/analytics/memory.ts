@@ -19,18 +19,20 @@ export const collectGarbage = (full: boolean, sessions: number): void => {
 /** Campaigns between two young-generation collections inside the scoring and report phases. */
 export const YOUNG_GC_EVERY = 256
 
-/** JavaScriptCore's young-generation collection, where the runtime is Bun. */
-const edenGC = bun === undefined ? undefined : (require("bun:jsc") as { edenGC: () => number }).edenGC
+/** JavaScriptCore's young-generation collection, where the runtime is Bun: looked up when first due, not at start-up. */
+let edenGC: (() => number) | undefined
+const youngCollection = (): (() => number) | undefined =>
+  bun === undefined ? undefined : (edenGC ??= (require("bun:jsc") as { edenGC: () => number }).edenGC)
 
 /**
  * Inside a phase that works campaign by campaign: every YOUNG_GC_EVERY-th campaign (`index`)
  * of a large analysis, the young generation is collected, so that what each campaign left
  * behind is reused by the next instead of piling up until the next full collection. On the
- * 1,000,000-session set the scoring phase grew the process by 108 MiB without it and 7 MiB
+ * 1,000,000-session set the scoring phase grew the process by 108 MiB without it and 5 MiB
  * with it, in the same time (docs/benchmarks.md).
  */
 export const collectYoungGarbage = (index: number, sessions: number): void => {
-  if (youngCollectionDue(index, sessions)) edenGC?.()
+  if (youngCollectionDue(index, sessions)) youngCollection()?.()
 }
 
 /** True on every YOUNG_GC_EVERY-th campaign of a large analysis, unless DSHIELD_NO_GC is set. */

@@ -127,11 +127,17 @@ export const warmEmbeddedStore = (dataDir: string): void => {
   copying.set(dataDir, copy)
 }
 
-/** The relative paths of a template's folders and files. */
-const templateEntries = (template: string): { folders: Array<string>; files: Array<string> } => {
+/**
+ * Makes the template's folders in `dataDir` and returns its files to copy, PG_VERSION left
+ * out: each copy writes it last, so a copy cut short (a crash, a full disk) is not taken for
+ * a database.
+ */
+const foldersMade = (template: string, dataDir: string): Array<string> => {
   const entries = readdirSync(template, { recursive: true, withFileTypes: true })
   const relative = (e: { parentPath: string; name: string }) => join(e.parentPath, e.name).slice(template.length + 1)
-  return { folders: entries.filter((e) => e.isDirectory()).map(relative).sort(), files: entries.filter((e) => e.isFile()).map(relative) }
+  mkdirSync(dataDir, { recursive: true })
+  for (const folder of entries.filter((e) => e.isDirectory()).map(relative).sort()) mkdirSync(join(dataDir, folder), { recursive: true })
+  return entries.filter((e) => e.isFile()).map(relative).filter((file) => file !== "PG_VERSION")
 }
 
 /**
@@ -140,12 +146,7 @@ const templateEntries = (template: string): { folders: Array<string>; files: Arr
  * the warm start (the tests, the HTTP API's tenants).
  */
 const copyTemplate = (template: string, dataDir: string): void => {
-  const { folders, files } = templateEntries(template)
-  mkdirSync(dataDir, { recursive: true })
-  for (const folder of folders) mkdirSync(join(dataDir, folder), { recursive: true })
-  for (const file of files) {
-    if (file !== "PG_VERSION") copyFileSync(join(template, file), join(dataDir, file))
-  }
+  for (const file of foldersMade(template, dataDir)) copyFileSync(join(template, file), join(dataDir, file))
   copyFileSync(join(template, "PG_VERSION"), join(dataDir, "PG_VERSION"))
 }
 
@@ -157,12 +158,10 @@ const copyTemplate = (template: string, dataDir: string): void => {
  * copy waited for a main thread busy with the analysis (0.1–0.6 s).
  */
 const copyTemplateInBackground = async (template: string, dataDir: string): Promise<void> => {
-  const { folders, files } = templateEntries(template)
-  mkdirSync(dataDir, { recursive: true })
-  for (const folder of folders) mkdirSync(join(dataDir, folder), { recursive: true })
+  const files = foldersMade(template, dataDir)
   // Every copy settles before this returns, failed or not: none may still be writing when
   // the store opens (or copies again after a failure).
-  const copies = await Promise.allSettled(files.filter((file) => file !== "PG_VERSION").map((file) => copyFile(join(template, file), join(dataDir, file))))
+  const copies = await Promise.allSettled(files.map((file) => copyFile(join(template, file), join(dataDir, file))))
   const failed = copies.find((c) => c.status === "rejected")
   if (failed !== undefined) throw failed.reason
   await copyFile(join(template, "PG_VERSION"), join(dataDir, "PG_VERSION"))

@@ -3,7 +3,8 @@
  * input: the same lines split in two halves with, between them, a line nested 100,000 deep
  * (arrays), one nested 100,000 deep (objects), a line of 200,000 short keys (under 1 MiB), one
  * of 200,000 long keys (over 1 MiB) and 1 MiB of seeded random bytes; and a gzip bomb (2 GiB of
- * zeros on one line) at the end. Both runs are whole processes under `/usr/bin/time -f %M`.
+ * zeros on one line) at the end. Both runs are `bin/dshield-coord analyze` (what `npx
+ * dshield-coord` runs) as whole processes under `/usr/bin/time -f %M`.
  *
  * Run: bun bench/hostile-input.ts [FILE.json.gz]
  * FILE defaults to /tmp/gen20k/cowrie.json.gz
@@ -52,10 +53,10 @@ writeFileSync(
   ])
 )
 
-const bun = existsSync(join(REPO, "node_modules/.bin/bun")) ? join(REPO, "node_modules/.bin/bun") : "bun"
+// The command a user types (bin/dshield-coord, what `npx dshield-coord` runs), as a whole process.
 const run = (file: string) => {
   const out = join(dir, "result.json")
-  const r = spawnSync("/usr/bin/time", ["-f", "%M %e", bun, "src/cli/main.ts", "analyze", file, "--out", out, "--quiet"], {
+  const r = spawnSync("/usr/bin/time", ["-f", "%M %e", join(REPO, "bin", "dshield-coord"), "analyze", file, "--out", out, "--quiet"], {
     cwd: REPO,
     encoding: "utf8"
   })

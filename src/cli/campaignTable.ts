@@ -60,7 +60,8 @@ export const renderCampaignTable = (result: Result, limit: number): string => {
     "",
     `${result.input.events} events, ${result.input.sessions} sessions from ${result.input.files.length} file(s); ` +
       `${families} families, ${result.campaigns.length} campaigns in all; ${result.unclustered_sessions} sessions unclustered; ` +
-      `${rejected} lines rejected.`
+      `${rejected} lines rejected` +
+      (result.input.duplicate_events === undefined ? "." : `; ${result.input.duplicate_events} events read twice, counted once.`)
   )
   return lines.join("\n") + "\n"
 }

@@ -45,9 +45,16 @@ export interface RunInfo extends Schema.Schema.Type<typeof RunInfo> {}
 /** @category models */
 export const InputSummary = Schema.Struct({
   files: Schema.Array(InputFile),
+  /** Events read, file by file (an event read twice is counted twice here). */
   events: Count,
   sessions: Count,
-  rejected: Schema.Record(Schema.String, Count)
+  rejected: Schema.Record(Schema.String, Count),
+  /**
+   * Events a session already held, read again from overlapping inputs (two exports over
+   * overlapping windows, a log beside a copy of part of it): counted once in the sessions.
+   * Present only when there were any.
+   */
+  duplicate_events: Schema.optionalKey(Count)
 })
 export interface InputSummary extends Schema.Schema.Type<typeof InputSummary> {}
 

@@ -20,6 +20,7 @@
  *   the input again in collecting mode.
  */
 import { createHash } from "node:crypto"
+import { eventHash, SeenEvents } from "./seenEvents.ts"
 import { sshKeysAddedBy } from "./sshKeys.ts"
 import type { AttackSession, Credential, SessionProtocol, Transfer } from "../domain/AttackSession.ts"
 import type { HoneypotEvent } from "../domain/Event.ts"
@@ -57,6 +58,8 @@ interface Accumulator {
   httpRequests: Array<string>
   userAgent: string | null
   events: number
+  /** Events counted so far, to drop one read again (seenEvents.ts); null until compared. */
+  seen: SeenEvents | null
 }
 
 const newAccumulator = (id: string, group: string | null, ts: number): Accumulator => ({
@@ -81,7 +84,8 @@ const newAccumulator = (id: string, group: string | null, ts: number): Accumulat
   forwards: [],
   httpRequests: [],
   userAgent: null,
-  events: 0
+  events: 0,
+  seen: null
 })
 
 /** Which formats sessionise by silence gaps, and the id prefix of their derived ids. */
@@ -212,6 +216,11 @@ export class SessionBuilder {
   private maxTs = -Infinity
   private sinceDrain = 0
   private handedOn = 0
+  private repeats = 0
+  /** Which input the events come from (an event repeats another only from another input). */
+  private input = 0
+  /** Whether events are compared at all: only when the inputs are several. */
+  private comparing = false
   /** Why streaming stopped (the input's order contradicts sessions already handed on); undefined while it holds. */
   outOfOrder: string | undefined = undefined
 
@@ -231,10 +240,39 @@ export class SessionBuilder {
     return this.handedOn
   }
 
+  /**
+   * The events that follow come from input number `index` (a file, stdin, a document);
+   * `compare`: there are several inputs, so an event may repeat one of an earlier input. Give
+   * the same `compare` for every input of one build.
+   */
+  startInput(index: number, compare: boolean): void {
+    this.input = index
+    this.comparing = compare
+  }
+
+  /** Events dropped because their session already had them from another input (seenEvents.ts). */
+  get duplicateEvents(): number {
+    return this.repeats
+  }
+
   add(event: HoneypotEvent): void {
     if (this.outOfOrder !== undefined) return
+    // An event its session already holds from another input is dropped before it can reopen the session.
+    const compared = this.comparing && GAP_PREFIX[event.kind] === undefined
+    const hash = compared ? eventHash(event) : 0
+    if (compared) {
+      const known = this.sessions.get(event.sessionKey)
+      if (known?.seen != null && known.seen.repeats(event.ts, hash, this.input, known.end)) {
+        this.repeats++
+        return
+      }
+    }
     const acc = this.accumulatorFor(event)
     if (acc === undefined) return
+    if (compared && acc.events === 0) {
+      acc.seen = new SeenEvents()
+      acc.seen.repeats(event.ts, hash, this.input, -Infinity)
+    }
     acc.events++
     if (event.ts < acc.start) {
       if (this.sink !== undefined && !before(this.lastStart, this.lastId, event.ts, acc.id)) {

@@ -41,7 +41,10 @@ export interface SkippedFile {
 /** What reading the inputs found, apart from the sessions themselves. */
 export interface IngestSummary {
   readonly files: Array<InputFile>
+  /** Events read, file by file (those read twice included). */
   readonly events: number
+  /** Events a session already held, read again from an overlapping input: counted once (seenEvents.ts). */
+  readonly duplicateEvents: number
   /** Sessions built (collected, or handed to the sink while streaming). */
   readonly sessionCount: number
   readonly rejects: RejectLog
@@ -306,7 +309,9 @@ const readAll = async (
     return true
   }
 
-  for (const target of targets) {
+  for (const [input, target] of targets.entries()) {
+    // One input cannot repeat itself: events are compared only when there are several.
+    builder.startInput(input, targets.length > 1)
     const file = target.path === "-" ? "<stdin>" : target.path
     const forced = options.format === "auto" ? undefined : options.format
     let lineFormat: LineFormat | undefined = forced === undefined ? undefined : formats.find((f) => f.name === forced)
@@ -466,7 +471,7 @@ const readAll = async (
 
   const unknownEventIds: Record<string, number> = {}
   for (const key of [...unknown.keys()].sort()) unknownEventIds[key] = unknown.get(key)!
-  return { files, events, rejects, unknownEventIds, skippedFiles }
+  return { files, events, duplicateEvents: builder.duplicateEvents, rejects, unknownEventIds, skippedFiles }
 }
 
 interface ParsedDocument {

@@ -58,11 +58,12 @@ export const runInfo = (inputDigestHex: string, config: AnalysisConfig, startedA
  *
  * @category input
  */
-export const inputSummary = (report: Pick<IngestSummary, "files" | "events" | "rejects">, sessions: number): InputSummary => ({
+export const inputSummary = (report: Pick<IngestSummary, "files" | "events" | "duplicateEvents" | "rejects">, sessions: number): InputSummary => ({
   files: report.files,
   events: report.events,
   sessions,
-  rejected: report.rejects.toRecord()
+  rejected: report.rejects.toRecord(),
+  ...(report.duplicateEvents > 0 ? { duplicate_events: report.duplicateEvents } : {})
 })
 
 /**

@@ -48,6 +48,9 @@ const rejectSummary = (report: IngestSummary): string => {
     for (const s of report.rejects.samples) lines.push(`  ${s.file}:${s.line}: ${s.reason}: ${s.excerpt}`)
     if (total > report.rejects.samples.length) lines.push(`  … and ${total - report.rejects.samples.length} more`)
   }
+  if (report.duplicateEvents > 0) {
+    lines.push(`note: ${report.duplicateEvents} event(s) were read twice (inputs that overlap) and counted once in their sessions.`)
+  }
   const unknown = Object.entries(report.unknownEventIds)
   if (unknown.length > 0) {
     lines.push(`note: events with unknown eventids were kept: ${unknown.map(([id, n]) => `${id} ${n}`).join(", ")}.`)

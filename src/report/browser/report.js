@@ -546,7 +546,8 @@
     for (var k in R.input.rejected) rejected += R.input.rejected[k];
     function card(v, k, id) { return h("div", { class: "card", id: id }, h("div", { class: "v", text: v }), h("div", { class: "k", text: k })); }
     sec.append(h("div", { class: "cards" },
-      card(fmtInt(sessions), "sessions in " + fmtInt(R.input.files.length) + " file(s), " + fmtInt(R.input.events) + " events"),
+      card(fmtInt(sessions), "sessions in " + fmtInt(R.input.files.length) + " file(s), " + fmtInt(R.input.events) + " events" +
+        (R.input.duplicate_events ? " (" + fmtInt(R.input.duplicate_events) + " read twice, counted once)" : "")),
       card(fmtPct(sessions > 0 ? clustered / sessions : 0), fmtInt(clustered) + " sessions in a campaign", "clustered-share"),
       card(fmtInt(count.family), "campaign families"),
       card(fmtInt(count.variant) + " / " + fmtInt(count.wave), "variants / waves"),

@@ -243,6 +243,76 @@ const scratch: { -readonly [K in keyof HoneypotEvent]: HoneypotEvent[K] } = {
   forwardTarget: undefined
 }
 
+/** A connection's ports, destination and protocol (one event per session: kept out of readKindFields). */
+const readConnect = (buf: Uint8Array, event: typeof scratch): LineOutcome | undefined => {
+  const srcPort = asPort(field(buf, 5))
+  const dstPort = asPort(field(buf, 7))
+  if (srcPort === "bad" || dstPort === "bad") return Reject.badPort
+  if (srcPort !== undefined) event.srcPort = srcPort
+  if (dstPort !== undefined) event.dstPort = dstPort
+  const dstRaw = fieldStr(buf, 6)
+  if (dstRaw !== undefined) {
+    const dst = normaliseIp(dstRaw)
+    if (dst === undefined) return Reject.badIp
+    event.dstIp = dst
+  }
+  const protocol = fieldStr(buf, 8)
+  if (protocol !== undefined) event.protocol = protocol.toLowerCase()
+  return undefined
+}
+
+/**
+ * The fields of one kind of event into `event`; a reject when one is malformed. Apart from
+ * parseBytes so that each is compiled on its own.
+ */
+const readKindFields = (buf: Uint8Array, kind: EventKind, event: typeof scratch): LineOutcome | undefined => {
+  switch (kind) {
+    case "session.connect":
+      return readConnect(buf, event)
+    case "client.version":
+      event.version = fieldStr(buf, 9)
+      break
+    case "client.kex":
+      event.hassh = fieldStr(buf, 10)
+      break
+    case "client.fingerprint":
+      event.username = fieldStr(buf, 11)
+      event.key = fieldStr(buf, 13)
+      event.fingerprint = fieldStr(buf, 14)
+      break
+    case "login.success":
+    case "login.failed": {
+      const username = field(buf, 11)
+      const password = field(buf, 12)
+      event.username = username === undefined || username === null ? "" : String(username)
+      event.password = password === undefined || password === null ? "" : String(password)
+      break
+    }
+    case "command.input":
+    case "command.failed":
+    case "command.success":
+      event.input = fieldStr(buf, 15) ?? ""
+      break
+    case "file.download":
+    case "file.download_failed":
+    case "file.upload":
+      event.url = fieldStr(buf, 16)
+      event.sha256 = fieldStr(buf, 17)?.toLowerCase()
+      event.filename = fieldStr(buf, 18) ?? fieldStr(buf, 19)
+      break
+    case "tcpip.request":
+    case "tcpip.data": {
+      const host = fieldStr(buf, 6)
+      const port = asPort(field(buf, 7))
+      if (host !== undefined) event.forwardTarget = port === undefined || port === "bad" ? host : `${host}:${port}`
+      break
+    }
+    default:
+      break
+  }
+  return undefined
+}
+
 // The last source address and its canonical form: consecutive lines mostly share it.
 let lastIpRaw = ""
 let lastIp: string | undefined = undefined
@@ -312,64 +382,8 @@ const parseBytes = (buf: Uint8Array, start: number, end: number): LineOutcome =>
     if (lastIp === undefined) return Reject.badIp
     event.srcIp = lastIp
   }
-  switch (kind) {
-    case "session.connect": {
-      const srcPort = asPort(field(buf, 5))
-      const dstPort = asPort(field(buf, 7))
-      if (srcPort === "bad" || dstPort === "bad") return Reject.badPort
-      if (srcPort !== undefined) event.srcPort = srcPort
-      if (dstPort !== undefined) event.dstPort = dstPort
-      const dstRaw = fieldStr(buf, 6)
-      if (dstRaw !== undefined) {
-        const dst = normaliseIp(dstRaw)
-        if (dst === undefined) return Reject.badIp
-        event.dstIp = dst
-      }
-      const protocol = fieldStr(buf, 8)
-      if (protocol !== undefined) event.protocol = protocol.toLowerCase()
-      break
-    }
-    case "client.version":
-      event.version = fieldStr(buf, 9)
-      break
-    case "client.kex":
-      event.hassh = fieldStr(buf, 10)
-      break
-    case "client.fingerprint":
-      event.username = fieldStr(buf, 11)
-      event.key = fieldStr(buf, 13)
-      event.fingerprint = fieldStr(buf, 14)
-      break
-    case "login.success":
-    case "login.failed": {
-      const username = field(buf, 11)
-      const password = field(buf, 12)
-      event.username = username === undefined || username === null ? "" : String(username)
-      event.password = password === undefined || password === null ? "" : String(password)
-      break
-    }
-    case "command.input":
-    case "command.failed":
-    case "command.success":
-      event.input = fieldStr(buf, 15) ?? ""
-      break
-    case "file.download":
-    case "file.download_failed":
-    case "file.upload":
-      event.url = fieldStr(buf, 16)
-      event.sha256 = fieldStr(buf, 17)?.toLowerCase()
-      event.filename = fieldStr(buf, 18) ?? fieldStr(buf, 19)
-      break
-    case "tcpip.request":
-    case "tcpip.data": {
-      const host = fieldStr(buf, 6)
-      const port = asPort(field(buf, 7))
-      if (host !== undefined) event.forwardTarget = port === undefined || port === "bad" ? host : `${host}:${port}`
-      break
-    }
-    default:
-      break
-  }
+  const bad = readKindFields(buf, kind, event)
+  if (bad !== undefined) return bad
   return event
 }
 

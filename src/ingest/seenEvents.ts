@@ -1,9 +1,9 @@
 /**
  * The same event read twice counts once. Overlapping inputs repeat events: two exports of one
- * Elasticsearch index over overlapping windows, a rotated log beside a copy taken mid-day, a
- * live message delivered again. Whole files read twice, and a log that grew since an earlier
- * copy, are already caught by file (ingest.ts); an overlap inside files is caught here, per
- * session, event by event.
+ * Elasticsearch index over overlapping windows, a rotated log beside a copy taken mid-day.
+ * Whole files read twice, and a log that grew since an earlier copy, are already caught by
+ * file (ingest.ts); an overlap inside files is caught here, per session, event by event. (Live
+ * mode drops redelivered messages by their stream sequence instead: src/live/LiveState.ts.)
  *
  * Two events of one session are the same event read twice when their kind, time and every
  * field the engine reads are equal and they come from different inputs. Times are compared to
@@ -12,17 +12,17 @@
  * formats (firewall packets, web requests) have second-resolution times and genuinely repeat,
  * so they are never compared (the builder does not ask for them).
  *
- * Each event is kept as its time, a 32-bit hash of its other fields and its input, in arrival
- * order. A log delivers a session's events in time order, so an event newer than all before
- * it is only recorded; one that is not is compared with the recorded events of the same time
- * (two distinct events of one session would have to share the millisecond and collide in 32
- * bits to be taken for one). A session whose events arrive out of time order, or with very
- * many at one instant (hostile input), switches to a map, so no event costs more than
- * constant time.
+ * Each event is kept as its time, a 32-bit hash of its other fields (a long text by its
+ * length and both ends: see mixText) and its input, in arrival order. A log delivers a
+ * session's events in time order, so an event newer than all before it is only recorded; one
+ * that is not is compared with the recorded events of the same time (two distinct events of
+ * one session would have to share the millisecond and the hash to be taken for one). A session
+ * whose events arrive out of time order, or with very many at one instant (hostile input),
+ * switches to a map, so no event costs more than constant time.
  */
 import type { HoneypotEvent } from "../domain/Event.ts"
 
-/** Recorded events of one instant compared one by one before the session switches to a set. */
+/** Recorded events of one instant compared one by one before the session switches to a map. */
 const MAX_SAME_INSTANT_SCAN = 64
 
 const FNV_PRIME = 0x01000193

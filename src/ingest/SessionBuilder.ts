@@ -216,7 +216,7 @@ export class SessionBuilder {
   private maxTs = -Infinity
   private sinceDrain = 0
   private handedOn = 0
-  private repeats = 0
+  private duplicates = 0
   /** Which input the events come from (an event repeats another only from another input). */
   private input = 0
   /** Whether events are compared at all: only when the inputs are several. */
@@ -252,7 +252,7 @@ export class SessionBuilder {
 
   /** Events dropped because their session already had them from another input (seenEvents.ts). */
   get duplicateEvents(): number {
-    return this.repeats
+    return this.duplicates
   }
 
   add(event: HoneypotEvent): void {
@@ -263,7 +263,7 @@ export class SessionBuilder {
     if (compared) {
       const known = this.sessions.get(event.sessionKey)
       if (known?.seen != null && known.seen.repeats(event.ts, hash, this.input, known.end)) {
-        this.repeats++
+        this.duplicates++
         return
       }
     }

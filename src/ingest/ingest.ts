@@ -20,6 +20,7 @@ import { isSessionsBody, parseSessionsBody } from "./formats/sessions.ts"
 import { WebHoneypotFormat } from "./formats/webhoneypot.ts"
 import { jsonTextTooDeep } from "./formats/JsonLine.ts"
 import { BOMB_LINE_BYTES, type ContentSize, contentSha256, contentSize, lineExcerpt, MAX_LINE_CHARS, openRaw, prefixSha256, readLines } from "./readLines.ts"
+import { readOrder } from "./readOrder.ts"
 import { RejectLog } from "./RejectLog.ts"
 import { DEFAULT_SESSION_GAP_MS, SessionBuilder } from "./SessionBuilder.ts"
 
@@ -289,7 +290,9 @@ const readAll = async (
   const formats = formatsFor(options)
   const rejects = new RejectLog()
   const unknown = new Map<string, number>()
-  const files: Array<InputFile> = []
+  // Files are read oldest first (readOrder.ts) and listed in the order given.
+  const order = await readOrder(targets.map((t) => t.path), formatsFor(options), options.format === "auto" ? undefined : options.format)
+  const filesRead: Array<[input: number, file: InputFile]> = []
   const skippedFiles: Array<SkippedFile> = [...repeated]
   let events = 0
   let bytesBefore = 0
@@ -309,7 +312,8 @@ const readAll = async (
     return true
   }
 
-  for (const [input, target] of targets.entries()) {
+  for (const input of order) {
+    const target = targets[input]!
     // One input cannot repeat itself: events are compared only when there are several.
     builder.startInput(input, targets.length > 1)
     const file = target.path === "-" ? "<stdin>" : target.path
@@ -465,12 +469,13 @@ const readAll = async (
       }
     }
     if (stats.truncated) rejects.add(Reject.truncatedGzip, file, stats.lines, "gzip stream ends early; lines before it were kept")
-    files.push({ path: file, format, sha256: stats.sha256, bytes: stats.bytes, lines: stats.lines, events: fileEvents })
+    filesRead.push([input, { path: file, format, sha256: stats.sha256, bytes: stats.bytes, lines: stats.lines, events: fileEvents }])
     options.onProgress?.(bytesBefore, events)
   }
 
   const unknownEventIds: Record<string, number> = {}
   for (const key of [...unknown.keys()].sort()) unknownEventIds[key] = unknown.get(key)!
+  const files = filesRead.sort((a, b) => a[0] - b[0]).map(([, f]) => f)
   return { files, events, duplicateEvents: builder.duplicateEvents, rejects, unknownEventIds, skippedFiles }
 }
 

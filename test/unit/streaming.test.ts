@@ -113,7 +113,7 @@ describe("input out of time order", () => {
     expect(comparable(run.result)).toBe(comparable(held.result))
   }, 120_000)
 
-  test.skipIf(!HAVE_CORPORA)("files given newest first are read again whole; locally reordered lines still stream", async () => {
+  test.skipIf(!HAVE_CORPORA)("files given newest first are read oldest first and stream; files whose times interleave are read again whole; locally reordered lines still stream", async () => {
     const lines = gunzipSync(readFileSync(RADEC)).toString("utf8").split("\n").filter((l) => l.length > 0)
     const third = Math.floor(lines.length / 3)
     const parts = [lines.slice(0, third), lines.slice(third, 2 * third), lines.slice(2 * third)].map((part, i) => {
@@ -122,11 +122,24 @@ describe("input out of time order", () => {
       return path
     })
     const newestFirst = [parts[2]!, parts[0]!, parts[1]!]
-    expect((await streamed(newestFirst)).outcome.streamed).toBe(false)
-    const run = await Effect.runPromise(runAnalysis(newestFirst, DEFAULT_CONFIG))
+    expect((await streamed(newestFirst)).outcome.streamed).toBe(true)
+    const run = await withThread("0", () => Effect.runPromise(runAnalysis(newestFirst, DEFAULT_CONFIG)))
     const held = await Effect.runPromise(runAnalysisWithSessions(newestFirst, DEFAULT_CONFIG))
-    expect(run.mode).toBe("whole")
+    expect(run.mode).toBe("stream")
     expect(comparable(run.result)).toBe(comparable(held.result))
+    // Listed as given, whatever order they were read in.
+    expect(run.result.input.files.map((f) => f.path)).toEqual(newestFirst)
+
+    // Every other line in each of two files: their times interleave, no order streams them.
+    const interleaved = [0, 1].map((k) => {
+      const path = join(tmp, `radec-interleaved${k}.json`)
+      writeFileSync(path, `${lines.filter((_, i) => i % 2 === k).join("\n")}\n`)
+      return path
+    })
+    expect((await streamed(interleaved)).outcome.streamed).toBe(false)
+    const mixed = await withThread("0", () => Effect.runPromise(runAnalysis(interleaved, DEFAULT_CONFIG)))
+    expect(mixed.mode).toBe("whole")
+    expect(comparable(mixed.result)).toBe(comparable((await Effect.runPromise(runAnalysisWithSessions(interleaved, DEFAULT_CONFIG))).result))
 
     // Blocks of 100 lines with their halves swapped: a few seconds of disorder, as when two
     // sensors' logs are interleaved, stays within the stream's slack.

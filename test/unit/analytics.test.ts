@@ -956,6 +956,27 @@ describe("linkage ranked by strength", () => {
     expect(familyOf(a, "dict-0")).toBeUndefined()
   })
 
+  test("a wordlist campaign is named by its wordlist when only a minority of it shares an artefact", () => {
+    // Three sources walk one list over four sessions each; two sessions of one source also
+    // run the same command line: the family's most common artefact, carried by 2 of 12.
+    const list = Array.from({ length: 20 }, (_, k) => login("svc", `m${k}n${(k * 7919) % 1000}y`))
+    const walkers = [0, 1, 2].flatMap((k) =>
+      [0, 1, 2, 3].map((m) =>
+        session({
+          id: `walk-${k}-${m}`,
+          ip: ip(k as 0 | 1 | 2, 70 + k),
+          at: T0 + k * 7 * HOUR + m * 10 * MINUTE,
+          credentials: list.slice(m * 5, m * 5 + 5),
+          commands: k === 0 && m < 2 ? ["uname -mn; cat /proc/zq81cpuinfo"] : []
+        })
+      )
+    )
+    const fam = familyOf(analyze([...background(30, 309), ...walkers]), "walk-1-0")!
+    expect(fam.sessions).toHaveLength(12)
+    expect(fam.formed_by[0]!.kind).toBe("wordlist")
+    expect(fam.name.startsWith("wordlist svc/m0n0y")).toBe(true)
+  })
+
   test("a wordlist links sources only within the weak window: a list walked again months later, or an address back after a long silence, starts apart", () => {
     const list = Array.from({ length: 20 }, (_, k) => login("svc", `p${k}r${(k * 7919) % 1000}t`))
     const walkers = [0, 1].map((k) => session({ id: `walk-${k}`, ip: ip(k as 0 | 1 | 2, 40 + k), at: T0 + k * 7 * HOUR, credentials: list }))

@@ -12,6 +12,7 @@ import type { AttackSession } from "../domain/AttackSession.ts"
 import type { HoneypotEvent } from "../domain/Event.ts"
 import type { InputFile, InputFormat } from "../domain/Result.ts"
 import { detectFormat, SNIFF_LINES } from "./detectFormat.ts"
+import { isStreamInput } from "./inputPaths.ts"
 import { CowrieFormat } from "./formats/cowrie.ts"
 import { EcsFormat, ecsEventFromDocument, searchResponseHits } from "./formats/ecs.ts"
 import { makeFirewallFormat } from "./formats/firewall.ts"
@@ -151,8 +152,9 @@ const HEAD_BYTES = 64
  */
 const eachFileOnce = async (targets: ReadonlyArray<Target>): Promise<{ readonly once: Array<Target>; readonly skipped: Array<SkippedFile> }> => {
   const byKey = new Map<number, Array<{ readonly index: number; readonly size: ContentSize }>>()
-  for (let i = 0; i < targets.length; i++) {
-    if (targets[i]!.path === "-") continue
+  // One input cannot repeat another; stdin and named pipes are read once and not looked at ahead.
+  for (let i = 0; i < targets.length && targets.length > 1; i++) {
+    if (isStreamInput(targets[i]!.path)) continue
     const size = await contentSize(targets[i]!.path, HEAD_BYTES)
     if (size === undefined) continue
     const group = byKey.get(size.key)

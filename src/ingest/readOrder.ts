@@ -17,6 +17,7 @@ import { open } from "node:fs/promises"
 import { constants, gunzipSync } from "node:zlib"
 import type { InputFormat } from "../domain/Result.ts"
 import { detectFormat } from "./detectFormat.ts"
+import { isStreamInput } from "./inputPaths.ts"
 import type { LineFormat } from "./formats/Format.ts"
 
 /** Bytes of a file read to find its first event. */
@@ -70,12 +71,12 @@ export const firstEventTime = async (path: string, formats: ReadonlyArray<LineFo
 
 /**
  * Indices of `paths` in reading order: by the time of each file's first event, files without
- * one last; ties and the files without one keep the order given. Stdin cannot be looked at
- * ahead, so with "-" among the inputs the order given is kept.
+ * one last; ties and the files without one keep the order given. Stdin and named pipes cannot
+ * be looked at ahead, so with one among the inputs the order given is kept.
  */
 export const readOrder = async (paths: ReadonlyArray<string>, formats: ReadonlyArray<LineFormat>, forced: InputFormat | undefined): Promise<Array<number>> => {
   const given = paths.map((_, i) => i)
-  if (paths.length < 2 || paths.includes("-") || forced === "sessions") return given
+  if (paths.length < 2 || paths.some(isStreamInput) || forced === "sessions") return given
   // One file open at a time: a directory can hold thousands.
   const times: Array<number | undefined> = []
   for (const path of paths) times.push(await firstEventTime(path, formats, forced))

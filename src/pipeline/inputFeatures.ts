@@ -14,6 +14,7 @@ import { stat } from "node:fs/promises"
 import { computeFeatures, FeatureBuilder, type SessionFeatures } from "../analytics/sessionFeatures.ts"
 import type { AttackSession } from "../domain/AttackSession.ts"
 import { ingest, IngestFailure, type IngestOptions, ingestStream, type IngestSummary } from "../ingest/ingest.ts"
+import { isStreamInput } from "../ingest/inputPaths.ts"
 import { RejectLog } from "../ingest/RejectLog.ts"
 import { CONSUMED, type IngestReply, type IngestRequest } from "./ingestProtocol.ts"
 
@@ -188,7 +189,8 @@ export const inputFeatures = async (
   threadAllowed = true,
   onSession?: SessionObserver
 ): Promise<InputFeatures> => {
-  if (paths.includes("-")) return wholeFeatures(paths, options, onSession)
+  // Stdin and named pipes are read once (a second reading, after streaming stops, would wait for a writer forever).
+  if (paths.some(isStreamInput)) return wholeFeatures(paths, options, onSession)
   if (await useThread(paths, threadAllowed)) return threadedFeatures(paths, options, signal, onSession)
   return streamedFeatures(paths, options, onSession)
 }

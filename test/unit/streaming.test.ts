@@ -245,3 +245,49 @@ describe("the Result does not depend on how sessions reached the features", () =
     expect(JSON.stringify(exit)).toContain("InputError")
   })
 })
+
+describe("a named pipe is read once", () => {
+  // A pipe's writer is gone after the first reading: looking at its head first, or reading it
+  // again after streaming stopped, waited for another writer forever.
+  const pipeOf = (name: string, source: string): { path: string; writer: ReturnType<typeof Bun.spawn> } => {
+    const path = join(tmp, name)
+    expect(Bun.spawnSync(["mkfifo", path]).exitCode).toBe(0)
+    return { path, writer: Bun.spawn(["sh", "-c", `cat "${source}" > "${path}"`]) }
+  }
+
+  test("alone, and beside a file: the same Result as the file itself, read whole", async () => {
+    const dir = join(tmp, "for-pipes")
+    const summary = await writeDataset({ sessions: 1500, seed: 9, outDir: dir })
+    const lines = readFileSync(summary.cowriePath, "utf8").split("\n")
+    const half = lines.indexOf(lines.find((l, i) => i > lines.length / 2 && l.includes("session.connect"))!)
+    const first = join(tmp, "first-half.json")
+    const second = join(tmp, "second-half.json")
+    writeFileSync(first, `${lines.slice(0, half).join("\n")}\n`)
+    writeFileSync(second, lines.slice(half).join("\n"))
+    const fromFile = await Effect.runPromise(runAnalysis([summary.cowriePath], DEFAULT_CONFIG))
+
+    const whole = pipeOf("whole.pipe", summary.cowriePath)
+    const fromPipe = await Effect.runPromise(runAnalysis([whole.path], DEFAULT_CONFIG))
+    expect(await whole.writer.exited).toBe(0)
+    expect(fromPipe.mode).toBe("whole")
+    expect(JSON.stringify(fromPipe.result.campaigns)).toBe(JSON.stringify(fromFile.result.campaigns))
+
+    // The later half through the pipe, named first: read in the order given, once.
+    const later = pipeOf("later.pipe", second)
+    const mixed = await Effect.runPromise(runAnalysis([later.path, first], DEFAULT_CONFIG))
+    expect(await later.writer.exited).toBe(0)
+    expect(mixed.result.input.sessions).toBe(fromFile.result.input.sessions)
+    expect(JSON.stringify(mixed.result.campaigns)).toBe(JSON.stringify(fromFile.result.campaigns))
+
+    // As users run it: the whole process ends, with the file's campaigns.
+    const cli = pipeOf("cli.pipe", summary.cowriePath)
+    const out = join(tmp, "from-pipe.json")
+    const run = Bun.spawn([resolve(import.meta.dir, "../../bin/dshield-coord"), "analyze", "--quiet", "--out", out, cli.path], { stderr: "pipe" })
+    const timer = setTimeout(() => run.kill("SIGKILL"), 30_000)
+    const code = await run.exited
+    clearTimeout(timer)
+    expect(code).toBe(0)
+    expect(await cli.writer.exited).toBe(0)
+    expect(JSON.stringify((JSON.parse(readFileSync(out, "utf8")) as Result).campaigns)).toBe(JSON.stringify(fromFile.result.campaigns))
+  }, 60_000)
+})

@@ -392,6 +392,18 @@ export const saveAnalysis = Effect.fn("AnalysisRepository.saveAnalysis")(functio
           indicators.firstSeen.push(c.first_seen)
         }
       }
+      // Every run analyses the tenant's whole history, so what an earlier run listed for a stored
+      // campaign and this one does not (a network that left the campaign's top five, an address whose sessions moved
+      // to another campaign) is no longer the campaign's: an export of the stored campaign
+      // carries exactly the indicators of this run's Result.
+      const stored = ids.filter((id) => !inserted.has(id))
+      if (stored.length > 0) {
+        yield* store.query(
+          `DELETE FROM campaign_indicators ci WHERE ci.campaign_id = ANY($1::text[])
+             AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[], $4::text[]) AS i(c, t, v) WHERE i.c = ci.campaign_id AND i.t = ci.type AND i.v = ci.value)`,
+          [stored, indicators.campaigns, indicators.types, indicators.values]
+        )
+      }
       if (indicators.campaigns.length > 0) {
         yield* store.query(
           `INSERT INTO campaign_indicators (campaign_id, type, value, first_seen, name)
@@ -414,10 +426,12 @@ export const saveAnalysis = Effect.fn("AnalysisRepository.saveAnalysis")(functio
     for (const [survivor, others] of absorbed) {
       for (const other of others) {
         yield* store.query("UPDATE campaigns SET state = 'concluded', updated_at = now() WHERE id = $1", [other])
+        // The survivor's indicators are this run's (above); those it shares with the absorbed
+        // campaign keep the earlier first sighting.
         yield* store.query(
-          `INSERT INTO campaign_indicators (campaign_id, type, value, first_seen, name)
-           SELECT $1, type, value, first_seen, name FROM campaign_indicators WHERE campaign_id = $2
-           ON CONFLICT (campaign_id, type, value) DO NOTHING`,
+          `UPDATE campaign_indicators s SET first_seen = o.first_seen
+           FROM campaign_indicators o
+           WHERE s.campaign_id = $1 AND o.campaign_id = $2 AND o.type = s.type AND o.value = s.value AND o.first_seen < s.first_seen`,
           [survivor, other]
         )
         concluded++

@@ -12,7 +12,7 @@ import type { Result } from "../../src/domain/Result.ts"
 import { mispEvents, serializeMispEvent } from "../../src/export/misp.ts"
 import { serializeStixBundle, stixBundle } from "../../src/export/stix.ts"
 import { startMispFake } from "../integration/mispFake.ts"
-import { REPO, runCli } from "./helpers.ts"
+import { CORPORA, HAVE_CORPORA, RADEC, REPO, runCli } from "./helpers.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "dshield-export-"))
 const fake = startMispFake("test-misp-key-0123456789")
@@ -92,6 +92,26 @@ describe("exports from the command line", () => {
     expect(runCli(["export", "--tenant", "t", "--stix", join(dir, "x.json"), join(dir, "r.json")]).stderr).toContain("give --campaign too")
     expect(runCli(["export", "--campaign", family.id, "--stix", join(dir, "x.json"), join(dir, "r.json")]).stderr).toContain("not both")
   }, 120_000)
+
+  test.skipIf(!HAVE_CORPORA)("export --campaign after a second stored log: the attributes of the second Result's export, none left from the first run", async () => {
+    // alvarogar, then radec73, into one store: the second run re-analyses both, and a family's
+    // client, hassh and networks from the first run were kept beside the second run's.
+    const data = join(dir, "two-logs")
+    for (const [log, out] of [[join(CORPORA, "alvarogar-2022-07.cowrie.json.gz"), "first.json"], [RADEC, "second.json"]] as const) {
+      expect((await cli(["analyze", log, "--quiet", "--store", "--data-dir", data, "--out", join(dir, out)])).code).toBe(0)
+    }
+    expect((await cli(["export", "--misp", join(dir, "second-misp"), join(dir, "second.json")])).code).toBe(0)
+    const attributes = (path: string) =>
+      (JSON.parse(readFileSync(path, "utf8")) as { Event: { Attribute: Array<{ type: string; value: string }> } }).Event.Attribute.map((a) => `${a.type} ${a.value}`).sort()
+    const families = (JSON.parse(readFileSync(join(dir, "second.json"), "utf8")) as Result).campaigns.filter((c) => c.level === "family")
+    expect(families.length).toBeGreaterThan(5)
+    for (const family of families) {
+      const out = join(dir, `two-logs-${family.id}`)
+      expect((await cli(["export", "--campaign", family.id, "--data-dir", data, "--misp", out])).code).toBe(0)
+      const [file] = readdirSync(out)
+      expect(attributes(join(out, file!))).toEqual(attributes(join(dir, "second-misp", file!)))
+    }
+  }, 180_000)
 
   test("import --misp pulls the tagged attributes into the feed once; a deep analysis's threat-intel tool names the addresses it knows", async () => {
     const env = { MISP_KEY: fake.key }

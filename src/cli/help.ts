@@ -203,7 +203,8 @@ here, reading the analysed logs again.
 Options:
   --html FILE           where to write the report
   --logs FILE|DIR       the logs the Result was made from (repeatable): adds the sessions'
-                        start times and the command lines no rule maps
+                        start times and the command lines no rule maps; logs holding none
+                        of the campaigns' sessions are refused, part of them a warning
   --format auto|cowrie|ecs|firewall|webhoneypot|sessions   format of --logs (default auto)
   --quiet               print nothing but errors
   -h, --help            show this help

@@ -13,6 +13,7 @@
 import { type CommandTechniques, commandsWithTechniques } from "../analytics/attackTechniques.ts"
 import type { AttackSession } from "../domain/AttackSession.ts"
 import { ingest, type IngestOptions, ingestStream } from "../ingest/ingest.ts"
+import { isStreamInput } from "../ingest/inputPaths.ts"
 
 export interface ReportExtras {
   /** Start of each session read, in milliseconds since the epoch, by session id. */
@@ -69,7 +70,8 @@ export class ReportExtrasCollector {
  */
 export const readReportExtras = async (paths: ReadonlyArray<string>, options: IngestOptions): Promise<ReportExtras> => {
   const collector = new ReportExtrasCollector()
-  const outcome = await ingestStream(paths, options, collector.add)
+  // Stdin and named pipes are read once: whole, never streamed and then read again.
+  const outcome = paths.some(isStreamInput) ? { streamed: false } : await ingestStream(paths, options, collector.add)
   if (!outcome.streamed) {
     const { sessions } = await ingest(paths, options)
     for (const s of sessions) collector.add(s)

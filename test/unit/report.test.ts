@@ -4,7 +4,7 @@
  * (test/e2e/report.e2e.ts, headless Chromium).
  */
 import { describe, expect, test } from "bun:test"
-import { mkdtempSync, readFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Schema from "effect/Schema"
@@ -203,6 +203,23 @@ describe("analyze --html and report --html", () => {
     expect(plain.stderr).toContain("timelines from campaign spans")
     expect(dataBlock(readFileSync(join(tmp, "c.html"), "utf8"))).toMatchObject({ session_times: null, commands: null })
   }, 120_000)
+
+  test("report --logs refuses logs the Result was not made from, and warns when they hold only part of it", () => {
+    // The Result of the test above (400 generated sessions, seed 3) against other logs.
+    const other = join(tmp, "other")
+    expect(runCli(["generate", "--sessions", "300", "--seed", "4", "--out", other, "--quiet"]).code).toBe(0)
+    const wrong = runCli(["report", join(tmp, "result.json"), "--logs", join(other, "cowrie.json"), "--html", join(tmp, "w.html")])
+    expect(wrong.code).toBe(2)
+    expect(wrong.stderr).toMatch(/None of the \d+ sessions of .*result\.json's campaigns is in the logs given with --logs; give the logs .*result\.json was made from\./)
+    expect(existsSync(join(tmp, "w.html"))).toBe(false)
+    // The first half of the right log: the report is written, with a warning naming how many are missing.
+    const lines = readFileSync(join(input, "cowrie.json"), "utf8").split("\n")
+    writeFileSync(join(tmp, "half.json"), lines.slice(0, lines.length >> 1).join("\n"))
+    const part = runCli(["report", join(tmp, "result.json"), "--logs", join(tmp, "half.json"), "--html", join(tmp, "h.html")])
+    expect(part.code).toBe(0)
+    expect(part.stderr).toMatch(/Warning: \d+ of the \d+ sessions of .*result\.json's campaigns are not in the logs given with --logs/)
+    expect(existsSync(join(tmp, "h.html"))).toBe(true)
+  }, 60_000)
 
   test("report refuses what is not a Result, and needs --html", () => {
     expect(runCli(["report", join(tmp, "nothing.json"), "--html", join(tmp, "x.html")]).code).toBe(2)

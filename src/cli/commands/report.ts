@@ -12,6 +12,7 @@ import { InputError } from "../../domain/errors.ts"
 import { Result } from "../../domain/Result.ts"
 import type { FormatChoice } from "../../ingest/ingest.ts"
 import { IngestFailure } from "../../ingest/ingest.ts"
+import { isStreamInput } from "../../ingest/inputPaths.ts"
 import { type ReportExtras, ReportExtrasCollector, readReportExtras } from "../../report/extras.ts"
 import { renderReport } from "../../report/renderReport.ts"
 
@@ -35,7 +36,7 @@ const readFailure = (error: unknown): InputError =>
 /**
  * The extras of an analysis: what the collector saw, or, when the analysis ran elsewhere
  * (NATS, the workflow) and showed this process no session, the inputs read again here
- * (not stdin, which cannot be read twice: the report then has the Result alone).
+ * (not stdin or a named pipe, which cannot be read twice: the report then has the Result alone).
  */
 export const analysisExtras = (
   collector: ReportExtrasCollector,
@@ -44,7 +45,7 @@ export const analysisExtras = (
   config: AnalysisConfig
 ): Effect.Effect<ReportExtras, InputError> => {
   if (collector.size > 0 || result.input.sessions === 0) return Effect.sync(() => collector.extras())
-  if (paths.includes("-")) return Effect.succeed({})
+  if (paths.some(isStreamInput)) return Effect.succeed({})
   return Effect.tryPromise({
     try: () => readReportExtras(paths, { format: config.format, syslogYear: config.syslogYear ?? undefined, sessionGapMs: config.sessionGapMs }),
     catch: readFailure
@@ -82,5 +83,27 @@ export const reportCommand = Effect.fn("Cli.report")(function*(command: ReportCo
   const extras: ReportExtras = command.logs.length === 0
     ? {}
     : yield* Effect.tryPromise({ try: () => readReportExtras(command.logs, { format: command.format }), catch: readFailure })
+  if (command.logs.length > 0) yield* checkLogsMatch(result, extras, path, command.quiet)
   yield* writeReport(result, extras, command.html, command.quiet)
 })
+
+/**
+ * The logs given with --logs must be those the Result was made from: logs of another sensor or
+ * period would put their start times and command lines into this Result's report. None of the
+ * campaigns' sessions in them is an error; some missing, a warning.
+ */
+const checkLogsMatch = (result: Result, extras: ReportExtras, path: string, quiet: boolean): Effect.Effect<void, InputError> => {
+  const members = new Set(result.campaigns.flatMap((c) => c.sessions))
+  const starts = extras.sessionStarts ?? new Map<string, number>()
+  let found = 0
+  for (const id of members) if (starts.has(id)) found++
+  if (members.size > 0 && found === 0) {
+    return Effect.fail(new InputError({ message: `None of the ${members.size} sessions of ${path}'s campaigns is in the logs given with --logs; give the logs ${path} was made from.` }))
+  }
+  if (found < members.size && !quiet) {
+    return Effect.sync(() =>
+      process.stderr.write(`Warning: ${members.size - found} of the ${members.size} sessions of ${path}'s campaigns are not in the logs given with --logs; the report has no start time for them.\n`)
+    )
+  }
+  return Effect.void
+}

@@ -5,7 +5,8 @@
  */
 import type { Calibration } from "./calibration.ts"
 import { type EvalReport, evaluate, type EvaluateOptions, type LevelReport } from "./evaluate.ts"
-import { readLabelsFile, readResultFile } from "./labels.ts"
+import type { Result } from "../domain/Result.ts"
+import { type Labels, readLabelsFile, readResultFile } from "./labels.ts"
 
 export { EvalInputError } from "./labels.ts"
 
@@ -17,6 +18,11 @@ export interface EvalCommandInput extends EvaluateOptions {
 export interface EvalCommandReport extends EvalReport {
   readonly labelsPath: string
   readonly resultPath: string
+  /**
+   * The Result's campaign sessions the labels file lists: none of many means labels of
+   * another data set (the command warns; the scores then mean nothing).
+   */
+  readonly campaignSessionsInLabels: { readonly listed: number; readonly of: number }
   readonly result: {
     readonly engineVersion: string
     readonly inputDigest: string
@@ -24,6 +30,14 @@ export interface EvalCommandReport extends EvalReport {
     readonly campaigns: number
     readonly unclusteredSessions: number
   }
+}
+
+/** How many of the Result's campaign sessions the labels file lists (with a label or as background), of how many. */
+const campaignSessionsIn = (result: Result, labels: Labels): { readonly listed: number; readonly of: number } => {
+  const members = new Set(result.campaigns.flatMap((c) => c.sessions))
+  let listed = 0
+  for (const id of members) if (labels.sessions.has(id)) listed++
+  return { listed, of: members.size }
 }
 
 export const runEval = (input: EvalCommandInput): EvalCommandReport => {
@@ -34,6 +48,7 @@ export const runEval = (input: EvalCommandInput): EvalCommandReport => {
     ...report,
     labelsPath: input.labelsPath,
     resultPath: input.resultPath,
+    campaignSessionsInLabels: campaignSessionsIn(result, labels),
     result: {
       engineVersion: result.run.engine_version,
       inputDigest: result.run.input_digest,

@@ -131,6 +131,16 @@ describe("analyze then eval", () => {
     expect(report.family!.recall).toBeGreaterThan(0.5)
   })
 
+  test("eval against the labels of another data set warns that the scores mean nothing", () => {
+    analyzeRun()
+    const other = join(tmp, "other-labels")
+    expect(runCli(["generate", "--quiet", "--sessions", "200", "--out", other, "--seed", "8"]).code).toBe(0)
+    const r = runCli(["eval", "--labels", join(other, "labels.tsv"), resultPath])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toMatch(/^Warning: none of the \d+ sessions of .*result\.json's campaigns is listed in .*labels\.tsv; if the labels are of another data set, give the labels of the data .*result\.json was made from/)
+    expect(r.stdout).toMatch(/^family\s+/m)
+  })
+
   test("eval of a missing labels file is exit 2 with one sentence", () => {
     analyzeRun()
     const r = runCli(["eval", "--labels", join(tmp, "no-such-labels.tsv"), resultPath])

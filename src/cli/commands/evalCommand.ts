@@ -14,6 +14,12 @@ export const evalCommand = Effect.fn("Cli.eval")(function*(labelsPath: string, r
         message: error instanceof EvalInputError ? error.message : `Evaluation failed: ${String(error)}; check both files.`
       })
   })
+  const { listed, of } = report.campaignSessionsInLabels
+  if (of > 0 && listed === 0) {
+    yield* Effect.sync(() =>
+      process.stderr.write(`Warning: none of the ${of} sessions of ${resultPath}'s campaigns is listed in ${labelsPath}; if the labels are of another data set, give the labels of the data ${resultPath} was made from (the scores below mean nothing).\n`)
+    )
+  }
   yield* Effect.sync(() => process.stdout.write(`${formatEvalReport(report)}\n`))
   if (json !== undefined) {
     yield* Effect.tryPromise({

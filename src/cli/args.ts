@@ -234,6 +234,9 @@ const TLPS = ["clear", "green", "amber", "red"] as const
 const exportTargets = (values: { readonly [K in keyof typeof EXPORT_OPTIONS]?: string | undefined }): import("./commands/export.ts").ExportTargets => {
   const tlp = values.tlp ?? "amber"
   if (!(TLPS as ReadonlyArray<string>).includes(tlp)) throw new UsageError({ message: `--tlp must be one of ${TLPS.join(", ")}, not "${tlp}".` })
+  if (values.tlp !== undefined && values.misp === undefined && values["misp-url"] === undefined) {
+    throw new UsageError({ message: "--tlp marks the MISP events; add --misp DIR or --misp-url URL, or drop it (a STIX bundle carries no TLP)." })
+  }
   return { stix: values.stix, misp: values.misp, mispUrl: values["misp-url"], tlp: tlp as (typeof TLPS)[number] }
 }
 
@@ -301,13 +304,33 @@ const describeParseError = (error: unknown): string => {
   const message = error instanceof Error ? error.message : String(error)
   const option = /'(-[^' ]+)/.exec(message)?.[1]
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option !== undefined) return `Unknown option ${option}`
-  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option !== undefined) return `Option ${option} needs a value`
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option !== undefined) {
+    return message.includes("does not take an argument") ? `Option ${option} takes no value` : `Option ${option} needs a value`
+  }
   if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") return `Unexpected argument (${message.replace(/\.$/, "")})`
   return message.replace(/\.$/, "")
 }
 
+/**
+ * `--limit -3` as `--limit=-3`: node's parser reads a value that starts with "-" as an option
+ * and said "--limit needs a value"; joined, the option's own check says what it accepts.
+ */
+const joinNegativeValues = (args: ReadonlyArray<string>): Array<string> => {
+  const out: Array<string> = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    const next = args[i + 1]
+    if (arg.startsWith("--") && arg.length > 2 && !arg.includes("=") && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`)
+      i++
+    } else out.push(arg)
+  }
+  return out
+}
+
 const parse = (argv: ReadonlyArray<string>): Command => {
-  const [command, ...rest] = argv
+  const [command, ...given] = argv
+  const rest = joinNegativeValues(given)
   if (command === undefined || command === "-h" || command === "--help" || command === "help") {
     return { _tag: "Help", text: "main" }
   }
@@ -864,6 +887,15 @@ const parse = (argv: ReadonlyArray<string>): Command => {
         }
         if (values.tenant !== undefined && values.store !== true) {
           throw new UsageError({ message: "--tenant names whose stored history the analysis joins; it needs --store." })
+        }
+        // Options of one mode given without it would be ignored without a word.
+        for (const option of ["database-url", "data-dir", "dormant-days"] as const) {
+          if (values[option] !== undefined && values.store !== true) {
+            throw new UsageError({ message: `--${option} is an option of the stored analysis; add --store or drop it.` })
+          }
+        }
+        if (values.thread !== undefined && depth === undefined) {
+          throw new UsageError({ message: "--thread names the conversation of a workflow analysis; add --depth or drop it." })
         }
         if (values.nats !== undefined && values.store === true) {
           throw new UsageError({ message: "--nats cannot be combined with --store yet; run the stored analysis in process." })

@@ -173,6 +173,7 @@ Options:
   --database-url URL    PostgreSQL (else DATABASE_URL, else the embedded store)
   --data-dir DIR        the embedded store's directory
   --nats URL            read it through a worker pool's postgres role instead
+${NATS_AUTH_OPTIONS}
   --stix FILE           write the Result as a STIX 2.1 bundle (deterministic ids: a
                         re-export replaces, never duplicates)
   --misp DIR            write one MISP event (core format) per campaign family, <uuid>.json
@@ -287,8 +288,10 @@ Options:
 `
 
 const STORE_OPTIONS = `  --database-url URL   PostgreSQL to use (default: $DATABASE_URL; unset → embedded PGlite)
-  --data-dir DIR       embedded store directory (default: $DSHIELD_DATA_DIR or ./.dshield-coord/db)
-  --redis-url URL      Redis to use (default: $REDIS_URL; unset → in-memory)`
+  --data-dir DIR       embedded store directory (default: $DSHIELD_DATA_DIR or ./.dshield-coord/db)`
+
+/** Only the commands that use Redis (or report on it) take it. */
+const REDIS_OPTION = `  --redis-url URL      Redis to use (default: $REDIS_URL; unset → in-memory)`
 
 export const MIGRATE_HELP = `dshield-coord migrate — apply the database migrations
 
@@ -314,6 +317,8 @@ Passwords in URLs are shown as ***.
 
 Options:
 ${STORE_OPTIONS}
+${REDIS_OPTION}
+  --quiet              print nothing but the configuration and errors
   -h, --help           show this help
 `
 
@@ -333,6 +338,7 @@ ${STORE_OPTIONS}
   --nats URL           read the pool's database through its postgres role (a worker
                        started with --roles postgres --database-url …), with no
                        database connection of this process
+${NATS_AUTH_OPTIONS}
   --all                include concluded campaigns
   --tenant T           the tenant whose campaigns to show (default "default")
   -h, --help           show this help
@@ -371,6 +377,7 @@ instance on NATS with its requests, errors and average processing time ($SRV.STA
 
 Options:
 ${STORE_OPTIONS}
+${REDIS_OPTION}
   --nats URL           list the actor instances on this NATS server (default $NATS_URL)
 ${NATS_AUTH_OPTIONS}
   -h, --help           show this help
@@ -604,7 +611,7 @@ Options:
   --dormant-days N      silence after which a campaign is dormant (default 14)
   --seed N              seed of the analyses' random draws (default 42)
   --nats URL            NATS server(s) (default $NATS_URL or nats://127.0.0.1:4222)
-\${NATS_AUTH_OPTIONS}
+${NATS_AUTH_OPTIONS}
   --database-url URL    PostgreSQL (or DATABASE_URL); default the embedded store
   --data-dir DIR        embedded store directory (default ./.dshield-coord/db)
   --quiet               print nothing but errors
@@ -629,7 +636,7 @@ Options:
   --subject S           subject of every message (default dshield.events.cowrie)
   --rate N              lines per second (default 1000; 0 = as fast as acknowledged)
   --nats URL            NATS server(s) (default $NATS_URL or nats://127.0.0.1:4222)
-\${NATS_AUTH_OPTIONS}
+${NATS_AUTH_OPTIONS}
   --quiet               print nothing but errors
   -h, --help            show this help
 `

@@ -25,6 +25,12 @@ export const Manifest = Schema.Struct({
   engine_version: Schema.String,
   run_id: Schema.String,
   inputs: Schema.Array(ManifestInput),
+  /**
+   * The directory the analysis ran in, so that inputs given as relative paths are found when
+   * the manifest is replayed from elsewhere (the paths stay as given: the Result lists them).
+   * Absent in manifests of engines before 2026-12-04.
+   */
+  cwd: Schema.optionalKey(Schema.String),
   /** Every option that shapes the result (AnalysisConfig), as given. */
   config: Schema.Record(Schema.String, Schema.Unknown),
   seed: Schema.Int,

@@ -3,14 +3,14 @@
  * runs them (see helpers.ts), and their usage errors.
  */
 import { afterAll, describe, expect, test } from "bun:test"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import * as Schema from "effect/Schema"
 import { ASSESSMENT_SCHEMA_ID, AssessmentResult } from "../../src/domain/AssessmentResult.ts"
 import { Result, RESULT_SCHEMA_ID } from "../../src/domain/Result.ts"
 import { LABELS_HEADER } from "../../src/synthetic/writeDataset.ts"
-import { type CliRun, runCli } from "./helpers.ts"
+import { type CliRun, REPO, runCli } from "./helpers.ts"
 
 const tmp = mkdtempSync(join(tmpdir(), "dshield-commands-"))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -256,6 +256,30 @@ describe("replay", () => {
     const changed = runCli(["replay", manifest])
     expect(changed.code).toBe(2)
     expect(changed.stderr).toContain("changed since the run was recorded")
+  }, 60_000)
+
+  test("inputs given as relative paths are found wherever replay runs; a stdin run asks for its input again", () => {
+    const data = join(dir, "relative")
+    expect(runCli(["generate", "--sessions", "200", "--seed", "14", "--out", data, "--quiet"]).code).toBe(0)
+    const recorded = join(dir, "elsewhere", "relative-manifest.json")
+    mkdirSync(dirname(recorded), { recursive: true })
+    // Analysed from the data's directory, the input named "cowrie.json".
+    const first = Bun.spawnSync([process.execPath, join(REPO, "src/cli/main.ts"), "analyze", "--quiet", "--manifest", recorded, "cowrie.json"], { cwd: data, stdout: "pipe", stderr: "pipe" })
+    expect(first.exitCode).toBe(0)
+    expect((JSON.parse(readFileSync(recorded, "utf8")) as { inputs: Array<{ path: string }> }).inputs[0]!.path).toBe("cowrie.json")
+    const replay = runCli(["replay", "--out", join(dir, "relative-replayed.json"), recorded])
+    expect(replay.stderr).toBe("")
+    expect(replay.code).toBe(0)
+    expect(existsSync(join(dir, "relative-replayed.json"))).toBe(true)
+
+    const bytes = readFileSync(join(data, "cowrie.json"))
+    const fromStdin = join(dir, "stdin-manifest.json")
+    expect(runCli(["analyze", "--quiet", "--manifest", fromStdin, "-"], bytes).code).toBe(0)
+    const without = runCli(["replay", fromStdin])
+    expect(without.code).toBe(2)
+    expect(without.stderr).toContain("The recorded run read stdin")
+    expect(without.stderr).toContain("pipe the same input into replay")
+    expect(runCli(["replay", fromStdin], bytes).code).toBe(0)
   }, 60_000)
 })
 

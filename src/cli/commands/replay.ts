@@ -3,7 +3,9 @@
  * Exit 0 when the result is identical, 1 when it differs, 2 when an input changed or is
  * missing (the run cannot be replayed as recorded).
  */
+import { existsSync } from "node:fs"
 import { readFile, writeFile } from "node:fs/promises"
+import { dirname, isAbsolute, join, resolve } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { type AnalysisConfig, DEFAULT_CONFIG, sha256Hex } from "../../config/AnalysisConfig.ts"
@@ -17,12 +19,28 @@ import { analyzeOverNats } from "../../../actors/clients/RemoteAnalysis.ts"
 import { geographySources } from "../../enrichment/Geography.ts"
 import type { WorkflowExtras } from "../../pipeline/Analyzer.ts"
 
+/**
+ * Makes the directory relative inputs are found in the current one: this one when they are
+ * all here, else the recorded run's, else the manifest's. When none holds them all, nothing
+ * changes and the analysis reports the first missing input in its own words.
+ */
+const enterInputsDirectory = (paths: ReadonlyArray<string>, recordedCwd: string | undefined, manifestPath: string): Effect.Effect<void> =>
+  Effect.sync(() => {
+    const relative = paths.filter((p) => p !== "-" && !isAbsolute(p))
+    if (relative.length === 0) return
+    const holdsAll = (dir: string): boolean => relative.every((p) => existsSync(join(dir, p)))
+    if (holdsAll(process.cwd())) return
+    const found = [recordedCwd, dirname(resolve(manifestPath))].find((dir) => dir !== undefined && holdsAll(dir))
+    if (found !== undefined) process.chdir(found)
+  })
+
 /** The manifest of a finished run (in-process transport, pool of one), with a deep analysis's exchanges. */
 export const manifestFor = (result: Result, config: AnalysisConfig, paths: ReadonlyArray<string>, workflow?: WorkflowExtras): Manifest => ({
   schema: MANIFEST_SCHEMA_ID,
   engine_version: result.run.engine_version,
   run_id: result.run.id,
   inputs: result.input.files.map((f, i) => ({ path: paths.length === result.input.files.length ? paths[i]! : f.path, sha256: f.sha256, format: f.format })),
+  cwd: process.cwd(),
   config: { ...config },
   seed: config.seed,
   transport: "in-process",
@@ -54,18 +72,24 @@ export const replayCommand = Effect.fn("Cli.replay")(function*(manifestPath: str
   const config = { ...DEFAULT_CONFIG, ...(manifest.config as Partial<AnalysisConfig>) } as AnalysisConfig
   // Replaying on another transport (the NATS worker pool) must give the same digest.
   const paths = manifest.inputs.map((i) => i.path)
+  // The Result lists the inputs as they were given, so relative ones are read from where they
+  // were given: this directory, else the one the run was recorded in, else the manifest's own.
+  const outPath = out === undefined ? undefined : resolve(out)
+  yield* enterInputsDirectory(paths, manifest.cwd, manifestPath)
   // Over NATS the recorded inputs are uploaded (claim-check): the workers need no shared disk.
   const result = nats === undefined ? (yield* runAnalysis(paths, config)).result : yield* Effect.scoped(analyzeOverNats(nats, paths, config, timeoutMs))
   for (const [i, recorded] of manifest.inputs.entries()) {
     const now = result.input.files[i]
     if (now === undefined || now.sha256 !== recorded.sha256) {
       return yield* new InputError({
-        message: `Input ${recorded.path} changed since the run was recorded (sha256 ${recorded.sha256.slice(0, 12)}… expected, ${now?.sha256.slice(0, 12) ?? "nothing"}… found); restore it to replay.`
+        message: recorded.path === "-"
+          ? `The recorded run read stdin (sha256 ${recorded.sha256.slice(0, 12)}…), and this one read ${now === undefined ? "nothing" : `other bytes (sha256 ${now.sha256.slice(0, 12)}…)`}; pipe the same input into replay (zcat log.gz | dshield-coord replay ${manifestPath}).`
+          : `Input ${recorded.path} changed since the run was recorded (sha256 ${recorded.sha256.slice(0, 12)}… expected, ${now?.sha256.slice(0, 12) ?? "nothing"}… found); restore it to replay.`
       })
     }
   }
-  if (out !== undefined) {
-    yield* Effect.tryPromise({ try: () => writeFile(out, `${JSON.stringify(result, null, 2)}\n`), catch: () => new InputError({ message: `Cannot write ${out}.`, path: out }) })
+  if (outPath !== undefined) {
+    yield* Effect.tryPromise({ try: () => writeFile(outPath, `${JSON.stringify(result, null, 2)}\n`), catch: () => new InputError({ message: `Cannot write ${out}.`, path: outPath }) })
   }
   const digest = resultDigest(result)
   const versionNote = manifest.engine_version === ENGINE_VERSION ? "" : ` (recorded with engine ${manifest.engine_version}, replayed with ${ENGINE_VERSION})`

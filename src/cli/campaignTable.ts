@@ -22,7 +22,11 @@ const indicatorText = (c: Campaign): string => {
 
 const when = (iso: string): string => `${iso.slice(0, 10)} ${iso.slice(11, 16)}`
 
-export const renderCampaignTable = (result: Result, limit: number): string => {
+/**
+ * The campaigns as a terminal table, then one summary line. `withHistory`: the sessions
+ * include the store's history (analyze --store), not only those of the files read.
+ */
+export const renderCampaignTable = (result: Result, limit: number, withHistory = false): string => {
   const lines: Array<string> = []
   const header = [
     pad("CAMPAIGN", 46),
@@ -46,7 +50,9 @@ export const renderCampaignTable = (result: Result, limit: number): string => {
       " " + indicatorText(c)
     ].join(" ")
   )
-  if (result.campaigns.length === 0) {
+  if (result.input.sessions === 0) {
+    lines.push("No sessions were read: the input holds no events of a known format (see the warnings above).")
+  } else if (result.campaigns.length === 0) {
     lines.push("No campaigns found: no two sessions share an artefact (SSH key, payload, URL, command sequence).")
   } else {
     lines.push(header, ...rows)
@@ -58,9 +64,9 @@ export const renderCampaignTable = (result: Result, limit: number): string => {
   const rejected = Object.values(result.input.rejected).reduce((a, b) => a + b, 0)
   lines.push(
     "",
-    `${result.input.events} events, ${result.input.sessions} sessions from ${result.input.files.length} file(s); ` +
+    `${result.input.events} events from ${result.input.files.length} file(s); ${result.input.sessions} sessions${withHistory ? " with the stored history" : ""}, ` +
       `${families} families, ${result.campaigns.length} campaigns in all; ${result.unclustered_sessions} sessions unclustered; ` +
-      `${rejected} lines rejected` +
+      `${rejected} ${rejected === 1 ? "line" : "lines"} rejected` +
       (result.input.duplicate_events === undefined ? "." : `; ${result.input.duplicate_events} events read twice, counted once.`)
   )
   return lines.join("\n") + "\n"

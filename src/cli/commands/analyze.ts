@@ -149,7 +149,7 @@ export const analyzeCommand = Effect.fn("Cli.analyze")(function*(command: Analyz
       if (workflow?.tools !== undefined) for (const t of workflow.tools) process.stderr.write(`tool ${t.tool}: ${t.status} (${t.detail})\n`)
       if (workflow?.indexed !== undefined) process.stderr.write(`enrichment index: ${workflow.indexed}\n`)
       if (workflow?.narrative !== undefined) tableStream.write(`\n${workflow.narrative}\n\n`)
-      tableStream.write(renderCampaignTable(result, command.limit))
+      tableStream.write(renderCampaignTable(result, command.limit, saved !== undefined))
       if (command.out !== undefined && command.out !== "-") process.stderr.write(`Result v1 written to ${command.out}\n`)
       if (saved !== undefined) {
         process.stderr.write(

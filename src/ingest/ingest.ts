@@ -89,7 +89,7 @@ interface Target {
   readonly explicit: boolean
 }
 
-const expand = async (paths: ReadonlyArray<string>): Promise<Array<Target>> => {
+const expand = async (paths: ReadonlyArray<string>, skipped: Array<SkippedFile>): Promise<Array<Target>> => {
   const out: Array<Target> = []
   for (const path of paths) {
     if (path === "-") {
@@ -111,7 +111,7 @@ const expand = async (paths: ReadonlyArray<string>): Promise<Array<Target>> => {
       )
     }
     if (info.isDirectory()) {
-      out.push(...(await walk(path)))
+      out.push(...(await walk(path, skipped)))
     } else {
       out.push({ path, explicit: true })
     }
@@ -119,7 +119,13 @@ const expand = async (paths: ReadonlyArray<string>): Promise<Array<Target>> => {
   return out
 }
 
-const walk = async (dir: string): Promise<Array<Target>> => {
+/**
+ * The files under a directory, in name order. A symbolic link to a file is read (a sensor's
+ * `cowrie.json` may point at today's file); one to a directory is not followed (it could lead
+ * back up, or out of the tree the user named), and a dangling one is skipped: both with a
+ * warning, as nothing named by the user may vanish without a word.
+ */
+const walk = async (dir: string, skipped: Array<SkippedFile>): Promise<Array<Target>> => {
   let entries
   try {
     entries = await readdir(dir, { withFileTypes: true })
@@ -131,8 +137,15 @@ const walk = async (dir: string): Promise<Array<Target>> => {
   for (const entry of entries) {
     if (entry.name.startsWith(".")) continue
     const full = join(dir, entry.name)
-    if (entry.isDirectory()) out.push(...(await walk(full)))
+    if (entry.isDirectory()) out.push(...(await walk(full, skipped)))
     else if (entry.isFile()) out.push({ path: full, explicit: false })
+    else if (entry.isSymbolicLink()) {
+      const target = await stat(full).catch((error: { code?: string }) => error.code ?? "unreadable")
+      if (typeof target === "string") skipped.push({ path: full, reason: `a symbolic link that leads nowhere readable (${target})` })
+      else if (target.isFile()) out.push({ path: full, explicit: false })
+      else if (target.isDirectory()) skipped.push({ path: full, reason: "a symbolic link to a directory, not followed inside a directory; name it to read it" })
+      else skipped.push({ path: full, reason: "a symbolic link to no regular file (a pipe, device or socket); name it to read it" })
+    } else skipped.push({ path: full, reason: "no regular file (a pipe, device or socket); name it to read it" })
   }
   return out
 }
@@ -288,14 +301,15 @@ const readAll = async (
   options: IngestOptions,
   builder: SessionBuilder
 ): Promise<Omit<IngestSummary, "sessionCount">> => {
-  const { once: targets, skipped: repeated } = await eachFileOnce(await expand(paths))
+  const unreadable: Array<SkippedFile> = []
+  const { once: targets, skipped: repeated } = await eachFileOnce(await expand(paths, unreadable))
   const formats = formatsFor(options)
   const rejects = new RejectLog()
   const unknown = new Map<string, number>()
   // Files are read oldest first (readOrder.ts) and listed in the order given.
   const order = await readOrder(targets.map((t) => t.path), formatsFor(options), options.format === "auto" ? undefined : options.format)
   const filesRead: Array<[input: number, file: InputFile]> = []
-  const skippedFiles: Array<SkippedFile> = [...repeated]
+  const skippedFiles: Array<SkippedFile> = [...unreadable, ...repeated]
   let events = 0
   let bytesBefore = 0
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { createHash } from "node:crypto"
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { constants as zlibConstants, gunzipSync, gzipSync } from "node:zlib"
@@ -644,6 +644,27 @@ describe("inputs: directories, unknown formats, missing paths", () => {
     expect(r.events).toBe(24 + 9 + 7)
     expect(r.sessions.length).toBe(3 + 5 + 5)
     expect(r.rejects.toRecord()).toEqual({ bad_ip: 1, unparseable_line: 1 })
+  })
+
+  test("in a directory, a link to a file is read; links to directories, dangling links, loops and pipes are skipped with a reason", async () => {
+    const dir = join(tmp, "linked-logs")
+    mkdirSync(join(dir, "archive"), { recursive: true })
+    copyFileSync(fixture("cowrie.json"), join(dir, "archive", "cowrie.json.2024-04-01"))
+    symlinkSync(join(dir, "archive", "cowrie.json.2024-04-01"), join(dir, "cowrie.json"))
+    symlinkSync(dir, join(dir, "back-up"))
+    symlinkSync(join(dir, "nowhere"), join(dir, "dangling"))
+    symlinkSync(join(dir, "loop"), join(dir, "loop"))
+    expect(Bun.spawnSync(["mkfifo", join(dir, "pipe")]).exitCode).toBe(0)
+    const r = await ingest([dir], { format: "auto" })
+    // The link and its target hold the same bytes: read once, under the first name.
+    expect(r.files.map((f) => f.path)).toEqual([join(dir, "archive", "cowrie.json.2024-04-01")])
+    expect(r.events).toBe(24)
+    const reasons = new Map(r.skippedFiles.map((f) => [f.path, f.reason]))
+    expect(reasons.get(join(dir, "back-up"))).toContain("a symbolic link to a directory, not followed")
+    expect(reasons.get(join(dir, "dangling"))).toContain("leads nowhere readable (ENOENT)")
+    expect(reasons.get(join(dir, "loop"))).toContain("leads nowhere readable (ELOOP)")
+    expect(reasons.get(join(dir, "pipe"))).toContain("no regular file")
+    expect(reasons.get(join(dir, "cowrie.json"))).toContain("the same bytes as")
   })
 
   test("an explicitly named file of unknown format is an IngestFailure naming the file", async () => {

@@ -910,24 +910,28 @@ const parse = (argv: ReadonlyArray<string>): Command => {
         if (es !== undefined && (values.nats !== undefined || values.durable === true)) {
           throw new UsageError({ message: "--es reads Elasticsearch in this process; it cannot be combined with --nats or --durable yet." })
         }
+        // Numbers first: `--limit FILE` took the file as its value, and "needs an input" hid why.
+        const seed = integer("seed", values.seed, 42, 0, 2 ** 32 - 1)
+        const limit = integer("limit", values.limit, 40, 0, 1_000_000)
+        const dormantDays = integer("dormant-days", values["dormant-days"], 14, 1, 36500)
+        const syslogYear = values["syslog-year"] === undefined ? null : integer("syslog-year", values["syslog-year"], 0, 1990, 2099)
         if (positionals.length === 0 && es === undefined) {
           throw new UsageError({ message: "analyze needs at least one input: a file, a directory, - for stdin, or --es URL --index PATTERN --since T." })
         }
-        const syslogYear = values["syslog-year"] === undefined ? null : integer("syslog-year", values["syslog-year"], 0, 1990, 2099)
         return {
           _tag: "Analyze",
           paths: positionals,
           format,
           out: values.out,
-          seed: integer("seed", values.seed, 42, 0, 2 ** 32 - 1),
+          seed,
           strict: values.strict === true,
           quiet: values.quiet === true,
-          limit: integer("limit", values.limit, 40, 0, 1_000_000),
+          limit,
           syslogYear,
           store: values.store === true
             ? resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] })
             : undefined,
-          dormantDays: integer("dormant-days", values["dormant-days"], 14, 1, 36500),
+          dormantDays,
           tenant: tenantName(values.tenant),
           manifest: values.manifest,
           nats: values.nats === undefined ? undefined : natsFlags(values),

@@ -86,7 +86,7 @@ const sha256File = (path: string): Promise<string> =>
     createReadStream(path).on("data", (chunk) => hash.update(chunk)).on("error", rej).on("end", () => res(hash.digest("hex")))
   })
 
-/** The files of one input in ingest's order: a file, or a directory walked sorted, dot-files skipped. */
+/** The files of one input in ingest's order: a file, or a directory walked sorted, dot-files skipped, links to files read. */
 const filesOf = async (path: string): Promise<{ kind: "file" | "directory"; files: Array<{ name: string; full: string }> }> => {
   const info = await stat(path)
   if (info.isFile()) return { kind: "file", files: [{ name: path.split(/[\\/]/).filter((s) => s.length > 0).pop() ?? "input", full: path }] }
@@ -101,6 +101,8 @@ const filesOf = async (path: string): Promise<{ kind: "file" | "directory"; file
       const name = prefix === "" ? entry.name : `${prefix}/${entry.name}`
       if (entry.isDirectory()) await walk(full, name)
       else if (entry.isFile()) out.push({ name, full })
+      // As ingest walks a directory (src/ingest/ingest.ts): a link to a file is read, any other link is not followed.
+      else if (entry.isSymbolicLink() && (await stat(full).then((t) => t.isFile(), () => false))) out.push({ name, full })
     }
   }
   await walk(path, "")

@@ -5,7 +5,7 @@
  * sends.
  */
 import { afterAll, describe, expect, test } from "bun:test"
-import { mkdtempSync } from "node:fs"
+import { mkdirSync, mkdtempSync, symlinkSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
@@ -61,6 +61,14 @@ describe.skipIf(!HAVE_NATS)("NATS API coord.v1", () => {
     const byUpload = await call("analyze", { inputs, timeout_ms: 60_000 })
     expect(byUpload.ok.result_digest).toBe(byPath.ok.result_digest)
     expect(byUpload.ok.sessions).toBe(500)
+    // A directory is uploaded as ingest reads it: a link to a file is read, a link to a directory is not followed.
+    const linked = join(dir, "linked")
+    mkdirSync(linked)
+    symlinkSync(join(dir, "cowrie.json"), join(linked, "today.json"))
+    symlinkSync(dir, join(linked, "up"))
+    const linkedInputs = await Effect.runPromise(uploadInputs(nc, [linked]))
+    expect(linkedInputs[0]!.files.map((f) => f.name)).toEqual(["today.json"])
+    expect((await call("analyze", { inputs: linkedInputs, timeout_ms: 60_000 })).ok.sessions).toBe(500)
 
     // Errors: both inputs, a path outside the roots, an unknown result, a body that does not
     // decode — all typed 400s.

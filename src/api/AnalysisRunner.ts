@@ -113,6 +113,17 @@ export interface AnalysisPlaces {
 }
 
 /** The Result with its input named as the API user knows it, not by the server's file path. */
+/**
+ * A failed analysis's message as the API client reads it (in the status document and in the
+ * webhook sent to its callback): the input named as the client knows it, never by the server's
+ * file, and the advice in the API's terms (the format is a field or a query parameter, not a
+ * command-line option).
+ */
+const apiMessage = (message: string, job: Pick<Job, "path" | "shownAs">): string =>
+  message
+    .split(job.path).join(job.shownAs)
+    .replace(/pass --format ([a-z|]+)/g, (_, formats: string) => `give its format (the format field, or ?format=): ${formats.replace(/\|/g, ", ")}`)
+
 const namingInput = (result: Result, shownAs: string): Result => ({
   ...result,
   input: { ...result.input, files: result.input.files.map((f) => ({ ...f, path: shownAs })) }
@@ -178,7 +189,7 @@ export const makeAnalysisRunner = (options: {
           ingestSessions.inc({}, result.input.sessions)
           for (const [reason, n] of Object.entries(result.input.rejected)) ingestRejected.inc({ reason }, n)
         } else {
-          const message = outcome.failure.message
+          const message = apiMessage(outcome.failure.message, job)
           yield* inStore(asTenant(job.tenant, job.keyId, failApiAnalysis(job.id, message)))
           summary = { status: "failed", error: message }
         }

@@ -106,6 +106,24 @@ describe.skipIf(!HAVE_KAREIVA)("HTTP API analyses through the Analyzer service",
     expect(done.result.input.files[0].path).toBe(`upload:${object}`)
   }, 120_000)
 
+  test("a log of no known format fails, named as the client knows it and with the API's advice, never by the server's file", async () => {
+    const junk = new Uint8Array(4096).map((_, i) => (i * 7919 + 13) % 251)
+    const direct = await call(server, "/analyze/coordination", { key: keys.analystA, body: junk, type: "application/octet-stream" })
+    expect(direct.status).toBe(202)
+    const uploaded = await call(server, "/uploads", { key: keys.analystA, body: junk, type: "application/octet-stream" })
+    expect(uploaded.status).toBe(201)
+    for (const [id, name] of [[direct.body.analysis_id, `upload:${direct.body.analysis_id}`], [undefined, `upload:${uploaded.body.object}`]] as const) {
+      const done = id === undefined
+        ? await analyse(server, keys.analystA!, { object: uploaded.body.object })
+        : (await call(server, `/analyze/${id}?wait=30`, { key: keys.analystA })).body
+      expect(done.status).toBe("failed")
+      expect(done.error).toContain(`Cannot tell the format of ${name}`)
+      expect(done.error).toContain("the format field, or ?format=")
+      expect(done.error).not.toContain(dir)
+      expect(done.error).not.toContain("--format")
+    }
+  }, 60_000)
+
   test("deep: the workflow's narrative and tool reports, and the same campaigns", async () => {
     const done = await analyse(server, keys.analystA!, { object, analysis_depth: "deep" })
     expect(done.status).toBe("completed")

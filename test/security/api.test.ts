@@ -808,6 +808,8 @@ const expectAudited = (rows: ReadonlyArray<AuditRow>, requestIds: ReadonlyArray<
   for (const id of requestIds) {
     const row = rows.find((r) => r.request_id === id)
     expect(row, `audit row of request ${id}`).toBeDefined()
+    // One row per refused request, however many schemes refused it.
+    expect(rows.filter((r) => r.request_id === id), `audit rows of request ${id}`).toHaveLength(1)
     expect(row!.row).toBe("auth_failed")
     expect(typeof row!.detail.reason).toBe("string")
     expect(row!.client_ip).toMatch(/^(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1)$/)
@@ -916,10 +918,20 @@ describe("HTTP API security, embedded store (PGlite)", () => {
     const ids = await expectAllRefused(d, { analysis: `an-${"0".repeat(24)}`, campaign: "c-0000000000000000", key: "AAAAAAAAAAAA" }, { key: wrongSecret(d.adminA) }, "wrong secret")
     const bad = await call(d.url, "GET", "/keys", { bearer: "not.a.token" })
     expectProblem(bad, 401, "garbage token")
+    // A wrong key beside a garbage token: refused once, audited once (for the token, which decides).
+    const both = await call(d.url, "GET", "/keys", { key: wrongSecret(d.adminA), bearer: "not.a.token" })
+    expectProblem(both, 401, "wrong key and garbage token")
+    // A wrong key beside a valid token: let in, nothing audited.
+    const token = await call(d.url, "POST", "/auth/token", { key: d.adminA })
+    expectStatus(token, 200, "POST /auth/token")
+    const letIn = await fetch(`${d.url}/keys`, { headers: { "x-api-key": wrongSecret(d.adminA), authorization: `Bearer ${token.doc.access_token}` } })
+    await letIn.arrayBuffer()
+    expect(letIn.status).toBe(200)
     const spoofed = await spoofedFailure(d)
     await d.server.stop()
     const rows = await auditTail(d)
-    expectAudited(rows, [...ids, bad.doc.request_id, spoofed])
+    expectAudited(rows, [...ids, bad.doc.request_id, both.doc.request_id, spoofed])
+    expect(rows.filter((r) => r.request_id === letIn.headers.get("x-request-id"))).toEqual([])
     expectNotSpoofed(rows)
   }, 30_000)
 })

@@ -31,10 +31,14 @@ const refuseWith = (reason: string, keyId: string | null, store: Context.Context
 
 const lastTouched = new Map<string, number>()
 
-/** The principal an API key stands for, or a 401. */
-export const checkApiKey = (text: string, store: Context.Context<SqlStore>, nowMs: number, info: RequestInfo) =>
+/**
+ * The principal an API key stands for, or a 401; audited unless `audited` is false (the
+ * request's refusal is audited elsewhere: one audit row per refused request).
+ */
+export const checkApiKey = (text: string, store: Context.Context<SqlStore>, nowMs: number, info: RequestInfo, audited = true) =>
   Effect.gen(function*() {
-    const refuse = (reason: string, keyId: string | null) => refuseWith(reason, keyId, store, info)
+    const refuse = (reason: string, keyId: string | null) =>
+      audited ? refuseWith(reason, keyId, store, info) : Effect.fail(new Unauthorized({ detail: `Authentication failed: ${reason}.`, request_id: info.requestId }))
     const parsed = parseSecret("key", text)
     if (parsed === undefined) return yield* refuse("the API key is malformed", null)
     const key = yield* findKey(parsed.id).pipe(Effect.provideContext(store), Effect.orElseSucceed(() => undefined))
@@ -72,7 +76,11 @@ export const authenticationLayer = (ring: KeyRing, store: Context.Context<SqlSto
         const text = Redacted.value(credential)
         // No key: the bearer scheme is tried next (and answers for both when it has nothing either).
         if (text === "") return yield* new Unauthorized({ detail: NO_CREDENTIALS })
-        const principal = yield* checkApiKey(text, store, Date.now(), yield* requestInfo)
+        // With a bearer token beside it, the bearer scheme decides and audits a refusal: one
+        // audit row per refused request, none for a request its token lets in.
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const bearerToo = /^bearer\s+\S/i.test(request.headers.authorization ?? "")
+        const principal = yield* checkApiKey(text, store, Date.now(), yield* requestInfo, !bearerToo)
         return yield* Effect.provideService(effect, Principal, principal)
       }),
     bearer: (effect, { credential }) =>
@@ -83,7 +91,12 @@ export const authenticationLayer = (ring: KeyRing, store: Context.Context<SqlSto
           const key = request.headers["x-api-key"]
           // A key was sent and refused: its reason, not "send credentials".
           const info = yield* requestInfo
-          if (key !== undefined && key !== "") return yield* checkApiKey(key, store, Date.now(), info).pipe(Effect.flatMap(() => refuseWith("the API key is not valid", null, store, info)))
+          // (Already audited by the key's scheme, which ran first: its reason, not a second row.)
+          if (key !== undefined && key !== "") {
+            return yield* checkApiKey(key, store, Date.now(), info, false).pipe(
+              Effect.flatMap(() => Effect.fail(new Unauthorized({ detail: "Authentication failed: the API key is not valid.", request_id: info.requestId })))
+            )
+          }
           return yield* refuseWith("no credentials were sent", null, store, info).pipe(Effect.mapError((e) => new Unauthorized({ detail: NO_CREDENTIALS, request_id: e.request_id })))
         }
         const principal = yield* checkAccessToken(token, ring, store, Date.now(), yield* requestInfo)

@@ -12,7 +12,7 @@ import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchem
 import { StoredCampaign } from "../store/AnalysisRepository.ts"
 import { ENGINE_VERSION } from "../version.ts"
 import { Authentication } from "./auth/Principal.ts"
-import { Forbidden, InvalidRequest, NotFound, QuotaExceeded, ServerFailure, TooLarge, Unauthorized, Unavailable } from "./Problems.ts"
+import { Forbidden, InvalidRequest, NotFound, QuotaExceeded, ServerFailure, TooLarge, Unauthorized, Unavailable, UnsupportedMediaType } from "./Problems.ts"
 
 /** An analysis submitted over the API: "an-" and 24 hex digits. */
 export const AnalysisId = Schema.String.check(Schema.isPattern(/^an-[0-9a-f]{24}$/))
@@ -47,7 +47,9 @@ export const AttackSessionInput = Schema.Struct({
 
 /** The earlier engine's body, with its options. */
 export const CoordinationRequest = Schema.Struct({
-  attack_sessions: Schema.Array(AttackSessionInput).check(Schema.isMaxLength(100_000)),
+  attack_sessions: Schema.Array(AttackSessionInput).check(Schema.isMaxLength(100_000)).annotate({
+    description: "2..10,000 sessions by default (the server's --min-sessions and --max-sessions); never more than 100,000."
+  }),
   analysis_depth: Schema.optionalKey(Depth),
   callback_url: Schema.optionalKey(text(2048)),
   /** Analyse with the tenant's stored history and keep it: campaigns tracked across runs (GET /campaigns). */
@@ -118,7 +120,7 @@ export class AnalysesApi extends HttpApiGroup.make("analyses")
       query: RawQuery,
       payload: [CoordinationRequest, ObjectRequest, ...RAW_LOG_CONTENT_TYPES.map(RawLogs)],
       success: Accepted,
-      error: [InvalidRequest, TooLarge, Forbidden, QuotaExceeded, Unavailable]
+      error: [InvalidRequest, TooLarge, UnsupportedMediaType, Forbidden, QuotaExceeded, Unavailable]
     }),
     HttpApiEndpoint.post("bulk", "/analyze/bulk", {
       payload: Schema.Struct({ batches: Schema.Array(CoordinationRequest).check(Schema.isMinLength(1), Schema.isMaxLength(100)) }),
@@ -187,7 +189,7 @@ export class UploadsApi extends HttpApiGroup.make("uploads")
       query: { format: Schema.optionalKey(RawFormat), name: Schema.optionalKey(text(200)) },
       payload: RAW_LOG_CONTENT_TYPES.map(RawLogs),
       success: Upload.pipe(HttpApiSchema.status(201)),
-      error: [InvalidRequest, TooLarge, Forbidden, Unavailable]
+      error: [InvalidRequest, TooLarge, UnsupportedMediaType, Forbidden, Unavailable]
     }),
     HttpApiEndpoint.get("list", "/uploads", { success: Schema.Struct({ uploads: Schema.Array(Upload) }), error: [Unavailable] }),
     HttpApiEndpoint.delete("delete", "/uploads/:id", { params: { id: UploadId }, success: HttpApiSchema.NoContent, error: [Forbidden, NotFound, Unavailable] })

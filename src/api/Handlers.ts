@@ -203,7 +203,7 @@ const analysesGroup = (deps: HandlerDeps) =>
         const acceptedAt = Date.now()
         const quota = yield* deps.consumeQuota(p, p.dailyAnalysisQuota ?? null)
         if (!quota.allowed) {
-          return yield* new QuotaExceeded({ detail: `This key's daily analysis quota is used up; it resets in ${quota.resetSeconds} s (00:00 UTC).` })
+          return yield* new QuotaExceeded({ detail: `This key's daily analysis quota is used up; it resets in ${quota.resetSeconds} s (00:00 UTC).`, retry_after: quota.resetSeconds })
         }
         const id = yield* inStore(deps, deps.runner.submit({ principal: p, depth: asked.analysis_depth ?? "standard", store: asked.store === true, callbackUrl: asked.callback_url, input })).pipe(
           Effect.tapError(() => deps.refundQuota(p, acceptedAt))

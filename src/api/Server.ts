@@ -108,10 +108,53 @@ const STATUS_TITLES: Record<number, string> = {
   503: "A dependency is unavailable"
 }
 
-/** Problem types of the edge's own answers (the API's are in Problems.ts). */
+/**
+ * Problem types of the edge's own answers: those of Problems.ts, with their titles
+ * (STATUS_TITLES), so an answer validates against the schema /openapi.json declares.
+ */
 const EDGE_TYPES: Record<number, string> = {
+  400: "urn:dshield-coord:problem:invalid-request",
+  401: "urn:dshield-coord:problem:unauthorized",
+  404: "urn:dshield-coord:problem:not-found",
   413: "urn:dshield-coord:problem:too-large",
-  429: "urn:dshield-coord:problem:rate-limited"
+  415: "urn:dshield-coord:problem:unsupported-media-type",
+  429: "urn:dshield-coord:problem:rate-limited",
+  500: "urn:dshield-coord:problem:server-failure",
+  503: "urn:dshield-coord:problem:unavailable"
+}
+
+/** Fields every request body schema of the API has: an "excess property" error naming one comes from another body form. */
+const BODY_FIELDS = new Set(["attack_sessions", "analysis_depth", "callback_url", "store", "object", "format", "batches", "token", "refresh_token"])
+
+interface SchemaIssue {
+  readonly path: ReadonlyArray<string | number>
+  readonly message: string
+}
+
+/**
+ * The API framework's answer to a request its schema refused (type about:blank, "Request
+ * validation failed", the issues of every form the body could take) as this API's
+ * invalid-request problem: the issues that concern the request as sent, in one sentence. A body
+ * `{attack_sessions, bogus}` was also told that `attack_sessions` is an excess property (of the
+ * `{object}` form).
+ */
+const invalidRequestOf = (doc: Record<string, unknown>): Record<string, unknown> => {
+  const all = (Array.isArray(doc.errors) ? doc.errors : []) as ReadonlyArray<SchemaIssue>
+  const relevant = all.filter((e) => !(e.message === "Expected no excess property" && BODY_FIELDS.has(String(e.path.at(-1)))))
+  const issues = (relevant.length > 0 ? relevant : all).map((e) => {
+    // The framework's own prefix (payload, params, query) says where; the rest is the field.
+    const [where, ...field] = e.path
+    const place = where === "payload" ? "body field" : where === "params" ? "path parameter" : where === "urlParams" || where === "query" ? "query parameter" : String(where ?? "request")
+    return { path: e.path, message: e.message, said: `${field.length > 0 ? `${place} ${field.join(".")}` : place}: ${e.message}` }
+  })
+  const said = issues.slice(0, 3).map((i) => i.said).join("; ")
+  return {
+    type: EDGE_TYPES[400],
+    status: 400,
+    title: STATUS_TITLES[400],
+    detail: issues.length === 0 ? "The request does not match the API's schema; see /openapi.json." : `The request does not match the API's schema (${said}${issues.length > 3 ? `; ${issues.length - 3} more` : ""}); see /openapi.json.`,
+    errors: issues.map(({ path, message }) => ({ path, message }))
+  }
 }
 
 const problem = (status: number, detail: string, requestId: string, extra: Record<string, unknown> = {}): Response =>
@@ -348,8 +391,13 @@ export const startServer = (options: ServeOptions): Effect.Effect<RunningServer,
         const text = await response.text()
         if (type.includes("application/problem+json")) {
           try {
-            const doc = JSON.parse(text) as Record<string, unknown>
+            const parsed = JSON.parse(text) as Record<string, unknown>
+            const doc = response.status === 400 && parsed.type === "about:blank" ? invalidRequestOf(parsed) : parsed
             response = new Response(JSON.stringify({ ...doc, request_id: requestId }), { status: response.status, headers: response.headers })
+            // A 429 says when to come back (the quota's reset; rate limits set it at the edge).
+            if (response.status === 429 && typeof doc.retry_after === "number" && !response.headers.has("retry-after")) {
+              response.headers.set("retry-after", String(doc.retry_after))
+            }
           } catch {
             response = problem(response.status, "The server sent an unreadable error; report it with the request id.", requestId)
           }
@@ -357,7 +405,7 @@ export const startServer = (options: ServeOptions): Effect.Effect<RunningServer,
           const detail = response.status === 404
             ? `No endpoint ${request.method} ${url.pathname}; see /openapi.json or /docs.`
             : response.status === 415
-            ? `Content-Type ${request.headers.get("content-type") ?? "(none)"} is not accepted here; send application/json, or raw logs as application/x-ndjson, text/plain or application/gzip.`
+            ? `Content-Type ${request.headers.get("content-type") ?? "(none)"} is not accepted here; send ${url.pathname === "/uploads" ? "" : "application/json, or "}raw logs as application/x-ndjson, application/jsonl, text/plain, application/gzip or application/octet-stream.`
             : response.status === 405
             ? `${request.method} is not allowed on ${url.pathname}; see /openapi.json.`
             : text.slice(0, 200) || (STATUS_TITLES[response.status] ?? "Error")

@@ -305,6 +305,9 @@ describe("dshield-coord mcp over stdio", () => {
     for (const path of ["/etc/passwd", join(outside, "secret.log"), join(genDir, "escape.log")]) {
       expect(await refused(client, "analyze_coordination", { paths: [path] })).toContain("is not under a directory this server allows (--allow-paths)")
     }
+    // Missing under a root: said so; missing outside every root: still only "not under a root".
+    expect(await refused(client, "analyze_coordination", { paths: [join(genDir, "no-such.json")] })).toContain(`The path ${join(genDir, "no-such.json")} does not exist; check the name`)
+    expect(await refused(client, "analyze_coordination", { paths: [join(outside, "no-such.json")] })).toContain("is not under a directory this server allows (--allow-paths)")
     expect(await refused(client, "analyze_coordination", { paths: [`${genDir}/../outside/secret.log`] })).toContain("must be absolute, without \"..\"")
     expect(await refused(client, "analyze_coordination", { paths: ["gen/cowrie.json"] })).toContain("must be absolute")
     // Arguments outside the tool's schema are one sentence too.

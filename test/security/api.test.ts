@@ -560,7 +560,13 @@ const ssrfChecks = (get: () => Deployment) => {
     expectProblem(refused, 400, "bulk with a metadata callback in its second batch")
     expectProblem(await call(d.url, "POST", "/analyze/bulk", { key: analyst, json: { batches: [sessions(2), sessions(51)] } }), 400, "bulk with 51 sessions in its second batch")
     expectStatus(await call(d.url, "POST", "/analyze/coordination", { key: analyst, json: sessions(2) }), 202, "the one analysis of the quota")
-    expectProblem(await call(d.url, "POST", "/analyze/coordination", { key: analyst, json: sessions(2) }), 429, "beyond the quota")
+    const beyond = await call(d.url, "POST", "/analyze/coordination", { key: analyst, json: sessions(2) })
+    expectProblem(beyond, 429, "beyond the quota")
+    // When to come back: the seconds to the reset, in the body and as Retry-After.
+    const resetIn = (beyond.doc as { retry_after: number }).retry_after
+    expect(resetIn).toBeGreaterThan(0)
+    expect(resetIn).toBeLessThanOrEqual(86_400)
+    expect(beyond.headers.get("retry-after")).toBe(String(resetIn))
   })
 
   test("webhooks: the allowed receiver gets a POST whose Coord-Signature verifies; a redirect to another loopback port is never followed", async () => {

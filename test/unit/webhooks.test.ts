@@ -39,7 +39,7 @@ const refusal = async (url: string, config: TargetGuardConfig = STRICT): Promise
 }
 
 describe("TargetGuard: refused targets", () => {
-  const ADVICE = "webhooks may only call public addresses unless allowed in config (allowedTargets or allowPrivateTargets)."
+  const ADVICE = "webhooks may only call public addresses unless the server allows the target (--allow-webhook-targets HOST:PORT, or --allow-private-webhooks)."
 
   test("the exact sentence for a loopback literal", async () => {
     expect(await refusal("http://127.0.0.1/")).toBe(`callback_url points at 127.0.0.1, a loopback address; ${ADVICE}`)
@@ -337,7 +337,7 @@ describe("deliverWebhook", () => {
     expect(r.received).toHaveLength(1)
     expect(record.delivered).toBe(false)
     expect(record.finalReason).toBe(
-      `the redirect target ${hidden.url}/admin points at 127.0.0.1, a loopback address; webhooks may only call public addresses unless allowed in config (allowedTargets or allowPrivateTargets).`
+      `the redirect target ${hidden.url}/admin points at 127.0.0.1, a loopback address; webhooks may only call public addresses unless the server allows the target (--allow-webhook-targets HOST:PORT, or --allow-private-webhooks).`
     )
     expect(record.attempts.map((a) => [a.status, a.url])).toEqual([[302, `${hidden.url}/admin`]])
   })

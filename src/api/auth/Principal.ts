@@ -6,7 +6,7 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { HttpApiMiddleware, HttpApiSecurity } from "effect/http-api"
-import { Forbidden, Unauthorized } from "../Problems.ts"
+import { Forbidden, InvalidRequest, RateLimited, Unauthorized } from "../Problems.ts"
 
 export const ROLES = ["viewer", "analyst", "admin"] as const
 export type Role = (typeof ROLES)[number]
@@ -43,5 +43,8 @@ export class Authentication extends HttpApiMiddleware.Service<Authentication, { 
     apiKey: HttpApiSecurity.apiKey({ key: "X-API-Key", in: "header" }),
     bearer: HttpApiSecurity.bearer
   },
-  error: Unauthorized
+  // Answers every authenticated endpoint may give before its handler runs, declared here once:
+  // the edge's rate limits, and a request its schema refuses (the framework's answer, which
+  // Server.ts words as an invalid-request problem).
+  error: [Unauthorized, RateLimited, InvalidRequest]
 }) {}

@@ -224,7 +224,7 @@ export const classifyAddress = (address: string): AddressVerdict => {
 // The URL check
 // ---------------------------------------------------------------------------------------------
 
-const ADVICE = "webhooks may only call public addresses unless allowed in config (allowedTargets or allowPrivateTargets)."
+const ADVICE = "webhooks may only call public addresses unless the server allows the target (--allow-webhook-targets HOST:PORT, or --allow-private-webhooks)."
 
 const stripBrackets = (hostname: string): string =>
   hostname.startsWith("[") && hostname.endsWith("]") ? hostname.slice(1, -1) : hostname

@@ -13,7 +13,7 @@
  */
 import { realpathSync } from "node:fs"
 import { realpath, stat } from "node:fs/promises"
-import { isAbsolute, sep } from "node:path"
+import { dirname, isAbsolute, sep } from "node:path"
 import * as Effect from "effect/Effect"
 import type { DisplayRoot, StagedInputs } from "../transport/ClaimCheck.ts"
 import { ClaimCheckError } from "../transport/ClaimCheck.ts"
@@ -62,7 +62,15 @@ export const checkLocalPaths = (paths: ReadonlyArray<string>, display: ReadonlyA
       if (path === "-" || !isAbsolute(path) || path.includes("\u0000") || path.split(/[\\/]/).includes("..")) {
         return yield* refused(`The path ${path} must be absolute, without "..", and not "-"; name a file under a directory this ${reader} allows (--allow-paths).`)
       }
-      const real = yield* Effect.tryPromise({ try: () => realpath(path), catch: () => outside })
+      // A missing file whose directory is under a root is said to be missing: that says nothing
+      // about the world outside the roots (a missing file elsewhere stays "not under a root").
+      const missing = refused(`The path ${path} does not exist; check the name (it is under a directory this ${reader} allows).`)
+      const resolved = yield* Effect.promise(() => realpath(path).catch(() => undefined))
+      if (resolved === undefined) {
+        const parent = yield* Effect.promise(() => realpath(dirname(path)).catch(() => undefined))
+        return yield* (parent !== undefined && roots.some((root) => under(parent, root)) ? missing : outside)
+      }
+      const real = resolved
       if (!roots.some((root) => under(real, root))) return yield* outside
       const info = yield* Effect.tryPromise({ try: () => stat(real), catch: () => outside })
       if (!info.isFile() && !info.isDirectory()) {

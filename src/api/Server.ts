@@ -123,6 +123,9 @@ const EDGE_TYPES: Record<number, string> = {
   503: "urn:dshield-coord:problem:unavailable"
 }
 
+/** A client's path as an answer repeats it: at most 120 characters (a 5,000-character path came back whole). */
+const shortPath = (path: string): string => (path.length > 120 ? `${path.slice(0, 119)}…` : path)
+
 /** Fields every request body schema of the API has: an "excess property" error naming one comes from another body form. */
 const BODY_FIELDS = new Set(["attack_sessions", "analysis_depth", "callback_url", "store", "object", "format", "batches", "token", "refresh_token"])
 
@@ -403,11 +406,11 @@ export const startServer = (options: ServeOptions): Effect.Effect<RunningServer,
           }
         } else {
           const detail = response.status === 404
-            ? `No endpoint ${request.method} ${url.pathname}; see /openapi.json or /docs.`
+            ? `No endpoint ${request.method} ${shortPath(url.pathname)}; see /openapi.json or /docs.`
             : response.status === 415
             ? `Content-Type ${request.headers.get("content-type") ?? "(none)"} is not accepted here; send ${url.pathname === "/uploads" ? "" : "application/json, or "}raw logs as application/x-ndjson, application/jsonl, text/plain, application/gzip or application/octet-stream.`
             : response.status === 405
-            ? `${request.method} is not allowed on ${url.pathname}; see /openapi.json.`
+            ? `${request.method} is not allowed on ${shortPath(url.pathname)}; see /openapi.json.`
             : text.slice(0, 200) || (STATUS_TITLES[response.status] ?? "Error")
           response = problem(response.status, detail, requestId)
         }

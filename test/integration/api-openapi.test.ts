@@ -105,6 +105,12 @@ describe("answers match /openapi.json", () => {
     expect(unknown.status).toBe(404)
     expectDeclared("/analyze/{id}", "GET", unknown, "an unknown analysis")
 
+    // An unknown route: a problem too, repeating at most 120 characters of the path.
+    const nowhere = await send("GET", `/${"x".repeat(5000)}`, { key: analyst })
+    expect(nowhere.status).toBe(404)
+    expect((nowhere.body as { type: string }).type).toBe("urn:dshield-coord:problem:not-found")
+    expect((nowhere.body as { detail: string }).detail.length).toBeLessThan(200)
+
     const noKey = await send("GET", "/campaigns")
     expect(noKey.status).toBe(401)
     expectDeclared("/campaigns", "GET", noKey, "no credentials")

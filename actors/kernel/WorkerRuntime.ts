@@ -70,6 +70,9 @@ export interface WorkerRuntime {
   readonly awaitFatal: Effect.Effect<never, WorkerFailed, Scope.Scope>
 }
 
+/** How long closing a connection waits for its drain before it closes it regardless. */
+const CLOSE_WAIT_MS = 5_000
+
 /** Makes the runtime for the current scope; its finalizer is the graceful drain. */
 export const makeWorkerRuntime = (options: WorkerRuntimeOptions = {}): Effect.Effect<WorkerRuntime, never, Scope.Scope> =>
   Effect.gen(function*() {
@@ -106,6 +109,9 @@ export const makeWorkerRuntime = (options: WorkerRuntimeOptions = {}): Effect.Ef
       if (options.quiet !== true) {
         log(left === 0 ? "worker stopped: work in flight finished." : `worker stopped: ${left} piece(s) of work still running after the grace period are given back.`)
       }
+      // A connection whose server is gone is closed now: what closes after this (services,
+      // consumers, the connection's own drain) would otherwise wait for the server forever.
+      for (const nc of down) yield* Effect.promise(() => nc.close().catch(() => undefined))
     })
 
     const runtime: WorkerRuntime = {
@@ -135,7 +141,13 @@ export const makeWorkerRuntime = (options: WorkerRuntimeOptions = {}): Effect.Ef
               catch: (error) =>
                 new WorkerFailed({ message: `The worker cannot connect to NATS (${String((error as Error).message ?? error)}); check --nats and that nats-server is running.` })
             }),
-            (nc) => Effect.promise(() => nc.drain().catch(() => undefined))
+            // Drained (what was published is delivered), within a bound: a drain waits for a
+            // server that is gone; then closed either way.
+            (nc) =>
+              Effect.promise(async () => {
+                if (!nc.isClosed()) await Promise.race([nc.drain().catch(() => undefined), new Promise((done) => setTimeout(done, CLOSE_WAIT_MS))])
+                if (!nc.isClosed()) await nc.close().catch(() => undefined)
+              })
           )
           // Readiness follows the connection.
           void (async () => {

@@ -102,4 +102,31 @@ describe.skipIf(!HAVE_SERVER)("worker and a lost NATS server", () => {
       expect(await worker.exited).toBe(0)
     }
   }, 60_000)
+
+  test("SIGTERM while NATS is down: the worker drains and exits 0, not waiting for the server", async () => {
+    const port = await freePort()
+    const url = `nats://127.0.0.1:${port}`
+    const server = await startServer(port)
+    const worker = Bun.spawn([process.execPath, resolve(REPO, "src/cli/main.ts"), "worker", "--roles", "api,jobs", "--pool", "1", "--grace", "2s", "--nats", url], {
+      cwd: REPO,
+      stdout: "ignore",
+      stderr: "pipe"
+    })
+    let text = ""
+    void (async () => {
+      for await (const chunk of worker.stderr) text += new TextDecoder().decode(chunk)
+    })()
+    for (let i = 0; i < 600 && !text.includes("worker ready:"); i++) await Bun.sleep(50)
+    expect(text).toContain("worker ready:")
+    server.kill()
+    await server.exited
+    for (let i = 0; i < 200 && !text.includes("worker not ready"); i++) await Bun.sleep(50)
+    const t0 = Date.now()
+    worker.kill("SIGTERM")
+    // Within the grace period and the bounded close: before the fix it never exited.
+    const code = await Promise.race([worker.exited, Bun.sleep(25_000).then(() => "still running" as const)])
+    if (code === "still running") worker.kill("SIGKILL")
+    expect({ code, text: text.slice(-300) }).toMatchObject({ code: 0 })
+    expect(Date.now() - t0).toBeLessThan(25_000)
+  }, 60_000)
 })

@@ -120,11 +120,16 @@ export const nats = (flags: NatsFlags | NatsConnection, timeoutMs: number | unde
       ))
   })
 
+/** How much longer than a durable job's deadline its client waits for the worker's answer. */
+const DEADLINE_ANSWER_WAIT_MS = 30_000
+
 export const durable = (flags: NatsFlags, timeoutMs: number | undefined): Layer.Layer<Analyzer> =>
   Layer.succeed(Analyzer, {
     analyze: ({ paths, config }) =>
       Effect.scoped(Effect.flatMap(Effect.promise(remote), ({ analyzeAsDurableJob }) =>
-        Effect.map(analyzeAsDurableJob(flags, paths, config, timeoutMs ?? 60 * 60_000, timeoutMs), (result) => ({ result }))
+        // The job's deadline runs from when a worker takes it: the client waits a little
+        // longer, so that it reads the worker's answer (done, or past its deadline).
+        Effect.map(analyzeAsDurableJob(flags, paths, config, timeoutMs === undefined ? 60 * 60_000 : timeoutMs + DEADLINE_ANSWER_WAIT_MS, timeoutMs), (result) => ({ result }))
       ))
   })
 

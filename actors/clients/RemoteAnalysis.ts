@@ -138,5 +138,5 @@ export const analyzeAsDurableJob = Effect.fn("Cli.analyzeAsDurableJob")(function
     }
     yield* Effect.sleep(250)
   }
-  return yield* new AnalysisError({ message: `Job ${analysisId} did not finish within ${timeoutMs / 1000} s; it stays queued — check the jobs workers (dshield-coord ops status).` })
+  return yield* new AnalysisError({ message: `Job ${analysisId} has no answer after ${timeoutMs / 1000} s: no jobs worker has taken it yet, or one is still running it; check the jobs workers (dshield-coord ops status).` })
 })

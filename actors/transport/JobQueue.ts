@@ -407,12 +407,17 @@ const handleMessage = (
       yield* release
       return yield* poison(`the orchestrator refused the request: ${message}`, id)
     }
-    if (tag === "AnalysisFailed") {
+    if (tag === "AnalysisFailed" || tag === "ActorTimeout") {
       // A failed analysis is an answer (unreadable input will not get better): record it, ack.
-      yield* results.create(resultName(id), encoder.encode(JSON.stringify({ failed: `AnalysisFailed: ${message}` })))
+      // So is one past the job's deadline (its timeout_ms, else the worker's --max-timeout):
+      // the same job runs as long again on any worker, so it is not retried.
+      const answer = tag === "AnalysisFailed"
+        ? `AnalysisFailed: ${message}`
+        : `DeadlineExceeded: the analysis did not finish within its deadline (${deadlineOf(failure)}); submit it again with a longer timeout (analyze --timeout, or timeout_ms).`
+      yield* results.create(resultName(id), encoder.encode(JSON.stringify({ failed: answer })))
       yield* Effect.ignore(js("Completing the claim", () => kv.update(id, claimValue("failed"), revision)))
       msg.ack()
-      return { _tag: "Failed", analysisId: id, message } satisfies JobOutcome
+      return { _tag: "Failed", analysisId: id, message: answer } satisfies JobOutcome
     }
     // A crash (the thread or the actor died): give it back for another attempt, with backoff.
     const reason = Cause.pretty(outcome.cause).split("\n")[0] ?? "crashed"
@@ -420,6 +425,12 @@ const handleMessage = (
     msg.nak(Math.min(60_000, 1_000 * 2 ** Math.min(6, msg.info.deliveryCount - 1)))
     return { _tag: "Retry", analysisId: id, reason } satisfies JobOutcome
   })
+
+/** An ActorTimeout's deadline in words ("90 s"), as far as the failure tells it. */
+const deadlineOf = (failure: Option.Option<unknown>): string => {
+  const ms = Option.isSome(failure) ? (failure.value as { timeoutMs?: unknown }).timeoutMs : undefined
+  return typeof ms === "number" && Number.isFinite(ms) ? `${ms >= 10_000 ? Math.round(ms / 1000) : ms / 1000} s` : "its timeout"
+}
 
 /**
  * Takes jobs one at a time until `stopping` says stop (then returns; the job in hand is

@@ -130,6 +130,34 @@ describe.skipIf(!HAVE_NATS)("durable jobs: shutdown, poison, repeated crashes", 
     }
   }, 90_000)
 
+  test("a job past its own deadline is answered once, not retried nor dead-lettered", async () => {
+    const ns = uniqueNamespace("deadline")
+    namespaces.push(ns)
+    const names = jobNames({ namespace: ns })
+    const jsm = await (await connection()).jetstreamManager()
+    // The analysis is held 8 s; the job allows 2 s.
+    const worker = await startJobsWorker(["--roles", "jobs", "--pool", "1"], jobEnv(ns, { DSHIELD_TEST_THREAD_BLOCK_MS: "8000" }))
+    try {
+      const { dir, input } = dataset(200, 7)
+      const client = Bun.spawn([process.execPath, resolve(REPO, "src/cli/main.ts"), "analyze", "--nats", NATS, "--durable", "--timeout", "2s", "--quiet", "--out", join(dir, "job.json"), input], {
+        cwd: REPO,
+        env: jobEnv(ns),
+        stdout: "ignore",
+        stderr: "pipe"
+      })
+      expect(await client.exited).toBe(1)
+      const told = await new Response(client.stderr as ReadableStream<Uint8Array>).text()
+      expect(told).toContain("DeadlineExceeded: the analysis did not finish within its deadline (2 s)")
+      await eventually("the job acked", async () => (await jsm.consumers.info(names.stream, names.consumer)).num_ack_pending === 0)
+      const info = await jsm.consumers.info(names.stream, names.consumer)
+      expect(info.delivered.consumer_seq).toBe(1)
+      expect(await jsm.streams.info(names.dlqStream).then((s) => s.state.messages, () => 0)).toBe(0)
+    } finally {
+      worker.proc.kill("SIGTERM")
+      expect(await worker.proc.exited).toBe(0)
+    }
+  }, 90_000)
+
   test("a job whose analysis keeps crashing is dead-lettered after N deliveries, and its client is told", async () => {
     const ns = uniqueNamespace("attempts")
     namespaces.push(ns)

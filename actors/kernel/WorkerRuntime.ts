@@ -145,7 +145,11 @@ export const makeWorkerRuntime = (options: WorkerRuntimeOptions = {}): Effect.Ef
             // server that is gone; then closed either way.
             (nc) =>
               Effect.promise(async () => {
-                if (!nc.isClosed()) await Promise.race([nc.drain().catch(() => undefined), new Promise((done) => setTimeout(done, CLOSE_WAIT_MS))])
+                let timer: ReturnType<typeof setTimeout> | undefined
+                const bound = new Promise((done) => (timer = setTimeout(done, CLOSE_WAIT_MS)))
+                // The timer is cleared once the drain is done: a pending timer keeps the process alive.
+                if (!nc.isClosed()) await Promise.race([nc.drain().catch(() => undefined), bound])
+                clearTimeout(timer)
                 if (!nc.isClosed()) await nc.close().catch(() => undefined)
               })
           )

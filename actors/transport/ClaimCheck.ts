@@ -56,7 +56,14 @@ const streamName = (bucket: string): string => `OBJ_${bucket}`
 export const inputBucket = (nc: NatsConnection, settings: InputBucketSettings, bucket = INPUTS_BUCKET) =>
   Effect.tryPromise({
     try: () => nc.jetstream().views.os(bucket, { ttl: nanos(settings.ttlMs), max_bytes: settings.maxBytes, storage: StorageType.File }),
-    catch: (error) => new ClaimCheckError({ message: `Cannot open the inputs bucket ${bucket} (${String((error as Error).message ?? error)}); check the NATS user's permissions.` })
+    catch: (error) => {
+      const reason = String((error as Error).message ?? error)
+      return new ClaimCheckError({
+        message: /insufficient (storage )?resources|storage/i.test(reason)
+          ? `Cannot open the inputs bucket ${bucket} (${reason}); the NATS server has no room for its byte limit: lower DSHIELD_INPUTS_MAX_BYTES or raise the server's max_file_store.`
+          : `Cannot open the inputs bucket ${bucket} (${reason}); check the NATS user's permissions.`
+      })
+    }
   })
 
 /** Worker side: the bucket exists with the configured TTL and byte limit. */

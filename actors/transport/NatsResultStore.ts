@@ -23,6 +23,12 @@ export interface NatsResultStoreOptions {
   readonly ttlMs?: number
   /** Byte limit of the bucket (default 4 GiB); past it the oldest results are dropped. */
   readonly maxBytes?: number
+  /**
+   * A worker owns the bucket: its limits are brought to these (an older bucket, or changed
+   * settings). Clients only read and write; asking the server to change the limits is not
+   * theirs to do (the deploy/nats users may not, and the server logs each refusal).
+   */
+  readonly owner?: boolean
 }
 
 const DEFAULT_TTL_MS = 30 * 24 * 60 * 60_000
@@ -47,7 +53,7 @@ export const natsResultStore = (nc: NatsConnection, options: NatsResultStoreOpti
       // A bucket made before limits existed gets them.
       const jsm = await nc.jetstreamManager()
       const info = await jsm.streams.info(`OBJ_${bucket}`)
-      if (info.config.max_age !== ttlMs * 1_000_000 || info.config.max_bytes !== maxBytes) {
+      if (opts.owner === true && (info.config.max_age !== ttlMs * 1_000_000 || info.config.max_bytes !== maxBytes)) {
         await jsm.streams.update(`OBJ_${bucket}`, { ...info.config, max_age: ttlMs * 1_000_000, max_bytes: maxBytes }).catch(() => undefined)
       }
       return os

@@ -208,3 +208,20 @@ describe.skipIf(!HAVE_NATS)("deadlines come from the request", () => {
     }
   }, 180_000)
 })
+
+describe.skipIf(!HAVE_NATS)("the results bucket's limits", () => {
+  test("every role that writes results sets the configured TTL and byte limit (api workers reset them to the defaults)", async () => {
+    const env = { ...process.env, DSHIELD_RESULTS_MAX_BYTES: String(1024 ** 3), DSHIELD_RESULTS_TTL_MS: String(3_600_000) }
+    const nc = await connect({ servers: NATS })
+    const jobs = await startWorkerWith(REPO, ["--roles", "jobs", "--pool", "1", "--nats", NATS], env)
+    const api = await startWorkerWith(REPO, ["--roles", "api", "--pool", "1", "--nats", NATS], env)
+    try {
+      const config = (await (await nc.jetstreamManager()).streams.info(`OBJ_${RESULTS_BUCKET}`)).config
+      expect({ max_bytes: config.max_bytes, max_age_ms: config.max_age / 1_000_000 }).toEqual({ max_bytes: 1024 ** 3, max_age_ms: 3_600_000 })
+    } finally {
+      for (const w of [jobs, api]) w.kill("SIGTERM")
+      await Promise.all([jobs.exited, api.exited])
+      await nc.close()
+    }
+  }, 60_000)
+})

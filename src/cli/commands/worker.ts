@@ -104,6 +104,12 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
   const size = pool ?? defaultPoolSize()
   const runtime = yield* makeWorkerRuntime({ graceMs, quiet })
   const jobs = yield* jobOptions()
+  // Every role that writes results owns the buckets with the configured limits (the TTL and byte
+  // limit of DSHIELD_RESULTS_*): api and orchestrator workers set them back to the defaults,
+  // and flipped them with every start against jobs workers.
+  const ownedResults = { ...jobs.results, owner: true }
+  const { bucket: _jobsBucket, ...resultLimits } = jobs.results ?? {}
+  const ownedApiResults = { ...resultLimits, owner: true }
   // One thread per analysis that may run at once; instances share them.
   const servesAnalyses = roles.some((r) => r === "orchestrator" || r === "api" || r === "jobs")
   const threads: AnalysisPool | undefined = servesAnalyses
@@ -145,12 +151,12 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
         yield* ensureInputBucket(nc, bucket).pipe(Effect.mapError((e) => new InputError({ message: e.message })))
         yield* Effect.tryPromise({
           try: () => ensurePayloadBucket(nc),
-          catch: (error) => new InputError({ message: `Cannot open the ${PAYLOADS_BUCKET} bucket (${String((error as Error).message ?? error)}); check the worker's NATS permissions.` })
+          catch: (error) => new InputError({ message: bucketProblem(`${PAYLOADS_BUCKET} bucket`, error) })
         })
         // The results bucket too (opening it creates it with its limits): clients may read it
         // but, with the deploy/nats permissions, not create it.
-        yield* natsResultStore(nc, role === "jobs" ? jobs.results : undefined).get("result-none").pipe(
-          Effect.catchDefect((defect) => Effect.fail(new InputError({ message: `Cannot open the results bucket (${String((defect as Error | undefined)?.message ?? defect)}); check the worker's NATS permissions.` })))
+        yield* natsResultStore(nc, role === "jobs" ? ownedResults : ownedApiResults).get("result-none").pipe(
+          Effect.catchDefect((defect) => Effect.fail(new InputError({ message: bucketProblem("results bucket", defect) })))
         )
       }
       // Inputs: uploaded objects (claim-check); worker-local paths only under --allow-paths roots.
@@ -161,7 +167,7 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
         ? undefined
         : (request: Parameters<AnalysisPool["run"]>[0]) => Effect.flatMap(Effect.service(RequestProgress), (report) => threads.run(request, report))
       if (role === "orchestrator") {
-        const ref = yield* spawn(Orchestrator, orchestratorBehaviour(natsResultStore(nc), compute, inputs, cacheIn(RESULTS_BUCKET)), supervised(role, i))
+        const ref = yield* spawn(Orchestrator, orchestratorBehaviour(natsResultStore(nc, ownedApiResults), compute, inputs, cacheIn(RESULTS_BUCKET)), supervised(role, i))
         yield* serveInstance(nc, role, i, ref, serve)
       } else if (role === "postgres") {
         // The store actor of the pool: one database shared by every client that asks it
@@ -178,7 +184,7 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
       } else if (role === "api") {
         // The client API: coord.v1.analyze | result | status (docs/nats-api.md). Analyses of
         // files run on this instance's own orchestrator, to the request's deadline.
-        const results = natsResultStore(nc)
+        const results = natsResultStore(nc, ownedApiResults)
         const orchestrator = yield* spawn(Orchestrator, orchestratorBehaviour(results, compute, inputs, cacheIn(RESULTS_BUCKET)), supervised(role, i))
         const ref = yield* spawn(CoordApi, coordApiBehaviour(results, (message) =>
           // The orchestrator works to what is left of this request's deadline (header or body),
@@ -195,7 +201,7 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
         // A job is decoded through the orchestrator's Schema; it runs to its own deadline or the
         // worker's maximum — never a default meant for interactive requests.
         // Runs on a thread: the consumer's heartbeat timer keeps firing during the analysis.
-        const results = natsResultStore(nc, jobs.results)
+        const results = natsResultStore(nc, ownedResults)
         // The thread's progress (bytes and events read) rides on the job's claim heartbeat.
         let progress: (p: { readonly bytes: number; readonly events: number }) => void = () => undefined
         const withProgress = threads === undefined ? undefined : (request: Parameters<AnalysisPool["run"]>[0]) => threads.run(request, (p) => progress(p))
@@ -227,6 +233,14 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
   // Until shutdown (SIGTERM interrupts this; the runtime drains first) or a fatal escalation.
   return yield* runtime.awaitFatal.pipe(Effect.mapError((error) => new AnalysisError({ message: error.message })))
 })
+
+/** Why a bucket the worker needs cannot be opened, and what to do about it. */
+const bucketProblem = (what: string, error: unknown): string => {
+  const reason = String((error as Error | undefined)?.message ?? error)
+  return /insufficient (storage )?resources|storage/i.test(reason)
+    ? `Cannot open the ${what} (${reason}); the NATS server has no room for its byte limit: lower DSHIELD_RESULTS_MAX_BYTES / DSHIELD_INPUTS_MAX_BYTES or raise the server's max_file_store.`
+    : `Cannot open the ${what} (${reason}); check the worker's NATS permissions.`
+}
 
 /** The workflow's agent actors (the names are in ../workerRoles.ts); the worker serves them over NATS. */
 type AgentRole = (options: SpawnOptions) => Effect.Effect<ActorRef<Protocol>, never, Scope.Scope>

@@ -216,18 +216,34 @@ const run = (command: Command) =>
       }
     }
   })
+/**
+ * Commands that serve until they are told to stop: SIGTERM or SIGINT is their normal end (they
+ * drain first) and exits 0. Any other command stopped by a signal did not finish its work and
+ * exits 128 + the signal's number (130, 143), so `analyze … && use result.json` does not go on.
+ */
+const SERVING_COMMANDS = new Set(["worker", "serve", "ingest", "mcp"])
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 }
+
 /** Runs the CLI and resolves to the process exit code. */
 export const runCli = async (argv: ReadonlyArray<string>): Promise<number> => {
   // SIGTERM / SIGINT interrupt the program: finalizers run (NATS services stop, connections
   // drain so in-flight replies are sent, stores close) before the process exits.
   const fiber = Effect.runFork(program(argv))
-  const stop = (): void => void Effect.runFork(Fiber.interrupt(fiber))
-  process.once("SIGTERM", stop)
-  process.once("SIGINT", stop)
+  let signal: string | undefined
+  const stopOn = (name: string) => (): void => {
+    signal ??= name
+    void Effect.runFork(Fiber.interrupt(fiber))
+  }
+  const onTerm = stopOn("SIGTERM")
+  const onInt = stopOn("SIGINT")
+  process.once("SIGTERM", onTerm)
+  process.once("SIGINT", onInt)
   const exit = await Effect.runPromise(Fiber.await(fiber))
-  process.off("SIGTERM", stop)
-  process.off("SIGINT", stop)
-  if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) return 0
+  process.off("SIGTERM", onTerm)
+  process.off("SIGINT", onInt)
+  if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) {
+    return signal === undefined || SERVING_COMMANDS.has(argv[0] ?? "") ? 0 : SIGNAL_EXIT[signal] ?? 1
+  }
   if (Exit.isSuccess(exit)) return 0
   const error = Cause.findErrorOption(exit.cause)
   if (error._tag === "Some") {

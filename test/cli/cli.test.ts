@@ -351,3 +351,18 @@ describe("migrate and config", () => {
     expect(r.stdout).not.toContain("hunter2")
   })
 })
+
+describe("a signal before the work is done", () => {
+  test("analyze stopped by SIGINT or SIGTERM exits 130 or 143 and writes no Result", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dshield-signal-"))
+    expect(runCli(["generate", "--sessions", "60000", "--seed", "21", "--out", dir, "--quiet"]).code).toBe(0)
+    for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+      const out = join(dir, `${signal}.json`)
+      const run = Bun.spawn([process.execPath, resolve(REPO, "src/cli/main.ts"), "analyze", "--quiet", "--out", out, join(dir, "cowrie.json")], { cwd: REPO, stdout: "ignore", stderr: "pipe" })
+      await Bun.sleep(700)
+      run.kill(signal)
+      expect({ signal, code: await run.exited }).toEqual({ signal, code })
+      expect(existsSync(out)).toBe(false)
+    }
+  }, 60_000)
+})

@@ -34,6 +34,9 @@ const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
 /** Header carrying how long the requester waits, in milliseconds. */
+/** The worker role that serves a protocol (the client API's protocol is served by role api). */
+const roleOf = (protocolName: string): string => (protocolName === "coord" ? "api" : protocolName)
+
 export const TIMEOUT_HEADER = "Coord-Timeout-Ms"
 /** Names one request, so its caller can cancel it: a message to `coord.v1.cancel.<id>` stops its work. */
 export const REQUEST_ID_HEADER = "Coord-Request-Id"
@@ -289,7 +292,7 @@ export const natsClient = <P extends Protocol>(nc: NatsConnection, proto: P, opt
           catch: (error) => {
             const code = (error as { code?: string }).code
             return code === "503"
-              ? new ActorUnavailable({ actor: proto.name, reason: `no ${proto.name} instance is listening on NATS; start a worker with this role.` })
+              ? new ActorUnavailable({ actor: proto.name, reason: `no worker serves the ${roleOf(proto.name)} role on NATS; start one (dshield-coord worker --roles ${roleOf(proto.name)}).` })
               : code === "TIMEOUT"
               ? new ActorTimeout({ actor: proto.name, message, timeoutMs })
               : new ActorUnavailable({ actor: proto.name, reason: `NATS request failed (${String((error as Error).message ?? error)}).` })

@@ -392,7 +392,8 @@ Reads a manifest written by "analyze --manifest", checks that every input still 
 recorded sha256, runs the analysis again with the recorded options and seed, and compares
 the result digest (everything but run.id, started_at and finished_at).
 
-Exit codes: 0 identical, 1 the result differs, 2 an input changed or the manifest is unusable.
+Exit codes: 0 identical, 1 the result differs, 2 the run cannot be replayed (an input changed,
+the manifest is unusable, or the pool did not answer).
 
 Options:
   --out FILE   also write the replayed Result v1

@@ -252,6 +252,11 @@ describe("replay", () => {
     expect(differs.code).toBe(1)
     expect(differs.stderr).toContain("Replay differs")
 
+    // A pool that cannot be reached is no verdict on the run: exit 2, not 1 ("differs").
+    const unreachable = runCli(["replay", "--nats", "nats://127.0.0.1:1", manifest])
+    expect(unreachable.code).toBe(2)
+    expect(unreachable.stderr).toContain("The run could not be replayed: Cannot connect to NATS")
+
     writeFileSync(input, `${readFileSync(input, "utf8")}\n`)
     const changed = runCli(["replay", manifest])
     expect(changed.code).toBe(2)

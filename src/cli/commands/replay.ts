@@ -77,7 +77,12 @@ export const replayCommand = Effect.fn("Cli.replay")(function*(manifestPath: str
   const outPath = out === undefined ? undefined : resolve(out)
   yield* enterInputsDirectory(paths, manifest.cwd, manifestPath)
   // Over NATS the recorded inputs are uploaded (claim-check): the workers need no shared disk.
-  const result = nats === undefined ? (yield* runAnalysis(paths, config)).result : yield* Effect.scoped(analyzeOverNats(nats, paths, config, timeoutMs))
+  // A run that cannot be made (the pool does not answer, an input cannot be read) is no verdict
+  // on the recorded run: exit 2, not 1 ("the result differs").
+  const cannotReplay = (e: { readonly message: string }) => new InputError({ message: `The run could not be replayed: ${e.message.replace(/\.$/, "")}.` })
+  const result = nats === undefined
+    ? (yield* runAnalysis(paths, config).pipe(Effect.mapError(cannotReplay))).result
+    : yield* Effect.scoped(analyzeOverNats(nats, paths, config, timeoutMs)).pipe(Effect.mapError(cannotReplay))
   for (const [i, recorded] of manifest.inputs.entries()) {
     const now = result.input.files[i]
     if (now === undefined || now.sha256 !== recorded.sha256) {

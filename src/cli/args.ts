@@ -429,10 +429,17 @@ const parse = (argv: ReadonlyArray<string>): Command => {
         })
         if (values.help === true) return { _tag: "Help", text: "worker" }
         if (values.gpu !== undefined && !/^[A-Za-z0-9_-]{1,32}$/.test(values.gpu)) throw new UsageError({ message: `--gpu must name one GPU as the inference configuration does (e.g. 0), not "${values.gpu}".` })
-        const roles = (values.roles ?? "api").split(",").map((r) => r.trim()).filter((r) => r.length > 0)
+        // Each role once, in the order given: "api,api" is one role, "" none (refused below).
+        const roles = [...new Set((values.roles ?? "api").split(",").map((r) => r.trim()).filter((r) => r.length > 0))]
+        if (roles.length === 0) throw new UsageError({ message: `--roles names no role; give one or more of ${WORKER_ROLES.join(", ")}.` })
         const unknown = roles.filter((r) => !WORKER_ROLES.includes(r))
         if (unknown.length > 0) {
           throw new UsageError({ message: `Role(s) ${unknown.join(", ")} cannot be served yet; this build serves: ${WORKER_ROLES.join(", ")}.` })
+        }
+        const defaultTimeoutMs = duration("default-timeout", values["default-timeout"], 30 * 60_000, MAX_TIMEOUT_MS)
+        const maxTimeoutMs = duration("max-timeout", values["max-timeout"], 6 * 3_600_000, MAX_TIMEOUT_MS)
+        if (defaultTimeoutMs > maxTimeoutMs) {
+          throw new UsageError({ message: `--default-timeout (${values["default-timeout"] ?? "30m"}) is longer than --max-timeout (${values["max-timeout"] ?? "6h"}); a request without a deadline gets the default, which the maximum caps: lower it or raise --max-timeout.` })
         }
         return {
           _tag: "Worker",
@@ -442,8 +449,8 @@ const parse = (argv: ReadonlyArray<string>): Command => {
           nats: natsFlags(values),
           quiet: values.quiet === true,
           allowPaths: (values["allow-paths"] ?? "").split(",").map((r) => r.trim()).filter((r) => r.length > 0),
-          defaultTimeoutMs: duration("default-timeout", values["default-timeout"], 30 * 60_000, MAX_TIMEOUT_MS),
-          maxTimeoutMs: duration("max-timeout", values["max-timeout"], 6 * 3_600_000, MAX_TIMEOUT_MS),
+          defaultTimeoutMs,
+          maxTimeoutMs,
           redisUrl: resolveStoreConfig({ redisUrl: values["redis-url"] }).redisUrl,
           store: resolveStoreConfig({ databaseUrl: values["database-url"], dataDir: values["data-dir"] }),
           requireKeys: values["require-keys"] === true,

@@ -629,7 +629,8 @@ Usage:
 
 Reads FILE (plain or gzip) and publishes each line as one message at N lines per second,
 waiting for JetStream's acknowledgements (a window in flight). Creates the stream when it is
-missing (subjects dshield.events.>, file storage). Prints what it sent.
+missing (file storage; subjects dshield.events.> when --subject is one of them, else the
+--subject given). Prints what it sent.
 
 Options:
   --to nats             required: where lines go

@@ -107,3 +107,13 @@ describe("options of a mode given without it", () => {
     expect(complaint(["analyze", "--depth", "standard", "--thread", "t1", "x.json"])).toBeUndefined()
   })
 })
+
+describe("worker options that cannot work", () => {
+  test("no role, a role twice, a default deadline past the maximum", () => {
+    expect(complaint(["worker", "--roles", ""])).toContain("--roles names no role")
+    expect(complaint(["worker", "--roles", " , "])).toContain("--roles names no role")
+    const twice = Effect.runSync(parseCommand(["worker", "--roles", "api,api,jobs"]))
+    expect(twice._tag === "Worker" ? twice.roles : []).toEqual(["api", "jobs"])
+    expect(complaint(["worker", "--max-timeout", "1s", "--default-timeout", "1m"])).toContain("--default-timeout (1m) is longer than --max-timeout (1s)")
+  })
+})

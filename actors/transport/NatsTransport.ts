@@ -55,6 +55,18 @@ const REQUEST_ID = /^[A-Za-z0-9_-]{8,64}$/
 
 /** Server-side deadline bounds when the worker sets none: 30 minutes by default, 6 hours at most. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30 * 60_000
+
+/**
+ * Liveness of a request in flight: the server says it is alive on the caller's progress inbox
+ * every HEARTBEAT_MS while it works (its event loop stays free: analyses run on threads), and
+ * a caller that has heard a heartbeat and then nothing for SILENCE_MS (default; the
+ * DSHIELD_WORKER_SILENCE_MS variable sets it) stops waiting: the worker was killed or lost,
+ * and a longer deadline would not help. A server that sends no heartbeat is waited for to the
+ * deadline, as before.
+ */
+const HEARTBEAT_MS = 5_000
+const DEFAULT_SILENCE_MS = 45_000
+const HEARTBEAT = encoder.encode(JSON.stringify({ alive: true }))
 export const MAX_REQUEST_TIMEOUT_MS = 6 * 60 * 60_000
 
 export const subjectOf = (proto: Protocol, message: string): string => `coord.actor.${proto.name}.${message}`
@@ -156,6 +168,7 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
               ? (progress) => nc.publish(progressSubject, encoder.encode(JSON.stringify({ bytes: progress.bytes, events: progress.events })))
               : undefined
           }
+          const heartbeat = progressSubject.startsWith("_INBOX.") ? setInterval(() => nc.publish(progressSubject, HEARTBEAT), HEARTBEAT_MS) : undefined
           const requestId = msg.headers?.get(REQUEST_ID_HEADER) ?? ""
           const subject = `${serveOptions.group ?? `coord.actor.${proto.name}`}.${message}`
           const parent = extractTraceContext((name) => msg.headers?.get(name))
@@ -165,6 +178,7 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
           ))
           if (REQUEST_ID.test(requestId)) inFlight.set(requestId, fiber)
           fiber.addObserver(async (exit) => {
+            clearInterval(heartbeat)
             inFlight.delete(requestId)
             if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) {
               // Cancelled by its caller, who waits for nothing.
@@ -243,6 +257,13 @@ export interface NatsClientOptions {
   readonly group?: string
   /** Sent with every request in CREDENTIAL_HEADER: an API key or "Bearer <access token>". */
   readonly credential?: string | undefined
+  /** How long a request whose server has sent heartbeats waits through silence (default 45 s, or DSHIELD_WORKER_SILENCE_MS). */
+  readonly silenceMs?: number
+}
+
+const silenceFromEnv = (): number => {
+  const n = Number(process.env.DSHIELD_WORKER_SILENCE_MS)
+  return Number.isFinite(n) && n >= 1_000 ? n : DEFAULT_SILENCE_MS
 }
 
 /** A client of an actor type served over NATS: the same ActorRef as in process. */
@@ -265,32 +286,52 @@ export const natsClient = <P extends Protocol>(nc: NatsConnection, proto: P, opt
         // The server's handling span is a child of this request's (W3C traceparent).
         yield* injectTraceContext((name, value) => headers.set(name, value))
         const onProgress = askOptions?.onProgress
-        const progress = onProgress === undefined ? undefined : nc.subscribe(createInbox(), {
+        // Progress and heartbeats come to one inbox of this request (always asked for: the
+        // heartbeats tell a worker still at work from one that is gone).
+        let lastHeard = 0
+        const progress = nc.subscribe(createInbox(), {
           callback: (err, m) => {
             if (err !== null) return
+            lastHeard = Date.now()
             try {
               const p = JSON.parse(decoder.decode(m.data)) as { bytes?: unknown; events?: unknown }
-              if (typeof p.bytes === "number" && typeof p.events === "number") onProgress({ bytes: p.bytes, events: p.events })
+              if (onProgress !== undefined && typeof p.bytes === "number" && typeof p.events === "number") onProgress({ bytes: p.bytes, events: p.events })
             } catch {
               // A malformed progress message is ignored; progress is advisory.
             }
           }
         })
-        if (progress !== undefined) headers.set(PROGRESS_HEADER, progress.getSubject())
+        headers.set(PROGRESS_HEADER, progress.getSubject())
+        const silenceMs = options.silenceMs ?? silenceFromEnv()
+        let watchdog: ReturnType<typeof setInterval> | undefined
         const reply = yield* Effect.tryPromise({
           try: async () => {
             // A large request goes by claim-check (LargePayloads.ts), and so may its reply.
             const encoded = encodeJson(spec.payload, payload)
             const body = encoded.byteLength <= INLINE_MAX_BYTES ? encoded : await outgoingBody(nc, encoded, headers)
-            const answer = await nc.request(subjectFor(message), body, {
-              // A little longer than the deadline, so the server's own ActorTimeout (504) arrives first.
-              timeout: timeoutMs + 2_000,
-              headers
+            const silent = new Promise<never>((_, reject) => {
+              watchdog = setInterval(() => {
+                if (lastHeard > 0 && Date.now() - lastHeard > silenceMs) reject(Object.assign(new Error("silent"), { code: "SILENT" }))
+              }, 1_000)
             })
+            const answer = await Promise.race([
+              nc.request(subjectFor(message), body, {
+                // A little longer than the deadline, so the server's own ActorTimeout (504) arrives first.
+                timeout: timeoutMs + 2_000,
+                headers
+              }),
+              silent
+            ])
             return { answer, data: ServiceError.isServiceError(answer) || !isClaimChecked(answer.headers) ? answer.data : await incomingBody(nc, answer.data, answer.headers) }
           },
           catch: (error) => {
             const code = (error as { code?: string }).code
+            if (code === "SILENT") {
+              return new ActorUnavailable({
+                actor: proto.name,
+                reason: `the worker running this request stopped answering (no word from it for ${Math.round(silenceMs / 1000)} s): it was stopped or lost its connection; run the analysis again`
+              })
+            }
             return code === "503"
               ? new ActorUnavailable({ actor: proto.name, reason: `no worker serves the ${roleOf(proto.name)} role on NATS; start one (dshield-coord worker --roles ${roleOf(proto.name)}).` })
               : code === "TIMEOUT"
@@ -298,8 +339,12 @@ export const natsClient = <P extends Protocol>(nc: NatsConnection, proto: P, opt
               : new ActorUnavailable({ actor: proto.name, reason: `NATS request failed (${String((error as Error).message ?? error)}).` })
           }
         }).pipe(
-          Effect.onInterrupt(() => Effect.sync(() => nc.publish(`${CANCEL_PREFIX}.${requestId}`))),
-          Effect.ensuring(Effect.sync(() => progress?.unsubscribe()))
+          // Given up (interrupted, or the worker went silent): the work on the server is cancelled.
+          Effect.onExit((exit) => (Exit.isFailure(exit) ? Effect.sync(() => nc.publish(`${CANCEL_PREFIX}.${requestId}`)) : Effect.void)),
+          Effect.ensuring(Effect.sync(() => {
+            clearInterval(watchdog)
+            progress.unsubscribe()
+          }))
         )
         if (ServiceError.isServiceError(reply.answer)) {
           const serviceError = ServiceError.toServiceError(reply.answer)!

@@ -115,6 +115,6 @@ describe.skipIf(!HAVE_NATS)("NATS pools and discovery", () => {
     const exit = await Effect.runPromise(Effect.exit(ref.ask("double", { n: 1 })))
     const error = errorOf(exit) as { _tag: string; reason: string }
     expect(error._tag).toBe("ActorUnavailable")
-    expect(error.reason).toContain("start a worker")
+    expect(error.reason).toContain(`no worker serves the nobody-${process.pid} role on NATS; start one (dshield-coord worker --roles nobody-${process.pid})`)
   })
 })

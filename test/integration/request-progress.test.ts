@@ -53,4 +53,27 @@ describe.skipIf(!natsServerAvailable())("progress and cancellation of requests",
     expect(after.sessions).toBe(10_000)
     expect((await os.list()).length).toBe(before + 1)
   }, 180_000)
+
+  // Its own server: no worker of the test above may take the request.
+  const lonely = privatePool()
+  afterAll(() => lonely.close())
+
+  test("a worker killed mid-request: the caller stops waiting once its heartbeats stop, long before the deadline", async () => {
+    const { nc } = await lonely.start()
+    const dir = mkdtempSync(join(tmpdir(), "dshield-silence-"))
+    expect(runCli(["generate", "--sessions", "500", "--seed", "30", "--out", dir, "--quiet"]).code).toBe(0)
+    // The analysis thread is held 60 s; the request may take 10 minutes.
+    const worker = await lonely.worker(REPO, ["--roles", "api", "--pool", "1"], { ...process.env, DSHIELD_TEST_THREAD_BLOCK_MS: "60000" })
+    const api = natsClient(nc, CoordApi, { group: API_GROUP, silenceMs: 8_000 })
+    const inputs = await Effect.runPromise(uploadInputs(nc, [join(dir, "cowrie.json")]))
+    const t0 = Date.now()
+    const asking = Effect.runPromise(Effect.flip(api.ask("analyze", { inputs, config: { seed: 3 } }, { timeoutMs: 600_000 })))
+    // Heartbeats every 5 s: the caller has heard at least one before the worker dies.
+    await Bun.sleep(6_000)
+    worker.kill("SIGKILL")
+    const error = await asking
+    expect(error).toMatchObject({ _tag: "ActorUnavailable" })
+    expect((error as { reason: string }).reason).toContain("stopped answering (no word from it for 8 s)")
+    expect(Date.now() - t0).toBeLessThan(30_000)
+  }, 60_000)
 })

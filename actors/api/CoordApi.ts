@@ -121,8 +121,8 @@ export const coordApiBehaviour = (results: ResultStore, analyzeFiles: AnalyzeFil
       const result: Result = yield* analyzeInline(sessions, config)
       const digest = resultDigest(result)
       const name = `result-${digest.slice(0, 32)}`
-      yield* results.put(name, encoder.encode(`${JSON.stringify(result, null, 2)}\n`))
-      return { run_id: result.run.id, result_digest: digest, result_object: name, sessions: result.input.sessions, campaigns: result.campaigns.length }
+      const kept = yield* results.put(name, encoder.encode(`${JSON.stringify(result, null, 2)}\n`), result.run.id)
+      return { run_id: kept, result_digest: digest, result_object: name, sessions: result.input.sessions, campaigns: result.campaigns.length }
     }),
     result: Effect.fn("CoordApi.result")(function*({ result_object }: { result_object: string }) {
       const blob = yield* results.get(result_object)

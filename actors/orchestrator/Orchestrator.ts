@@ -54,16 +54,39 @@ export const Orchestrator = protocol("orchestrator", "1.0.0", {
 
 /** Where finished Result documents are kept for the caller to fetch. */
 export interface ResultStore {
-  readonly put: (name: string, data: Uint8Array) => Effect.Effect<void>
+  /**
+   * Keeps the Result document `data` (of run `runId`) under its content name unless a document
+   * is kept there already (an earlier run of the same analysis: same content, another run id
+   * and time); the run id of the document kept, so a reply names the run its Result says.
+   */
+  readonly put: (name: string, data: Uint8Array, runId: string) => Effect.Effect<string>
   readonly get: (name: string) => Effect.Effect<Uint8Array | undefined>
   /** Whether `name` is stored (without reading it). */
   readonly has: (name: string) => Effect.Effect<boolean>
 }
 
+/** The run id of a Result document, read from its bytes; undefined when it has none. */
+export const runIdOf = (document: Uint8Array): string | undefined => {
+  try {
+    const id = (JSON.parse(new TextDecoder().decode(document)) as { run?: { id?: unknown } }).run?.id
+    return typeof id === "string" ? id : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export const memoryResultStore = (): ResultStore => {
   const blobs = new Map<string, Uint8Array>()
   return {
-    put: (name, data) => Effect.sync(() => void blobs.set(name, data)),
+    put: (name, data, runId) =>
+      Effect.sync(() => {
+        const kept = blobs.get(name)
+        if (kept === undefined) {
+          blobs.set(name, data)
+          return runId
+        }
+        return runIdOf(kept) ?? runId
+      }),
     get: (name) => Effect.sync(() => blobs.get(name)),
     has: (name) => Effect.sync(() => blobs.has(name))
   }
@@ -145,8 +168,9 @@ export const orchestratorBehaviour = (
           Effect.mapError((error) => error.kind === "refused" ? new RequestRefused({ message: error.message }) : new AnalysisFailed({ message: error.message, kind: "input" }))
         )
         const { reply, document } = yield* compute({ paths: [...staged.paths], display_roots: [...staged.roots], config: { ...fullConfig(request.config) } })
-        yield* results.put(reply.result_object, document)
-        return reply
+        // An earlier run of the same analysis keeps its document: the reply names that run.
+        const kept = yield* results.put(reply.result_object, document, reply.run_id)
+        return kept === reply.run_id ? reply : { ...reply, run_id: kept }
       }))
       if (key !== undefined) yield* cache!.replies.set(key, reply)
       return reply

@@ -534,7 +534,7 @@ export const memoryJobQueue = <Request = typeof AnalyzeRequest.Type>(results: Re
             claimed.add(job.analysis_id)
             const outcome = yield* Effect.exit(run(job.request))
             const body = outcome._tag === "Success" ? outcome.value : { failed: String(Option.getOrUndefined(Cause.findErrorOption(outcome.cause)) ?? Cause.squash(outcome.cause)) }
-            yield* results.put(resultName(job.analysis_id), encoder.encode(JSON.stringify(body)))
+            yield* results.put(resultName(job.analysis_id), encoder.encode(JSON.stringify(body)), job.analysis_id)
           })
         ),
       result: (analysisId) => results.get(resultName(analysisId))

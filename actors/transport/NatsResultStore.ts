@@ -13,7 +13,7 @@
 import * as Effect from "effect/Effect"
 import type { NatsConnection, ObjectStore } from "nats"
 import { StorageType } from "nats"
-import type { ResultStore } from "../orchestrator/Orchestrator.ts"
+import { type ResultStore, runIdOf } from "../orchestrator/Orchestrator.ts"
 
 export const RESULTS_BUCKET = "coord-results"
 
@@ -63,27 +63,38 @@ export const natsResultStore = (nc: NatsConnection, options: NatsResultStoreOpti
     })
     return opened
   }
-  const create = (name: string, data: Uint8Array): Effect.Effect<boolean> =>
-    Effect.promise(async () => {
-      const os = await store()
-      try {
-        await os.putBlob({ name }, data, { previousRevision: 0 })
+  /** Writes `name` unless it exists (with `description` in its metadata); true when this call wrote it. */
+  const createNamed = async (name: string, data: Uint8Array, description?: string): Promise<boolean> => {
+    const os = await store()
+    const meta = description === undefined ? { name } : { name, description }
+    try {
+      await os.putBlob(meta, data, { previousRevision: 0 })
+      return true
+    } catch (error) {
+      if (!exists(error)) throw error
+      // A deleted object leaves a tombstone that a create-only put collides with: the name
+      // is free again, so it is written (two writers here would both write the same
+      // content-named document, so this race is harmless).
+      if ((await os.info(name))?.deleted === true) {
+        await os.putBlob(meta, data)
         return true
-      } catch (error) {
-        if (!exists(error)) throw error
-        // A deleted object leaves a tombstone that a create-only put collides with: the name
-        // is free again, so it is written (two writers here would both write the same
-        // content-named document, so this race is harmless).
-        if ((await os.info(name))?.deleted === true) {
-          await os.putBlob({ name }, data)
-          return true
-        }
-        return false
       }
-    })
+      return false
+    }
+  }
+  const create = (name: string, data: Uint8Array): Effect.Effect<boolean> => Effect.promise(() => createNamed(name, data))
   return {
     create,
-    put: (name, data) => Effect.asVoid(create(name, data)),
+    // The run id rides in the object's description, so a refused create reads it without the document.
+    put: (name, data, runId) =>
+      Effect.promise(async () => {
+        if (await createNamed(name, data, runId)) return runId
+        const os = await store()
+        const described = (await os.info(name))?.description
+        if (described !== undefined && described !== "") return described
+        const kept = await os.getBlob(name)
+        return (kept === null ? undefined : runIdOf(kept)) ?? runId
+      }),
     get: (name) => Effect.promise(async () => (await (await store()).getBlob(name)) ?? undefined),
     has: (name) =>
       Effect.promise(async () => {

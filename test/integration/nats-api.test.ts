@@ -52,6 +52,13 @@ describe.skipIf(!HAVE_NATS)("NATS API coord.v1", () => {
     expect(fetched.ok.schema).toBe("dshield-coordination/result@1")
     expect(fetched.ok.input.sessions).toBe(400)
     expect(fetched.ok.campaigns.length).toBe(inline.ok.campaigns)
+    expect(fetched.ok.run.id).toBe(inline.ok.run_id)
+    // The same sessions again: the same Result, kept once; the reply names the run the kept
+    // document says (it named a new run whose document was never stored).
+    const again = await call("analyze", { sessions })
+    expect(again.ok.result_object).toBe(inline.ok.result_object)
+    expect(again.ok.run_id).toBe(inline.ok.run_id)
+    expect((await call("result", { result_object: again.ok.result_object })).ok.run.id).toBe(again.ok.run_id)
 
     // By file reference under an allowed root, and by claim-check upload: the same Result.
     expect(runCli(["generate", "--sessions", "500", "--seed", "4", "--out", dir, "--quiet"]).code).toBe(0)

@@ -126,6 +126,17 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
   Effect.flatMap(Effect.tracer, (tracer) => Effect.acquireRelease(
     Effect.promise(async () => {
       const proto = ref.protocol
+      // What this instance answered, measured here: NATS's own endpoint statistics time the
+      // handler's synchronous part (a few ms for an analysis of minutes) and count only some
+      // error answers.
+      const answered = { requests: 0, errors: 0, refused: 0, totalMs: 0 }
+      const counted = (data: Record<string, unknown>): Record<string, unknown> => ({
+        ...data,
+        answered: answered.requests,
+        answered_with_error: answered.errors,
+        refused: answered.refused,
+        average_answer_ms: answered.requests === 0 ? 0 : Math.round(answered.totalMs / answered.requests)
+      })
       const service = await nc.services.add({
         name: proto.name,
         version: proto.version,
@@ -133,9 +144,10 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
         metadata: { engine: "dshield-coord" },
         // Real state in $SRV.STATS, not just request counts.
         statsHandler: () =>
-          serveOptions.statsData !== undefined
+          (serveOptions.statsData !== undefined
             ? serveOptions.statsData()
             : Effect.runPromise(ref.stats()).then((s) => ({ state: s.state, restarts: s.restarts, last_error: s.lastError ?? null, in_flight: s.inFlight ?? 0, queued: s.queued }))
+          ).then(counted)
       })
       const group = service.addGroup(serveOptions.group ?? `coord.actor.${proto.name}`)
       // Requests in flight by their id: a cancel message interrupts the ask, which stops the
@@ -155,6 +167,7 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
             // Messages from outside the engine (those that declare `invalid`) decode strictly: an unknown key is an error, not ignored.
             payload = decodeJson(spec.payload, body, spec.invalid !== undefined)
           } catch (error) {
+            answered.refused++
             const reason = oneLine(`the ${proto.name}.${message} request does not decode: ${(error as Error | undefined)?.message ?? String(error)}`)
             if (spec.invalid !== undefined) msg.respondError(400, reason, encodeJson(spec.error, spec.invalid(reason)))
             else msg.respondError(422, reason)
@@ -169,6 +182,7 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
               : undefined
           }
           const heartbeat = progressSubject.startsWith("_INBOX.") ? setInterval(() => nc.publish(progressSubject, HEARTBEAT), HEARTBEAT_MS) : undefined
+          const startedAt = performance.now()
           const requestId = msg.headers?.get(REQUEST_ID_HEADER) ?? ""
           const subject = `${serveOptions.group ?? `coord.actor.${proto.name}`}.${message}`
           const parent = extractTraceContext((name) => msg.headers?.get(name))
@@ -184,6 +198,9 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
               // Cancelled by its caller, who waits for nothing.
               return
             }
+            answered.requests++
+            answered.totalMs += performance.now() - startedAt
+            if (Exit.isFailure(exit)) answered.errors++
             if (Exit.isSuccess(exit)) {
               // A large reply goes back by claim-check too.
               const headers = natsHeaders()
@@ -206,6 +223,7 @@ export const serveOverNats = <P extends Protocol>(nc: NatsConnection, ref: Actor
           })
         }
         const refuse = (msg: ServiceMsg, refusal: Refusal): void => {
+          answered.refused++
           const reason = oneLine(refusal.reason)
           if (spec.refused !== undefined) msg.respondError(refusal.status, reason, encodeJson(spec.error, spec.refused(refusal.status, reason)))
           else msg.respondError(refusal.status, reason)

@@ -4,6 +4,7 @@
  * worker stops cleanly on SIGTERM. On a private nats-server, so only these workers answer.
  */
 import { describe, expect, test } from "bun:test"
+import { connect } from "nats"
 import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -36,13 +37,20 @@ describe.skipIf(!HAVE_NATS)("analysis on NATS worker pools", () => {
         const replay = runCli(["replay", "--nats", NATS, manifest])
         expect(replay.code).toBe(0)
         expect(replay.stdout).toContain("on the NATS pool")
-        // ops status lists the pool's instances through $SRV.STATS, with the request counted.
+        // A request that does not decode: refused (400), and counted as an error.
+        const nc = await connect({ servers: NATS })
+        await nc.request("coord.v1.analyze", new TextEncoder().encode("null"), { timeout: 10_000 })
+        await nc.close()
+        // ops status lists the pool's instances through $SRV.STATS, with the requests counted
+        // and timed to their answers (an analysis of 3,000 sessions takes far more than 1 ms).
         const status = JSON.parse(runCli(["ops", "status", "--data-dir", join(dir, "store"), "--nats", NATS]).stdout) as {
-          actors: { instances: Array<{ service: string; requests: number }> }
+          actors: { instances: Array<{ service: string; requests: number; errors: number; average_processing_ms: number }> }
         }
         const orchestrators = status.actors.instances.filter((i) => i.service === "coord")
         expect(orchestrators.length).toBeGreaterThanOrEqual(pool)
-        expect(orchestrators.reduce((a, i) => a + i.requests, 0)).toBeGreaterThanOrEqual(1)
+        expect(orchestrators.reduce((a, i) => a + i.requests, 0)).toBeGreaterThanOrEqual(3)
+        expect(orchestrators.reduce((a, i) => a + i.errors, 0)).toBe(1)
+        expect(Math.max(...orchestrators.map((i) => i.average_processing_ms))).toBeGreaterThan(20)
       } finally {
         worker.kill("SIGTERM")
         expect(await worker.exited).toBe(0)

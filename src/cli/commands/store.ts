@@ -167,18 +167,23 @@ const listActorInstances = (nats: NatsFlags) =>
         noResponders(error)
       }
       for (const s of all) {
+        // The instance's own report (its statsHandler): role, readiness, state, restarts, last
+        // error, and what it answered, timed to the answer (NATS's endpoint statistics time
+        // only the synchronous start of a handler and miss most error answers).
+        const data = (s.endpoints?.[0]?.data ?? {}) as Record<string, unknown>
+        const own = typeof data.answered === "number"
+        const { answered, answered_with_error, refused, average_answer_ms, ...report } = data
         instances.push({
           service: s.name,
           version: s.version,
           id: s.id,
           started: s.started,
-          requests: s.endpoints?.reduce((a, e) => a + e.num_requests, 0) ?? 0,
-          errors: s.endpoints?.reduce((a, e) => a + e.num_errors, 0) ?? 0,
-          average_processing_ms: Math.round(
+          requests: own ? Number(answered) + Number(refused) : s.endpoints?.reduce((a, e) => a + e.num_requests, 0) ?? 0,
+          errors: own ? Number(answered_with_error) + Number(refused) : s.endpoints?.reduce((a, e) => a + e.num_errors, 0) ?? 0,
+          average_processing_ms: own ? Number(average_answer_ms) : Math.round(
             (s.endpoints?.reduce((a, e) => a + e.average_processing_time, 0) ?? 0) / Math.max(1, s.endpoints?.length ?? 1) / 1e6
           ),
-          // The instance's own report (its statsHandler): role, readiness, state, restarts, last error.
-          ...((s.endpoints?.[0]?.data ?? {}) as Record<string, unknown>)
+          ...report
         })
       }
       instances.sort((a, b) => String(a.service).localeCompare(String(b.service)) || String(a.id).localeCompare(String(b.id)))

@@ -86,15 +86,17 @@ export const makeWorkerRuntime = (options: WorkerRuntimeOptions = {}): Effect.Ef
 
     const fail = (message: string): Effect.Effect<void> => Effect.asVoid(Deferred.fail(fatal, new WorkerFailed({ message })))
 
+    // A job is both tracked (busy) and in its orchestrator's mailbox: counted once, as the
+    // larger of the two counts (a stopping worker said "2 pieces" of one job).
     const inFlight = (): Effect.Effect<number> =>
       Effect.gen(function*() {
-        let n = busy
+        let n = 0
         for (const instance of instances) {
           if (instance.ref === undefined) continue
           const stats: ActorStats = yield* instance.ref.stats()
           n += (stats.inFlight ?? 0) + stats.queued
         }
-        return n
+        return Math.max(n, busy)
       })
 
     /** The graceful stop; `awaitFatal` adds it as the scope's last finalizer, so it runs first. */

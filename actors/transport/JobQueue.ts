@@ -150,7 +150,15 @@ export class JobQueueError extends Schema.TaggedError<JobQueueError>()("JobQueue
 }) {}
 
 const js = <A>(what: string, f: () => Promise<A>): Effect.Effect<A, JobQueueError> =>
-  Effect.tryPromise({ try: f, catch: (error) => new JobQueueError({ message: `${what} failed: ${String((error as Error).message ?? error)}` }) })
+  Effect.tryPromise({
+    try: f,
+    catch: (error) => {
+      const reason = String((error as Error).message ?? error)
+      // The deploy/nats users: only `submitter` may publish jobs (`client` calls coord.v1.* only).
+      const advice = what === "Submitting the job" && /permissions violation/i.test(reason) ? "; the NATS user may not submit jobs: use the submitter user of deploy/nats" : ""
+      return new JobQueueError({ message: `${what} failed: ${reason}${advice}` })
+    }
+  })
 
 /**
  * Creates the job stream, its durable consumer, the dead-letter stream and the claims

@@ -60,7 +60,7 @@ export const runAnalysisWorkflow = Effect.fn("Workflow.run")(function*(
       const where = error instanceof NodeFailure ? ` at ${error.node}` : ""
       const message = error instanceof NodeFailure ? error.failure.message : String((error as Error).message ?? error)
       const advice = onFailure === "resume" ? `run the same command with --thread ${threadId} to resume it` : "check the workers (dshield-coord ops status) and submit it again"
-      return new AnalysisError({ message: `The workflow ${threadId} failed${where}: ${message}; ${advice}.` })
+      return new AnalysisError({ message: `The workflow ${threadId} failed${where}: ${message.replace(/[.;\s]+$/, "")}; ${advice}.` })
     }
   })
   return run

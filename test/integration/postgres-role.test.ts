@@ -53,4 +53,21 @@ describe.skipIf(!HAVE_POSTGRES || !natsServerAvailable())("postgres role", () =>
     // Both places at once is a usage error.
     expect(runCli(["campaigns", "list", "--nats", server.url, "--database-url", db]).code).toBe(2)
   }, 120_000)
+
+  test("on the embedded store the role has one instance, and says so", async () => {
+    server ??= await startPrivateServer()
+    const embedded = Bun.spawn([process.execPath, join(REPO, "src/cli/main.ts"), "worker", "--roles", "postgres", "--pool", "2", "--nats", server.url, "--data-dir", join(mkdtempSync(join(tmpdir(), "dshield-pgrole-embedded-")), "db")], {
+      cwd: REPO,
+      stdout: "ignore",
+      stderr: "pipe"
+    })
+    let text = ""
+    for await (const chunk of embedded.stderr) {
+      text += new TextDecoder().decode(chunk)
+      if (text.includes("worker ready")) break
+    }
+    embedded.kill("SIGTERM")
+    await embedded.exited
+    expect(text).toContain("worker ready: postgres × 1 on")
+  }, 60_000)
 })

@@ -226,8 +226,10 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
     : yield* Effect.flatMap(Effect.promise(() => import("../../metrics/MetricsServer.ts")), ({ serveMetrics }) => serveMetrics(serving.metrics!.host, serving.metrics!.port))
   const pathsNote = roots.length === 0 ? "worker-local paths off" : `paths allowed under ${roots.join(", ")}`
   if (!quiet) {
+    // Each role with the instances it really has: the postgres role on the embedded store has one.
+    const served = roles.map((r) => `${r} × ${r === "postgres" && roleStore.databaseUrl === undefined ? 1 : size}`).join(", ")
     yield* Effect.sync(() =>
-      process.stderr.write(`worker ready: ${roles.join(", ")} × ${size} on ${where}; ${threads?.size ?? 0} analysis thread(s); ${pathsNote}${metricsAt === undefined ? "" : `; metrics on ${metricsAt.url}`}; SIGTERM drains (grace ${Math.round(graceMs / 1000)} s) and stops.\n`)
+      process.stderr.write(`worker ready: ${served} on ${where}; ${threads?.size ?? 0} analysis thread(s); ${pathsNote}${metricsAt === undefined ? "" : `; metrics on ${metricsAt.url}`}; SIGTERM drains (grace ${Math.round(graceMs / 1000)} s) and stops.\n`)
     )
   }
   // Until shutdown (SIGTERM interrupts this; the runtime drains first) or a fatal escalation.

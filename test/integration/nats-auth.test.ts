@@ -142,6 +142,10 @@ describe.skipIf(!AVAILABLE)("NATS security with deploy/nats/nats-server.conf", (
       expect(r.stderr).toBe("")
       expect(r.code).toBe(0)
       expect(withoutRunTimes(readFileSync(join(dir, "job.json"), "utf8"))).toBe(withoutRunTimes(readFileSync(join(dir, "local.json"), "utf8")))
+      // The client user may call coord.v1.* only: a durable job is refused, and the refusal names the user to use.
+      const asClient = runCli(["analyze", "--nats", server.urlFor("client"), "--durable", "--timeout", "30s", "--quiet", "--out", join(dir, "refused.json"), input])
+      expect(asClient.code).toBe(1)
+      expect(asClient.stderr).toContain("the NATS user may not submit jobs: use the submitter user of deploy/nats")
     } finally {
       for (const w of [jobs, agents]) {
         w.kill("SIGTERM")

@@ -75,6 +75,8 @@ describe.skipIf(!HAVE_NATS)("workflow over NATS agent actors (Live layer)", () =
       expect(orphan.code).toBe(1)
       expect(orphan.stderr).toContain("failed at findPatterns")
       expect(orphan.stderr).toContain("--thread")
+      // One sentence: the node's failure and the advice, without stray punctuation between them.
+      expect(orphan.stderr).not.toMatch(/\.;|;;/)
     } finally {
       await nc.close()
       worker.kill("SIGTERM")

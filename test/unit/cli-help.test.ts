@@ -86,6 +86,8 @@ describe("negative numbers", () => {
     expect(complaint(["analyze", "--limit", "-3", "x.json"])).toContain("--limit must be a whole number between 0 and")
     expect(complaint(["analyze", "--seed", "-1", "x.json"])).toContain("--seed must be a whole number between 0 and")
     expect(complaint(["analyze", "--quiet", "-3", "x.json"])).toContain("Option --quiet takes no value")
+    // A file taken as --limit's value: --limit's message, not "needs at least one input".
+    expect(complaint(["analyze", "--limit", "x.json"])).toContain("--limit must be a whole number between 0 and 1000000, not")
   })
 })
 

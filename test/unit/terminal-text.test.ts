@@ -69,3 +69,17 @@ describe("printable", () => {
     expect(table).toContain("SSH-2.0-\\x1b[2J")
   })
 })
+
+describe("the table's summary line", () => {
+  const result = (sessions: number, rejected: Record<string, number>) =>
+    ({ campaigns: [], input: { events: 40333, sessions, files: [{ path: "a.json" }], rejected }, unclustered_sessions: sessions } as unknown as Result)
+
+  test("says when the sessions include the stored history, counts lines in the singular, and says when no session was read", () => {
+    expect(renderCampaignTable(result(11041, { malformed_json: 1 }), 10, true)).toContain(
+      "40333 events from 1 file(s); 11041 sessions with the stored history, 0 families, 0 campaigns in all; 11041 sessions unclustered; 1 line rejected."
+    )
+    expect(renderCampaignTable(result(7700, {}), 10)).toContain("40333 events from 1 file(s); 7700 sessions, 0 families")
+    expect(renderCampaignTable(result(7700, {}), 10)).toContain("No campaigns found: no two sessions share an artefact")
+    expect(renderCampaignTable(result(0, {}), 10)).toContain("No sessions were read: the input holds no events of a known format")
+  })
+})

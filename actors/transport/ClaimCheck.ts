@@ -56,15 +56,20 @@ const streamName = (bucket: string): string => `OBJ_${bucket}`
 export const inputBucket = (nc: NatsConnection, settings: InputBucketSettings, bucket = INPUTS_BUCKET) =>
   Effect.tryPromise({
     try: () => nc.jetstream().views.os(bucket, { ttl: nanos(settings.ttlMs), max_bytes: settings.maxBytes, storage: StorageType.File }),
-    catch: (error) => {
-      const reason = String((error as Error).message ?? error)
-      return new ClaimCheckError({
-        message: /insufficient (storage )?resources|storage/i.test(reason)
-          ? `Cannot open the inputs bucket ${bucket} (${reason}); the NATS server has no room for its byte limit: lower DSHIELD_INPUTS_MAX_BYTES or raise the server's max_file_store.`
-          : `Cannot open the inputs bucket ${bucket} (${reason}); check the NATS user's permissions.`
-      })
-    }
+    catch: (error) => new ClaimCheckError({ message: bucketOpenFailure(`inputs bucket ${bucket}`, error, "DSHIELD_INPUTS_MAX_BYTES", "the NATS user's") })
   })
+
+/**
+ * Why a JetStream bucket cannot be opened, in one sentence saying what to do: a server with no
+ * room for the bucket's byte limit (a matter of limits, not of permissions), or else the
+ * permissions of `whose` connection.
+ */
+export const bucketOpenFailure = (what: string, error: unknown, limitVariable: string, whose: string): string => {
+  const reason = String((error as Error | undefined)?.message ?? error)
+  return /insufficient (storage )?resources/i.test(reason)
+    ? `Cannot open the ${what} (${reason}); the NATS server has no room for its byte limit: lower ${limitVariable} or raise the server's max_file_store.`
+    : `Cannot open the ${what} (${reason}); check ${whose} NATS permissions.`
+}
 
 /** Worker side: the bucket exists with the configured TTL and byte limit. */
 export const ensureInputBucket = (nc: NatsConnection, settings: InputBucketSettings, bucket = INPUTS_BUCKET) =>

@@ -150,15 +150,7 @@ export class JobQueueError extends Schema.TaggedError<JobQueueError>()("JobQueue
 }) {}
 
 const js = <A>(what: string, f: () => Promise<A>): Effect.Effect<A, JobQueueError> =>
-  Effect.tryPromise({
-    try: f,
-    catch: (error) => {
-      const reason = String((error as Error).message ?? error)
-      // The deploy/nats users: only `submitter` may publish jobs (`client` calls coord.v1.* only).
-      const advice = what === "Submitting the job" && /permissions violation/i.test(reason) ? "; the NATS user may not submit jobs: use the submitter user of deploy/nats" : ""
-      return new JobQueueError({ message: `${what} failed: ${reason}${advice}` })
-    }
-  })
+  Effect.tryPromise({ try: f, catch: (error) => new JobQueueError({ message: `${what} failed: ${String((error as Error).message ?? error)}` }) })
 
 /**
  * Creates the job stream, its durable consumer, the dead-letter stream and the claims
@@ -215,7 +207,12 @@ export const submitJob = (nc: NatsConnection, job: AnalysisJob, options: JobQueu
     return yield* js("Submitting the job", async () => {
       const ack = await nc.jetstream().publish(jobNames(options).subject, encoder.encode(JSON.stringify(job)), { msgID: job.analysis_id, headers: h })
       return ack.seq
-    })
+    }).pipe(
+      // The deploy/nats users: only `submitter` may publish jobs (`client` calls coord.v1.* only).
+      Effect.mapError((e) =>
+        /permissions violation/i.test(e.message) ? new JobQueueError({ message: `${e.message}; the NATS user may not submit jobs: use the submitter user of deploy/nats` }) : e
+      )
+    )
   }).pipe(Effect.withSpan(`jobs.submit ${jobNames(options).subject}`, { kind: "producer", attributes: { "messaging.system": "nats", "messaging.destination.name": jobNames(options).subject, "dshield.analysis_id": job.analysis_id } }))
 
 /** The object holding a job's answer: the orchestrator's reply, or `{ failed }`. */

@@ -34,13 +34,10 @@ const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
 /** Header carrying how long the requester waits, in milliseconds. */
-/** The worker role that serves a protocol (the client API's protocol is served by role api). */
-const roleOf = (protocolName: string): string => (protocolName === "coord" ? "api" : protocolName)
-
 export const TIMEOUT_HEADER = "Coord-Timeout-Ms"
 /** Names one request, so its caller can cancel it: a message to `coord.v1.cancel.<id>` stops its work. */
 export const REQUEST_ID_HEADER = "Coord-Request-Id"
-/** Where the server publishes the request's progress (JSON `{bytes, events}`), when the caller wants it. */
+/** Where the server publishes the request's progress (JSON `{bytes, events}`) and its heartbeats (`{alive: true}`). */
 export const PROGRESS_HEADER = "Coord-Progress-Subject"
 /** The caller's credential: an API key, or "Bearer <access token>" (docs/api.md). */
 export const CREDENTIAL_HEADER = "Coord-Api-Key"
@@ -55,6 +52,7 @@ const REQUEST_ID = /^[A-Za-z0-9_-]{8,64}$/
 
 /** Server-side deadline bounds when the worker sets none: 30 minutes by default, 6 hours at most. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30 * 60_000
+export const MAX_REQUEST_TIMEOUT_MS = 6 * 60 * 60_000
 
 /**
  * Liveness of a request in flight: the server says it is alive on the caller's progress inbox
@@ -67,7 +65,9 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30 * 60_000
 const HEARTBEAT_MS = 5_000
 const DEFAULT_SILENCE_MS = 45_000
 const HEARTBEAT = encoder.encode(JSON.stringify({ alive: true }))
-export const MAX_REQUEST_TIMEOUT_MS = 6 * 60 * 60_000
+
+/** The worker role that serves a protocol (the client API's protocol is served by role api). */
+const roleOf = (protocolName: string): string => (protocolName === "coord" ? "api" : protocolName)
 
 export const subjectOf = (proto: Protocol, message: string): string => `coord.actor.${proto.name}.${message}`
 

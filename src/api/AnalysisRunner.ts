@@ -112,7 +112,6 @@ export interface AnalysisPlaces {
   readonly storedFor: (tenant: string) => AnalyzerService
 }
 
-/** The Result with its input named as the API user knows it, not by the server's file path. */
 /**
  * A failed analysis's message as the API client reads it (in the status document and in the
  * webhook sent to its callback): the input named as the client knows it, never by the server's
@@ -124,6 +123,7 @@ const apiMessage = (message: string, job: Pick<Job, "path" | "shownAs">): string
     .split(job.path).join(job.shownAs)
     .replace(/pass --format ([a-z|]+)/g, (_, formats: string) => `give its format (the format field, or ?format=): ${formats.replace(/\|/g, ", ")}`)
 
+/** The Result with its input named as the API user knows it, not by the server's file path. */
 const namingInput = (result: Result, shownAs: string): Result => ({
   ...result,
   input: { ...result.input, files: result.input.files.map((f) => ({ ...f, path: shownAs })) }

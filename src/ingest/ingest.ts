@@ -12,7 +12,6 @@ import type { AttackSession } from "../domain/AttackSession.ts"
 import type { HoneypotEvent } from "../domain/Event.ts"
 import type { InputFile, InputFormat } from "../domain/Result.ts"
 import { detectFormat, SNIFF_LINES } from "./detectFormat.ts"
-import { isStreamInput } from "./inputPaths.ts"
 import { CowrieFormat } from "./formats/cowrie.ts"
 import { EcsFormat, ecsEventFromDocument, searchResponseHits } from "./formats/ecs.ts"
 import { makeFirewallFormat } from "./formats/firewall.ts"
@@ -87,13 +86,15 @@ interface Target {
   readonly path: string
   /** True when the user named it; false when found inside a directory. */
   readonly explicit: boolean
+  /** Stdin or a named pipe (inputPaths.ts isStreamInput): read once, never looked at ahead. */
+  readonly stream?: boolean
 }
 
 const expand = async (paths: ReadonlyArray<string>, skipped: Array<SkippedFile>): Promise<Array<Target>> => {
   const out: Array<Target> = []
   for (const path of paths) {
     if (path === "-") {
-      out.push({ path, explicit: true })
+      out.push({ path, explicit: true, stream: true })
       continue
     }
     let info
@@ -113,7 +114,7 @@ const expand = async (paths: ReadonlyArray<string>, skipped: Array<SkippedFile>)
     if (info.isDirectory()) {
       out.push(...(await walk(path, skipped)))
     } else {
-      out.push({ path, explicit: true })
+      out.push({ path, explicit: true, stream: !info.isFile() })
     }
   }
   return out
@@ -167,7 +168,7 @@ const eachFileOnce = async (targets: ReadonlyArray<Target>): Promise<{ readonly 
   const byKey = new Map<number, Array<{ readonly index: number; readonly size: ContentSize }>>()
   // One input cannot repeat another; stdin and named pipes are read once and not looked at ahead.
   for (let i = 0; i < targets.length && targets.length > 1; i++) {
-    if (isStreamInput(targets[i]!.path)) continue
+    if (targets[i]!.stream === true) continue
     const size = await contentSize(targets[i]!.path, HEAD_BYTES)
     if (size === undefined) continue
     const group = byKey.get(size.key)

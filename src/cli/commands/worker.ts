@@ -25,7 +25,7 @@ import { ToolCoordinator, toolCoordinatorBehaviour } from "../../../actors/tool-
 import { AGENT_POLICY, enricherBehaviour } from "../../workflow/analysisActors.ts"
 import { decodeAnalyzeMessage, Orchestrator, orchestratorBehaviour } from "../../../actors/orchestrator/Orchestrator.ts"
 import { cachedReplies } from "../../../actors/orchestrator/ReplyCache.ts"
-import { ensureInputBucket, inputBucketSettings } from "../../../actors/transport/ClaimCheck.ts"
+import { bucketOpenFailure, ensureInputBucket, inputBucketSettings } from "../../../actors/transport/ClaimCheck.ts"
 import { connectionOptions, type NatsFlags, redactUrl, resolveNatsSettings } from "../../../actors/transport/NatsConnection.ts"
 import { consumeJobs, ensureJobStream } from "../../../actors/transport/JobQueue.ts"
 import { ensurePayloadBucket, PAYLOADS_BUCKET } from "../../../actors/transport/LargePayloads.ts"
@@ -151,12 +151,12 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
         yield* ensureInputBucket(nc, bucket).pipe(Effect.mapError((e) => new InputError({ message: e.message })))
         yield* Effect.tryPromise({
           try: () => ensurePayloadBucket(nc),
-          catch: (error) => new InputError({ message: bucketProblem(`${PAYLOADS_BUCKET} bucket`, error) })
+          catch: (error) => new InputError({ message: bucketOpenFailure(`${PAYLOADS_BUCKET} bucket`, error, "DSHIELD_PAYLOADS_MAX_BYTES", "the worker's") })
         })
         // The results bucket too (opening it creates it with its limits): clients may read it
         // but, with the deploy/nats permissions, not create it.
         yield* natsResultStore(nc, role === "jobs" ? ownedResults : ownedApiResults).get("result-none").pipe(
-          Effect.catchDefect((defect) => Effect.fail(new InputError({ message: bucketProblem("results bucket", defect) })))
+          Effect.catchDefect((defect) => Effect.fail(new InputError({ message: bucketOpenFailure("results bucket", defect, "DSHIELD_RESULTS_MAX_BYTES", "the worker's") })))
         )
       }
       // Inputs: uploaded objects (claim-check); worker-local paths only under --allow-paths roots.
@@ -235,14 +235,6 @@ export const workerCommand = Effect.fn("Cli.worker")(function*(
   // Until shutdown (SIGTERM interrupts this; the runtime drains first) or a fatal escalation.
   return yield* runtime.awaitFatal.pipe(Effect.mapError((error) => new AnalysisError({ message: error.message })))
 })
-
-/** Why a bucket the worker needs cannot be opened, and what to do about it. */
-const bucketProblem = (what: string, error: unknown): string => {
-  const reason = String((error as Error | undefined)?.message ?? error)
-  return /insufficient (storage )?resources|storage/i.test(reason)
-    ? `Cannot open the ${what} (${reason}); the NATS server has no room for its byte limit: lower DSHIELD_RESULTS_MAX_BYTES / DSHIELD_INPUTS_MAX_BYTES or raise the server's max_file_store.`
-    : `Cannot open the ${what} (${reason}); check the worker's NATS permissions.`
-}
 
 /** The workflow's agent actors (the names are in ../workerRoles.ts); the worker serves them over NATS. */
 type AgentRole = (options: SpawnOptions) => Effect.Effect<ActorRef<Protocol>, never, Scope.Scope>
